@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs lifeboat's tests with Node's built-in test runner (TypeScript through tsx).
+#   scripts/run-tests.sh unit         fast tests beside the code (src/**/*.test.ts)
+#   scripts/run-tests.sh integration  scenarios against real Podman/CRIU/etcd (test/**/*.test.ts)
+#   scripts/run-tests.sh all          both, in one runner (one summary)
+#   scripts/run-tests.sh FILE...      the given test files
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/var/lib/lifeboat/bin:$PATH"
+kind=${1:-all}
+case "$kind" in
+  unit) mapfile -t files < <(find src -name '*.test.ts' | sort) ;;
+  integration) mapfile -t files < <(find test -name '*.test.ts' 2>/dev/null | sort) ;;
+  all) mapfile -t files < <( (find src -name '*.test.ts'; find test -name '*.test.ts' 2>/dev/null) | sort) ;;
+  *) files=("$@") ;;
+esac
+if [ ${#files[@]} -eq 0 ]; then echo "no test files for '$kind'" >&2; exit 1; fi
+# Integration tests share one machine's namespaces, ports and CPU: one file at a time.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
