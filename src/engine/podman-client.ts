@@ -1,0 +1,461 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import {
+  CheckpointFailedError,
+  ConflictError,
+  ContainerNotFoundError,
+  EngineError,
+  ImageNotFoundError,
+  RestoreFailedError,
+  softDirtyUnsupported,
+} from './errors.ts';
+import { readBody, unixRequest, type QueryValue } from './unix-http.ts';
+import type {
+  CheckpointOptions,
+  ContainerCreateSpec,
+  ContainerInspect,
+  ContainerListEntry,
+  CriuRestoreStats,
+  ImageSummary,
+  RestoreOptions,
+  RestoreResult,
+} from './types.ts';
+import { ensureTarStream } from './tar-peek.ts';
+import { hostHasSoftDirty } from './soft-dirty.ts';
+
+const API = '/v4.0.0/libpod';
+
+interface CallOptions {
+  query?: Record<string, QueryValue>;
+  body?: Readable | Buffer | string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Typed client of one Podman instance's libpod REST API over its unix socket. */
+export class PodmanClient {
+  readonly socketPath: string;
+  private readonly softDirty: (() => Promise<boolean>) | undefined;
+
+  /**
+   * `softDirty`: whether the host of this Podman can track dirty memory;
+   * by default probed on this machine (the agent runs next to its Podman).
+   */
+  constructor(socketPath: string, opts: { softDirty?: boolean } = {}) {
+    this.socketPath = socketPath;
+    this.softDirty = opts.softDirty === undefined ? undefined : async () => opts.softDirty === true;
+  }
+
+  /** Pre-dump and incremental dumps need soft-dirty tracking: refuse them up front, by name. */
+  private async requireSoftDirty(opts: CheckpointOptions): Promise<void> {
+    if (!opts.preCheckpoint && !opts.withPrevious) return;
+    const has = await (this.softDirty ?? hostHasSoftDirty)();
+    if (!has) throw softDirtyUnsupported();
+  }
+
+  private async call(method: string, path: string, opts: CallOptions = {}): Promise<IncomingMessage> {
+    return unixRequest({
+      socketPath: this.socketPath,
+      method,
+      path: API + path,
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      ...(opts.query ? { query: opts.query } : {}),
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
+  }
+
+  /** Reads a JSON answer; any non-2xx becomes a typed error carrying Podman's message. */
+  private async json<T>(operation: string, method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    const res = await this.call(method, path, opts);
+    const body = await readBody(res);
+    if (!isOk(res)) throw toEngineError(operation, res.statusCode ?? 0, body);
+    if (body.length === 0) return undefined as T;
+    return JSON.parse(body.toString('utf8')) as T;
+  }
+
+  private async noContent(
+    operation: string,
+    method: string,
+    path: string,
+    opts: CallOptions = {},
+  ): Promise<number> {
+    const res = await this.call(method, path, opts);
+    const body = await readBody(res);
+    if (!isOk(res) && res.statusCode !== 304) throw toEngineError(operation, res.statusCode ?? 0, body);
+    return res.statusCode ?? 0;
+  }
+
+  async ping(): Promise<boolean> {
+    const res = await this.call('GET', '/_ping', { timeoutMs: 5_000 });
+    await readBody(res);
+    return res.statusCode === 200;
+  }
+
+  async version(): Promise<{ Version: string; ApiVersion: string }> {
+    const v = await this.json<{
+      Server?: { Version: string; ApiVersion: string };
+      Version?: string;
+      ApiVersion?: string;
+    }>('version', 'GET', '/version');
+    return {
+      Version: v.Version ?? v.Server?.Version ?? '',
+      ApiVersion: v.ApiVersion ?? v.Server?.ApiVersion ?? '',
+    };
+  }
+
+  async info(): Promise<Record<string, unknown>> {
+    return this.json('info', 'GET', '/info');
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  async createContainer(spec: ContainerCreateSpec): Promise<string> {
+    const body = {
+      name: spec.name,
+      image: spec.image,
+      command: spec.command,
+      entrypoint: spec.entrypoint,
+      env: spec.env ?? {},
+      labels: spec.labels ?? {},
+      cgroup_parent: spec.cgroupParent,
+      portmappings: (spec.portMappings ?? []).map((p) => ({
+        container_port: p.containerPort,
+        host_port: p.hostPort,
+        protocol: p.protocol ?? 'tcp',
+        host_ip: p.hostIp ?? '',
+      })),
+      work_dir: spec.workDir,
+      terminal: spec.terminal ?? false,
+      stop_timeout: spec.stopTimeout,
+      netns: { nsmode: 'bridge' },
+      mounts: (spec.binds ?? []).map((b) => {
+        const [source, destination, mode] = b.split(':');
+        return { type: 'bind', source, destination, options: mode === 'ro' ? ['ro', 'rbind'] : ['rbind'] };
+      }),
+      resource_limits:
+        spec.memoryLimitBytes || spec.cpuShares
+          ? {
+              ...(spec.memoryLimitBytes ? { memory: { limit: spec.memoryLimitBytes } } : {}),
+              ...(spec.cpuShares ? { cpu: { shares: spec.cpuShares } } : {}),
+            }
+          : undefined,
+    };
+    const r = await this.json<{ Id: string }>(`create container ${spec.name}`, 'POST', '/containers/create', {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    return r.Id;
+  }
+
+  async startContainer(name: string): Promise<void> {
+    await this.noContent(`start container ${name}`, 'POST', `/containers/${enc(name)}/start`);
+  }
+
+  async stopContainer(name: string, timeoutSeconds = 10): Promise<void> {
+    await this.noContent(`stop container ${name}`, 'POST', `/containers/${enc(name)}/stop`, {
+      query: { timeout: timeoutSeconds },
+      timeoutMs: (timeoutSeconds + 30) * 1000,
+    });
+  }
+
+  async killContainer(name: string, signal = 'SIGKILL'): Promise<void> {
+    await this.noContent(`kill container ${name}`, 'POST', `/containers/${enc(name)}/kill`, {
+      query: { signal },
+    });
+  }
+
+  async restartContainer(name: string, timeoutSeconds = 10): Promise<void> {
+    await this.noContent(`restart container ${name}`, 'POST', `/containers/${enc(name)}/restart`, {
+      query: { t: timeoutSeconds },
+      timeoutMs: (timeoutSeconds + 30) * 1000,
+    });
+  }
+
+  async removeContainer(name: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    await this.json(`remove container ${name}`, 'DELETE', `/containers/${enc(name)}`, {
+      // force means kill now: don't wait out a stop timeout the process may ignore (a shell as PID 1)
+      query: { force: opts.force ?? false, v: opts.volumes ?? false, timeout: opts.force ? 0 : undefined },
+    });
+  }
+
+  /** Removes a container if it exists; true when one was removed. */
+  async removeContainerIfExists(name: string): Promise<boolean> {
+    try {
+      await this.removeContainer(name, { force: true, volumes: true });
+      return true;
+    } catch (err) {
+      if (err instanceof ContainerNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async inspectContainer(name: string): Promise<ContainerInspect> {
+    return this.json(`inspect container ${name}`, 'GET', `/containers/${enc(name)}/json`);
+  }
+
+  async containerExists(name: string): Promise<boolean> {
+    const res = await this.call('GET', `/containers/${enc(name)}/exists`);
+    const body = await readBody(res);
+    if (res.statusCode === 204) return true;
+    if (res.statusCode === 404) return false;
+    throw toEngineError(`container exists ${name}`, res.statusCode ?? 0, body);
+  }
+
+  async listContainers(
+    opts: { all?: boolean; filters?: Record<string, string[]> } = {},
+  ): Promise<ContainerListEntry[]> {
+    const r = await this.json<ContainerListEntry[] | null>('list containers', 'GET', '/containers/json', {
+      query: { all: opts.all ?? true, filters: opts.filters ? JSON.stringify(opts.filters) : undefined },
+    });
+    return r ?? [];
+  }
+
+  /**
+   * Container logs as Podman sends them: for a container without a TTY, a
+   * multiplexed stream of 8-byte-header frames (the Docker format).
+   */
+  async logs(
+    name: string,
+    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean; since?: string } = {},
+  ): Promise<IncomingMessage> {
+    const res = await this.call('GET', `/containers/${enc(name)}/logs`, {
+      query: {
+        stdout: true,
+        stderr: true,
+        follow: opts.follow ?? false,
+        tail: opts.tail === undefined ? undefined : String(opts.tail),
+        timestamps: opts.timestamps ?? false,
+        since: opts.since,
+      },
+      timeoutMs: 30_000,
+    });
+    if (!isOk(res)) throw toEngineError(`logs of ${name}`, res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
+  /** Waits until the container reaches `condition`; returns its exit code. */
+  async wait(name: string, condition = 'stopped'): Promise<number> {
+    const r = await this.json<number>(`wait for container ${name}`, 'POST', `/containers/${enc(name)}/wait`, {
+      query: { condition },
+      timeoutMs: 0,
+    });
+    return Number(r);
+  }
+
+  // ---------------------------------------------------------------- images
+
+  async imageExists(name: string): Promise<boolean> {
+    const res = await this.call('GET', `/images/${enc(name)}/exists`);
+    const body = await readBody(res);
+    if (res.statusCode === 204) return true;
+    if (res.statusCode === 404) return false;
+    throw toEngineError(`image exists ${name}`, res.statusCode ?? 0, body);
+  }
+
+  async inspectImage(name: string): Promise<{ Id: string; RepoTags: string[] | null; Size: number }> {
+    return this.json(`inspect image ${name}`, 'GET', `/images/${enc(name)}/json`);
+  }
+
+  async listImages(): Promise<ImageSummary[]> {
+    return (await this.json<ImageSummary[] | null>('list images', 'GET', '/images/json')) ?? [];
+  }
+
+  /** Imports a root filesystem tarball as an image (new ID each time: prefer load for shipping). */
+  async importImage(tar: Readable | Buffer, reference: string, changes: string[] = []): Promise<string> {
+    const r = await this.json<{ Id: string }>(`import image ${reference}`, 'POST', '/images/import', {
+      query: { reference, changes },
+      body: tar,
+      headers: { 'Content-Type': 'application/x-tar' },
+      timeoutMs: 0,
+    });
+    return r.Id;
+  }
+
+  /** Loads an image archive (oci-archive or docker-archive); keeps the image ID. */
+  async loadImage(archive: Readable | Buffer): Promise<string[]> {
+    const r = await this.json<{ Names: string[] }>('load image', 'POST', '/images/load', {
+      body: archive,
+      headers: { 'Content-Type': 'application/x-tar' },
+      timeoutMs: 0,
+    });
+    return r.Names ?? [];
+  }
+
+  /** Streams an image as an oci-archive (keeps the image ID when loaded elsewhere). */
+  async saveImage(name: string): Promise<Readable> {
+    const res = await this.call('GET', `/images/${enc(name)}/get`, {
+      query: { format: 'oci-archive' },
+      timeoutMs: 0,
+    });
+    if (!isOk(res)) throw toEngineError(`save image ${name}`, res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
+  async removeImage(name: string, force = false): Promise<void> {
+    await this.json(`remove image ${name}`, 'DELETE', `/images/${enc(name)}`, { query: { force } });
+  }
+
+  // ---------------------------------------------------------------- checkpoint / restore
+
+  /**
+   * Checkpoints a container and streams the archive (an uncompressed tar).
+   * The answer is checked before a byte is handed out: a failure is a typed
+   * error, never a JSON body posing as an archive.
+   */
+  async checkpointExport(name: string, opts: CheckpointOptions = {}): Promise<Readable> {
+    const operation = `checkpoint container ${name}`;
+    await this.requireSoftDirty(opts);
+    const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
+      query: { export: true, ...checkpointQuery(opts) },
+      timeoutMs: 0,
+    });
+    if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, await readBody(res));
+    return ensureTarStream(res, operation);
+  }
+
+  /**
+   * Checkpoints without export (CRIU images stay in Podman's storage, e.g. a
+   * pre-dump or `keep`); returns CRIU's dump statistics when asked.
+   */
+  async checkpoint(name: string, opts: CheckpointOptions = {}): Promise<Record<string, unknown>> {
+    const operation = `${opts.preCheckpoint ? 'pre-checkpoint' : 'checkpoint'} container ${name}`;
+    await this.requireSoftDirty(opts);
+    const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
+      query: checkpointQuery(opts),
+      timeoutMs: 0,
+    });
+    const body = await readBody(res);
+    if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, body);
+    return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+  }
+
+  /**
+   * Restores a container from an archive stream. On failure Podman leaves a
+   * `created` container behind; it is removed here (by `cleanupName`: the
+   * restore name, or the archive's original container name) so that a retry
+   * or an older version can be tried at once.
+   */
+  async restoreImport(
+    archive: Readable,
+    opts: RestoreOptions & { cleanupName?: string } = {},
+  ): Promise<RestoreResult> {
+    const operation = `restore container${opts.name ? ' ' + opts.name : ''}`;
+    const res = await this.call('POST', `/containers/import/restore`, {
+      query: {
+        import: true,
+        name: opts.name,
+        ignoreStaticIP: opts.ignoreStaticIp,
+        ignoreStaticMAC: opts.ignoreStaticMac,
+        publishPorts: opts.publishPorts,
+        tcpEstablished: opts.tcpEstablished,
+        printStats: opts.printStats,
+        fileLocks: opts.fileLocks,
+        keep: opts.keep,
+        ignoreRootFS: opts.ignoreRootFs,
+        ignoreVolumes: opts.ignoreVolumes,
+      },
+      body: archive,
+      headers: { 'Content-Type': 'application/x-tar' },
+      timeoutMs: 0,
+    });
+    const body = await readBody(res);
+    if (!isOk(res)) {
+      const err = classifyRestoreError(operation, res.statusCode ?? 0, body);
+      const leftover = opts.name ?? opts.cleanupName;
+      if (leftover) await this.removeLeftover(leftover);
+      throw err;
+    }
+    const r = JSON.parse(body.toString('utf8')) as {
+      Id: string;
+      RuntimeDuration?: number;
+      CRIUStatistics?: { pages_restored?: number; restore_time?: number; forking_time?: number };
+    };
+    const s = r.CRIUStatistics ?? {};
+    const stats: CriuRestoreStats = {};
+    if (s.pages_restored !== undefined) stats.pagesRestored = s.pages_restored;
+    if (s.restore_time !== undefined) stats.restoreTimeUs = s.restore_time;
+    if (s.forking_time !== undefined) stats.forkingTimeUs = s.forking_time;
+    if (r.RuntimeDuration !== undefined) stats.runtimeRestoreDurationUs = r.RuntimeDuration;
+    return { id: r.Id, stats };
+  }
+
+  /** Removes a non-running leftover of a failed restore; a running container is never touched. */
+  private async removeLeftover(name: string): Promise<void> {
+    try {
+      const c = await this.inspectContainer(name);
+      if (!c.State.Running) await this.removeContainer(name, { force: true, volumes: true });
+    } catch (err) {
+      if (!(err instanceof ContainerNotFoundError)) throw err;
+    }
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function isOk(res: IncomingMessage): boolean {
+  const s = res.statusCode ?? 0;
+  return s >= 200 && s < 300;
+}
+
+function checkpointQuery(opts: CheckpointOptions): Record<string, QueryValue> {
+  return {
+    leaveRunning: opts.leaveRunning,
+    tcpEstablished: opts.tcpEstablished,
+    preCheckpoint: opts.preCheckpoint,
+    withPrevious: opts.withPrevious,
+    printStats: opts.printStats,
+    fileLocks: opts.fileLocks,
+    keep: opts.keep,
+    ignoreRootFS: opts.ignoreRootFs,
+    ignoreVolumes: opts.ignoreVolumes,
+  };
+}
+
+/** Podman's error body: {cause, message, response}. Anything else is quoted as text. */
+export function podmanMessage(body: Buffer): string {
+  const text = body.toString('utf8').trim();
+  try {
+    const j = JSON.parse(text) as { message?: string; cause?: string };
+    return j.message ?? j.cause ?? text;
+  } catch {
+    return text.slice(0, 2000) || '(empty answer)';
+  }
+}
+
+export function toEngineError(operation: string, status: number, body: Buffer): EngineError {
+  const msg = podmanMessage(body);
+  if (status === 404) {
+    if (/image/i.test(msg) && !/container/i.test(msg)) return new ImageNotFoundError(operation, msg);
+    return new ContainerNotFoundError(operation, msg);
+  }
+  if (status === 409) return new ConflictError(operation, msg);
+  return new EngineError(operation, status, msg);
+}
+
+const SOFT_DIRTY_PATTERNS = [
+  /tracking memory is not available/i,
+  /missing features/i,
+  /mem_dirty_track/i,
+  /soft.?dirty/i,
+];
+
+function classifyCheckpointError(operation: string, status: number, body: Buffer): Error {
+  const msg = podmanMessage(body);
+  if (SOFT_DIRTY_PATTERNS.some((re) => re.test(msg))) return softDirtyUnsupported();
+  if (status === 404 || status === 409) return toEngineError(operation, status, body);
+  return new CheckpointFailedError(operation, status, msg);
+}
+
+function classifyRestoreError(operation: string, status: number, body: Buffer): Error {
+  const msg = podmanMessage(body);
+  if (
+    /image.*(not known|not found|unknown)|pull.*(failed|denied)|initializing source|no such image/i.test(msg)
+  ) {
+    return new ImageNotFoundError(operation, msg);
+  }
+  if (status === 404 || status === 409) return toEngineError(operation, status, body);
+  return new RestoreFailedError(operation, status, msg);
+}

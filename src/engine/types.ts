@@ -1,0 +1,150 @@
+/** The subset of Podman's libpod v4 data that lifeboat reads and writes. */
+
+export interface PortMapping {
+  containerPort: number;
+  hostPort: number;
+  protocol?: 'tcp' | 'udp';
+  hostIp?: string;
+}
+
+export interface ContainerCreateSpec {
+  name: string;
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** cgroup parent of the host (e.g. /lifeboat_node1): makes a host's power loss simulable. */
+  cgroupParent?: string;
+  portMappings?: PortMapping[];
+  workDir?: string;
+  terminal?: boolean;
+  stopTimeout?: number;
+  /** bind mounts `host:container[:ro]` */
+  binds?: string[];
+  memoryLimitBytes?: number;
+  cpuShares?: number;
+}
+
+export interface ContainerState {
+  Status: string;
+  Running: boolean;
+  Paused: boolean;
+  Pid: number;
+  ExitCode: number;
+  StartedAt: string;
+  FinishedAt: string;
+  Checkpointed?: boolean;
+  CheckpointedAt?: string;
+  RestoredAt?: string;
+  Restored?: boolean;
+}
+
+export interface ContainerInspect {
+  Id: string;
+  Name: string;
+  Created: string;
+  Image: string;
+  ImageName: string;
+  State: ContainerState;
+  Config: {
+    Env: string[] | null;
+    Cmd: string[] | null;
+    Entrypoint: string | string[] | null;
+    Labels: Record<string, string> | null;
+    Tty: boolean;
+    WorkingDir: string;
+    Image: string;
+    StopSignal?: string;
+  };
+  HostConfig: {
+    CgroupParent: string;
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
+    Binds?: string[] | null;
+    Memory?: number;
+    CpuShares?: number;
+  };
+  NetworkSettings: {
+    IPAddress: string;
+    Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
+  };
+}
+
+export interface ContainerListEntry {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  State: string;
+  Status: string;
+  Created: number;
+  Labels: Record<string, string> | null;
+  Ports: { host_ip: string; container_port: number; host_port: number; protocol: string }[] | null;
+  Command: string[] | null;
+  Pid: number;
+  ExitCode: number;
+  Exited: boolean;
+  StartedAt: number;
+}
+
+export interface ImageSummary {
+  Id: string;
+  RepoTags: string[] | null;
+  Size: number;
+  Created: number;
+}
+
+export interface CheckpointOptions {
+  /** Keep the container running after the dump (CRIU --leave-running). */
+  leaveRunning?: boolean;
+  /** Dump established TCP connections (needed when clients are connected). */
+  tcpEstablished?: boolean;
+  /** Pre-dump only (memory, no freeze of the final state); needs soft-dirty tracking. */
+  preCheckpoint?: boolean;
+  /** Dump on top of the previous pre-dump (incremental); needs soft-dirty tracking. */
+  withPrevious?: boolean;
+  printStats?: boolean;
+  fileLocks?: boolean;
+  /** Keep CRIU's image files and logs on the host after the dump. */
+  keep?: boolean;
+  ignoreRootFs?: boolean;
+  ignoreVolumes?: boolean;
+}
+
+export interface RestoreOptions {
+  name?: string;
+  ignoreStaticIp?: boolean;
+  ignoreStaticMac?: boolean;
+  /** `host:container[/proto]` specs, as `podman restore --publish`. */
+  publishPorts?: string[];
+  tcpEstablished?: boolean;
+  printStats?: boolean;
+  fileLocks?: boolean;
+  keep?: boolean;
+  ignoreRootFs?: boolean;
+  ignoreVolumes?: boolean;
+}
+
+/** CRIU statistics, microseconds and page counts, as CRIU reports them. */
+export interface CriuDumpStats {
+  freezingTimeUs?: number;
+  frozenTimeUs?: number;
+  memdumpTimeUs?: number;
+  memwriteTimeUs?: number;
+  pagesScanned?: number;
+  pagesSkippedParent?: number;
+  pagesWritten?: number;
+}
+
+export interface CriuRestoreStats {
+  pagesRestored?: number;
+  restoreTimeUs?: number;
+  forkingTimeUs?: number;
+  /** Podman's runtime restore duration, microseconds. */
+  runtimeRestoreDurationUs?: number;
+}
+
+export interface RestoreResult {
+  id: string;
+  stats: CriuRestoreStats;
+}
