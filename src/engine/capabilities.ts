@@ -58,7 +58,8 @@ async function criuCheck(criu: string, args: string[]): Promise<Check> {
     const lines = `${e.stdout ?? ''}\n${e.stderr ?? ''}`
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => l && !/Hardware breakpoints|RLIMIT_NOFILE/.test(l));
+      .filter((l) => l && !/Hardware breakpoints|RLIMIT_NOFILE/.test(l))
+      .map((l) => l.replace(/^(Warn|Error)\s*\([^)]*\):\s*/, ''));
     return { ok: false, detail: lines.slice(-2).join('; ') || e.message };
   }
 }
@@ -113,7 +114,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function criuSelfTest(criu = criuPath()): Promise<Check> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-criu-selftest-'));
   const port = await freePort();
-  const child = spawn('setsid', ['busybox', 'nc', '-l', '-p', String(port)], {
+  // The listener is its own session leader (setsid) and the child of a shell
+  // that reaps it: once CRIU's dump kills it, no zombie may keep its PID,
+  // which the restore needs back.
+  const child = spawn('sh', ['-c', `setsid busybox nc -l -p ${port} </dev/null >/dev/null 2>&1 & wait`], {
     stdio: 'ignore',
     detached: true,
   });
@@ -123,8 +127,8 @@ export async function criuSelfTest(criu = criuPath()): Promise<Check> {
     if (pid === undefined)
       return { ok: false, detail: 'could not start busybox nc (is busybox-static installed?)' };
     for (let i = 0; i < 50 && !(await listening(port)); i++) await sleep(50);
-    // setsid forks only when it is a group leader; the listener is the child's pid either way
-    const target = await findListener(port, pid);
+    const target = await findListener(port);
+    if (target === undefined) return { ok: false, detail: `busybox nc did not listen on :${port}` };
     try {
       await run(criu, ['dump', '-t', String(target), '-D', dir, '-o', 'dump.log', '--tcp-established'], {
         timeout: 60_000,
@@ -150,13 +154,13 @@ export async function criuSelfTest(criu = criuPath()): Promise<Check> {
   }
 }
 
-async function findListener(port: number, fallback: number): Promise<number> {
+async function findListener(port: number): Promise<number | undefined> {
   try {
     const { stdout } = await run('ss', ['-Hltnp', `sport = :${port}`]);
     const m = /pid=(\d+)/.exec(stdout);
-    return m?.[1] ? Number(m[1]) : fallback;
+    return m?.[1] ? Number(m[1]) : undefined;
   } catch {
-    return fallback;
+    return undefined;
   }
 }
 

@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { LifeboatError } from '../util/errors.ts';
+import { registerDoctor } from './commands/doctor.ts';
+import { registerImages } from './commands/images.ts';
+
+const program = new Command();
+program
+  .name('lifeboat')
+  .description(
+    "Keep containers' running state alive across a cluster of Podman hosts:\n" +
+      'live migration, periodic checkpoints to shared storage, restore on host failure.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerDoctor(program);
+registerImages(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else if (err instanceof LifeboatError) {
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
