@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/var/lib/lifeboat/bin:$PATH"
+# Decisions are logged at info; in test output only warnings and errors are worth the noise.
+export LIFEBOAT_LOG_LEVEL=${LIFEBOAT_LOG_LEVEL:-warn}
 kind=${1:-all}
 case "$kind" in
   unit) mapfile -t files < <(find src -name '*.test.ts' | sort) ;;
