@@ -1,0 +1,145 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { NodeService } from '../../src/agent/node-service.ts';
+import { HostileArchiveError } from '../../src/checkpoint/archive/index.ts';
+import { generateClusterKey, Keyring } from '../../src/checkpoint/crypto/index.ts';
+import { CheckpointStore } from '../../src/checkpoint/store/index.ts';
+import { probeHostCapabilities } from '../../src/engine/capabilities.ts';
+import { collectLogs } from '../../src/engine/demux-stream.ts';
+import { BUSYBOX_IMAGE } from '../../src/images/test-images.ts';
+import { removeTree } from '../../src/devcluster/remove-tree.ts';
+import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+
+// Agents' operations on real hosts: archives cross between hosts with
+// different cgroup parents and run paths, through validation and rewrite.
+let a: TestHost;
+let b: TestHost;
+let na: NodeService;
+let nb: NodeService;
+const storeRoot = `${TEST_ROOT}/agent-store`;
+const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function lastCount(n: NodeService, name: string): Promise<number> {
+  const text = await collectLogs(await n.podman.logs(name));
+  return Math.max(
+    0,
+    ...text
+      .split('\n')
+      .filter((l) => /^\d+$/.test(l))
+      .map(Number),
+  );
+}
+
+describe('agent node service on real hosts', () => {
+  before(async () => {
+    a = await startTestHost('tna', 4);
+    b = await startTestHost('tnb', 5);
+    await removeTree(storeRoot);
+    mkdirSync(storeRoot, { recursive: true, mode: 0o700 });
+    const key = await generateClusterKey(`${storeRoot}/cluster.key`);
+    const store = new CheckpointStore({ root: `${storeRoot}/checkpoints`, keyring: new Keyring(key) });
+    const caps = await probeHostCapabilities({ selfTest: false });
+    const mk = (h: TestHost): NodeService =>
+      new NodeService({
+        name: h.name,
+        address: h.address,
+        podman: h.podman,
+        hostPaths: {
+          runroot: h.service.runroot,
+          graphroot: h.service.graphroot,
+          cgroupParent: h.service.cgroupParent,
+        },
+        store,
+        spoolDir: `${TEST_ROOT}/${h.name}/spool`,
+        capabilities: caps,
+      });
+    na = mk(a);
+    nb = mk(b);
+  });
+
+  after(async () => {
+    await a?.destroy();
+    await b?.destroy();
+    await removeTree(storeRoot);
+    await cleanupTestNetwork();
+  });
+
+  test('stream migration: the archive is rewritten for the target host and the process continues', async () => {
+    await na.create({ name: 'mig', image: BUSYBOX_IMAGE, command: COUNTER });
+    await a.podman.startContainer('mig');
+    await sleep(1000);
+    const stream = await na.checkpointStream('mig', {});
+    const before = await lastCount(na, 'mig');
+    const out = await nb.restoreFromStream(stream);
+    assert.equal(out.name, 'mig');
+    assert.equal(out.info.cgroupParent, '/lifeboat_tna', 'archive came from A');
+    const inspect = await b.podman.inspectContainer('mig');
+    assert.equal(inspect.HostConfig.CgroupParent, '/lifeboat_tnb', "runs under B's cgroup parent");
+    await sleep(800);
+    assert.ok((await lastCount(nb, 'mig')) > before, 'counter continued on B');
+    await a.podman.removeContainer('mig', { force: true });
+    await b.podman.removeContainer('mig', { force: true });
+  });
+
+  test('store round trip: encrypted version with CRIU stats in the manifest, restored on the other host', async () => {
+    await na.create({
+      name: 'tick',
+      image: BUSYBOX_IMAGE,
+      command: COUNTER,
+      labels: { 'lifeboat.reschedule': 'checkpoint' },
+    });
+    await a.podman.startContainer('tick');
+    await sleep(800);
+    const { manifest } = await na.checkpointToStore(
+      'tick',
+      'tick',
+      { group: 0, version: 0 },
+      { leaveRunning: true },
+    );
+    assert.equal(manifest.encrypted, true);
+    assert.equal(manifest.node, 'tna');
+    assert.ok((manifest.criu?.['frozen_time_us'] ?? 0) > 0, 'CRIU frozen time recorded');
+    // host A "dies": its copy is gone; B restores from the store
+    await a.podman.removeContainer('tick', { force: true });
+    const out = await nb.restoreFromStore('tick', { group: 0, version: 0 });
+    assert.equal(out.name, 'tick');
+    assert.equal((await b.podman.inspectContainer('tick')).State.Running, true);
+    await b.podman.removeContainer('tick', { force: true });
+  });
+
+  test('fencing stops only restore-policy containers', async () => {
+    await na.create({ name: 'keep', image: BUSYBOX_IMAGE, command: COUNTER });
+    await na.create({
+      name: 'fenced',
+      image: BUSYBOX_IMAGE,
+      command: COUNTER,
+      labels: { 'lifeboat.reschedule': 'checkpoint' },
+    });
+    await a.podman.startContainer('keep');
+    await a.podman.startContainer('fenced');
+    assert.deepEqual(await na.fence('test'), ['fenced']);
+    assert.equal((await a.podman.inspectContainer('fenced')).State.Running, false);
+    assert.equal((await a.podman.inspectContainer('keep')).State.Running, true);
+    assert.deepEqual(await na.reconcile(new Set(['fenced'])), ['fenced']);
+    assert.equal(await a.podman.containerExists('fenced'), false);
+    await a.podman.removeContainer('keep', { force: true });
+  });
+
+  test('a hostile archive is refused before Podman sees it', async () => {
+    const pack = tar.pack();
+    pack.entry({ name: '../../etc/evil' }, 'x');
+    pack.entry({ name: 'config.dump' }, '{}');
+    pack.finalize();
+    const before = (await b.podman.listContainers({ all: true })).length;
+    await assert.rejects(nb.restoreFromStream(Readable.from(pack)), (err: unknown) => {
+      assert.ok(err instanceof HostileArchiveError, String(err));
+      assert.match(err.message, /\.\.\/\.\.\/etc\/evil/);
+      return true;
+    });
+    assert.equal((await b.podman.listContainers({ all: true })).length, before);
+  });
+});
