@@ -1,4 +1,12 @@
-import { existsSync, readdirSync, rmdirSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -7,6 +15,7 @@ import { join } from 'node:path';
  * SIGKILL of all its PIDs is a faithful power loss.
  */
 const CGROUP_ROOT = '/sys/fs/cgroup';
+const FREEZER = join(CGROUP_ROOT, 'freezer');
 
 function hierarchies(): string[] {
   if (!existsSync(CGROUP_ROOT)) return [];
@@ -38,10 +47,68 @@ export function pidsIn(rel: string, hierarchy = join(CGROUP_ROOT, 'freezer')): n
 }
 
 export function setFrozen(rel: string, frozen: boolean): boolean {
-  const f = join(CGROUP_ROOT, 'freezer', rel, 'freezer.state');
+  const f = join(FREEZER, rel, 'freezer.state');
   if (!existsSync(f)) return false;
   writeFileSync(f, frozen ? 'FROZEN' : 'THAWED');
   return true;
+}
+
+/**
+ * Freezes the subtree `rel` and waits until the kernel reports it FROZEN, so
+ * that nothing in it can fork or react while it is being killed.
+ */
+export async function freeze(rel: string, timeoutMs = 3_000): Promise<boolean> {
+  if (!setFrozen(rel, true)) return false;
+  const f = join(FREEZER, rel, 'freezer.state');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (readFileSync(f, 'utf8').trim() === 'FROZEN') return true;
+    } catch {
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+/** Creates the freezer cgroup `rel` (and its parents); returns its cgroup.procs file. */
+export function ensureFreezerCgroup(rel: string): string {
+  const dir = join(FREEZER, rel);
+  mkdirSync(dir, { recursive: true });
+  return join(dir, 'cgroup.procs');
+}
+
+export function freezerProcsFile(rel: string): string {
+  return join(FREEZER, rel, 'cgroup.procs');
+}
+
+/**
+ * A shell prefix that moves itself into the freezer cgroup `rel`, then execs
+ * the command that follows: the process is inside the cgroup before it can
+ * fork anything (writing its PID afterwards would race with its children).
+ */
+export function enterCgroupArgs(rel: string, label: string): string[] {
+  return ['sh', '-c', `echo $$ > '${freezerProcsFile(rel)}' && exec "$@"`, label];
+}
+
+/** Top-level cgroups (in any hierarchy) whose name matches, e.g. /^lifeboat_node\d+$/. */
+export function topLevelCgroups(match: RegExp): string[] {
+  const out = new Set<string>();
+  for (const h of hierarchies()) {
+    try {
+      for (const e of readdirSync(h, { withFileTypes: true }))
+        if (e.isDirectory() && match.test(e.name)) out.add(e.name);
+    } catch {
+      // hierarchy vanished
+    }
+  }
+  return [...out].map((n) => `/${n}`);
+}
+
+/** Whether the cgroup `rel` exists in any hierarchy. */
+export function cgroupExists(rel: string): boolean {
+  return hierarchies().some((h) => existsSync(join(h, rel)));
 }
 
 /** Removes the cgroup subtree `rel` in every hierarchy (children first); leaves populated ones. */

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { createMountNamespace, removeMountNamespace } from './mount-namespace.ts';
+import { createMountNamespace, mountNsPath, removeMountNamespace } from './mount-namespace.ts';
 import { createHostNetns, removeHostNetns, setLink, DEFAULT_BRIDGE, type BridgeConfig } from './network.ts';
 
 /**
@@ -48,7 +48,7 @@ export class HostSandbox {
   }
 
   get mountNsPath(): string {
-    return `/run/lifeboat/ns/${this.name}.mnt`;
+    return mountNsPath(this.name);
   }
 
   /** Arguments that put a command inside this host: `nsenter ...nsenterArgs() cmd args`. */

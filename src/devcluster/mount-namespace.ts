@@ -54,7 +54,9 @@ export async function createMountNamespace(name: string, privateRoot: string): P
     mkdirSync(p, { recursive: true });
     const own = `${privateRoot}${p}`;
     mkdirSync(own, { recursive: true });
-    binds.push(`mount --bind '${own}' '${p}'`);
+    // Drop what the copy inherited there first (other hosts' netns mounts under
+    // /run/netns would otherwise keep those namespaces alive as long as this one).
+    binds.push(`{ while umount -l '${p}' 2>/dev/null; do :; done; mount --bind '${own}' '${p}'; }`);
   }
   await sh('nsenter', [`--mount=${ns}`, 'sh', '-c', binds.join(' && ')]);
   return ns;

@@ -66,3 +66,35 @@ export async function removeHostNetns(netns: string): Promise<void> {
   if (existsSync(`/sys/class/net/${veth}`)) await sh('ip', ['link', 'del', veth], { allowFail: true });
   if (existsSync(`/run/netns/${netns}`)) await sh('ip', ['netns', 'del', netns], { allowFail: true });
 }
+
+/** A cluster subnet like 10.99.0.0/24: the bridge takes .1, host i takes .(10+i). */
+export interface ClusterSubnet {
+  gatewayCidr: string;
+  hostCidr(index: number): string;
+  /** Highest host index that still fits. */
+  maxHosts: number;
+}
+
+function ipToInt(ip: string): number | undefined {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  return parts.reduce((a, p) => a * 256 + p, 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+export function parseSubnet(cidr: string): ClusterSubnet | undefined {
+  const [ip, len] = cidr.split('/');
+  const prefix = Number(len);
+  const base = ipToInt(ip ?? '');
+  if (base === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 28) return undefined;
+  const size = 2 ** (32 - prefix);
+  const net = base - (base % size);
+  return {
+    gatewayCidr: `${intToIp(net + 1)}/${prefix}`,
+    hostCidr: (i) => `${intToIp(net + 10 + i)}/${prefix}`,
+    maxHosts: size - 12,
+  };
+}

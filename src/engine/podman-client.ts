@@ -1,15 +1,26 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import {
   CheckpointFailedError,
   ConflictError,
   ContainerNotFoundError,
   EngineError,
+  EngineUnavailableError,
   ImageNotFoundError,
   RestoreFailedError,
   softDirtyUnsupported,
 } from './errors.ts';
-import { readBody, unixRequest, type QueryValue } from './unix-http.ts';
+import {
+  buildPath,
+  httpsTransport,
+  readBody,
+  sendRequest,
+  unixTransport,
+  type HttpsTransportOptions,
+  type QueryValue,
+  type Transport,
+} from './unix-http.ts';
 import type {
   CheckpointOptions,
   ContainerCreateSpec,
@@ -24,26 +35,52 @@ import { ensureTarStream } from './tar-peek.ts';
 import { hostHasSoftDirty } from './soft-dirty.ts';
 
 const API = '/v4.0.0/libpod';
+/** Podman's Docker-compatible API: used only where its semantics are Docker's by definition. */
+const COMPAT_API = '/v1.41';
 
 interface CallOptions {
   query?: Record<string, QueryValue>;
   body?: Readable | Buffer | string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Path prefix; libpod's by default. */
+  prefix?: string;
 }
 
-/** Typed client of one Podman instance's libpod REST API over its unix socket. */
+/**
+ * Typed client of one Podman instance's libpod REST API: over its unix
+ * socket (`new PodmanClient(path)`), or over an agent's HTTPS proxy
+ * (`PodmanClient.overHttps(...)`).
+ */
 export class PodmanClient {
+  /** The unix socket path, or the proxy's URL for a remote client. */
   readonly socketPath: string;
+  readonly transport: Transport;
   private readonly softDirty: (() => Promise<boolean>) | undefined;
 
   /**
    * `softDirty`: whether the host of this Podman can track dirty memory;
    * by default probed on this machine (the agent runs next to its Podman).
    */
-  constructor(socketPath: string, opts: { softDirty?: boolean } = {}) {
-    this.socketPath = socketPath;
+  constructor(socketPath: string | Transport, opts: { softDirty?: boolean } = {}) {
+    this.transport = typeof socketPath === 'string' ? unixTransport(socketPath) : socketPath;
+    this.socketPath = this.transport.endpoint;
     this.softDirty = opts.softDirty === undefined ? undefined : async () => opts.softDirty === true;
+  }
+
+  /**
+   * A client of another host's Podman through its agent's proxy
+   * (`baseUrl` e.g. `https://10.99.0.11:7443/podman`). The remote host
+   * decides about soft-dirty tracking unless `softDirty` says otherwise.
+   */
+  static overHttps(opts: HttpsTransportOptions & { softDirty?: boolean }): PodmanClient {
+    return new PodmanClient(httpsTransport(opts), { softDirty: opts.softDirty ?? true });
+  }
+
+  /** Releases kept-alive connections (remote clients). */
+  close(): void {
+    this.transport.close();
   }
 
   /** Pre-dump and incremental dumps need soft-dirty tracking: refuse them up front, by name. */
@@ -54,11 +91,11 @@ export class PodmanClient {
   }
 
   private async call(method: string, path: string, opts: CallOptions = {}): Promise<IncomingMessage> {
-    return unixRequest({
-      socketPath: this.socketPath,
+    return sendRequest(this.transport, {
       method,
-      path: API + path,
+      path: (opts.prefix ?? API) + path,
       timeoutMs: opts.timeoutMs ?? 120_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.query ? { query: opts.query } : {}),
       ...(opts.body !== undefined ? { body: opts.body } : {}),
       ...(opts.headers ? { headers: opts.headers } : {}),
@@ -128,7 +165,14 @@ export class PodmanClient {
       work_dir: spec.workDir,
       terminal: spec.terminal ?? false,
       stop_timeout: spec.stopTimeout,
-      netns: { nsmode: 'bridge' },
+      netns: spec.netns ?? { nsmode: 'bridge' },
+      stdin: spec.openStdin,
+      user: spec.user,
+      hostname: spec.hostname,
+      remove: spec.autoRemove,
+      hostadd: spec.hostAdd,
+      expose: spec.expose,
+      volumes_from: spec.volumesFrom,
       mounts: (spec.binds ?? []).map((b) => {
         const [source, destination, mode] = b.split(':');
         return { type: 'bind', source, destination, options: mode === 'ro' ? ['ro', 'rbind'] : ['rbind'] };
@@ -243,6 +287,79 @@ export class PodmanClient {
     return Number(r);
   }
 
+  /**
+   * Waits with Docker's semantics (`next-exit` counts only an exit after the
+   * call, even for a created container; libpod's wait answers at once there).
+   * Resolves when Podman has accepted the wait (status line received); the
+   * exit arrives later through `result`. Aborting `signal` ends the wait.
+   */
+  async waitDockerCondition(
+    name: string,
+    condition: 'next-exit' | 'not-running' | 'removed',
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ result: Promise<{ statusCode: number; error?: string }> }> {
+    const operation = `wait for container ${name}`;
+    const res = await this.call('POST', `/containers/${enc(name)}/wait`, {
+      prefix: COMPAT_API,
+      query: { condition },
+      timeoutMs: 0,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (!isOk(res)) throw toEngineError(operation, res.statusCode ?? 0, await readBody(res));
+    const result = readBody(res).then((body) => {
+      const r = JSON.parse(body.toString('utf8')) as {
+        StatusCode: number;
+        Error?: { Message?: string } | null;
+      };
+      return r.Error?.Message
+        ? { statusCode: r.StatusCode, error: r.Error.Message }
+        : { statusCode: r.StatusCode };
+    });
+    return { result };
+  }
+
+  /**
+   * Attaches to a container's streams over a hijacked connection (HTTP
+   * upgrade). Reads give Docker's multiplexed frames for a container without
+   * a TTY, raw bytes with one; writes go to its stdin when `stdin` is set.
+   */
+  async attach(
+    name: string,
+    opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string } = {},
+  ): Promise<Duplex> {
+    const operation = `attach to container ${name}`;
+    return new Promise((resolve, reject) => {
+      const r = this.transport.request({
+        method: 'POST',
+        path: buildPath(`${API}/containers/${enc(name)}/attach`, {
+          stream: true,
+          stdin: opts.stdin ?? false,
+          stdout: opts.stdout ?? true,
+          stderr: opts.stderr ?? true,
+          logs: opts.logs ?? false,
+          detachKeys: opts.detachKeys,
+        }),
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
+      });
+      r.on('upgrade', (_res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolve(socket);
+      });
+      r.on('response', (res) => {
+        readBody(res).then(
+          (body) => reject(toEngineError(operation, res.statusCode ?? 0, body)),
+          (err: unknown) => reject(err),
+        );
+      });
+      r.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
+          reject(new EngineUnavailableError(this.socketPath, err.message));
+        else reject(err);
+      });
+      r.end();
+    });
+  }
+
   // ---------------------------------------------------------------- images
 
   async imageExists(name: string): Promise<boolean> {
@@ -328,6 +445,29 @@ export class PodmanClient {
     const body = await readBody(res);
     if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, body);
     return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+  }
+
+  /**
+   * Restores a container from its own checkpoint kept on this host (a dump
+   * taken with `keep`, export or not): the way back when a migration fails
+   * after the freeze.
+   */
+  async restore(
+    name: string,
+    opts: Pick<RestoreOptions, 'tcpEstablished' | 'keep' | 'printStats' | 'fileLocks'> = {},
+  ): Promise<void> {
+    const operation = `restore container ${name} from its kept checkpoint`;
+    const res = await this.call('POST', `/containers/${enc(name)}/restore`, {
+      query: {
+        tcpEstablished: opts.tcpEstablished,
+        keep: opts.keep,
+        printStats: opts.printStats,
+        fileLocks: opts.fileLocks,
+      },
+      timeoutMs: 0,
+    });
+    const body = await readBody(res);
+    if (!isOk(res)) throw classifyRestoreError(operation, res.statusCode ?? 0, body);
   }
 
   /**

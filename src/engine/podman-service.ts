@@ -17,6 +17,8 @@ export interface PodmanServiceOptions {
   nsenter?: string[];
   /** cgroup parent of every container of this instance, e.g. /lifeboat_node1 */
   cgroupParent?: string;
+  /** Let the starting process exit while the service runs on (a local cluster outlives `lifeboat up`). */
+  detach?: boolean;
 }
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -25,11 +27,13 @@ export class PodmanService {
   readonly dir: string;
   readonly cgroupParent: string;
   private readonly nsenter: string[] | undefined;
+  private readonly detach: boolean;
   private proc: ChildProcess | undefined;
 
   constructor(opts: PodmanServiceOptions) {
     this.dir = opts.dir;
     this.nsenter = opts.nsenter;
+    this.detach = opts.detach ?? false;
     this.cgroupParent = opts.cgroupParent ?? '/lifeboat';
   }
 
@@ -125,6 +129,7 @@ export class PodmanService {
       ? ['nsenter', [...this.nsenter, 'podman', ...args]]
       : ['podman', args];
     this.proc = spawn(cmd, cmdArgs, { env, stdio: ['ignore', log, log], detached: true });
+    if (this.detach) this.proc.unref();
     closeSync(log);
     let exited: number | null = null;
     this.proc.on('exit', (code) => (exited = code ?? -1));

@@ -24,6 +24,20 @@ export interface ContainerCreateSpec {
   binds?: string[];
   memoryLimitBytes?: number;
   cpuShares?: number;
+  /** Keep stdin open (`docker run -i`). */
+  openStdin?: boolean;
+  user?: string;
+  hostname?: string;
+  /** Remove the container when it exits (`docker run --rm`). */
+  autoRemove?: boolean;
+  /** Extra /etc/hosts entries, `name:ip`. */
+  hostAdd?: string[];
+  /** Ports the container listens on without publishing them, e.g. `{ 80: 'tcp' }`. */
+  expose?: Record<number, string>;
+  /** Network namespace; bridge when absent. `value` names the container for mode `container`. */
+  netns?: { nsmode: 'bridge' | 'host' | 'none' | 'container'; value?: string };
+  /** Mount the volumes of these containers, `name[:ro|rw]`. */
+  volumesFrom?: string[];
 }
 
 export interface ContainerState {

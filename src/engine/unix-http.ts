@@ -1,12 +1,80 @@
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import { EngineUnavailableError } from './errors.ts';
 
 export type QueryValue = string | number | boolean | undefined | string[];
 
-export interface UnixRequest {
-  socketPath: string;
+/**
+ * How requests reach a Podman REST API: its unix socket on this machine, or
+ * an agent's HTTPS proxy in front of another host's socket. Everything above
+ * (paths, bodies, error mapping) is the same for both.
+ */
+export interface Transport {
+  /** Where requests go, for error messages: a socket path or a URL. */
+  readonly endpoint: string;
+  /** Starts one request; `path` is the API path with its query string. */
+  request(opts: {
+    method: string;
+    path: string;
+    headers: OutgoingHttpHeaders;
+    signal?: AbortSignal;
+  }): ClientRequest;
+  /** Releases pooled connections. */
+  close(): void;
+}
+
+/** Podman's own socket. */
+export function unixTransport(socketPath: string): Transport {
+  return {
+    endpoint: socketPath,
+    request: ({ method, path, headers, signal }) =>
+      http.request({
+        socketPath,
+        method,
+        path,
+        headers: { Host: 'podman', ...headers },
+        ...(signal ? { signal } : {}),
+      }),
+    close: () => undefined,
+  };
+}
+
+export interface HttpsTransportOptions {
+  /** e.g. `https://10.99.0.11:7443/podman`: API paths are appended to it. */
+  baseUrl: string;
+  /** Client certificate and trust (src/pki clientTlsOptions). Verification is never switched off. */
+  tls: ConnectionOptions;
+}
+
+/** A remote API over HTTPS (mutual TLS), with kept-alive connections so a call costs no handshake. */
+export function httpsTransport(opts: HttpsTransportOptions): Transport {
+  const url = new URL(opts.baseUrl);
+  if (url.protocol !== 'https:') throw new Error(`not an https URL: ${opts.baseUrl}`);
+  const base = url.pathname.replace(/\/+$/, '');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? 443 : Number(url.port);
+  const agent = new https.Agent({ keepAlive: true, ...opts.tls });
+  return {
+    endpoint: `${url.origin}${base}`,
+    request: ({ method, path, headers, signal }) =>
+      https.request({
+        ...opts.tls,
+        host,
+        port,
+        method,
+        path: base + path,
+        headers,
+        agent,
+        ...(signal ? { signal } : {}),
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+export interface TransportRequest {
   method: string;
   path: string;
   query?: Record<string, QueryValue>;
@@ -16,6 +84,10 @@ export interface UnixRequest {
   /** Time allowed until response headers arrive; 0 = none (long checkpoints). */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+export interface UnixRequest extends TransportRequest {
+  socketPath: string;
 }
 
 export function buildPath(path: string, query: Record<string, QueryValue> = {}): string {
@@ -29,34 +101,33 @@ export function buildPath(path: string, query: Record<string, QueryValue> = {}):
   return s ? `${path}?${s}` : path;
 }
 
-/** One HTTP request over a unix socket; resolves with the response (body unread). */
-export function unixRequest(req: UnixRequest): Promise<IncomingMessage> {
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** One HTTP request; resolves with the response (body unread). */
+export function sendRequest(transport: Transport, req: TransportRequest): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { Host: 'podman', ...(req.headers ?? {}) };
+    const headers: Record<string, string | number> = { ...(req.headers ?? {}) };
     if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) {
       headers['Content-Length'] = Buffer.byteLength(req.body);
     }
-    const r = http.request(
-      {
-        socketPath: req.socketPath,
-        method: req.method,
-        path: buildPath(req.path, req.query),
-        headers,
-        ...(req.signal ? { signal: req.signal } : {}),
-      },
-      (res) => {
-        if (timer) clearTimeout(timer);
-        resolve(res);
-      },
-    );
+    const r = transport.request({
+      method: req.method,
+      path: buildPath(req.path, req.query),
+      headers,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    r.on('response', (res) => {
+      if (timer) clearTimeout(timer);
+      resolve(res);
+    });
     let timer: NodeJS.Timeout | undefined;
     if (req.timeoutMs && req.timeoutMs > 0) {
       timer = setTimeout(() => r.destroy(new Error(`no answer within ${req.timeoutMs} ms`)), req.timeoutMs);
     }
     r.on('error', (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
-        reject(new EngineUnavailableError(req.socketPath, err.message));
+      if (err.code !== undefined && UNREACHABLE.has(err.code))
+        reject(new EngineUnavailableError(transport.endpoint, err.message));
       else reject(err);
     });
     const body = req.body;
@@ -67,6 +138,11 @@ export function unixRequest(req: UnixRequest): Promise<IncomingMessage> {
       body.pipe(r);
     }
   });
+}
+
+/** One HTTP request over a unix socket; resolves with the response (body unread). */
+export function unixRequest(req: UnixRequest): Promise<IncomingMessage> {
+  return sendRequest(unixTransport(req.socketPath), req);
 }
 
 export async function readBody(res: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
