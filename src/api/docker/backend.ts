@@ -1,0 +1,176 @@
+import type { Duplex } from 'node:stream';
+import type { LogFrame } from '../../engine/demux-stream.ts';
+import type {
+  DockerCheckpoint,
+  DockerContainerCreateBody,
+  DockerContainerCreateResponse,
+  DockerContainerInspect,
+  DockerContainerSummary,
+  DockerFilters,
+  DockerImageSummary,
+  DockerWaitCondition,
+  DockerWaitResponse,
+} from './types.ts';
+
+/**
+ * What the Docker-compatible API needs from whatever runs the containers:
+ * one Podman host (PodmanDockerBackend) or, later, the whole cluster (the
+ * manager). Everything is in Docker API terms. `ref` is what the client
+ * typed: a name (with or without the leading '/'), a full ID or a unique
+ * ID prefix. Failures are LifeboatErrors carrying Docker's status and text
+ * (see errors.ts): the HTTP layer passes them on as they are.
+ */
+export interface DockerBackend {
+  version(): Promise<BackendVersion>;
+  info(): Promise<BackendInfo>;
+
+  /** `name` undefined: one is generated. 404 for a missing image, 409 for a taken name. */
+  createContainer(
+    body: DockerContainerCreateBody,
+    name: string | undefined,
+  ): Promise<DockerContainerCreateResponse>;
+  /**
+   * With `checkpoint`: restore the container's processes from that
+   * checkpoint instead of starting them afresh.
+   */
+  startContainer(ref: string, opts?: StartOptions): Promise<'started' | 'already-running'>;
+  stopContainer(
+    ref: string,
+    opts?: { timeoutSeconds?: number; signal?: string },
+  ): Promise<'stopped' | 'not-running'>;
+  killContainer(ref: string, signal?: string): Promise<void>;
+  restartContainer(ref: string, opts?: { timeoutSeconds?: number }): Promise<void>;
+  removeContainer(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  inspectContainer(ref: string): Promise<DockerContainerInspect>;
+  listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]>;
+  containerLogs(ref: string, opts: LogsOptions): Promise<LogStream>;
+  /**
+   * Two steps, because the docker CLI starts a container only after the
+   * wait's status line arrived: the promise resolves once the wait is in
+   * place (404 before that), `result` once the condition is met. Aborting
+   * `signal` (the client went away) ends the wait.
+   */
+  waitContainer(ref: string, condition: DockerWaitCondition, signal: AbortSignal): Promise<WaitHandle>;
+  attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream>;
+
+  listImages(opts: { all: boolean; filters: DockerFilters }): Promise<DockerImageSummary[]>;
+
+  /** 409 when the container is not running or the checkpoint exists. */
+  createCheckpoint(ref: string, opts: CheckpointCreateOptions): Promise<void>;
+  listCheckpoints(ref: string, opts?: { dir?: string }): Promise<DockerCheckpoint[]>;
+  deleteCheckpoint(ref: string, checkpointId: string, opts?: { dir?: string }): Promise<void>;
+}
+
+export interface StartOptions {
+  checkpoint?: string;
+  /** Directory holding the checkpoint (absolute); the backend's own directory when absent. */
+  checkpointDir?: string;
+}
+
+export interface ListContainersOptions {
+  all: boolean;
+  /** The newest `limit` containers, running or not. */
+  limit?: number;
+  /** Keys: name, id, label, status (validated by the HTTP layer). */
+  filters: DockerFilters;
+}
+
+export interface LogsOptions {
+  follow: boolean;
+  tail: number | 'all';
+  timestamps: boolean;
+  since?: string;
+}
+
+export interface LogStream {
+  /** A TTY container's output is one raw stream; otherwise frames say stdout or stderr. */
+  tty: boolean;
+  frames: AsyncIterable<LogFrame>;
+  /** Stops a follow early (client gone). */
+  close(): void;
+}
+
+export interface WaitHandle {
+  result: Promise<DockerWaitResponse>;
+}
+
+export interface AttachOptions {
+  stream: boolean;
+  logs: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  detachKeys?: string;
+}
+
+export interface AttachStream {
+  tty: boolean;
+  /** Reads: Docker's multiplexed frames (raw bytes when tty). Writes: the container's stdin. */
+  stream: Duplex;
+}
+
+export interface CheckpointCreateOptions {
+  id: string;
+  /** Absolute directory; the backend's own directory when absent. */
+  dir?: string;
+  /** Stop the container after the dump (Docker's default through the CLI). */
+  exit: boolean;
+}
+
+export interface BackendComponent {
+  name: string;
+  version: string;
+  details?: Record<string, string>;
+}
+
+export interface BackendVersion {
+  /** What runs the containers underneath (e.g. Podman 4.3.1). */
+  components: BackendComponent[];
+  kernelVersion: string;
+  os: string;
+  arch: string;
+}
+
+export interface ContainerCounts {
+  total: number;
+  running: number;
+  paused: number;
+  stopped: number;
+}
+
+/** One host behind the endpoint, as classic Swarm listed it in SystemStatus. */
+export interface BackendNode {
+  name: string;
+  /** host[:port] the node is reached at */
+  address: string;
+  id: string;
+  status: 'Healthy' | 'Unhealthy' | 'Pending';
+  containers: ContainerCounts;
+  cpus: number;
+  memoryBytes: number;
+  reservedCpus: number;
+  reservedMemoryBytes: number;
+  labels: Record<string, string>;
+  serverVersion: string;
+  /** RFC 3339 */
+  updatedAt: string;
+  error?: string;
+}
+
+export interface BackendInfo {
+  id: string;
+  name: string;
+  containers: ContainerCounts;
+  images: number;
+  driver: string;
+  cpus: number;
+  memoryBytes: number;
+  kernelVersion: string;
+  operatingSystem: string;
+  arch: string;
+  rootDir: string;
+  labels: Record<string, string>;
+  /** Classic Swarm's first SystemStatus rows, e.g. [["Strategy", "spread"]]. */
+  status: [string, string][];
+  nodes: BackendNode[];
+}

@@ -1,0 +1,71 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CheckpointArchives } from './checkpoint-archives.ts';
+import { CheckpointExistsError, NoSuchCheckpointError } from './errors.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lifeboat-archives-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+describe('checkpoint archives of the Docker API', () => {
+  const store = new CheckpointArchives(join(root, 'base'));
+
+  test('<dir>/<container>/<id>.tar, listed oldest first, never overwritten', async () => {
+    await store.write('web', 'cp1', async () => Readable.from([Buffer.from('one')]));
+    await store.write('web', 'cp2', async () => Readable.from([Buffer.from('two')]));
+    assert.equal(readFileSync(join(root, 'base/web/cp1.tar'), 'utf8'), 'one');
+    assert.deepEqual(await store.list('web'), [{ Name: 'cp1' }, { Name: 'cp2' }]);
+    let asked = false;
+    await assert.rejects(
+      store.write('web', 'cp1', async () => {
+        asked = true;
+        return Readable.from([Buffer.from('again')]);
+      }),
+      CheckpointExistsError,
+    );
+    assert.equal(asked, false, 'no dump is taken for an ID that exists');
+    assert.deepEqual(
+      readdirSync(join(root, 'base/web')).sort(),
+      ['cp1.tar', 'cp2.tar'],
+      'no temporary files left',
+    );
+  });
+
+  test('a client directory replaces the base directory', async () => {
+    const dir = join(root, 'mine');
+    await store.write('web', 'cp1', async () => Readable.from([Buffer.from('x')]), dir);
+    assert.ok(existsSync(join(dir, 'web/cp1.tar')));
+    assert.deepEqual(await store.list('web', dir), [{ Name: 'cp1' }]);
+    await assert.rejects(store.list('web', 'relative'), /must be an absolute path/);
+  });
+
+  test('a failed dump leaves nothing behind', async () => {
+    await assert.rejects(
+      store.write('web', 'broken', async () =>
+        Readable.from(
+          (async function* () {
+            yield Buffer.from('partial');
+            throw new Error('CRIU died');
+          })(),
+        ),
+      ),
+      /CRIU died/,
+    );
+    assert.equal(await store.exists('web', 'broken'), false);
+    assert.deepEqual(readdirSync(join(root, 'base/web')).sort(), ['cp1.tar', 'cp2.tar']);
+  });
+
+  test('remove, removeAll, and 404s', async () => {
+    await store.remove('web', 'cp1');
+    await assert.rejects(store.remove('web', 'cp1'), NoSuchCheckpointError);
+    await assert.rejects(store.open('web', 'cp1'), /checkpoint cp1 does not exist for container web/);
+    assert.deepEqual(await store.list('nobody'), []);
+    await store.removeAll('web');
+    assert.equal(existsSync(join(root, 'base/web')), false);
+    assert.throws(() => store.pathOf('web', '../x'), /invalid checkpoint ID/);
+    assert.throws(() => store.pathOf('../etc', 'cp'), /Invalid container name/);
+  });
+});

@@ -1,0 +1,123 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CheckpointExistsError, NoSuchCheckpointError } from './errors.ts';
+import type { DockerCheckpoint } from './types.ts';
+import { validateCheckpointDir, validateCheckpointId, validateContainerName } from './validate.ts';
+
+const SUFFIX = '.tar';
+
+/**
+ * Checkpoints made through the Docker API, one archive file each:
+ * `<dir>/<container name>/<checkpoint ID>.tar`, where `<dir>` is the
+ * client's CheckpointDir or this store's base directory. One file per
+ * checkpoint keeps shared filesystems fast (see HOST-FACTS: GlusterFS).
+ */
+export class CheckpointArchives {
+  readonly baseDir: string;
+
+  constructor(baseDir: string) {
+    const dir = validateCheckpointDir(baseDir);
+    if (dir === undefined) throw new Error('checkpoint base directory is required');
+    this.baseDir = dir;
+  }
+
+  dirOf(container: string, dir?: string): string {
+    return join(validateCheckpointDir(dir) ?? this.baseDir, validateContainerName(container));
+  }
+
+  pathOf(container: string, checkpoint: string, dir?: string): string {
+    return join(this.dirOf(container, dir), validateCheckpointId(checkpoint) + SUFFIX);
+  }
+
+  async exists(container: string, checkpoint: string, dir?: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(container, checkpoint, dir))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Opens an archive for reading; 404 when it is not there. */
+  async open(
+    container: string,
+    checkpoint: string,
+    dir?: string,
+  ): Promise<{ path: string; stream: Readable }> {
+    const path = this.pathOf(container, checkpoint, dir);
+    if (!(await this.exists(container, checkpoint, dir)))
+      throw new NoSuchCheckpointError(container, checkpoint, this.dirOf(container, dir));
+    return { path, stream: createReadStream(path) };
+  }
+
+  /**
+   * Writes an archive under a temporary name, flushed to disk, then links it
+   * into place: a reader never sees half an archive, and an existing
+   * checkpoint is never overwritten (409).
+   */
+  async write(
+    container: string,
+    checkpoint: string,
+    source: () => Promise<Readable>,
+    dir?: string,
+  ): Promise<string> {
+    const path = this.pathOf(container, checkpoint, dir);
+    if (await this.exists(container, checkpoint, dir)) throw new CheckpointExistsError(container, checkpoint);
+    await mkdir(this.dirOf(container, dir), { recursive: true });
+    const tmp = `${path}.partial-${process.pid}-${Date.now()}`;
+    try {
+      await pipeline(await source(), createWriteStream(tmp, { flush: true }));
+      try {
+        await link(tmp, path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new CheckpointExistsError(container, checkpoint);
+        throw err;
+      }
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return path;
+  }
+
+  /** Oldest first; an absent directory is an empty list. */
+  async list(container: string, dir?: string): Promise<DockerCheckpoint[]> {
+    const d = this.dirOf(container, dir);
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const found: { name: string; mtime: number }[] = [];
+    for (const n of names) {
+      if (!n.endsWith(SUFFIX)) continue;
+      try {
+        const s = await stat(join(d, n));
+        if (s.isFile()) found.push({ name: n.slice(0, -SUFFIX.length), mtime: s.mtimeMs });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    found.sort((a, b) => a.mtime - b.mtime || a.name.localeCompare(b.name));
+    return found.map((f) => ({ Name: f.name }));
+  }
+
+  async remove(container: string, checkpoint: string, dir?: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(container, checkpoint, dir));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new NoSuchCheckpointError(container, checkpoint, this.dirOf(container, dir));
+      throw err;
+    }
+  }
+
+  /** Drops every checkpoint of a container in the base directory (client-chosen directories are the client's). */
+  async removeAll(container: string): Promise<void> {
+    await rm(this.dirOf(container), { recursive: true, force: true });
+  }
+}

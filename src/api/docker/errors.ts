@@ -1,0 +1,87 @@
+import { LifeboatError } from '../../util/errors.ts';
+
+/*
+ * Errors with dockerd's status codes and, where clients or users match on
+ * it, dockerd's wording ("No such container: x").
+ */
+
+export class NoSuchContainerError extends LifeboatError {
+  constructor(ref: string) {
+    super('no_such_container', `No such container: ${ref}`, { status: 404 });
+  }
+}
+
+export class NoSuchImageError extends LifeboatError {
+  constructor(ref: string) {
+    super('no_such_image', `No such image: ${ref}`, {
+      status: 404,
+      hint: 'lifeboat does not pull: load the image on the host first',
+    });
+  }
+}
+
+export class AmbiguousReferenceError extends LifeboatError {
+  constructor(ref: string) {
+    super('ambiguous_reference', `multiple IDs found with provided prefix: ${ref}`, { status: 400 });
+  }
+}
+
+export class NameConflictError extends LifeboatError {
+  constructor(name: string, id: string) {
+    super(
+      'name_conflict',
+      `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      { status: 409 },
+    );
+  }
+}
+
+export class ContainerNotRunningError extends LifeboatError {
+  constructor(ref: string) {
+    super('container_not_running', `Container ${ref} is not running`, { status: 409 });
+  }
+}
+
+export class ContainerRunningError extends LifeboatError {
+  constructor(message: string) {
+    super('container_running', message, { status: 409 });
+  }
+}
+
+export class NoSuchCheckpointError extends LifeboatError {
+  constructor(container: string, checkpoint: string, dir: string) {
+    super(
+      'no_such_checkpoint',
+      `checkpoint ${checkpoint} does not exist for container ${container} (in ${dir})`,
+      {
+        status: 404,
+      },
+    );
+  }
+}
+
+export class CheckpointExistsError extends LifeboatError {
+  constructor(container: string, checkpoint: string) {
+    super('checkpoint_exists', `checkpoint ${checkpoint} already exists for container ${container}`, {
+      status: 409,
+      hint: 'choose another checkpoint ID or delete the old one (docker checkpoint rm)',
+    });
+  }
+}
+
+/** The container's processes could not come back from an archive; the archive itself is kept. */
+export class CheckpointRestoreError extends LifeboatError {
+  constructor(container: string, checkpoint: string, archive: string, cause: unknown) {
+    super(
+      'checkpoint_restore_failed',
+      `restoring ${container} from checkpoint ${checkpoint} failed: ${cause instanceof Error ? cause.message : String(cause)}; the archive is kept at ${archive}, retry with docker start --checkpoint ${checkpoint} ${container}`,
+      { status: 500, cause },
+    );
+  }
+}
+
+export class NotImplementedError extends LifeboatError {
+  constructor(message: string, hint?: string) {
+    super('not_implemented', message, { status: 501, ...(hint === undefined ? {} : { hint }) });
+  }
+}

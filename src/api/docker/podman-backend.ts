@@ -1,0 +1,525 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { demux } from '../../engine/demux-stream.ts';
+import { ConflictError, ContainerNotFoundError, ImageNotFoundError } from '../../engine/errors.ts';
+import type { PodmanClient } from '../../engine/podman-client.ts';
+import type { ContainerCreateSpec } from '../../engine/types.ts';
+import { ValidationError } from '../../util/errors.ts';
+import { createLogger, type Logger } from '../../util/log.ts';
+import type {
+  AttachOptions,
+  AttachStream,
+  BackendInfo,
+  BackendVersion,
+  CheckpointCreateOptions,
+  ContainerCounts,
+  DockerBackend,
+  ListContainersOptions,
+  LogsOptions,
+  LogStream,
+  StartOptions,
+  WaitHandle,
+} from './backend.ts';
+import { CheckpointArchives } from './checkpoint-archives.ts';
+import { selectContainers } from './container-filters.ts';
+import {
+  AmbiguousReferenceError,
+  CheckpointRestoreError,
+  ContainerNotRunningError,
+  ContainerRunningError,
+  NameConflictError,
+  NoSuchContainerError,
+  NoSuchImageError,
+} from './errors.ts';
+import { matchesImageFilters } from './image-filters.ts';
+import {
+  dockerState,
+  parseLink,
+  parseNetworkMode,
+  toCreateSpec,
+  toDockerImage,
+  toDockerInspect,
+  toDockerSummary,
+  type PodmanImage,
+  type PodmanInspect,
+  type PodmanListEntry,
+} from './podman-mapping.ts';
+import type {
+  DockerCheckpoint,
+  DockerContainerCreateBody,
+  DockerContainerCreateResponse,
+  DockerContainerInspect,
+  DockerContainerSummary,
+  DockerFilters,
+  DockerImageSummary,
+  DockerWaitCondition,
+  DockerWaitResponse,
+} from './types.ts';
+import { validateCheckpointDir, validateCheckpointId, validateContainerName } from './validate.ts';
+
+export interface PodmanDockerBackendOptions {
+  podman: PodmanClient;
+  /** Every container of this host is created under it (e.g. /lifeboat_node1), whatever the client asks. */
+  cgroupParent: string;
+  /** Base directory of checkpoint archives made through the Docker API (absolute). */
+  checkpointDir: string;
+  /** How this host appears in /info's node list. */
+  node?: { name?: string; address?: string; labels?: Record<string, string> };
+  /**
+   * Dump and restore established TCP connections (CRIU tcp-established).
+   * Default true: without it a server with a connected client cannot be
+   * checkpointed at all, and the Docker API has no flag to ask for it.
+   */
+  tcpEstablished?: boolean;
+  logger?: Logger;
+}
+
+interface PodmanInfo {
+  host?: {
+    arch?: string;
+    cpus?: number;
+    memTotal?: number;
+    kernel?: string;
+    os?: string;
+    hostname?: string;
+    distribution?: { distribution?: string; version?: string; codename?: string };
+  };
+  store?: {
+    containerStore?: { number?: number; paused?: number; running?: number; stopped?: number };
+    imageStore?: { number?: number };
+    graphDriverName?: string;
+    graphRoot?: string;
+  };
+}
+
+/** The Docker API over one Podman instance: the single-host backend, and the per-host piece of a cluster. */
+export class PodmanDockerBackend implements DockerBackend {
+  readonly podman: PodmanClient;
+  readonly cgroupParent: string;
+  readonly archives: CheckpointArchives;
+  private readonly node: { name?: string; address?: string; labels?: Record<string, string> };
+  private readonly tcpEstablished: boolean;
+  private readonly log: Logger;
+
+  constructor(opts: PodmanDockerBackendOptions) {
+    this.podman = opts.podman;
+    this.cgroupParent = opts.cgroupParent;
+    this.archives = new CheckpointArchives(opts.checkpointDir);
+    this.node = opts.node ?? {};
+    this.tcpEstablished = opts.tcpEstablished ?? true;
+    this.log = opts.logger ?? createLogger('docker-backend');
+  }
+
+  // ---------------------------------------------------------------- resolution
+
+  /** dockerd's order: full ID, exact name, then a unique ID prefix. */
+  async resolve(ref: string): Promise<PodmanListEntry> {
+    const c = await this.find(ref);
+    if (!c) throw new NoSuchContainerError(ref);
+    return c;
+  }
+
+  private async find(ref: string): Promise<PodmanListEntry | undefined> {
+    const all = await this.entries();
+    const name = ref.replace(/^\//, '');
+    const exact =
+      all.find((c) => c.Id === ref) ?? all.find((c) => c.Names.some((n) => n.replace(/^\//, '') === name));
+    if (exact) return exact;
+    if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+    const byPrefix = all.filter((c) => c.Id.startsWith(ref));
+    if (byPrefix.length > 1) throw new AmbiguousReferenceError(ref);
+    return byPrefix[0];
+  }
+
+  private async entries(): Promise<PodmanListEntry[]> {
+    return (await this.podman.listContainers({ all: true })) as unknown as PodmanListEntry[];
+  }
+
+  /** Runs an engine call on a resolved container; a container gone meanwhile is Docker's 404. */
+  private async on<T>(ref: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ContainerNotFoundError) throw new NoSuchContainerError(ref);
+      throw err;
+    }
+  }
+
+  private static nameOf(c: PodmanListEntry): string {
+    return (c.Names[0] ?? c.Id).replace(/^\//, '');
+  }
+
+  private static running(c: PodmanListEntry): boolean {
+    const s = dockerState(c.State);
+    return s === 'running' || s === 'paused';
+  }
+
+  // ---------------------------------------------------------------- system
+
+  async version(): Promise<BackendVersion> {
+    const [v, info] = await Promise.all([this.podman.version(), this.podman.info() as Promise<PodmanInfo>]);
+    return {
+      components: [{ name: 'Podman Engine', version: v.Version }],
+      kernelVersion: info.host?.kernel ?? '',
+      os: info.host?.os ?? 'linux',
+      arch: info.host?.arch ?? process.arch,
+    };
+  }
+
+  async info(): Promise<BackendInfo> {
+    const [info, v, summaries] = await Promise.all([
+      this.podman.info() as Promise<PodmanInfo>,
+      this.podman.version(),
+      this.listContainers({ all: true, filters: {} }),
+    ]);
+    const counts = countStates(summaries);
+    const host = info.host ?? {};
+    const dist = host.distribution;
+    const name = this.node.name ?? host.hostname ?? 'podman';
+    return {
+      id: name,
+      name,
+      containers: counts,
+      images: info.store?.imageStore?.number ?? 0,
+      driver: info.store?.graphDriverName ?? '',
+      cpus: host.cpus ?? 0,
+      memoryBytes: host.memTotal ?? 0,
+      kernelVersion: host.kernel ?? '',
+      operatingSystem: dist?.distribution
+        ? `${dist.distribution} ${dist.version ?? ''}${dist.codename ? ` (${dist.codename})` : ''}`.trim()
+        : (host.os ?? 'linux'),
+      arch: host.arch ?? process.arch,
+      rootDir: info.store?.graphRoot ?? '',
+      labels: this.node.labels ?? {},
+      status: [],
+      nodes: [
+        {
+          name,
+          address: this.node.address ?? '',
+          id: name,
+          status: 'Healthy',
+          containers: counts,
+          cpus: host.cpus ?? 0,
+          memoryBytes: host.memTotal ?? 0,
+          reservedCpus: 0,
+          reservedMemoryBytes: 0,
+          labels: this.node.labels ?? {},
+          serverVersion: `Podman ${v.Version}`,
+          updatedAt: new Date().toISOString(),
+        },
+      ],
+    };
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  async createContainer(
+    body: DockerContainerCreateBody,
+    name: string | undefined,
+  ): Promise<DockerContainerCreateResponse> {
+    const wanted = name === undefined || name === '' ? undefined : validateContainerName(name);
+    const image = body.Image ?? '';
+    if (wanted) {
+      const taken = (await this.entries()).find((c) => c.Names.some((n) => n.replace(/^\//, '') === wanted));
+      if (taken) throw new NameConflictError(wanted, taken.Id);
+    }
+    if (!(await this.podman.imageExists(image))) throw new NoSuchImageError(image);
+    const spec = toCreateSpec(body, {
+      name: wanted ?? '',
+      cgroupParent: this.cgroupParent,
+      linkHosts: await this.linkHosts(body.HostConfig?.Links ?? []),
+      netns: await this.netns(body.HostConfig?.NetworkMode),
+    });
+    try {
+      const id = await this.podman.createContainer(spec);
+      this.log.debug('created container', { id, name: wanted });
+      return { Id: id, Warnings: [] };
+    } catch (err) {
+      if (wanted && (err instanceof ConflictError || /already in use/i.test(String(err))))
+        throw new NameConflictError(wanted, '');
+      if (err instanceof ImageNotFoundError) throw new NoSuchImageError(image);
+      throw err;
+    }
+  }
+
+  /** Docker links as /etc/hosts entries: the alias (and the name) point at the target's address. */
+  private async linkHosts(links: string[]): Promise<string[]> {
+    const hosts: string[] = [];
+    for (const link of links) {
+      const { target, alias } = parseLink(link);
+      const c = await this.find(target);
+      if (!c) throw new ValidationError(`Could not get container for ${target}`);
+      if (!PodmanDockerBackend.running(c))
+        throw new ValidationError(`Cannot link to a non running container: /${target} AS /${alias}`);
+      const ip = (await this.podman.inspectContainer(c.Id)).NetworkSettings.IPAddress;
+      if (!ip) continue;
+      hosts.push(`${alias}:${ip}`);
+      const name = PodmanDockerBackend.nameOf(c);
+      if (name !== alias) hosts.push(`${name}:${ip}`);
+    }
+    return hosts;
+  }
+
+  private async netns(mode: string | undefined): Promise<ContainerCreateSpec['netns']> {
+    const parsed = parseNetworkMode(mode);
+    if ('nsmode' in parsed) return parsed;
+    const target = await this.resolve(parsed.container);
+    return { nsmode: 'container', value: target.Id };
+  }
+
+  async startContainer(ref: string, opts: StartOptions = {}): Promise<'started' | 'already-running'> {
+    if (opts.checkpoint !== undefined && opts.checkpoint !== '')
+      return this.startFromCheckpoint(ref, opts.checkpoint, opts.checkpointDir);
+    const c = await this.resolve(ref);
+    if (PodmanDockerBackend.running(c)) return 'already-running';
+    await this.on(ref, () => this.podman.startContainer(c.Id));
+    return 'started';
+  }
+
+  /**
+   * Podman restores only into a new container, so the stopped one is
+   * removed first and the archive (which carries its ID, name and config)
+   * brings it back. A container already gone is fine: its archive is enough.
+   */
+  private async startFromCheckpoint(
+    ref: string,
+    checkpoint: string,
+    dir: string | undefined,
+  ): Promise<'started'> {
+    validateCheckpointId(checkpoint);
+    validateCheckpointDir(dir);
+    const c = await this.find(ref);
+    const name = c ? PodmanDockerBackend.nameOf(c) : ref.replace(/^\//, '');
+    if (!c && !(await this.archives.exists(name, checkpoint, dir).catch(() => false)))
+      throw new NoSuchContainerError(ref);
+    const { path, stream } = await this.archives.open(name, checkpoint, dir);
+    if (c && PodmanDockerBackend.running(c)) {
+      stream.destroy();
+      throw new ContainerRunningError(
+        `Container ${name} is running: stop it before starting it from checkpoint ${checkpoint}`,
+      );
+    }
+    try {
+      if (c) await this.podman.removeContainer(c.Id, { force: true });
+      const r = await this.podman.restoreImport(stream, {
+        tcpEstablished: this.tcpEstablished,
+        cleanupName: name,
+      });
+      this.log.info('restored container from checkpoint', { name, checkpoint, id: r.id, archive: path });
+      return 'started';
+    } catch (err) {
+      stream.destroy();
+      throw new CheckpointRestoreError(name, checkpoint, path, err);
+    }
+  }
+
+  async stopContainer(
+    ref: string,
+    opts: { timeoutSeconds?: number; signal?: string } = {},
+  ): Promise<'stopped' | 'not-running'> {
+    const c = await this.resolve(ref);
+    if (!PodmanDockerBackend.running(c)) return 'not-running';
+    await this.on(ref, () => this.podman.stopContainer(c.Id, opts.timeoutSeconds ?? 10));
+    return 'stopped';
+  }
+
+  async killContainer(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const c = await this.resolve(ref);
+    if (!PodmanDockerBackend.running(c)) throw new ContainerNotRunningError(ref);
+    await this.on(ref, () => this.podman.killContainer(c.Id, signal));
+  }
+
+  async restartContainer(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    const c = await this.resolve(ref);
+    await this.on(ref, () => this.podman.restartContainer(c.Id, opts.timeoutSeconds ?? 10));
+  }
+
+  /** Like dockerd, removing a container drops its checkpoints in the default directory. */
+  async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const c = await this.resolve(ref);
+    if (PodmanDockerBackend.running(c) && !opts.force)
+      throw new ContainerRunningError(
+        `You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove`,
+      );
+    await this.on(ref, () =>
+      this.podman.removeContainer(c.Id, { force: opts.force ?? false, volumes: opts.volumes ?? false }),
+    );
+    await this.archives.removeAll(PodmanDockerBackend.nameOf(c));
+  }
+
+  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+    const c = await this.resolve(ref);
+    const raw = await this.on(ref, () => this.podman.inspectContainer(c.Id));
+    return toDockerInspect(raw as PodmanInspect);
+  }
+
+  async listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]> {
+    const now = Date.now();
+    return selectContainers(
+      (await this.entries()).map((e) => toDockerSummary(e, now)),
+      opts,
+    );
+  }
+
+  async containerLogs(ref: string, opts: LogsOptions): Promise<LogStream> {
+    const c = await this.resolve(ref);
+    const inspect = await this.on(ref, () => this.podman.inspectContainer(c.Id));
+    const res = await this.on(ref, () =>
+      this.podman.logs(c.Id, {
+        follow: opts.follow,
+        timestamps: opts.timestamps,
+        ...(opts.tail === 'all' ? {} : { tail: opts.tail }),
+        ...(opts.since ? { since: opts.since } : {}),
+      }),
+    );
+    return { tty: inspect.Config.Tty, frames: demux(res), close: () => res.destroy() };
+  }
+
+  async waitContainer(ref: string, condition: DockerWaitCondition, signal: AbortSignal): Promise<WaitHandle> {
+    const c = await this.resolve(ref);
+    const state = dockerState(c.State);
+    const exited = (): WaitHandle => ({ result: Promise.resolve({ StatusCode: c.ExitCode }) });
+    if (condition === 'not-running') {
+      if (!PodmanDockerBackend.running(c)) return exited();
+      const w = await this.on(ref, () => this.podman.waitDockerCondition(c.Id, condition, { signal }));
+      return { result: w.result.then(toWaitResponse) };
+    }
+    if (condition === 'next-exit') return this.nextExit(ref, c.Id, signal);
+    // removed: Podman's own wait for it forgets the exit code, so take it from the exit first
+    const exit =
+      state === 'created' || PodmanDockerBackend.running(c)
+        ? await this.nextExit(ref, c.Id, signal)
+        : exited();
+    const result = exit.result.then(async (r) => {
+      try {
+        const gone = await this.podman.waitDockerCondition(c.Id, 'removed', { signal });
+        await gone.result;
+      } catch (err) {
+        if (!(err instanceof ContainerNotFoundError)) throw err;
+      }
+      return r;
+    });
+    return { result };
+  }
+
+  private async nextExit(ref: string, id: string, signal: AbortSignal): Promise<WaitHandle> {
+    const baseline = (await this.on(ref, () => this.podman.inspectContainer(id))).State.FinishedAt;
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const w = await this.on(ref, () => this.podman.waitDockerCondition(id, 'next-exit', { signal: both }));
+    // Podman learns of exits from its event log; should it miss the one
+    // right after the wait began, the container's FinishedAt still tells.
+    const result = Promise.race([
+      w.result.then(toWaitResponse),
+      this.pollNextExit(id, baseline, both),
+    ]).finally(() => stop.abort());
+    return { result };
+  }
+
+  private async pollNextExit(id: string, baseline: string, signal: AbortSignal): Promise<DockerWaitResponse> {
+    while (true) {
+      await sleep(1000, undefined, { signal });
+      try {
+        const s = (await this.podman.inspectContainer(id)).State;
+        if (!s.Running && s.FinishedAt !== baseline) return { StatusCode: s.ExitCode };
+      } catch (err) {
+        if (err instanceof ContainerNotFoundError)
+          return { StatusCode: -1, Error: { Message: `container ${id} was removed` } };
+        throw err;
+      }
+    }
+  }
+
+  async attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream> {
+    if (!opts.stream)
+      throw new ValidationError('attach without stream=1 is not supported: read past output with /logs');
+    const c = await this.resolve(ref);
+    const inspect = await this.on(ref, () => this.podman.inspectContainer(c.Id));
+    const stream = await this.on(ref, () =>
+      this.podman.attach(c.Id, {
+        stdin: opts.stdin,
+        stdout: opts.stdout,
+        stderr: opts.stderr,
+        logs: opts.logs,
+        ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
+      }),
+    );
+    return { tty: inspect.Config.Tty, stream };
+  }
+
+  // ---------------------------------------------------------------- images
+
+  async listImages(opts: { all: boolean; filters: DockerFilters }): Promise<DockerImageSummary[]> {
+    const images = (await this.podman.listImages()) as PodmanImage[];
+    return images
+      .map(toDockerImage)
+      .filter((i) => matchesImageFilters(i, opts.filters))
+      .sort((a, b) => b.Created - a.Created);
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  async createCheckpoint(ref: string, opts: CheckpointCreateOptions): Promise<void> {
+    validateCheckpointId(opts.id);
+    validateCheckpointDir(opts.dir);
+    const c = await this.resolve(ref);
+    if (!PodmanDockerBackend.running(c)) throw new ContainerNotRunningError(ref);
+    const name = PodmanDockerBackend.nameOf(c);
+    const started = Date.now();
+    const path = await this.on(ref, () =>
+      this.archives.write(
+        name,
+        opts.id,
+        () =>
+          this.podman.checkpointExport(c.Id, {
+            leaveRunning: !opts.exit,
+            tcpEstablished: this.tcpEstablished,
+          }),
+        opts.dir,
+      ),
+    );
+    this.log.info('checkpoint created', {
+      name,
+      checkpoint: opts.id,
+      archive: path,
+      ms: Date.now() - started,
+    });
+  }
+
+  async listCheckpoints(ref: string, opts: { dir?: string } = {}): Promise<DockerCheckpoint[]> {
+    const name = await this.checkpointOwner(ref, opts.dir);
+    return this.archives.list(name, opts.dir);
+  }
+
+  async deleteCheckpoint(ref: string, checkpointId: string, opts: { dir?: string } = {}): Promise<void> {
+    validateCheckpointId(checkpointId);
+    const name = await this.checkpointOwner(ref, opts.dir);
+    await this.archives.remove(name, checkpointId, opts.dir);
+  }
+
+  /** Checkpoints outlive a failed restore: a name with archives counts even when its container is gone. */
+  private async checkpointOwner(ref: string, dir: string | undefined): Promise<string> {
+    validateCheckpointDir(dir);
+    const c = await this.find(ref);
+    if (c) return PodmanDockerBackend.nameOf(c);
+    const name = ref.replace(/^\//, '');
+    const has = await this.archives.list(name, dir).then(
+      (l) => l.length > 0,
+      () => false,
+    );
+    if (!has) throw new NoSuchContainerError(ref);
+    return name;
+  }
+}
+
+function toWaitResponse(r: { statusCode: number; error?: string }): DockerWaitResponse {
+  return r.error ? { StatusCode: r.statusCode, Error: { Message: r.error } } : { StatusCode: r.statusCode };
+}
+
+function countStates(cs: DockerContainerSummary[]): ContainerCounts {
+  return {
+    total: cs.length,
+    running: cs.filter((c) => c.State === 'running').length,
+    paused: cs.filter((c) => c.State === 'paused').length,
+    stopped: cs.filter((c) => c.State !== 'running' && c.State !== 'paused').length,
+  };
+}

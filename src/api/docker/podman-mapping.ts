@@ -1,0 +1,453 @@
+import type {
+  ContainerCreateSpec,
+  ContainerInspect,
+  ContainerListEntry,
+  ImageSummary,
+} from '../../engine/types.ts';
+import { ValidationError } from '../../util/errors.ts';
+import { statusText } from './status-text.ts';
+import type {
+  DockerContainerCreateBody,
+  DockerContainerInspect,
+  DockerContainerStatus,
+  DockerContainerSummary,
+  DockerEndpoint,
+  DockerImageSummary,
+  DockerMount,
+  DockerPort,
+  DockerPortMap,
+} from './types.ts';
+
+/*
+ * Pure translations between Docker's API shapes and Podman's libpod ones.
+ * Podman answers with more than the engine's types declare; the extra
+ * fields read here are optional, so an older or newer Podman degrades to
+ * empty values instead of failing.
+ */
+
+interface PodmanMount {
+  Type?: string;
+  Name?: string;
+  Source?: string;
+  Destination?: string;
+  Mode?: string;
+  RW?: boolean;
+  Propagation?: string;
+}
+
+interface PodmanEndpoint {
+  NetworkID?: string;
+  Gateway?: string;
+  IPAddress?: string;
+  IPPrefixLen?: number;
+  MacAddress?: string;
+  Aliases?: string[] | null;
+}
+
+export type PodmanInspect = Omit<ContainerInspect, 'Config'> & {
+  Path?: string;
+  Args?: string[] | null;
+  ResolvConfPath?: string;
+  HostnamePath?: string;
+  HostsPath?: string;
+  RestartCount?: number;
+  Driver?: string;
+  MountLabel?: string;
+  ProcessLabel?: string;
+  AppArmorProfile?: string;
+  ExecIDs?: string[] | null;
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
+  Mounts?: PodmanMount[] | null;
+  State: ContainerInspect['State'] & {
+    Error?: string;
+    OOMKilled?: boolean;
+    Restarting?: boolean;
+    Dead?: boolean;
+  };
+  Config: Omit<ContainerInspect['Config'], 'StopSignal'> & {
+    Hostname?: string;
+    Domainname?: string;
+    User?: string;
+    AttachStdin?: boolean;
+    AttachStdout?: boolean;
+    AttachStderr?: boolean;
+    OpenStdin?: boolean;
+    StdinOnce?: boolean;
+    StopSignal?: number | string;
+    StopTimeout?: number;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
+  };
+  HostConfig: ContainerInspect['HostConfig'] & {
+    NetworkMode?: string;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    AutoRemove?: boolean;
+    VolumesFrom?: string[] | null;
+    Links?: string[] | null;
+    ExtraHosts?: string[] | null;
+    Privileged?: boolean;
+    PublishAllPorts?: boolean;
+  };
+  NetworkSettings: ContainerInspect['NetworkSettings'] & {
+    Bridge?: string;
+    SandboxID?: string;
+    SandboxKey?: string;
+    Gateway?: string;
+    IPPrefixLen?: number;
+    MacAddress?: string;
+    Networks?: Record<string, PodmanEndpoint> | null;
+  };
+};
+
+/** Podman's list entry; `Created` is RFC 3339 text in Podman 4 despite the engine type. */
+export type PodmanListEntry = Omit<ContainerListEntry, 'Created' | 'Ports'> & {
+  Created: number | string;
+  Ports:
+    { host_ip: string; container_port: number; host_port: number; protocol: string; range?: number }[] | null;
+  ExitedAt?: number;
+  Networks?: string[] | null;
+  Mounts?: string[] | null;
+  AutoRemove?: boolean;
+};
+
+export type PodmanImage = ImageSummary & {
+  ParentId?: string;
+  RepoDigests?: string[] | null;
+  SharedSize?: number;
+  Labels?: Record<string, string> | null;
+  Containers?: number;
+};
+
+export function dockerState(podmanStatus: string): DockerContainerStatus {
+  switch (podmanStatus) {
+    case 'configured':
+    case 'created':
+    case 'initialized':
+      return 'created';
+    case 'running':
+    case 'stopping':
+      return 'running';
+    case 'paused':
+      return 'paused';
+    case 'stopped':
+    case 'exited':
+      return 'exited';
+    case 'removing':
+      return 'removing';
+    default:
+      return 'dead';
+  }
+}
+
+/** What the caller resolved for the create: links become /etc/hosts entries, names become IDs. */
+export interface CreateContext {
+  name: string;
+  cgroupParent: string;
+  /** From HostConfig.Links: `alias:ip` entries. */
+  linkHosts: string[];
+  netns: ContainerCreateSpec['netns'];
+}
+
+export function parseEnv(env: string[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env ?? []) {
+    const eq = e.indexOf('=');
+    if (eq === 0) throw new ValidationError(`invalid environment variable "${e}": the name is empty`);
+    if (eq < 0) out[e] = '';
+    else out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Docker's NetworkMode to a Podman network namespace; `container:X` is returned for the caller to resolve. */
+export function parseNetworkMode(
+  mode: string | undefined,
+): { nsmode: 'bridge' | 'host' | 'none' } | { container: string } {
+  if (mode === undefined || mode === '' || mode === 'default' || mode === 'bridge')
+    return { nsmode: 'bridge' };
+  if (mode === 'host' || mode === 'none') return { nsmode: mode };
+  if (mode.startsWith('container:') && mode.length > 'container:'.length)
+    return { container: mode.slice('container:'.length) };
+  throw new ValidationError(
+    `network mode "${mode}" is not supported: use bridge (default), host, none or container:<name|id>`,
+  );
+}
+
+/** `alias` of each link `name[:alias]` (Docker accepts `/name:/self/alias` too). */
+export function parseLink(link: string): { target: string; alias: string } {
+  const [target = '', alias] = link.split(':');
+  const clean = (s: string): string => s.replace(/^.*\//, '');
+  if (!clean(target)) throw new ValidationError(`invalid link "${link}": use name:alias`);
+  return { target: target.replace(/^\//, ''), alias: clean(alias ?? target) };
+}
+
+export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext): ContainerCreateSpec {
+  const hc = body.HostConfig ?? {};
+  const spec: ContainerCreateSpec = {
+    name: ctx.name,
+    image: body.Image ?? '',
+    env: parseEnv(body.Env),
+    labels: body.Labels ?? {},
+    cgroupParent: ctx.cgroupParent,
+    terminal: body.Tty ?? false,
+  };
+  if (body.Cmd && body.Cmd.length) spec.command = body.Cmd;
+  // [""] is `--entrypoint ""`: clear the image's entrypoint; [] means "the image's"
+  if (body.Entrypoint?.length === 1 && body.Entrypoint[0] === '') spec.entrypoint = [];
+  else if (body.Entrypoint?.length) spec.entrypoint = body.Entrypoint;
+  if (body.WorkingDir) spec.workDir = body.WorkingDir;
+  if (body.User) spec.user = body.User;
+  if (body.Hostname) spec.hostname = body.Hostname;
+  if (body.OpenStdin) spec.openStdin = true;
+  if (body.StopTimeout !== undefined) spec.stopTimeout = body.StopTimeout;
+  if (hc.AutoRemove) spec.autoRemove = true;
+  if (hc.Memory) spec.memoryLimitBytes = hc.Memory;
+  if (hc.CpuShares) spec.cpuShares = hc.CpuShares;
+  if (hc.Binds?.length) spec.binds = hc.Binds;
+  if (hc.VolumesFrom?.length) spec.volumesFrom = hc.VolumesFrom;
+  if (ctx.netns) spec.netns = ctx.netns;
+  const hosts = [...(hc.ExtraHosts ?? []), ...ctx.linkHosts];
+  if (hosts.length) spec.hostAdd = hosts;
+  const ports = [];
+  for (const [key, bindings] of Object.entries(hc.PortBindings ?? {})) {
+    const [port = '', proto = 'tcp'] = key.split('/');
+    for (const b of bindings ?? []) {
+      ports.push({
+        containerPort: Number(port),
+        hostPort: b.HostPort ? Number(b.HostPort) : 0,
+        protocol: proto === 'udp' ? ('udp' as const) : ('tcp' as const),
+        hostIp: b.HostIp ?? '',
+      });
+    }
+  }
+  if (ports.length) spec.portMappings = ports;
+  const exposed = Object.keys(body.ExposedPorts ?? {});
+  if (exposed.length) {
+    spec.expose = {};
+    for (const key of exposed) {
+      const [port = '', proto = 'tcp'] = key.split('/');
+      spec.expose[Number(port)] = proto;
+    }
+  }
+  return spec;
+}
+
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  12: 'SIGUSR2',
+  15: 'SIGTERM',
+  28: 'SIGWINCH',
+};
+
+function signalName(s: number | string | undefined): string | undefined {
+  if (s === undefined || s === '' || s === 0) return undefined;
+  if (typeof s === 'string') return s;
+  return SIGNALS[s] ?? String(s);
+}
+
+/**
+ * Podman 4 reports the entrypoint as one space-joined string; Path + Args
+ * hold the exact words (entrypoint, then Cmd), so the entrypoint is
+ * recovered from them whenever they agree with Cmd.
+ */
+function entrypointOf(c: PodmanInspect): string[] | null {
+  const ep = c.Config.Entrypoint;
+  if (Array.isArray(ep)) return ep.length ? ep : null;
+  if (!ep) return null;
+  const argv = [c.Path ?? '', ...(c.Args ?? [])];
+  const cmd = c.Config.Cmd ?? [];
+  const n = argv.length - cmd.length;
+  if (n > 0 && cmd.every((w, i) => argv[n + i] === w)) return argv.slice(0, n);
+  return ep.split(' ');
+}
+
+function portMap(
+  p: DockerPortMap | Record<string, { HostIp: string; HostPort: string }[] | null> | null,
+): DockerPortMap {
+  return p ?? {};
+}
+
+function endpoint(e: PodmanEndpoint | undefined, name: string): DockerEndpoint {
+  return {
+    NetworkID: e?.NetworkID ?? name,
+    Gateway: e?.Gateway ?? '',
+    IPAddress: e?.IPAddress ?? '',
+    IPPrefixLen: e?.IPPrefixLen ?? 0,
+    MacAddress: e?.MacAddress ?? '',
+    Aliases: e?.Aliases ?? null,
+  };
+}
+
+function mount(m: PodmanMount): DockerMount {
+  return {
+    Type: m.Type ?? 'bind',
+    ...(m.Name ? { Name: m.Name } : {}),
+    Source: m.Source ?? '',
+    Destination: m.Destination ?? '',
+    Mode: m.Mode ?? '',
+    RW: m.RW ?? true,
+    Propagation: m.Propagation ?? '',
+  };
+}
+
+export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
+  const status = dockerState(c.State.Status);
+  const ports = portMap(c.NetworkSettings.Ports);
+  const bindings = portMap(c.HostConfig.PortBindings);
+  const exposed: Record<string, object> = { ...(c.Config.ExposedPorts ?? {}) };
+  for (const k of [...Object.keys(bindings), ...Object.keys(ports)]) exposed[k] = {};
+  const stopSignal = signalName(c.Config.StopSignal);
+  const networks: Record<string, DockerEndpoint> = {};
+  for (const [name, e] of Object.entries(c.NetworkSettings.Networks ?? {}))
+    networks[name] = endpoint(e, name);
+  return {
+    Id: c.Id,
+    Created: c.Created,
+    Path: c.Path ?? '',
+    Args: c.Args ?? [],
+    State: {
+      Status: status,
+      Running: status === 'running' || status === 'paused',
+      Paused: c.State.Paused,
+      Restarting: c.State.Restarting ?? false,
+      OOMKilled: c.State.OOMKilled ?? false,
+      Dead: status === 'dead',
+      Pid: c.State.Pid,
+      ExitCode: c.State.ExitCode,
+      Error: c.State.Error ?? '',
+      StartedAt: c.State.StartedAt,
+      FinishedAt: c.State.FinishedAt,
+    },
+    Image: c.Image.startsWith('sha256:') ? c.Image : `sha256:${c.Image}`,
+    ResolvConfPath: c.ResolvConfPath ?? '',
+    HostnamePath: c.HostnamePath ?? '',
+    HostsPath: c.HostsPath ?? '',
+    LogPath: '',
+    Name: `/${c.Name.replace(/^\//, '')}`,
+    RestartCount: c.RestartCount ?? 0,
+    Driver: c.Driver ?? '',
+    Platform: 'linux',
+    MountLabel: c.MountLabel ?? '',
+    ProcessLabel: c.ProcessLabel ?? '',
+    AppArmorProfile: c.AppArmorProfile ?? '',
+    ExecIDs: c.ExecIDs?.length ? c.ExecIDs : null,
+    HostConfig: {
+      Binds: c.HostConfig.Binds ?? null,
+      Links: c.HostConfig.Links ?? null,
+      VolumesFrom: c.HostConfig.VolumesFrom ?? null,
+      ExtraHosts: c.HostConfig.ExtraHosts ?? null,
+      NetworkMode: c.HostConfig.NetworkMode ?? 'bridge',
+      PortBindings: bindings,
+      PublishAllPorts: c.HostConfig.PublishAllPorts ?? false,
+      Memory: c.HostConfig.Memory ?? 0,
+      CpuShares: c.HostConfig.CpuShares ?? 0,
+      AutoRemove: c.HostConfig.AutoRemove ?? false,
+      RestartPolicy: {
+        Name: c.HostConfig.RestartPolicy?.Name ?? 'no',
+        MaximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0,
+      },
+      CgroupParent: c.HostConfig.CgroupParent ?? '',
+      Privileged: c.HostConfig.Privileged ?? false,
+    },
+    GraphDriver: { Name: c.GraphDriver?.Name ?? c.Driver ?? '', Data: c.GraphDriver?.Data ?? null },
+    Mounts: (c.Mounts ?? []).map(mount),
+    Config: {
+      Hostname: c.Config.Hostname ?? '',
+      Domainname: c.Config.Domainname ?? '',
+      User: c.Config.User ?? '',
+      AttachStdin: c.Config.AttachStdin ?? false,
+      AttachStdout: c.Config.AttachStdout ?? false,
+      AttachStderr: c.Config.AttachStderr ?? false,
+      ExposedPorts: Object.keys(exposed).length ? exposed : null,
+      Tty: c.Config.Tty,
+      OpenStdin: c.Config.OpenStdin ?? false,
+      StdinOnce: c.Config.StdinOnce ?? false,
+      Env: c.Config.Env ?? [],
+      Cmd: c.Config.Cmd?.length ? c.Config.Cmd : null,
+      Image: c.Config.Image || c.ImageName,
+      Volumes: c.Config.Volumes ?? null,
+      WorkingDir: c.Config.WorkingDir,
+      Entrypoint: entrypointOf(c),
+      Labels: c.Config.Labels ?? {},
+      ...(stopSignal ? { StopSignal: stopSignal } : {}),
+      ...(c.Config.StopTimeout ? { StopTimeout: c.Config.StopTimeout } : {}),
+    },
+    NetworkSettings: {
+      Bridge: c.NetworkSettings.Bridge ?? '',
+      SandboxID: c.NetworkSettings.SandboxID ?? '',
+      SandboxKey: c.NetworkSettings.SandboxKey ?? '',
+      Ports: ports,
+      Gateway: c.NetworkSettings.Gateway ?? '',
+      IPAddress: c.NetworkSettings.IPAddress,
+      IPPrefixLen: c.NetworkSettings.IPPrefixLen ?? 0,
+      MacAddress: c.NetworkSettings.MacAddress ?? '',
+      Networks: networks,
+    },
+  };
+}
+
+/** Unix seconds from Podman's numbers or RFC 3339 text; undefined for Go's zero time and negatives. */
+export function unixSeconds(v: number | string | undefined | null): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Math.floor(Date.parse(v) / 1000);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+export function toDockerSummary(c: PodmanListEntry, now: number): DockerContainerSummary {
+  const state = dockerState(c.State);
+  const started = unixSeconds(c.StartedAt);
+  const exited = unixSeconds(c.ExitedAt);
+  const ports: DockerPort[] = [];
+  for (const p of c.Ports ?? []) {
+    const range = Math.max(1, p.range ?? 1);
+    for (let i = 0; i < range; i++)
+      ports.push({
+        IP: p.host_ip || '0.0.0.0',
+        PrivatePort: p.container_port + i,
+        PublicPort: p.host_port + i,
+        Type: p.protocol,
+      });
+  }
+  const networks: Record<string, DockerEndpoint> = {};
+  for (const n of c.Networks ?? []) networks[n] = endpoint(undefined, n);
+  return {
+    Id: c.Id,
+    Names: c.Names.map((n) => `/${n.replace(/^\//, '')}`),
+    Image: c.Image,
+    ImageID: c.ImageID.startsWith('sha256:') ? c.ImageID : `sha256:${c.ImageID}`,
+    Command: (c.Command ?? []).join(' '),
+    Created: unixSeconds(c.Created) ?? 0,
+    Ports: ports,
+    Labels: c.Labels ?? {},
+    State: state,
+    Status: statusText({
+      state,
+      startedAt: started === undefined ? undefined : started * 1000,
+      finishedAt: exited === undefined ? undefined : exited * 1000,
+      exitCode: c.ExitCode,
+      now,
+    }),
+    HostConfig: { NetworkMode: c.Networks?.length ? 'bridge' : 'default' },
+    NetworkSettings: { Networks: networks },
+    Mounts: (c.Mounts ?? []).map((d) => mount({ Destination: d })),
+  };
+}
+
+export function toDockerImage(i: PodmanImage): DockerImageSummary {
+  return {
+    Id: i.Id.startsWith('sha256:') ? i.Id : `sha256:${i.Id}`,
+    ParentId: i.ParentId ?? '',
+    RepoTags: i.RepoTags ?? [],
+    RepoDigests: i.RepoDigests ?? [],
+    Created: i.Created,
+    Size: i.Size,
+    SharedSize: i.SharedSize ?? -1,
+    Labels: i.Labels ?? {},
+    Containers: i.Containers ?? -1,
+  };
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { Router } from '../http/router.ts';
+import { serve, type RunningServer } from '../http/serve.ts';
+import { createLogger, type Logger } from '../../util/log.ts';
+import type { DockerBackend } from './backend.ts';
+import { registerCheckpointRoutes } from './checkpoints.ts';
+import { registerContainerRoutes } from './containers.ts';
+import { registerImageRoutes } from './images.ts';
+import { registerSystemRoutes } from './system.ts';
+
+/** The newest Docker Engine API spoken; the docker CLI uses min(this, its own). */
+export const DOCKER_API_VERSION = '1.47';
+/** The oldest accepted, as dockerd 28 (checkpoints need 1.25). */
+export const DOCKER_MIN_API_VERSION = '1.24';
+
+export const LIFEBOAT_VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface DockerApiOptions {
+  backend: DockerBackend;
+  logger?: Logger;
+  /** Largest JSON body accepted (default 1 MiB). */
+  bodyLimitBytes?: number;
+}
+
+/** Every route of the Docker-compatible API over `backend`. */
+export function createDockerApiRouter(opts: DockerApiOptions): Router {
+  const router = new Router({
+    logger: opts.logger ?? createLogger('docker-api'),
+    apiVersions: { min: DOCKER_MIN_API_VERSION, max: DOCKER_API_VERSION },
+    ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
+    // The docker CLI reads these from /_ping; `Docker-Experimental: true` is what enables `docker checkpoint`.
+    headers: {
+      'Api-Version': DOCKER_API_VERSION,
+      'Docker-Experimental': 'true',
+      Ostype: 'linux',
+      Server: `lifeboat/${LIFEBOAT_VERSION}`,
+    },
+  });
+  registerSystemRoutes(router, opts.backend, {
+    version: LIFEBOAT_VERSION,
+    apiVersion: DOCKER_API_VERSION,
+    minApiVersion: DOCKER_MIN_API_VERSION,
+  });
+  registerContainerRoutes(router, opts.backend);
+  registerCheckpointRoutes(router, opts.backend);
+  registerImageRoutes(router, opts.backend);
+  return router;
+}
+
+/** Serves the Docker-compatible API on host:port (port 0: any free port). */
+export function startDockerApiServer(
+  opts: DockerApiOptions & { host?: string; port?: number },
+): Promise<RunningServer> {
+  return serve(createDockerApiRouter(opts), {
+    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+  });
+}

@@ -1,0 +1,225 @@
+/**
+ * Docker Engine API shapes (v1.47), as the docker CLI and SDKs read and
+ * write them. Field names are Docker's, not Podman's or lifeboat's.
+ */
+
+export type DockerContainerStatus =
+  'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
+
+export const DOCKER_CONTAINER_STATUSES: readonly DockerContainerStatus[] = [
+  'created',
+  'restarting',
+  'running',
+  'removing',
+  'paused',
+  'exited',
+  'dead',
+];
+
+export interface DockerPortBinding {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+/** `"80/tcp" -> bindings` */
+export type DockerPortMap = Record<string, DockerPortBinding[] | null>;
+
+export interface DockerRestartPolicy {
+  Name?: string;
+  MaximumRetryCount?: number;
+}
+
+export interface DockerHostConfig {
+  Binds?: string[] | null;
+  Links?: string[] | null;
+  VolumesFrom?: string[] | null;
+  NetworkMode?: string;
+  PortBindings?: DockerPortMap | null;
+  PublishAllPorts?: boolean;
+  Memory?: number;
+  CpuShares?: number;
+  AutoRemove?: boolean;
+  RestartPolicy?: DockerRestartPolicy;
+  CgroupParent?: string;
+  ExtraHosts?: string[] | null;
+  Privileged?: boolean;
+}
+
+export interface DockerContainerConfig {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Image?: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir?: string;
+  Entrypoint?: string[] | null;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+/** Body of POST /containers/create. */
+export interface DockerContainerCreateBody extends DockerContainerConfig {
+  HostConfig?: DockerHostConfig;
+}
+
+export interface DockerContainerCreateResponse {
+  Id: string;
+  Warnings: string[];
+}
+
+export interface DockerContainerState {
+  Status: DockerContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface DockerMount {
+  Type: string;
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+export interface DockerEndpoint {
+  NetworkID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Aliases: string[] | null;
+}
+
+export interface DockerNetworkSettings {
+  Bridge: string;
+  SandboxID: string;
+  SandboxKey: string;
+  Ports: DockerPortMap;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Networks: Record<string, DockerEndpoint>;
+}
+
+/** GET /containers/{id}/json */
+export interface DockerContainerInspect {
+  Id: string;
+  /** RFC 3339 */
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: DockerContainerState;
+  /** `sha256:<image id>` */
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  /** With Docker's leading slash: `/web` */
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  MountLabel: string;
+  ProcessLabel: string;
+  AppArmorProfile: string;
+  ExecIDs: string[] | null;
+  HostConfig: DockerHostConfig & { NetworkMode: string; PortBindings: DockerPortMap };
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  Mounts: DockerMount[];
+  Config: DockerContainerConfig & {
+    Hostname: string;
+    Tty: boolean;
+    Env: string[];
+    Cmd: string[] | null;
+    Image: string;
+    Entrypoint: string[] | null;
+    Labels: Record<string, string>;
+  };
+  NetworkSettings: DockerNetworkSettings;
+}
+
+export interface DockerPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+/** An entry of GET /containers/json */
+export interface DockerContainerSummary {
+  Id: string;
+  /** With leading slashes: `["/web"]` */
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  /** Unix seconds */
+  Created: number;
+  Ports: DockerPort[];
+  Labels: Record<string, string>;
+  State: DockerContainerStatus;
+  /** Human text: `Up 5 minutes`, `Exited (0) 2 seconds ago` */
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, DockerEndpoint> };
+  Mounts: DockerMount[];
+}
+
+/** An entry of GET /images/json */
+export interface DockerImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  /** Unix seconds */
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  Labels: Record<string, string>;
+  Containers: number;
+}
+
+/** An entry of GET /containers/{id}/checkpoints */
+export interface DockerCheckpoint {
+  Name: string;
+}
+
+/** Body of POST /containers/{id}/checkpoints */
+export interface DockerCheckpointCreateBody {
+  CheckpointID: string;
+  CheckpointDir?: string;
+  /** Stop the container after the dump (the CLI sends true unless --leave-running). */
+  Exit?: boolean;
+}
+
+export interface DockerWaitResponse {
+  StatusCode: number;
+  Error?: { Message: string };
+}
+
+export type DockerWaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+/** Filters as `?filters=` carries them, normalized to lists. */
+export type DockerFilters = Record<string, string[]>;

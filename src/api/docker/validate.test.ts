@@ -1,0 +1,65 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValidationError } from '../../util/errors.ts';
+import {
+  parseFilters,
+  parseTail,
+  parseWaitCondition,
+  validateCheckpointDir,
+  validateCheckpointId,
+  validateContainerName,
+} from './validate.ts';
+
+const KEYS = ['name', 'id', 'label', 'status'];
+
+describe('docker API input validation', () => {
+  test("container names follow Docker's rule; a leading slash is dropped", () => {
+    assert.equal(validateContainerName('web-1.a_b'), 'web-1.a_b');
+    assert.equal(validateContainerName('/web'), 'web');
+    for (const bad of ['x', '-web', 'we b', 'a/b', '', '/'])
+      assert.throws(() => validateContainerName(bad), /Invalid container name/, bad);
+  });
+
+  test('checkpoint IDs cannot leave their directory', () => {
+    assert.equal(validateCheckpointId('cp-1.v2_x'), 'cp-1.v2_x');
+    for (const bad of ['a/b', '..', 'a..b', '.hidden', '', 'x'.repeat(129), 7])
+      assert.throws(() => validateCheckpointId(bad), ValidationError, String(bad));
+    assert.throws(() => validateCheckpointId(undefined), /checkpoint ID is required/);
+  });
+
+  test('checkpoint directories are absolute and free of ..', () => {
+    assert.equal(validateCheckpointDir(''), undefined);
+    assert.equal(validateCheckpointDir(undefined), undefined);
+    assert.equal(validateCheckpointDir('/var/lib/cp'), '/var/lib/cp');
+    assert.throws(() => validateCheckpointDir('rel/dir'), /must be an absolute path/);
+    assert.throws(() => validateCheckpointDir('/var/../etc'), /'\.\.' is not allowed/);
+    assert.throws(() => validateCheckpointDir(3), /must be a string/);
+  });
+
+  test('filters: list and legacy map forms; unknown keys and statuses are refused', () => {
+    assert.deepEqual(parseFilters(undefined, KEYS), {});
+    assert.deepEqual(parseFilters('{"name":["web"],"label":["a=b"]}', KEYS), {
+      name: ['web'],
+      label: ['a=b'],
+    });
+    assert.deepEqual(parseFilters('{"status":{"running":true,"exited":false}}', KEYS), {
+      status: ['running'],
+    });
+    assert.throws(() => parseFilters('{"bogus":["x"]}', KEYS), /invalid filter 'bogus'/);
+    assert.throws(() => parseFilters('{"status":["sleeping"]}', KEYS), /invalid filter 'status=sleeping'/);
+    assert.throws(() => parseFilters('{"name":', KEYS), /invalid filters:/);
+    assert.throws(() => parseFilters('["name"]', KEYS), /expected a JSON object/);
+    assert.throws(() => parseFilters('{"name":[1]}', KEYS), /must be a list of strings/);
+  });
+
+  test('wait conditions and tail', () => {
+    assert.equal(parseWaitCondition(undefined), 'not-running');
+    assert.equal(parseWaitCondition('next-exit'), 'next-exit');
+    assert.equal(parseWaitCondition('removed'), 'removed');
+    assert.throws(() => parseWaitCondition('soon'), /invalid condition: "soon"/);
+    assert.equal(parseTail(undefined), 'all');
+    assert.equal(parseTail('all'), 'all');
+    assert.equal(parseTail('5'), 5);
+    assert.throws(() => parseTail('-1'), /invalid value for "tail"/);
+  });
+});

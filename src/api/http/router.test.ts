@@ -1,0 +1,171 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { LifeboatError, ValidationError } from '../../util/errors.ts';
+import { createLogger } from '../../util/log.ts';
+import { Router } from './router.ts';
+import { serve, type RunningServer } from './serve.ts';
+
+let srv: RunningServer;
+const logged: string[] = [];
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function request(method: string, path: string, body?: string | Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: srv.host, port: srv.port, method, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
+}
+
+/** Sends raw bytes and collects everything the server writes until it closes (or `until` matches). */
+function raw(bytes: string, until?: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(srv.port, srv.host, () => s.write(bytes));
+    let out = '';
+    s.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (until?.test(out)) {
+        s.destroy();
+        resolve(out);
+      }
+    });
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+
+describe('http router', () => {
+  before(async () => {
+    const router = new Router({
+      bodyLimitBytes: 64,
+      headers: { 'Api-Version': '1.47' },
+      apiVersions: { min: '1.24', max: '1.47' },
+      logger: createLogger('test', (l) => logged.push(l)),
+    });
+    router.get('/things/json', (ctx) => ctx.send(200, { which: 'literal' }));
+    router.get('/things/{id}', (ctx) => ctx.send(200, { id: ctx.param('id'), n: ctx.int('n') ?? null }));
+    router.delete('/things/{id}', (ctx) => ctx.send(204));
+    router.post('/echo', async (ctx) => ctx.send(200, { got: (await ctx.json()) ?? null }));
+    router.get('/bad-input', () => {
+      throw new ValidationError('name must not be empty');
+    });
+    router.get('/conflict', () => {
+      throw new LifeboatError('conflict', 'already there', { status: 409 });
+    });
+    router.get('/boom', () => {
+      throw new Error('secret internals');
+    });
+    router.post('/echo-stream', (ctx) => {
+      const conn = ctx.hijack('application/vnd.docker.raw-stream');
+      conn.input.pipe(conn.output);
+    });
+    srv = await serve(router);
+  });
+  after(() => srv.close());
+
+  test('unknown route: 404 with a Docker-style message', async () => {
+    const r = await request('GET', '/nothing/here');
+    assert.equal(r.status, 404);
+    assert.deepEqual(JSON.parse(r.body), { message: 'page not found' });
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.headers['api-version'], '1.47');
+  });
+
+  test('path parameters are decoded; literal routes win over parameters', async () => {
+    assert.deepEqual(JSON.parse((await request('GET', '/things/a%20b?n=3')).body), { id: 'a b', n: 3 });
+    assert.deepEqual(JSON.parse((await request('GET', '/things/json')).body), { which: 'literal' });
+  });
+
+  test('versioned and unversioned paths reach the same route; out-of-range versions are 400', async () => {
+    assert.equal((await request('GET', '/v1.47/things/x')).status, 200);
+    assert.equal((await request('GET', '/v1.41/things/x')).status, 200);
+    const tooNew = await request('GET', '/v1.48/things/x');
+    assert.equal(tooNew.status, 400);
+    assert.match(
+      JSON.parse(tooNew.body).message,
+      /client version 1\.48 is too new\. Maximum supported API version is 1\.47/,
+    );
+    const tooOld = await request('GET', '/v1.12/things/x');
+    assert.equal(tooOld.status, 400);
+    assert.match(JSON.parse(tooOld.body).message, /too old/);
+  });
+
+  test('HEAD is answered by the GET route, without a body', async () => {
+    const r = await request('HEAD', '/things/x');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, '');
+  });
+
+  test('a wrong method is 405 with Allow', async () => {
+    const r = await request('PUT', '/things/x');
+    assert.equal(r.status, 405);
+    assert.match(r.headers['allow'] ?? '', /GET/);
+    assert.match(JSON.parse(r.body).message, /PUT is not allowed/);
+  });
+
+  test('JSON body: parsed; empty is undefined; malformed is 400; too large is 413', async () => {
+    assert.deepEqual(JSON.parse((await request('POST', '/echo', '{"a":1}')).body), { got: { a: 1 } });
+    assert.deepEqual(JSON.parse((await request('POST', '/echo')).body), { got: null });
+    const bad = await request('POST', '/echo', '{"a":');
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).message, /^malformed JSON in request body/);
+    const big = await request('POST', '/echo', JSON.stringify({ a: 'x'.repeat(100) }));
+    assert.equal(big.status, 413);
+    assert.match(JSON.parse(big.body).message, /exceeds the limit of 64 bytes/);
+  });
+
+  test('a body larger than the limit without Content-Length (chunked) is 413 too', async () => {
+    const out = await raw(
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '50\r\n' +
+        'x'.repeat(0x50) +
+        '\r\n0\r\n\r\n',
+      /\}\n$/,
+    );
+    assert.match(out, /^HTTP\/1\.1 413/);
+  });
+
+  test('typed errors keep their status and message; unknown errors are a generic 500, logged', async () => {
+    const v = await request('GET', '/bad-input');
+    assert.equal(v.status, 400);
+    assert.deepEqual(JSON.parse(v.body), { message: 'name must not be empty' });
+    assert.equal((await request('GET', '/conflict')).status, 409);
+    const boom = await request('GET', '/boom');
+    assert.equal(boom.status, 500);
+    assert.deepEqual(JSON.parse(boom.body), { message: 'internal server error' });
+    assert.ok(logged.some((l) => l.includes('secret internals')));
+  });
+
+  test('an upgrade request can be hijacked: 101, then bytes both ways', async () => {
+    const out = await raw(
+      'POST /v1.47/echo-stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nhello',
+      /hello$/,
+    );
+    assert.match(out, /^HTTP\/1\.1 101 UPGRADED\r\n/);
+    assert.match(out, /Content-Type: application\/vnd\.docker\.raw-stream\r\n/);
+    assert.match(out, /Api-Version: 1\.47\r\n/);
+  });
+
+  test('an upgrade request to an unknown route gets an ordinary JSON 404 and is closed', async () => {
+    const out = await raw('POST /nowhere HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    assert.match(out, /^HTTP\/1\.1 404 Not Found\r\n/);
+    assert.match(out, /\{"message":"page not found"\}/);
+  });
+});

@@ -1,0 +1,239 @@
+import http, { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { createLogger, type Logger } from '../../util/log.ts';
+import { DEFAULT_BODY_LIMIT_BYTES } from './body.ts';
+import { RequestContext, type UpgradeRequest } from './context.ts';
+import { ApiVersionError, errorAnswer, MethodNotAllowedError, RouteNotFoundError } from './errors.ts';
+
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+export interface RouterOptions {
+  /** Largest JSON body accepted; 413 beyond. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Headers every answer carries (also 101 upgrades). */
+  headers?: Record<string, string>;
+  /** Accepted range for `/vX.Y/...` paths; unversioned paths always pass. */
+  apiVersions?: { min: string; max: string };
+  logger?: Logger;
+}
+
+interface Route {
+  method: string;
+  pattern: string;
+  segments: ({ literal: string } | { param: string })[];
+  handler: Handler;
+}
+
+const VERSION_PREFIX = /^\/v(\d+\.\d+)(\/.*)$/;
+
+/**
+ * A small router on node:http: `{param}` path segments, Docker's `/vX.Y`
+ * prefix, HEAD answered by GET routes, upgrade requests routed like any
+ * other (a handler may hijack them), every error as `{"message"}`.
+ */
+export class Router {
+  private readonly routes: Route[] = [];
+  private readonly bodyLimitBytes: number;
+  private readonly headers: Record<string, string>;
+  private readonly apiVersions: { min: string; max: string } | undefined;
+  private readonly log: Logger;
+
+  constructor(opts: RouterOptions = {}) {
+    this.bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+    this.headers = opts.headers ?? {};
+    this.apiVersions = opts.apiVersions;
+    this.log = opts.logger ?? createLogger('http');
+  }
+
+  add(method: string, pattern: string, handler: Handler): this {
+    const segments = pattern
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => {
+        const m = /^\{(\w+)\}$/.exec(s);
+        return m?.[1] ? { param: m[1] } : { literal: s };
+      });
+    this.routes.push({ method: method.toUpperCase(), pattern, segments, handler });
+    return this;
+  }
+
+  get(pattern: string, handler: Handler): this {
+    return this.add('GET', pattern, handler);
+  }
+  head(pattern: string, handler: Handler): this {
+    return this.add('HEAD', pattern, handler);
+  }
+  post(pattern: string, handler: Handler): this {
+    return this.add('POST', pattern, handler);
+  }
+  put(pattern: string, handler: Handler): this {
+    return this.add('PUT', pattern, handler);
+  }
+  delete(pattern: string, handler: Handler): this {
+    return this.add('DELETE', pattern, handler);
+  }
+
+  /** Serves `server`'s plain requests and its upgrade requests (attach). */
+  attachTo(server: http.Server): void {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      void this.handle(req, res, undefined);
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      socket.on('error', (err) => this.log.debug('upgraded connection error', { error: err.message }));
+      // A response object on the raw socket lets error answers take the ordinary path.
+      const res = new ServerResponse(req);
+      res.assignSocket(socket);
+      res.shouldKeepAlive = false;
+      res.on('finish', () => socket.end());
+      void this.handle(req, res, { socket, head });
+    });
+  }
+
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade: UpgradeRequest | undefined,
+  ): Promise<void> {
+    const started = Date.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let ctx: RequestContext | undefined;
+    for (const [k, v] of Object.entries(this.headers)) res.setHeader(k, v);
+    res.on('close', () => {
+      this.log.debug('request', {
+        method,
+        path: url.pathname,
+        status: ctx?.connection ? 'hijacked' : res.statusCode,
+        ms: Date.now() - started,
+      });
+    });
+    try {
+      const { path, apiVersion } = this.splitVersion(url.pathname);
+      const { route, params } = this.match(method, path);
+      ctx = new RequestContext({
+        req,
+        res,
+        path,
+        apiVersion,
+        params,
+        query: url.searchParams,
+        upgrade,
+        bodyLimitBytes: this.bodyLimitBytes,
+        headers: this.headers,
+      });
+      await route.handler(ctx);
+    } catch (err) {
+      this.fail(req, res, ctx, err);
+    }
+  }
+
+  private fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: RequestContext | undefined,
+    err: unknown,
+  ): void {
+    const { status, message, expected } = errorAnswer(err);
+    const where = { method: req.method, path: req.url, status };
+    if (!expected) {
+      this.log.error(
+        `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        where,
+      );
+    } else if (status >= 500) {
+      this.log.warn(message, where);
+    }
+    if (ctx?.connection || res.headersSent) {
+      // The status line is gone: the only honest signal left is a broken connection.
+      if (expected) this.log.warn(`error after the answer started: ${message}`, where);
+      if (ctx?.connection) ctx.connection.destroy();
+      else res.destroy();
+      return;
+    }
+    const text = JSON.stringify({ message }) + '\n';
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    };
+    if (err instanceof MethodNotAllowedError) headers['Allow'] = err.allowed.join(', ');
+    // A body we refused may still be arriving: close rather than parse it as the next request.
+    if (status === 413) headers['Connection'] = 'close';
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  private splitVersion(pathname: string): { path: string; apiVersion: string | undefined } {
+    const m = VERSION_PREFIX.exec(pathname);
+    if (!m?.[1] || !m[2]) return { path: pathname, apiVersion: undefined };
+    const version = m[1];
+    if (this.apiVersions) {
+      const { min, max } = this.apiVersions;
+      if (compareVersions(version, max) > 0)
+        throw new ApiVersionError(
+          `client version ${version} is too new. Maximum supported API version is ${max}`,
+        );
+      if (compareVersions(version, min) < 0)
+        throw new ApiVersionError(
+          `client version ${version} is too old. Minimum supported API version is ${min}, please upgrade your client to a newer version`,
+        );
+    }
+    return { path: m[2], apiVersion: version };
+  }
+
+  private match(method: string, path: string): { route: Route; params: Record<string, string> } {
+    const parts = path.split('/').filter((s) => s !== '');
+    const candidates: { route: Route; params: Record<string, string> }[] = [];
+    for (const route of this.routes) {
+      const params = matchSegments(route, parts);
+      if (params) candidates.push({ route, params });
+    }
+    if (candidates.length === 0) throw new RouteNotFoundError();
+    // `/containers/json` beats `/containers/{id}`: the most literal route wins
+    candidates.sort((x, y) => literalCount(y.route) - literalCount(x.route));
+    const exact = candidates.find((c) => c.route.method === method);
+    if (exact) return exact;
+    if (method === 'HEAD') {
+      const get = candidates.find((c) => c.route.method === 'GET');
+      if (get) return get;
+    }
+    throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((c) => c.route.method))]);
+  }
+}
+
+function matchSegments(route: Route, parts: string[]): Record<string, string> | undefined {
+  if (route.segments.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const seg = route.segments[i]!;
+    const part = parts[i]!;
+    if ('literal' in seg) {
+      if (seg.literal !== part) return undefined;
+    } else {
+      params[seg.param] = decodeSegment(part);
+    }
+  }
+  return params;
+}
+
+function literalCount(route: Route): number {
+  return route.segments.filter((s) => 'literal' in s).length;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Compares dotted numeric versions ("1.41" < "1.47" < "1.100"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}

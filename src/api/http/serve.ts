@@ -1,0 +1,45 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Router } from './router.ts';
+
+export interface RunningServer {
+  server: http.Server;
+  host: string;
+  port: number;
+  /** Stops listening and cuts every open connection (long waits, log follows, attaches). */
+  close(): Promise<void>;
+}
+
+/** Serves `router` on host:port (port 0: any free port). */
+export async function serve(
+  router: Router,
+  opts: { host?: string; port?: number } = {},
+): Promise<RunningServer> {
+  const server = http.createServer();
+  router.attachTo(server);
+  // Upgraded sockets leave the server's own bookkeeping: track every connection here.
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    host,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}

@@ -1,0 +1,282 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import { PodmanDockerBackend } from '../../src/api/docker/podman-backend.ts';
+import { startDockerApiServer } from '../../src/api/docker/server.ts';
+import type { RunningServer } from '../../src/api/http/serve.ts';
+import { demux } from '../../src/engine/demux-stream.ts';
+import { createLogger } from '../../src/util/log.ts';
+import { RedisClient } from '../support/redis-client.ts';
+import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+
+// The real docker CLI and dockerode against lifeboat's Docker API, served
+// over one real Podman host (own namespaces, runc, CRIU).
+const DOCKER = '/usr/local/bin/docker';
+const COUNTER = 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done';
+const CHECKPOINTS = `${TEST_ROOT}/tdk-checkpoints`;
+
+let host: TestHost;
+let server: RunningServer;
+let configDir: string;
+const serverLog: string[] = [];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function docker(args: string[], input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DOCKER_HOST: `tcp://127.0.0.1:${server.port}`,
+      DOCKER_CONFIG: configDir,
+      DOCKER_CLI_HINTS: 'false',
+    };
+    for (const k of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION'])
+      delete env[k];
+    const p = spawn(DOCKER, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    p.stdin.end(input ?? '');
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  assert.equal(r.code, 0, `docker ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function counterValues(name: string): Promise<number[]> {
+  return (await ok(['logs', name]))
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
+}
+
+describe('docker API: the real docker CLI and dockerode over a real Podman host', () => {
+  before(async () => {
+    assert.ok(existsSync(DOCKER), `the docker CLI is expected at ${DOCKER}`);
+    host = await startTestHost('tdk', 21);
+    rmSync(CHECKPOINTS, { recursive: true, force: true });
+    const logger = createLogger('docker-api', (l) => serverLog.push(l));
+    const backend = new PodmanDockerBackend({
+      podman: host.podman,
+      cgroupParent: host.service.cgroupParent,
+      checkpointDir: CHECKPOINTS,
+      node: { name: host.name, address: host.address },
+      logger,
+    });
+    server = await startDockerApiServer({ backend, logger });
+    configDir = mkdtempSync(join(tmpdir(), 'lifeboat-docker-config-'));
+  });
+
+  after(async () => {
+    if (host) {
+      for (const c of await host.podman.listContainers({ all: true }).catch(() => []))
+        await host.podman.removeContainerIfExists(c.Id).catch(() => false);
+    }
+    await server?.close();
+    await host?.destroy();
+    await cleanupTestNetwork();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    rmSync(CHECKPOINTS, { recursive: true, force: true });
+  });
+
+  test('docker version and info show lifeboat, API 1.47, experimental, the node list', async () => {
+    const v = await ok(['version']);
+    const serverPart = v.slice(v.indexOf('Server:'));
+    assert.match(serverPart, /Server: lifeboat \d+\.\d+\.\d+/);
+    assert.match(serverPart, /API version:\s+1\.47 \(minimum version 1\.24\)/);
+    assert.match(serverPart, /Experimental:\s+true/);
+    assert.match(serverPart, /Podman Engine/);
+    const info = await ok(['info']);
+    assert.match(info, /Nodes: 1/);
+    assert.match(info, new RegExp(`tdk: ${host.address.replace(/\./g, '\\.')}`));
+    assert.match(await ok(['images']), /localhost\/lifeboat\/busybox\s+latest/);
+  });
+
+  test('run -d, ps, inspect, logs, stop, start, rm -f', async () => {
+    const id = (
+      await ok(['run', '-d', '--name', 'dk-life', '-l', 'suite=docker-cli', 'busybox', 'sh', '-c', COUNTER])
+    ).trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+
+    const ps = await ok(['ps']);
+    assert.match(ps, /dk-life/);
+    assert.match(ps, /Up /);
+    assert.equal(
+      (await ok(['ps', '--filter', 'label=suite=docker-cli', '--format', '{{.Names}}'])).trim(),
+      'dk-life',
+    );
+
+    const [inspect] = JSON.parse(await ok(['inspect', 'dk-life'])) as [Record<string, never>];
+    const c = inspect as unknown as {
+      Id: string;
+      Name: string;
+      State: { Status: string; Running: boolean };
+      Config: { Tty: boolean; Cmd: string[]; Labels: Record<string, string> };
+      HostConfig: { CgroupParent: string };
+    };
+    assert.equal(c.Id, id);
+    assert.equal(c.Name, '/dk-life');
+    assert.equal(c.State.Status, 'running');
+    assert.equal(c.State.Running, true);
+    assert.equal(c.Config.Tty, false);
+    assert.deepEqual(c.Config.Cmd, ['sh', '-c', COUNTER]);
+    assert.equal(c.Config.Labels['suite'], 'docker-cli');
+    assert.equal(
+      (await ok(['inspect', '--format', '{{.Id}}', id.slice(0, 12)])).trim(),
+      id,
+      'ID prefix resolves',
+    );
+
+    await sleep(700);
+    const values = await counterValues('dk-life');
+    assert.ok(values.length >= 3, `logs carry the output (got ${values.length} lines)`);
+    assert.deepEqual(
+      values,
+      values.map((_, i) => i + 1),
+      'logs are the counter from 1, in order, stdout only',
+    );
+
+    await ok(['stop', '-t', '1', 'dk-life']);
+    assert.match(
+      await ok(['ps', '-a', '--filter', 'name=dk-life', '--format', '{{.State}} {{.Status}}']),
+      /^exited Exited \(/,
+    );
+    assert.doesNotMatch(await ok(['ps']), /dk-life/);
+    await ok(['start', 'dk-life']);
+    assert.equal((await ok(['inspect', '--format', '{{.State.Running}}', 'dk-life'])).trim(), 'true');
+
+    await ok(['rm', '-f', 'dk-life']);
+    assert.doesNotMatch(await ok(['ps', '-a']), /dk-life/);
+  });
+
+  test('run without -d attaches: output on both streams and the exit code come through', async () => {
+    const r = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    const cat = await docker(['run', '-i', '--rm', 'busybox', 'cat'], 'through stdin\n');
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, 'through stdin\n');
+  });
+
+  test('checkpoint create / ls / start --checkpoint / rm: the counter continues from its value', async () => {
+    await ok(['run', '-d', '--name', 'dk-ckpt', 'busybox', 'sh', '-c', COUNTER]);
+    await sleep(1500);
+    await ok(['checkpoint', 'create', 'dk-ckpt', 'cp1']);
+    assert.ok(existsSync(`${CHECKPOINTS}/dk-ckpt/cp1.tar`), 'one archive file per checkpoint');
+    assert.match(await ok(['checkpoint', 'ls', 'dk-ckpt']), /CHECKPOINT NAME\s+cp1/);
+    assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', 'dk-ckpt'])).trim(), 'exited');
+    const atCheckpoint = Math.max(...(await counterValues('dk-ckpt')));
+    assert.ok(atCheckpoint >= 8, `the counter ran before the checkpoint (${atCheckpoint})`);
+
+    await ok(['start', '--checkpoint', 'cp1', 'dk-ckpt']);
+    await sleep(1200);
+    assert.equal((await ok(['inspect', '--format', '{{.State.Running}}', 'dk-ckpt'])).trim(), 'true');
+    const values = await counterValues('dk-ckpt');
+    // A fresh start would count 1, 2, ... again; the restored process goes on from its memory.
+    assert.ok(values.includes(atCheckpoint + 1), `${atCheckpoint + 1} follows ${atCheckpoint}`);
+    assert.ok(Math.max(...values) > atCheckpoint + 3, 'and it keeps counting');
+    for (let i = 1; i < values.length; i++)
+      assert.ok(values[i]! > values[i - 1]!, `no reset: ${values[i - 1]} then ${values[i]}`);
+
+    const dup = await docker(['checkpoint', 'create', '--leave-running', 'dk-ckpt', 'cp1']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /checkpoint cp1 already exists for container dk-ckpt/);
+    await ok(['checkpoint', 'rm', 'dk-ckpt', 'cp1']);
+    assert.doesNotMatch(await ok(['checkpoint', 'ls', 'dk-ckpt']), /cp1/);
+    assert.ok(!existsSync(`${CHECKPOINTS}/dk-ckpt/cp1.tar`));
+    await ok(['rm', '-f', 'dk-ckpt']);
+  });
+
+  test('redis keeps its data and published port through a checkpoint made with docker', async () => {
+    await ok(['run', '-d', '--name', 'dk-redis', '-p', '6379:6379', 'localhost/lifeboat/redis:latest']);
+    const client = await RedisClient.waitReady(host.address, 6379);
+    assert.equal(await client.command(['SET', 'greeting', 'survives']), 'OK');
+    // the client stays connected through the dump (tcp-established by default)
+    await ok(['checkpoint', 'create', 'dk-redis', 'r1']);
+    client.close();
+    await ok(['start', '--checkpoint', 'r1', 'dk-redis']);
+    const again = await RedisClient.waitReady(host.address, 6379);
+    assert.equal(await again.command(['GET', 'greeting']), 'survives');
+    again.close();
+    assert.match(await ok(['ps', '--filter', 'name=dk-redis']), /0\.0\.0\.0:6379->6379\/tcp/);
+    await ok(['rm', '-f', 'dk-redis']);
+  });
+
+  test('errors: Docker wording, status and exit code', async () => {
+    const missing = await docker(['container', 'inspect', 'nope']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Error response from daemon: No such container: nope/);
+    // plain `inspect` tries every object type; the CLI words its own summary
+    const any = await docker(['inspect', 'nope']);
+    assert.equal(any.code, 1);
+    assert.match(any.stderr, /No such object: nope/);
+    const logs = await docker(['logs', 'nope']);
+    assert.equal(logs.code, 1);
+    assert.match(logs.stderr, /No such container: nope/);
+
+    await ok(['create', '--name', 'dk-taken', 'busybox', 'true']);
+    const taken = await docker(['create', '--name', 'dk-taken', 'busybox', 'true']);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /Conflict\. The container name "\/dk-taken" is already in use/);
+    const badName = await docker(['create', '--name', 'x', 'busybox']);
+    assert.match(badName.stderr, /Invalid container name \(x\)/);
+    const badCp = await docker(['checkpoint', 'create', 'dk-taken', 'a..b']);
+    assert.match(badCp.stderr, /invalid checkpoint ID "a\.\.b"/);
+    const notRunning = await docker(['checkpoint', 'create', 'dk-taken', 'cp']);
+    assert.match(notRunning.stderr, /Container dk-taken is not running/);
+    const noImage = await docker(['create', 'no-such-image:1']);
+    assert.equal(noImage.code, 1);
+    assert.match(noImage.stderr, /pulling images is not supported by lifeboat/);
+    await ok(['rm', 'dk-taken']);
+  });
+
+  test('dockerode: create, start, inspect, logs, list, remove', async () => {
+    const d = new Docker({ host: '127.0.0.1', port: server.port });
+    const c = await d.createContainer({
+      name: 'dk-node',
+      Image: 'localhost/lifeboat/busybox:latest',
+      Cmd: ['sh', '-c', 'echo hello; echo oops >&2; sleep 30'],
+      Labels: { via: 'dockerode' },
+      Env: ['GREETING=hi'],
+    });
+    await c.start();
+    const info = await c.inspect();
+    assert.equal(info.Name, '/dk-node');
+    assert.equal(info.State.Running, true);
+    assert.equal(info.Config.Labels['via'], 'dockerode');
+    assert.ok(info.Config.Env.includes('GREETING=hi'));
+    await sleep(300);
+    const raw = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    const out: Record<string, string> = { stdout: '', stderr: '' };
+    for await (const f of demux(Readable.from([raw]))) out[f.stream] += f.data.toString();
+    assert.deepEqual(out, { stdout: 'hello\n', stderr: 'oops\n' });
+    const listed = await d.listContainers({ filters: { label: ['via=dockerode'] } });
+    assert.deepEqual(
+      listed.map((x) => x.Names),
+      [['/dk-node']],
+    );
+    await c.remove({ force: true });
+    await assert.rejects(c.inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
+  });
+});
