@@ -16,3 +16,13 @@ test('fences once, before the manager deadline, and reconciles once on return', 
   assert.equal(m.current, 'connected');
   assert.equal(m.contact(20_100).reconcileNow, false);
 });
+
+test('a new failure timeout from the managers moves the fence deadline', () => {
+  const m = new FenceMonitor(5000, 1000, 0);
+  assert.equal(m.fenceAfterMs, 4000);
+  m.setTimeouts(2000, 500);
+  assert.equal(m.fenceAfterMs, 1500);
+  assert.equal(m.tick(1400).fenceNow, false);
+  assert.equal(m.tick(1500).fenceNow, true);
+  assert.equal(m.lastContactAt, 0);
+});

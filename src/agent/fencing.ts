@@ -23,11 +23,22 @@ export class FenceMonitor {
   private lastContact: number;
 
   constructor(
-    private readonly timeoutMs: number,
-    private readonly marginMs: number,
+    private timeoutMs: number,
+    private marginMs: number,
     now: number,
   ) {
     this.lastContact = now;
+  }
+
+  /** The managers' failure timeout may change (each heartbeat answer carries it). */
+  setTimeouts(timeoutMs: number, marginMs: number): void {
+    this.timeoutMs = timeoutMs;
+    this.marginMs = marginMs;
+  }
+
+  /** When contact was last made (a heartbeat accepted). */
+  get lastContactAt(): number {
+    return this.lastContact;
   }
 
   get current(): FenceState {

@@ -2,19 +2,26 @@ import { createReadStream } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Readable } from 'node:stream';
 import { rewriteArchive, type ArchiveInfo, type HostPaths } from '../checkpoint/archive/index.ts';
-import type { CheckpointStore, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
+import type {
+  CheckpointGroup,
+  CheckpointStore,
+  CheckpointManifest,
+  CheckpointRef,
+} from '../checkpoint/store/index.ts';
 import type { HostCapabilities } from '../engine/capabilities.ts';
 import { ImageNotFoundError, SOFT_DIRTY_MISSING } from '../engine/errors.ts';
 import type { PodmanClient } from '../engine/podman-client.ts';
 import type {
   CheckpointOptions,
   ContainerCreateSpec,
+  ContainerInspect,
   ContainerListEntry,
   CriuRestoreStats,
 } from '../engine/types.ts';
 import { restorePolicyOf } from '../policy/labels.ts';
 import { LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
+import type { NodeClient, RestoreRequest } from './node-client.ts';
 import { spoolAndValidate } from './spool.ts';
 
 /** What an agent reports about its host in every heartbeat. */
@@ -58,7 +65,7 @@ export interface NodeServiceOptions {
  * Everything an agent does for its host, independent of the transport: the
  * node API exposes these operations to managers.
  */
-export class NodeService {
+export class NodeService implements NodeClient {
   readonly name: string;
   readonly address: string;
   readonly labels: Record<string, string>;
@@ -106,6 +113,61 @@ export class NodeService {
   /** Creates a container under this host's cgroup parent (so a power loss takes it too). */
   async create(spec: ContainerCreateSpec): Promise<string> {
     return this.podman.createContainer({ ...spec, cgroupParent: this.hostPaths.cgroupParent });
+  }
+
+  async start(name: string): Promise<void> {
+    await this.podman.startContainer(name);
+  }
+
+  async stop(name: string, timeoutSeconds = 10): Promise<void> {
+    await this.podman.stopContainer(name, timeoutSeconds);
+  }
+
+  async kill(name: string, signal = 'SIGKILL'): Promise<void> {
+    await this.podman.killContainer(name, signal);
+  }
+
+  async remove(name: string, force = false): Promise<void> {
+    await this.podman.removeContainer(name, { force, volumes: true });
+  }
+
+  async inspect(name: string): Promise<ContainerInspect> {
+    return this.podman.inspectContainer(name);
+  }
+
+  async logs(
+    name: string,
+    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean },
+  ): Promise<Readable> {
+    return this.podman.logs(name, opts);
+  }
+
+  async wait(name: string, condition = 'stopped'): Promise<number> {
+    return this.podman.wait(name, condition);
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    return this.podman.imageExists(ref);
+  }
+
+  async listCheckpoints(key: string): Promise<CheckpointGroup[]> {
+    return this.requireStore().list(key);
+  }
+
+  async deleteCheckpointGroup(key: string, group: number): Promise<void> {
+    await this.requireStore().removeGroup(key, group);
+  }
+
+  async deleteCheckpoints(key: string): Promise<void> {
+    await this.requireStore().removeContainer(key);
+  }
+
+  async restoreInPlace(name: string, opts: { tcpEstablished?: boolean } = {}): Promise<void> {
+    await this.podman.restore(name, { ...opts, keep: false });
+  }
+
+  async preDump(name: string): Promise<void> {
+    await this.podman.checkpoint(name, { preCheckpoint: true, keep: true });
   }
 
   /** Streams a checkpoint archive of a container (migration by stream). */
@@ -218,7 +280,7 @@ export class NodeService {
   async restoreFromStore(
     key: string,
     ref: CheckpointRef,
-    opts: { name?: string } = {},
+    opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
     const store = this.requireStore();
     const plain = await store.open(key, ref);

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../util/errors.ts';
+import { registerAgent } from './commands/agent.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerImages } from './commands/images.ts';
 
@@ -14,6 +15,7 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerAgent(program);
 registerDoctor(program);
 registerImages(program);
 

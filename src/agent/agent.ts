@@ -1,0 +1,95 @@
+import type { TlsBundle } from '../pki/index.ts';
+import { createLogger, type Logger } from '../util/log.ts';
+import { httpsUrl, type HostPort } from './agent-config.ts';
+import { HeartbeatLoop } from './heartbeat.ts';
+import { startNodeApi, type RunningNodeApi } from './node-api.ts';
+import type { NodeService } from './node-service.ts';
+
+export interface AgentOptions {
+  service: NodeService;
+  /** The agent's identity (role agent, CN = node name) and the cluster CA. */
+  tls: TlsBundle;
+  /** Where the node API listens; port 0 picks a free one. */
+  listen: HostPort;
+  /** URL managers use to reach the node API; default from `listen` (or the node's address for 0.0.0.0). */
+  advertiseUrl?: string;
+  managers: readonly HostPort[];
+  heartbeatIntervalMs?: number;
+  /** The managers' failure timeout until their first answer says otherwise. */
+  failureTimeoutMs?: number;
+  fenceMarginMs?: number;
+  logger?: Logger;
+}
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * One host's agent: its NodeService served on the node API (mutual TLS,
+ * managers only) and a heartbeat loop that keeps the host in the cluster
+ * and fences it when cut off.
+ */
+export class Agent {
+  readonly service: NodeService;
+  readonly api: RunningNodeApi;
+  readonly heartbeat: HeartbeatLoop;
+  /** The node API's URL as managers see it. */
+  readonly url: string;
+  private readonly log: Logger;
+
+  private constructor(
+    service: NodeService,
+    api: RunningNodeApi,
+    heartbeat: HeartbeatLoop,
+    url: string,
+    log: Logger,
+  ) {
+    this.service = service;
+    this.api = api;
+    this.heartbeat = heartbeat;
+    this.url = url;
+    this.log = log;
+  }
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const log = opts.logger ?? createLogger(`agent/${opts.service.name}`);
+    const api = await startNodeApi({
+      service: opts.service,
+      tls: opts.tls,
+      host: opts.listen.host,
+      port: opts.listen.port,
+      logger: log.child('api'),
+    });
+    const url =
+      opts.advertiseUrl ??
+      httpsUrl({
+        host: UNSPECIFIED.has(opts.listen.host) ? opts.service.address : opts.listen.host,
+        port: api.port,
+      });
+    let heartbeat: HeartbeatLoop;
+    try {
+      heartbeat = new HeartbeatLoop({
+        node: opts.service,
+        managers: opts.managers,
+        tls: opts.tls,
+        apiUrl: url,
+        logger: log.child('heartbeat'),
+        ...(opts.heartbeatIntervalMs === undefined ? {} : { intervalMs: opts.heartbeatIntervalMs }),
+        ...(opts.failureTimeoutMs === undefined ? {} : { failureTimeoutMs: opts.failureTimeoutMs }),
+        ...(opts.fenceMarginMs === undefined ? {} : { fenceMarginMs: opts.fenceMarginMs }),
+      });
+    } catch (err) {
+      await api.close();
+      throw err;
+    }
+    heartbeat.start();
+    log.info('agent started', { node: opts.service.name, url });
+    return new Agent(opts.service, api, heartbeat, url, log);
+  }
+
+  /** Stops heartbeats (a fence in progress finishes), then the node API with every open connection. */
+  async stop(): Promise<void> {
+    await this.heartbeat.stop();
+    await this.api.close();
+    this.log.info('agent stopped');
+  }
+}

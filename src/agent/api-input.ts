@@ -1,0 +1,202 @@
+import type { CheckpointRef } from '../checkpoint/store/index.ts';
+import { validateContainerKey } from '../checkpoint/store/index.ts';
+import type { CheckpointOptions } from '../engine/types.ts';
+import { ValidationError } from '../util/errors.ts';
+import type { RestoreRequest } from './node-client.ts';
+
+/**
+ * Input checks of the node API's /v1 endpoints. Names end up in Podman
+ * paths and store directories, so anything that could leave its place
+ * (`/`, `..`) is a 400 before it reaches either.
+ */
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,510}$/;
+
+export function containerName(value: unknown, what = 'container name'): string {
+  if (typeof value !== 'string' || !CONTAINER_NAME.test(value) || value.includes('..')) {
+    throw new ValidationError(
+      `invalid ${what} ${JSON.stringify(value)}`,
+      'use a container name or ID: letters, digits, "_", "." and "-", starting with a letter or digit',
+    );
+  }
+  return value;
+}
+
+/** An image reference (`localhost/lifeboat/busybox:latest`, an ID, `name@sha256:...`). */
+export function imageRef(value: unknown): string {
+  if (typeof value !== 'string' || !IMAGE_REF.test(value) || value.includes('..') || value.includes('//')) {
+    throw new ValidationError(
+      `invalid image reference ${JSON.stringify(value)}`,
+      'use an image name, name:tag, name@digest or ID (percent-encode "/" in URL paths)',
+    );
+  }
+  return value;
+}
+
+export function checkpointKey(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('checkpoint key must be a string');
+  return validateContainerKey(value);
+}
+
+export function index(value: unknown, what: 'group' | 'version'): number {
+  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw new ValidationError(
+      `invalid checkpoint ${what} ${JSON.stringify(value)}: must be a non-negative integer`,
+    );
+  return n;
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ValidationError(`${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  const extra = Object.keys(obj).filter((k) => !allowed.includes(k));
+  if (extra.length > 0)
+    throw new ValidationError(
+      `unknown field(s) in ${what}: ${extra.join(', ')}`,
+      `allowed: ${allowed.join(', ')}`,
+    );
+}
+
+function optionalBool(obj: Record<string, unknown>, key: string, what: string): boolean | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new ValidationError(`${what}.${key} must be true or false`);
+  return v;
+}
+
+const CHECKPOINT_FLAGS = [
+  'leaveRunning',
+  'tcpEstablished',
+  'preCheckpoint',
+  'withPrevious',
+  'printStats',
+  'fileLocks',
+  'keep',
+  'ignoreRootFs',
+  'ignoreVolumes',
+] as const satisfies readonly (keyof CheckpointOptions)[];
+
+const RESTORE_FLAGS = ['tcpEstablished', 'ignoreStaticIp', 'ignoreStaticMac'] as const;
+
+/** Query flags: `1`/`true`/`yes` or empty (present) is true; `0`/`false`/`no` false; anything else 400. */
+function queryBool(query: URLSearchParams, key: string): boolean | undefined {
+  const raw = query.get(key);
+  if (raw === null) return undefined;
+  const s = raw.trim().toLowerCase();
+  if (s === '' || s === '1' || s === 'true' || s === 'yes') return true;
+  if (s === '0' || s === 'false' || s === 'no') return false;
+  throw new ValidationError(
+    `query parameter ${key}=${JSON.stringify(raw)} is not a boolean`,
+    'use true or false',
+  );
+}
+
+function onlyQueryKeys(query: URLSearchParams, allowed: readonly string[]): void {
+  const extra = [...new Set(query.keys())].filter((k) => !allowed.includes(k));
+  if (extra.length > 0)
+    throw new ValidationError(
+      `unknown query parameter(s): ${extra.join(', ')}`,
+      `allowed: ${allowed.join(', ')}`,
+    );
+}
+
+export function checkpointOptionsFromQuery(query: URLSearchParams): CheckpointOptions {
+  onlyQueryKeys(query, CHECKPOINT_FLAGS);
+  const opts: CheckpointOptions = {};
+  for (const k of CHECKPOINT_FLAGS) {
+    const v = queryBool(query, k);
+    if (v !== undefined) opts[k] = v;
+  }
+  return opts;
+}
+
+export function checkpointOptionsFromJson(value: unknown): CheckpointOptions {
+  if (value === undefined) return {};
+  const obj = object(value, 'options');
+  onlyKeys(obj, CHECKPOINT_FLAGS, 'options');
+  const opts: CheckpointOptions = {};
+  for (const k of CHECKPOINT_FLAGS) {
+    const v = optionalBool(obj, k, 'options');
+    if (v !== undefined) opts[k] = v;
+  }
+  return opts;
+}
+
+export function restoreRequestFromQuery(query: URLSearchParams): RestoreRequest {
+  onlyQueryKeys(query, ['name', ...RESTORE_FLAGS]);
+  const req: RestoreRequest = {};
+  const name = query.get('name');
+  if (name !== null) req.name = containerName(name);
+  for (const k of RESTORE_FLAGS) {
+    const v = queryBool(query, k);
+    if (v !== undefined) req[k] = v;
+  }
+  return req;
+}
+
+export interface CheckpointToStoreBody {
+  key: string;
+  ref: CheckpointRef;
+  options: CheckpointOptions;
+}
+
+export function checkpointToStoreBody(value: unknown): CheckpointToStoreBody {
+  const obj = object(value, 'request body');
+  onlyKeys(obj, ['key', 'group', 'version', 'options'], 'request body');
+  return {
+    key: checkpointKey(obj['key']),
+    ref: { group: index(obj['group'], 'group'), version: index(obj['version'], 'version') },
+    options: checkpointOptionsFromJson(obj['options']),
+  };
+}
+
+export interface RestoreFromStoreBody {
+  key: string;
+  ref: CheckpointRef;
+  restore: RestoreRequest;
+}
+
+export function restoreFromStoreBody(value: unknown): RestoreFromStoreBody {
+  const obj = object(value, 'request body');
+  onlyKeys(obj, ['key', 'group', 'version', 'name', ...RESTORE_FLAGS], 'request body');
+  const restore: RestoreRequest = {};
+  if (obj['name'] !== undefined) restore.name = containerName(obj['name']);
+  for (const k of RESTORE_FLAGS) {
+    const v = optionalBool(obj, k, 'request body');
+    if (v !== undefined) restore[k] = v;
+  }
+  return {
+    key: checkpointKey(obj['key']),
+    ref: { group: index(obj['group'], 'group'), version: index(obj['version'], 'version') },
+    restore,
+  };
+}
+
+export function fenceBody(value: unknown): { reason: string } {
+  const obj = object(value ?? {}, 'request body');
+  onlyKeys(obj, ['reason'], 'request body');
+  const reason = obj['reason'] ?? 'asked by a manager';
+  if (typeof reason !== 'string' || reason.length > 1000)
+    throw new ValidationError('reason must be a string of at most 1000 characters');
+  return { reason };
+}
+
+export function reconcileBody(value: unknown): { elsewhere: string[] } {
+  const obj = object(value, 'request body');
+  onlyKeys(obj, ['elsewhere'], 'request body');
+  const list = obj['elsewhere'];
+  if (!Array.isArray(list)) throw new ValidationError('elsewhere must be an array of container names');
+  return { elsewhere: list.map((n) => containerName(n)) };
+}
+
+export function restoreInPlaceBody(value: unknown): { tcpEstablished?: boolean } {
+  const obj = object(value ?? {}, 'request body');
+  onlyKeys(obj, ['tcpEstablished'], 'request body');
+  const v = optionalBool(obj, 'tcpEstablished', 'request body');
+  return v === undefined ? {} : { tcpEstablished: v };
+}

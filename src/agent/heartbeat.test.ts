@@ -1,0 +1,137 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '../util/log.ts';
+import { HeartbeatLoop } from './heartbeat.ts';
+import type { NodeReport } from './node-service.ts';
+import { FakeManager, makeTestPki, type TestPki } from './test-support.ts';
+
+const report: NodeReport = {
+  name: 'node-a',
+  address: '127.0.0.1',
+  labels: {},
+  cpus: 2,
+  memoryBytes: 1 << 30,
+  containers: [],
+  capabilities: { canCheckpoint: true, canPreDump: false, softDirty: 'no', criu: null },
+  images: [],
+};
+
+function fakeNode(calls: string[]) {
+  return {
+    name: 'node-a',
+    report: async () => report,
+    fence: async (): Promise<string[]> => {
+      calls.push('fence');
+      return ['web'];
+    },
+    reconcile: async (elsewhere: ReadonlySet<string>): Promise<string[]> => {
+      calls.push(`reconcile:${[...elsewhere].join(',')}`);
+      return [...elsewhere];
+    },
+  };
+}
+
+const quiet = createLogger('test', () => undefined);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('heartbeat loop (fake managers, fake node)', () => {
+  let pki: TestPki;
+  before(async () => {
+    pki = await makeTestPki();
+  });
+  after(() => pki.remove());
+
+  test('beats carry the report, a boot id and a rising sequence; a refusing manager is skipped', async (t) => {
+    const refusing = new FakeManager(pki.manager);
+    refusing.mode = 'refuse';
+    const good = new FakeManager(pki.manager);
+    good.answer = { failureTimeoutMs: 3000, elsewhere: [], leader: 'manager-1' };
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls),
+      managers: [
+        { host: '127.0.0.1', port: await refusing.listen() },
+        { host: '127.0.0.1', port: await good.listen() },
+      ],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 50,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await refusing.close();
+      await good.close();
+    });
+    loop.start();
+    await good.next((h) => h.sequence >= 3, 5000);
+    const [h1, h2] = good.heartbeats;
+    assert.equal(h1?.bootId, loop.bootId);
+    assert.equal(h1?.report.name, 'node-a');
+    assert.equal(h1?.state, 'connected');
+    assert.ok((h2?.sequence ?? 0) > (h1?.sequence ?? 0));
+    assert.equal(loop.lastAccepted?.response.leader, 'manager-1');
+    assert.deepEqual(calls, []);
+  });
+
+  test('cut off: fences once before the deadline; back: reconciles, then reports healthy', async (t) => {
+    const m = new FakeManager(pki.manager);
+    m.answer = { failureTimeoutMs: 1000, elsewhere: [] };
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls),
+      managers: [{ host: '127.0.0.1', port: await m.listen() }],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 100,
+      requestTimeoutMs: 300,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await m.close();
+    });
+    loop.start();
+    await m.next(() => true, 3000);
+    m.mode = 'hang';
+    const cut = Date.now();
+    while (!calls.includes('fence') && Date.now() - cut < 3000) await sleep(20);
+    const fencedAfter = Date.now() - cut;
+    assert.deepEqual(calls, ['fence']);
+    assert.ok(fencedAfter < 1000, `fenced ${fencedAfter} ms after the last contact (deadline 1000 ms)`);
+    assert.equal(loop.state, 'fenced');
+    await sleep(300);
+    assert.deepEqual(calls, ['fence'], 'fences once');
+
+    m.answer = { failureTimeoutMs: 1000, elsewhere: ['web'] };
+    m.mode = 'accept';
+    const healthy = await m.next((h) => h.state === 'connected', 3000);
+    // later answers still list `web`, but this host no longer reports it: nothing more to remove
+    await sleep(300);
+    assert.deepEqual(calls, ['fence', 'reconcile:web']);
+    const firstBack = m.heartbeats.find((h) => h.sequence < healthy.sequence && h.state !== 'connected');
+    assert.ok(firstBack, 'the beat that re-established contact did not claim health');
+    assert.deepEqual(firstBack.fenced, ['web']);
+    assert.deepEqual(healthy.fenced, []);
+  });
+
+  test('a server without a manager certificate never counts as contact', async (t) => {
+    const impostor = new FakeManager(pki.agent);
+    const loop = new HeartbeatLoop({
+      node: fakeNode([]),
+      managers: [{ host: '127.0.0.1', port: await impostor.listen() }],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 50,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await impostor.close();
+    });
+    loop.start();
+    await sleep(300);
+    assert.equal(impostor.heartbeats.length, 0);
+    assert.equal(loop.lastAccepted, undefined);
+  });
+});

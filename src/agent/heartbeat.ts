@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import type { ClientRequest } from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { readBody } from '../engine/unix-http.ts';
+import { clientTlsOptions, type ClientTlsOptions, type TlsBundle } from '../pki/index.ts';
+import { errorMessage } from '../util/errors.ts';
+import { createLogger, type Logger } from '../util/log.ts';
+import { defaultFenceMarginMs, formatHostPort, type HostPort } from './agent-config.ts';
+import { FenceMonitor, type FenceState } from './fencing.ts';
+import {
+  HEARTBEAT_PATH,
+  HEARTBEAT_PROTOCOL,
+  parseHeartbeatResponse,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from './heartbeat-protocol.ts';
+import type { NodeClient } from './node-client.ts';
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
+export const DEFAULT_FAILURE_TIMEOUT_MS = 5000;
+const FENCE_CHECK_MS = 100;
+/** The same failure repeating every beat is logged again only after this long. */
+const REPEAT_LOG_MS = 30_000;
+const ANSWER_LIMIT_BYTES = 16 * 1024 * 1024;
+
+export interface HeartbeatOptions {
+  /** What is reported, fenced and reconciled: this host's NodeService. */
+  node: Pick<NodeClient, 'name' | 'report' | 'fence' | 'reconcile'>;
+  /** Manager replicas, tried in turn until one accepts. */
+  managers: readonly HostPort[];
+  /** The agent's identity (role agent) and the cluster CA. */
+  tls: TlsBundle;
+  /** Where managers reach this agent's node API. */
+  apiUrl: string;
+  intervalMs?: number;
+  /** The managers' failure timeout until their first answer says otherwise. */
+  failureTimeoutMs?: number;
+  /** Fixed fencing margin; by default derived from the timeout and interval (agent-config.ts). */
+  fenceMarginMs?: number;
+  /** Per manager attempt; default min(max(interval, 1 s), 5 s). */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The agent's side of cluster membership: a heartbeat every `intervalMs`
+ * to the first manager that accepts it, self-fencing when none has for the
+ * managers' failure timeout minus a margin, and reconciliation (removing
+ * copies the cluster restored elsewhere) before the node reports itself
+ * healthy again.
+ */
+export class HeartbeatLoop {
+  /** Random per start: managers see a restarted agent by a new boot id. */
+  readonly bootId = randomUUID();
+  private readonly opts: HeartbeatOptions;
+  private readonly log: Logger;
+  private readonly tls: ClientTlsOptions;
+  private readonly agents: https.Agent[];
+  private readonly intervalMs: number;
+  private monitor: FenceMonitor | undefined;
+  private failureTimeoutMs: number;
+  private sequence = 0;
+  private preferred = 0;
+  private inContact: boolean | undefined;
+  private leader: string | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private fenceTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private inflight: ClientRequest | undefined;
+  private fencing: Promise<void> | undefined;
+  private fenceFailedAt: number | undefined;
+  private fencedNames: string[] = [];
+  private reconcilePending = false;
+  private last: { manager: string; response: HeartbeatResponse } | undefined;
+  private readonly repeated = new Map<string, number>();
+
+  constructor(opts: HeartbeatOptions) {
+    if (opts.managers.length === 0) throw new Error('heartbeat needs at least one manager address');
+    this.opts = opts;
+    this.log = opts.logger ?? createLogger(`agent/${opts.node.name}/heartbeat`);
+    this.intervalMs = opts.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.failureTimeoutMs = opts.failureTimeoutMs ?? DEFAULT_FAILURE_TIMEOUT_MS;
+    // Heartbeats go only to servers holding a manager certificate.
+    this.tls = clientTlsOptions(opts.tls, { serverRoles: ['manager'] });
+    this.agents = opts.managers.map(() => new https.Agent({ keepAlive: true, maxSockets: 1, ...this.tls }));
+  }
+
+  /** connected, fenced or reconciling (fencing.ts). */
+  get state(): FenceState {
+    return this.monitor?.current ?? 'connected';
+  }
+
+  /** The last accepted answer and who gave it. */
+  get lastAccepted(): { manager: string; response: HeartbeatResponse } | undefined {
+    return this.last;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    // A monotonic clock: a wall-clock jump must neither fence early nor late.
+    this.monitor = new FenceMonitor(this.failureTimeoutMs, this.marginMs(), performance.now());
+    this.log.info('heartbeats start', {
+      managers: this.opts.managers.map(formatHostPort).join(','),
+      intervalMs: this.intervalMs,
+      failureTimeoutMs: this.failureTimeoutMs,
+      fenceAfterMs: this.monitor.fenceAfterMs,
+      bootId: this.bootId,
+    });
+    this.fenceTimer = setInterval(() => this.checkFence(), FENCE_CHECK_MS);
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.fenceTimer) clearInterval(this.fenceTimer);
+    this.wake?.();
+    this.inflight?.destroy(new Error('agent stopping'));
+    await this.loop;
+    await this.fencing;
+    for (const a of this.agents) a.destroy();
+    this.log.info('heartbeats stopped');
+  }
+
+  private marginMs(): number {
+    return this.opts.fenceMarginMs ?? defaultFenceMarginMs(this.failureTimeoutMs, this.intervalMs);
+  }
+
+  private get requestTimeoutMs(): number {
+    return this.opts.requestTimeoutMs ?? Math.min(Math.max(this.intervalMs, 1000), 5000);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const started = performance.now();
+      try {
+        await this.beat();
+      } catch (err) {
+        this.log.error('heartbeat round failed', { error: errorMessage(err) });
+      }
+      const rest = this.intervalMs - (performance.now() - started);
+      if (rest > 0 && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, rest);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  private async beat(): Promise<void> {
+    const monitor = this.monitor!;
+    let request: HeartbeatRequest;
+    try {
+      request = {
+        protocol: HEARTBEAT_PROTOCOL,
+        report: await this.opts.node.report(),
+        apiUrl: this.opts.apiUrl,
+        bootId: this.bootId,
+        sequence: ++this.sequence,
+        state: monitor.current,
+        fenced: [...this.fencedNames],
+        sentAt: new Date().toISOString(),
+      };
+    } catch (err) {
+      // Without its own state the host cannot say it is healthy: no heartbeat (the timeout decides).
+      this.logRepeated('warn', 'report', 'cannot read the host state; no heartbeat sent', {
+        error: errorMessage(err),
+      });
+      return;
+    }
+    this.repeated.delete('report');
+    const body = JSON.stringify(request);
+    const n = this.opts.managers.length;
+    const failures: string[] = [];
+    for (let k = 0; k < n && !this.stopped; k++) {
+      const i = (this.preferred + k) % n;
+      const manager = formatHostPort(this.opts.managers[i]!);
+      let response: HeartbeatResponse;
+      try {
+        response = await this.post(i, body);
+      } catch (err) {
+        failures.push(`${manager}: ${errorMessage(err)}`);
+        continue;
+      }
+      if (i !== this.preferred)
+        this.log.info('heartbeats go to another manager', { manager, failed: failures.join('; ') });
+      this.preferred = i;
+      const listed = new Set(request.report.containers.flatMap((c) => c.Names));
+      await this.accepted(manager, response, listed);
+      return;
+    }
+    if (this.stopped) return;
+    if (this.inContact !== false) {
+      this.log.warn('no manager accepted the heartbeat', {
+        errors: failures.join('; '),
+        fenceInMs: Math.max(
+          0,
+          Math.round(monitor.fenceAfterMs - (performance.now() - monitor.lastContactAt)),
+        ),
+      });
+    } else {
+      this.log.debug('no manager accepted the heartbeat', { errors: failures.join('; ') });
+    }
+    this.inContact = false;
+  }
+
+  private post(i: number, body: string): Promise<HeartbeatResponse> {
+    const m = this.opts.managers[i]!;
+    return new Promise((resolve, reject) => {
+      const req = https.request({
+        ...this.tls,
+        host: m.host,
+        port: m.port,
+        method: 'POST',
+        path: HEARTBEAT_PATH,
+        agent: this.agents[i],
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      });
+      this.inflight = req;
+      const timer = setTimeout(
+        () => req.destroy(new Error(`no answer within ${this.requestTimeoutMs} ms`)),
+        this.requestTimeoutMs,
+      );
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.inflight === req) this.inflight = undefined;
+      };
+      req.on('response', (res) => {
+        readBody(res, ANSWER_LIMIT_BYTES).then(
+          (buf) => {
+            done();
+            const text = buf.toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status >= 300) {
+              let message = text.trim().slice(0, 300);
+              try {
+                message = (JSON.parse(text) as { message?: string }).message ?? message;
+              } catch {
+                // not JSON: quoted as text
+              }
+              reject(new Error(`answered ${status}: ${message}`));
+              return;
+            }
+            try {
+              resolve(parseHeartbeatResponse(JSON.parse(text)));
+            } catch (err) {
+              reject(new Error(`unusable answer: ${errorMessage(err)}`));
+            }
+          },
+          (err: unknown) => {
+            done();
+            reject(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
+      });
+      req.on('error', (err) => {
+        done();
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  /** `listed`: the container names the accepted beat reported. */
+  private async accepted(
+    manager: string,
+    response: HeartbeatResponse,
+    listed: ReadonlySet<string>,
+  ): Promise<void> {
+    const monitor = this.monitor!;
+    this.last = { manager, response };
+    if (this.inContact !== true)
+      this.log.info('a manager accepted the heartbeat', { manager, leader: response.leader });
+    this.inContact = true;
+    if (response.leader !== undefined && response.leader !== this.leader) {
+      this.log.info('cluster leader', { leader: response.leader });
+      this.leader = response.leader;
+    }
+    if (response.failureTimeoutMs !== this.failureTimeoutMs) {
+      this.failureTimeoutMs = response.failureTimeoutMs;
+      monitor.setTimeouts(this.failureTimeoutMs, this.marginMs());
+      this.log.info('failure timeout set by the managers', {
+        failureTimeoutMs: this.failureTimeoutMs,
+        fenceAfterMs: monitor.fenceAfterMs,
+      });
+    }
+    const decision = monitor.contact(performance.now());
+    if (decision.reconcileNow) this.reconcilePending = true;
+    if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere);
+    else {
+      // An answer may be older than the removal it asks for: act only on what this beat listed.
+      const here = response.elsewhere.filter((n) => listed.has(n));
+      if (here.length > 0) await this.removeElsewhere(here);
+    }
+  }
+
+  /** After a fence: remove what now runs elsewhere, then (only then) report healthy again. */
+  private async reconcileAfterFence(elsewhere: string[]): Promise<void> {
+    // A fence still stopping containers finishes first: reconciling must see its result.
+    await this.fencing;
+    this.log.warn('contact is back after a fence: reconciling before reporting healthy', {
+      elsewhere: elsewhere.join(','),
+      fenced: this.fencedNames.join(','),
+    });
+    let removed: string[];
+    try {
+      removed = await this.opts.node.reconcile(new Set(elsewhere));
+    } catch (err) {
+      this.log.error('reconcile failed; retrying with the next accepted heartbeat', {
+        error: errorMessage(err),
+      });
+      return;
+    }
+    const stillHere = this.fencedNames.filter((n) => !removed.includes(n));
+    this.log.info('reconciled; reporting healthy again', {
+      removed: removed.join(','),
+      stoppedHere: stillHere.join(','),
+    });
+    this.fencedNames = [];
+    this.reconcilePending = false;
+    this.monitor!.reconciled();
+  }
+
+  private async removeElsewhere(elsewhere: string[]): Promise<void> {
+    this.log.warn('managers report containers here that run on other hosts: removing them', {
+      elsewhere: elsewhere.join(','),
+    });
+    try {
+      const removed = await this.opts.node.reconcile(new Set(elsewhere));
+      this.log.info('removed copies that run elsewhere', { removed: removed.join(',') });
+    } catch (err) {
+      this.log.error('removing copies that run elsewhere failed; retrying with the next answer', {
+        error: errorMessage(err),
+      });
+    }
+  }
+
+  private checkFence(): void {
+    const monitor = this.monitor;
+    if (!monitor || this.stopped) return;
+    const now = performance.now();
+    const decision = monitor.tick(now);
+    if (decision.fenceNow) {
+      this.startFence(
+        `no manager accepted a heartbeat for ${Math.round(now - monitor.lastContactAt)} ms ` +
+          `(the managers declare this node failed after ${this.failureTimeoutMs} ms)`,
+      );
+    } else if (
+      decision.state === 'fenced' &&
+      this.fenceFailedAt !== undefined &&
+      this.fencing === undefined &&
+      now - this.fenceFailedAt >= this.intervalMs
+    ) {
+      this.startFence('retrying a failed fence');
+    }
+  }
+
+  /** Logs a failure that repeats every beat once, then again only every REPEAT_LOG_MS (debug between). */
+  private logRepeated(
+    level: 'warn' | 'error',
+    key: string,
+    msg: string,
+    fields: Record<string, string>,
+  ): void {
+    const now = performance.now();
+    const last = this.repeated.get(key);
+    if (last !== undefined && now - last < REPEAT_LOG_MS) {
+      this.log.debug(msg, fields);
+      return;
+    }
+    this.repeated.set(key, now);
+    this.log[level](msg + (last === undefined ? '' : ' (still)'), fields);
+  }
+
+  private startFence(reason: string): void {
+    if (this.fenceFailedAt === undefined)
+      this.log.warn(
+        'fencing: cut off from every manager, stopping containers that will be restored elsewhere',
+        {
+          reason,
+        },
+      );
+    this.fencing = this.opts.node
+      .fence(reason)
+      .then(
+        (stopped) => {
+          this.fenceFailedAt = undefined;
+          this.repeated.delete('fence');
+          this.fencedNames.push(...stopped.filter((s) => !this.fencedNames.includes(s)));
+          this.log.warn('fenced', { stopped: stopped.join(',') || '(none)' });
+        },
+        (err: unknown) => {
+          this.fenceFailedAt = performance.now();
+          this.logRepeated('error', 'fence', 'fencing failed; retrying every heartbeat interval', {
+            error: errorMessage(err),
+          });
+        },
+      )
+      .finally(() => {
+        this.fencing = undefined;
+      });
+  }
+}

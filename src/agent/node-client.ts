@@ -1,0 +1,53 @@
+import type { Readable } from 'node:stream';
+import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
+import type { CheckpointOptions, ContainerCreateSpec, ContainerInspect } from '../engine/types.ts';
+import type { NodeReport, RestoreOutcome } from './node-service.ts';
+
+export interface RestoreRequest {
+  name?: string;
+  tcpEstablished?: boolean;
+  ignoreStaticIp?: boolean;
+  ignoreStaticMac?: boolean;
+}
+
+/**
+ * What a manager asks of one host. NodeService implements it in-process;
+ * HttpNodeClient implements it over the node API (mutual TLS). Manager logic
+ * is written against this interface only.
+ */
+export interface NodeClient {
+  readonly name: string;
+  report(): Promise<NodeReport>;
+  create(spec: ContainerCreateSpec): Promise<string>;
+  start(name: string): Promise<void>;
+  stop(name: string, timeoutSeconds?: number): Promise<void>;
+  kill(name: string, signal?: string): Promise<void>;
+  remove(name: string, force?: boolean): Promise<void>;
+  inspect(name: string): Promise<ContainerInspect>;
+  logs(
+    name: string,
+    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean },
+  ): Promise<Readable>;
+  wait(name: string, condition?: string): Promise<number>;
+  checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable>;
+  restoreFromStream(input: Readable, opts?: RestoreRequest): Promise<RestoreOutcome>;
+  /** Restores a container from the checkpoint it kept here (rollback of a failed migration). */
+  restoreInPlace(name: string, opts?: { tcpEstablished?: boolean }): Promise<void>;
+  /** Pre-dump (memory only, container keeps running); needs soft-dirty tracking. */
+  preDump(name: string): Promise<void>;
+  checkpointToStore(
+    name: string,
+    key: string,
+    ref: CheckpointRef,
+    opts: CheckpointOptions,
+  ): Promise<{ manifest: CheckpointManifest; timings: { dumpMs: number; storeMs: number } }>;
+  restoreFromStore(key: string, ref: CheckpointRef, opts?: RestoreRequest): Promise<RestoreOutcome>;
+  listCheckpoints(key: string): Promise<CheckpointGroup[]>;
+  deleteCheckpointGroup(key: string, group: number): Promise<void>;
+  deleteCheckpoints(key: string): Promise<void>;
+  imageExists(ref: string): Promise<boolean>;
+  imageArchive(ref: string): Promise<Readable>;
+  loadImage(archive: Readable): Promise<string[]>;
+  fence(reason: string): Promise<string[]>;
+  reconcile(elsewhere: ReadonlySet<string>): Promise<string[]>;
+}

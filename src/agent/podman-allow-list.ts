@@ -1,0 +1,126 @@
+/**
+ * Which libpod routes the node API's Podman proxy passes on. The proxy is
+ * root on the host for whoever holds a manager certificate, so it passes
+ * only what managers need to run containers; anything that brings state
+ * in from outside (restore with import) must go through the /v1 endpoints
+ * that validate archives first.
+ *
+ * Paths are those after `/podman`: `/v4.0.0/libpod/containers/web/start`.
+ */
+export type ProxyDecision =
+  | {
+      allow: true;
+      /** The matched pattern, e.g. `POST /libpod/containers/{name}/start`. */
+      route: string;
+      /** The create body gets this host's cgroup parent (as NodeService.create does). */
+      setsCgroupParent: boolean;
+    }
+  | { allow: false; status: 400 | 403; message: string; hint: string };
+
+interface Rule {
+  method: string;
+  /** Segments after the API prefix; `{name}` a container, `{ref}` an image reference. */
+  segments: string[];
+  upgrade?: boolean;
+  setsCgroupParent?: boolean;
+  /** Docker-compatible path (`/v1.41/...`) instead of libpod's. */
+  compat?: boolean;
+}
+
+const RULES: Rule[] = [
+  { method: 'GET', segments: ['_ping'] },
+  { method: 'GET', segments: ['version'] },
+  { method: 'GET', segments: ['info'] },
+  { method: 'POST', segments: ['containers', 'create'], setsCgroupParent: true },
+  { method: 'GET', segments: ['containers', 'json'] },
+  { method: 'POST', segments: ['containers', '{name}', 'start'] },
+  { method: 'POST', segments: ['containers', '{name}', 'stop'] },
+  { method: 'POST', segments: ['containers', '{name}', 'kill'] },
+  { method: 'POST', segments: ['containers', '{name}', 'restart'] },
+  { method: 'DELETE', segments: ['containers', '{name}'] },
+  { method: 'GET', segments: ['containers', '{name}', 'json'] },
+  { method: 'GET', segments: ['containers', '{name}', 'logs'] },
+  { method: 'POST', segments: ['containers', '{name}', 'wait'] },
+  { method: 'GET', segments: ['containers', '{name}', 'exists'] },
+  { method: 'POST', segments: ['containers', '{name}', 'attach'], upgrade: true },
+  { method: 'GET', segments: ['images', 'json'] },
+  { method: 'GET', segments: ['images', '{ref}', 'exists'] },
+  { method: 'GET', segments: ['images', '{ref}', 'json'] },
+  { method: 'GET', segments: ['images', '{ref}', 'get'] },
+  { method: 'POST', segments: ['images', 'load'] },
+  // Docker's wait semantics (next-exit) exist only on the compatible API.
+  { method: 'POST', segments: ['containers', '{name}', 'wait'], compat: true },
+];
+
+const VERSION = /^v\d+(\.\d+){0,2}$/;
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,510}$/;
+
+const MOVED: Record<string, string> = {
+  restore:
+    'restore goes through POST /v1/restore (the archive is validated and rewritten for this host first)',
+  checkpoint: 'checkpoints go through POST /v1/containers/{name}/checkpoint or .../checkpoint-to-store',
+};
+
+function forbidden(method: string, path: string, why?: string): ProxyDecision {
+  return {
+    allow: false,
+    status: 403,
+    message: `${method} ${path} is not allowed through the node API's Podman proxy${why ? `: ${why}` : ''}`,
+    hint: 'the proxy passes only the container and image routes managers need; see src/agent/README.md',
+  };
+}
+
+function invalid(message: string): ProxyDecision {
+  return {
+    allow: false,
+    status: 400,
+    message,
+    hint: 'percent-encode names; "/" only inside image references',
+  };
+}
+
+/** Decides about one proxied request (`rawPath` without the query string). */
+export function decidePodmanRoute(method: string, rawPath: string, upgrade: boolean): ProxyDecision {
+  const m = method.toUpperCase();
+  const raw = rawPath.split('/').filter((s, i) => !(i === 0 && s === ''));
+  const parts: string[] = [];
+  for (const r of raw) {
+    let s: string;
+    try {
+      s = decodeURIComponent(r);
+    } catch {
+      return invalid(`invalid percent-encoding in path segment ${JSON.stringify(r)}`);
+    }
+    if (s === '' || s.includes('..') || s.includes('\0') || s.includes('\\'))
+      return invalid(`invalid path segment ${JSON.stringify(s)}`);
+    parts.push(s);
+  }
+  let rest = parts;
+  if (rest[0] !== undefined && VERSION.test(rest[0])) rest = rest.slice(1);
+  const compat = rest[0] !== 'libpod';
+  if (!compat) rest = rest.slice(1);
+  const effective = m === 'HEAD' ? 'GET' : m;
+  for (const rule of RULES) {
+    if ((rule.compat ?? false) !== compat || rule.method !== effective) continue;
+    if (rule.segments.length !== rest.length) continue;
+    if (!rule.segments.every((seg, i) => seg.startsWith('{') || seg === rest[i])) continue;
+    for (let i = 0; i < rest.length; i++) {
+      const seg = rule.segments[i]!;
+      const part = rest[i]!;
+      if (seg === '{name}' && !CONTAINER_NAME.test(part))
+        return invalid(`invalid container name ${JSON.stringify(part)}`);
+      if (seg === '{ref}' && (!IMAGE_REF.test(part) || part.includes('//')))
+        return invalid(`invalid image reference ${JSON.stringify(part)}`);
+    }
+    if (upgrade && !rule.upgrade) return forbidden(m, rawPath, 'only attach may upgrade the connection');
+    return {
+      allow: true,
+      route: `${rule.method} /${compat ? '' : 'libpod/'}${rule.segments.join('/')}`,
+      setsCgroupParent: rule.setsCgroupParent ?? false,
+    };
+  }
+  const last = rest[rest.length - 1] ?? '';
+  const why = rest[0] === 'containers' || rest[0] === 'images' ? MOVED[last] : undefined;
+  return forbidden(m, rawPath, why);
+}
