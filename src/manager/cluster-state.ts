@@ -1,0 +1,103 @@
+import type { ClusterStore } from '../store/index.ts';
+import { LifeboatError } from '../util/errors.ts';
+import {
+  CONTAINERS,
+  NODES,
+  TICKERS,
+  type ContainerRecord,
+  type NodeRecord,
+  type TickerRecord,
+} from './records.ts';
+
+export class ContainerNotInClusterError extends LifeboatError {
+  constructor(ref: string) {
+    super('no_such_container', `No such container: ${ref}`, {
+      status: 404,
+      hint: '`docker ps -a` lists the containers of the cluster',
+    });
+  }
+}
+
+export class StaleRecordError extends LifeboatError {
+  constructor(name: string) {
+    super('concurrent_update', `container ${name} was changed by another operation; try again`, {
+      status: 409,
+    });
+  }
+}
+
+/** Typed access to the records in the cluster store; moves are compare-and-swap on the record. */
+export class ClusterState {
+  constructor(readonly store: ClusterStore) {}
+
+  async nodes(): Promise<NodeRecord[]> {
+    return (await this.store.getPrefix(NODES)).map((e) => JSON.parse(e.value) as NodeRecord);
+  }
+
+  async node(name: string): Promise<NodeRecord | undefined> {
+    const e = await this.store.get(NODES + name);
+    return e ? (JSON.parse(e.value) as NodeRecord) : undefined;
+  }
+
+  async putNode(rec: NodeRecord): Promise<void> {
+    await this.store.put(NODES + rec.report.name, JSON.stringify(rec));
+  }
+
+  async containers(): Promise<ContainerRecord[]> {
+    return (await this.store.getPrefix(CONTAINERS)).map((e) => JSON.parse(e.value) as ContainerRecord);
+  }
+
+  async container(name: string): Promise<{ record: ContainerRecord; revision: number } | undefined> {
+    const e = await this.store.get(CONTAINERS + name);
+    return e ? { record: JSON.parse(e.value) as ContainerRecord, revision: e.revision } : undefined;
+  }
+
+  /** Creates a record; false when the name is taken (container names are cluster-unique). */
+  async createContainer(rec: ContainerRecord): Promise<boolean> {
+    const key = CONTAINERS + rec.name;
+    const r = await this.store.txn({
+      compare: [{ key, exists: false }],
+      success: [{ op: 'put', key, value: JSON.stringify(rec) }],
+    });
+    return r.succeeded;
+  }
+
+  /**
+   * Read-modify-write of a container record with compare-and-swap: a
+   * concurrent change (another manager, a retried etcd call) makes this fail
+   * rather than overwrite.
+   */
+  async updateContainer(
+    name: string,
+    change: (rec: ContainerRecord) => ContainerRecord,
+  ): Promise<ContainerRecord> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.container(name);
+      if (!cur) throw new ContainerNotInClusterError(name);
+      const next = { ...change(cur.record), updatedAt: new Date().toISOString() };
+      const key = CONTAINERS + name;
+      const r = await this.store.txn({
+        compare: [{ key, modRevision: cur.revision }],
+        success: [{ op: 'put', key, value: JSON.stringify(next) }],
+      });
+      if (r.succeeded) return next;
+      const again = await this.container(name);
+      if (again && JSON.stringify(again.record) === JSON.stringify(next)) return next;
+    }
+    throw new StaleRecordError(name);
+  }
+
+  async deleteContainer(name: string): Promise<void> {
+    await this.store.delete(CONTAINERS + name);
+    await this.store.delete(TICKERS + name);
+  }
+
+  async ticker(name: string): Promise<TickerRecord | undefined> {
+    const e = await this.store.get(TICKERS + name);
+    return e ? (JSON.parse(e.value) as TickerRecord) : undefined;
+  }
+
+  async putTicker(name: string, rec: TickerRecord): Promise<void> {
+    await this.store.put(TICKERS + name, JSON.stringify(rec));
+  }
+}

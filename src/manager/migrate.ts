@@ -1,0 +1,432 @@
+import type { Readable } from 'node:stream';
+import type { NodeClient } from '../agent/node-client.ts';
+import type { RestoreOutcome } from '../agent/node-service.ts';
+import { Scheduler } from '../scheduler/index.ts';
+import { LifeboatError, errorMessage } from '../util/errors.ts';
+import type { ClusterState } from './cluster-state.ts';
+import { ContainerNotInClusterError } from './cluster-state.ts';
+import type { EventLog } from './events.ts';
+import type { NodeDirectory } from './node-directory.ts';
+import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
+
+/**
+ * Live migration of a container to another host, thesis 3.3, as nine visible
+ * and timed steps. The container keeps its name, labels, published ports (on
+ * the new host) and filesystem changes. If anything fails after the freeze,
+ * the container is restored on the source from the checkpoint just taken
+ * (kept there for that purpose) before the error is reported.
+ */
+export interface MigrateRequest {
+  container: string;
+  /** Target host; otherwise the scheduler chooses. */
+  to?: string;
+  /** Extra Swarm expressions (`constraint:...`, `affinity:...`) for this move. */
+  env?: string[];
+  labels?: Record<string, string>;
+  /** stream: archive goes source -> target directly; store: through the shared checkpoint store. */
+  via?: 'stream' | 'store';
+}
+
+export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed';
+
+export interface MigrationStep {
+  n: number;
+  id: StepId;
+  title: string;
+  status: StepStatus;
+  ms: number;
+  detail?: string;
+}
+
+export type StepId =
+  | 'hosts'
+  | 'filters'
+  | 'exclude-source'
+  | 'prepare-target'
+  | 'pre-dump'
+  | 'checkpoint'
+  | 'restore'
+  | 'cleanup'
+  | 'ticker';
+
+const STEPS: { id: StepId; title: string }[] = [
+  { id: 'hosts', title: 'check the cluster has at least two hosts' },
+  { id: 'filters', title: 'read Swarm filters from env and labels' },
+  { id: 'exclude-source', title: 'add a constraint excluding the current host' },
+  { id: 'prepare-target', title: 'prepare the target (image with the same ID)' },
+  { id: 'pre-dump', title: 'pre-dump memory' },
+  { id: 'checkpoint', title: 'checkpoint (dump) the container' },
+  { id: 'restore', title: 'transfer and restore on the target' },
+  { id: 'cleanup', title: 'delete checkpoint images and the source container' },
+  { id: 'ticker', title: "re-arm the container's checkpoint ticker" },
+];
+
+export interface MigrationResult {
+  container: string;
+  from: string;
+  to: string;
+  via: 'stream' | 'store';
+  generation: number;
+  steps: MigrationStep[];
+  totalMs: number;
+  /** Thesis Figure 4.1 phases, milliseconds. */
+  phases: {
+    createMs: number;
+    preDumpMs: number;
+    checkpointMs: number;
+    transferMs: number;
+    restoreMs: number;
+    removeMs: number;
+    deleteCheckpointMs: number;
+  };
+  criu: {
+    frozenTimeUs?: number;
+    freezingTimeUs?: number;
+    memdumpTimeUs?: number;
+    pagesWritten?: number;
+    restoreTimeUs?: number;
+    pagesRestored?: number;
+  };
+  archiveBytes: number;
+  placement: { candidates: string[]; trace: { filter: string; remaining: string[] }[] };
+}
+
+export class MigrationError extends LifeboatError {
+  readonly step: StepId;
+  readonly steps: MigrationStep[];
+  readonly rolledBack: boolean;
+  constructor(
+    step: MigrationStep,
+    steps: MigrationStep[],
+    cause: unknown,
+    rolledBack: boolean,
+    where: string,
+  ) {
+    super(
+      'migration_failed',
+      `migration failed at step ${step.n} (${step.title}): ${errorMessage(cause)}; ${where}`,
+      {
+        status: cause instanceof LifeboatError && cause.status < 500 ? cause.status : 500,
+        cause,
+        ...(cause instanceof LifeboatError && cause.hint ? { hint: cause.hint } : {}),
+      },
+    );
+    this.step = step.id;
+    this.steps = steps;
+    this.rolledBack = rolledBack;
+  }
+}
+
+export interface MigratorDeps {
+  state: ClusterState;
+  nodes: NodeDirectory;
+  scheduler?: Scheduler;
+  events: EventLog;
+  /** Called after a successful move so the container's ticker follows it (step 9). */
+  rearmTicker?: (container: string) => Promise<boolean>;
+  /** Per-container exclusive section (the manager's operation lock). */
+  exclusive?: <T>(container: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+export class Migrator {
+  private readonly scheduler: Scheduler;
+
+  constructor(private readonly deps: MigratorDeps) {
+    this.scheduler = deps.scheduler ?? new Scheduler();
+  }
+
+  async migrate(
+    req: MigrateRequest,
+    onStep: (s: MigrationStep) => void = () => undefined,
+  ): Promise<MigrationResult> {
+    const run = (): Promise<MigrationResult> => this.run(req, onStep);
+    return this.deps.exclusive ? this.deps.exclusive(req.container, run) : run();
+  }
+
+  private async run(req: MigrateRequest, onStep: (s: MigrationStep) => void): Promise<MigrationResult> {
+    const { state, nodes, events } = this.deps;
+    const via = req.via ?? 'stream';
+    const t0 = Date.now();
+    const steps: MigrationStep[] = STEPS.map((s, i) => ({
+      n: i + 1,
+      ...s,
+      status: 'running' as StepStatus,
+      ms: 0,
+    }));
+    const phases = {
+      createMs: 0,
+      preDumpMs: 0,
+      checkpointMs: 0,
+      transferMs: 0,
+      restoreMs: 0,
+      removeMs: 0,
+      deleteCheckpointMs: 0,
+    };
+    const criu: MigrationResult['criu'] = {};
+    let current: MigrationStep = steps[0]!;
+    let frozen = false;
+    let restoredOn: NodeClient | undefined;
+    let recorded = false;
+    let source: NodeClient | undefined;
+
+    const step = async <T>(id: StepId, fn: () => Promise<T>): Promise<T> => {
+      const s = steps.find((x) => x.id === id)!;
+      current = s;
+      s.status = 'running';
+      onStep({ ...s });
+      const t = Date.now();
+      const out = await fn();
+      s.ms = Date.now() - t;
+      if (s.status === 'running') s.status = 'ok';
+      onStep({ ...s });
+      return out;
+    };
+    const skip = (id: StepId, why: string): void => {
+      const s = steps.find((x) => x.id === id)!;
+      s.status = 'skipped';
+      s.detail = why;
+      onStep({ ...s });
+    };
+
+    const found = await state.container(req.container);
+    if (!found) throw new ContainerNotInClusterError(req.container);
+    const rec = found.record;
+    const from = rec.node;
+    try {
+      // (1) at least two hosts
+      const healthy = await step('hosts', async () => {
+        const h = await nodes.healthy();
+        if (h.length < 2) {
+          throw new LifeboatError(
+            'not_enough_hosts',
+            `migration needs at least two healthy hosts, the cluster has ${h.length}`,
+            {
+              status: 409,
+              hint: '`lifeboat node ls` shows the hosts and their state',
+            },
+          );
+        }
+        if (!h.some((n) => n.report.name === from)) {
+          throw new LifeboatError('source_unavailable', `the container's host ${from} is not healthy`, {
+            status: 409,
+            hint: 'a container on a failed host is restored by the rescheduler, not migrated',
+          });
+        }
+        steps[0]!.detail = `${h.length} healthy: ${h.map((n) => n.report.name).join(', ')}`;
+        return h;
+      });
+      source = nodes.client(from);
+      const inspect = await source.inspect(rec.name);
+      if (!inspect.State.Running) {
+        throw new LifeboatError('not_running', `container ${rec.name} is not running on ${from}`, {
+          status: 409,
+          hint: 'only a running container can be migrated live; `docker start` it first',
+        });
+      }
+      // (2) filters from env/labels
+      const request = await step('filters', async () => {
+        const unpinned = withoutNodePins(rec.spec.labels ?? {});
+        const r = requestFor(
+          { ...rec.spec, labels: unpinned.labels },
+          { env: req.env ?? [], labels: req.labels ?? {} },
+        );
+        if (req.to) r.env.push(`constraint:node==${req.to}`);
+        const exprs = [
+          ...r.env.filter((e) => /^(constraint|affinity):/.test(e)),
+          ...Object.entries(r.labels)
+            .filter(([k]) => k.startsWith('com.docker.swarm.'))
+            .map(([k, v]) => `${k}=${v}`),
+        ];
+        steps[1]!.detail =
+          (exprs.length ? exprs.join(' ') : 'none') +
+          (unpinned.dropped.length ? `; set aside create-time ${unpinned.dropped.join(', ')}` : '');
+        return r;
+      });
+      // (3) exclude the current host, then place
+      const placement = await step('exclude-source', async () => {
+        const p = this.scheduler.schedule(
+          request,
+          healthy.map((n) => toSchedNode(n, true)),
+          { exclude: [from] },
+        );
+        steps[2]!.detail = `constraint:node!=${from}; chose ${p.node.name} from [${p.candidates.join(', ')}]`;
+        return p;
+      });
+      const to = placement.node.name;
+      const target = nodes.client(to);
+      events.emit('migrate.start', `migrating ${rec.name} from ${from} to ${to} via ${via}`, {
+        container: rec.name,
+        node: to,
+        fields: { from, to, via, candidates: placement.candidates.join(',') },
+      });
+      await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'migrating' }));
+      // (4) image with the same ID on the target
+      await step('prepare-target', async () => {
+        const imageRef = inspect.Image;
+        const t = Date.now();
+        if (await target.imageExists(imageRef)) {
+          steps[3]!.detail = `image ${inspect.ImageName} (${imageRef.slice(0, 12)}) present`;
+        } else {
+          // by name, so the target gets the tag with the ID (restore looks the image up by name)
+          const archive = await source!.imageArchive(inspect.ImageName || imageRef);
+          await target.loadImage(archive as Readable);
+          if (!(await target.imageExists(imageRef))) {
+            throw new LifeboatError(
+              'image_transfer_failed',
+              `image ${imageRef.slice(0, 12)} still missing on ${to} after loading`,
+            );
+          }
+          steps[3]!.detail = `shipped image ${inspect.ImageName} (${imageRef.slice(0, 12)}) from ${from}`;
+        }
+        phases.createMs = Date.now() - t;
+      });
+      // (5) pre-dump where the source host can
+      const report = healthy.find((n) => n.report.name === from)!.report;
+      if (report.capabilities.canPreDump) {
+        await step('pre-dump', async () => {
+          const t = Date.now();
+          await source!.preDump(rec.name);
+          phases.preDumpMs = Date.now() - t;
+        });
+      } else {
+        skip('pre-dump', 'skipped: no soft-dirty tracking on the source host');
+      }
+      // (6) + (7): dump, transfer, restore
+      let outcome: RestoreOutcome;
+      const tcpEstablished = true;
+      if (via === 'stream') {
+        const archive = await step('checkpoint', async () => {
+          const t = Date.now();
+          frozen = true;
+          const s = await source!.checkpointStream(rec.name, {
+            tcpEstablished,
+            keep: true,
+            withPrevious: report.capabilities.canPreDump,
+          });
+          phases.checkpointMs = Date.now() - t;
+          return s;
+        });
+        outcome = await step('restore', async () =>
+          target.restoreFromStream(archive as Readable, { tcpEstablished }),
+        );
+        phases.transferMs = outcome.timings.receiveMs;
+        phases.restoreMs = outcome.timings.restoreMs;
+      } else {
+        const key = `${rec.name}.migration`;
+        const ref = { group: 0, version: Date.now() % 1_000_000_000 };
+        await step('checkpoint', async () => {
+          frozen = true;
+          const r = await source!.checkpointToStore(rec.name, key, ref, { tcpEstablished, keep: true });
+          phases.checkpointMs = r.timings.dumpMs;
+          phases.transferMs = r.timings.storeMs;
+        });
+        outcome = await step('restore', async () => {
+          try {
+            return await target.restoreFromStore(key, ref, { tcpEstablished });
+          } finally {
+            await source!.deleteCheckpoints(key).catch(() => undefined);
+          }
+        });
+        phases.transferMs += outcome.timings.receiveMs;
+        phases.restoreMs = outcome.timings.restoreMs;
+      }
+      restoredOn = target;
+      const s = outcome.info.dumpStats;
+      if (s?.frozenTimeUs !== undefined) criu.frozenTimeUs = s.frozenTimeUs;
+      if (s?.freezingTimeUs !== undefined) criu.freezingTimeUs = s.freezingTimeUs;
+      if (s?.memdumpTimeUs !== undefined) criu.memdumpTimeUs = s.memdumpTimeUs;
+      if (s?.pagesWritten !== undefined) criu.pagesWritten = s.pagesWritten;
+      if (outcome.stats.restoreTimeUs !== undefined) criu.restoreTimeUs = outcome.stats.restoreTimeUs;
+      if (outcome.stats.pagesRestored !== undefined) criu.pagesRestored = outcome.stats.pagesRestored;
+      steps[6]!.detail = `${(outcome.bytes / 1e6).toFixed(1)} MB archive; transfer ${phases.transferMs} ms, restore ${phases.restoreMs} ms`;
+
+      // The container now runs on the target: record the move before cleanup,
+      // so a crash from here on leaves the record pointing at the live copy.
+      const moved = await state.updateContainer(rec.name, (r) => ({
+        ...r,
+        node: to,
+        generation: r.generation + 1,
+        phase: 'running',
+        note: `migrated from ${from}`,
+        ...(inspect.Image ? { imageId: inspect.Image } : {}),
+      }));
+      recorded = true;
+      frozen = false;
+      // (8) delete checkpoint images and the source container
+      await step('cleanup', async () => {
+        const t = Date.now();
+        await source!.remove(rec.name, true);
+        phases.removeMs = Date.now() - t;
+        phases.deleteCheckpointMs = 0;
+        steps[7]!.detail = 'source container and its kept checkpoint removed';
+      });
+      // (9) re-arm the ticker
+      if (rec.ticker && this.deps.rearmTicker) {
+        await step('ticker', async () => {
+          await this.deps.rearmTicker!(rec.name);
+          steps[8]!.detail = `every ${rec.ticker!.intervalMs} ms on ${to}`;
+        });
+      } else {
+        skip(
+          'ticker',
+          rec.ticker ? 'no ticker service in this manager' : 'container has no checkpoint ticker',
+        );
+      }
+      const result: MigrationResult = {
+        container: rec.name,
+        from,
+        to,
+        via,
+        generation: moved.generation,
+        steps,
+        totalMs: Date.now() - t0,
+        phases,
+        criu,
+        archiveBytes: outcome.bytes,
+        placement: { candidates: placement.candidates, trace: placement.trace },
+      };
+      events.emit('migrate.done', `migrated ${rec.name} from ${from} to ${to} in ${result.totalMs} ms`, {
+        container: rec.name,
+        node: to,
+        fields: { from, to, totalMs: result.totalMs, frozenTimeUs: criu.frozenTimeUs },
+      });
+      return result;
+    } catch (err) {
+      current.status = 'failed';
+      current.detail = errorMessage(err);
+      onStep({ ...current });
+      let rolledBack = false;
+      let where = `container ${rec.name} untouched on ${from}`;
+      if (recorded) {
+        // the move is recorded and the target runs it: only cleanup failed
+        where = `container ${rec.name} runs on its new host; the copy on ${from} could not be removed`;
+        throw new MigrationError(current, steps, err, false, where);
+      }
+      if (restoredOn) {
+        // never two copies: drop the target's before the source runs again
+        await restoredOn.remove(rec.name, true).catch(() => undefined);
+      }
+      if (frozen && source) {
+        try {
+          const still = await source.inspect(rec.name);
+          if (!still.State.Running) await source.restoreInPlace(rec.name, { tcpEstablished: true });
+          rolledBack = true;
+          where = `container ${rec.name} restored and running again on ${from}`;
+        } catch (rbErr) {
+          where = `ROLLBACK FAILED, container ${rec.name} is stopped on ${from}: ${errorMessage(rbErr)}`;
+        }
+      }
+      await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'running' })).catch(() => undefined);
+      events.emit(
+        'migrate.failed',
+        `migration of ${rec.name} failed at step ${current.n}: ${errorMessage(err)}; ${where}`,
+        {
+          container: rec.name,
+          node: from,
+          level: 'error',
+        },
+      );
+      throw new MigrationError(current, steps, err, rolledBack, where);
+    }
+  }
+}

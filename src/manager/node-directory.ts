@@ -1,0 +1,10 @@
+import type { NodeClient } from '../agent/node-client.ts';
+import type { NodeRecord } from './records.ts';
+
+/** Where the manager finds a client for each host (in-process NodeService or HTTPS). */
+export interface NodeDirectory {
+  client(name: string): NodeClient;
+  /** Hosts with a recent heartbeat, by the failure detector's judgement. */
+  healthy(): Promise<NodeRecord[]>;
+  all(): Promise<NodeRecord[]>;
+}

@@ -1,0 +1,130 @@
+import type { NodeClient } from '../agent/node-client.ts';
+import type { NodeReport } from '../agent/node-service.ts';
+import { LifeboatError } from '../util/errors.ts';
+import type { ClusterState } from './cluster-state.ts';
+import type { EventLog } from './events.ts';
+import type { NodeDirectory } from './node-directory.ts';
+import type { NodeRecord } from './records.ts';
+
+export class NoSuchNodeError extends LifeboatError {
+  constructor(name: string, known: string[]) {
+    super('no_such_node', `no host named ${name} in the cluster (known: ${known.join(', ') || 'none'})`, {
+      status: 404,
+      hint: '`lifeboat node ls` lists the hosts',
+    });
+  }
+}
+
+export interface NodeRegistryOptions {
+  state: ClusterState;
+  events: EventLog;
+  /** A client for a host, from its record (in-process or HTTPS to its node API). */
+  clientFor: (rec: NodeRecord) => NodeClient;
+  /** No heartbeat for this long: the host is failed (Algorithm 2, line 3). */
+  failureTimeoutMs: number;
+  now?: () => number;
+}
+
+/**
+ * Hosts as their heartbeats describe them, and the failure detector. Every
+ * manager replica accepts heartbeats and writes them to the store; only the
+ * leader runs `detect()`, so a failure is declared once.
+ */
+export class NodeRegistry implements NodeDirectory {
+  private readonly clients = new Map<string, { apiUrl: string; client: NodeClient }>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: NodeRegistryOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get failureTimeoutMs(): number {
+    return this.opts.failureTimeoutMs;
+  }
+
+  async recordHeartbeat(report: NodeReport, apiUrl: string, bootId: string): Promise<NodeRecord> {
+    const prev = await this.opts.state.node(report.name);
+    const rec: NodeRecord = {
+      report,
+      apiUrl,
+      bootId,
+      lastHeartbeat: this.now(),
+      // a failed host stays failed until the leader sees it back (detect), so its
+      // containers' restores are not raced by a half-returned host
+      status: prev?.status === 'failed' ? 'failed' : 'healthy',
+      ...(prev?.failedAt !== undefined && prev.status === 'failed' ? { failedAt: prev.failedAt } : {}),
+    };
+    if (!prev)
+      this.opts.events.emit('node.join', `host ${report.name} joined at ${report.address}`, {
+        node: report.name,
+      });
+    else if (prev.bootId !== bootId)
+      this.opts.events.emit('node.reboot', `host ${report.name} restarted (new agent)`, {
+        node: report.name,
+      });
+    await this.opts.state.putNode(rec);
+    return rec;
+  }
+
+  private isAlive(rec: NodeRecord): boolean {
+    return this.now() - rec.lastHeartbeat < this.opts.failureTimeoutMs;
+  }
+
+  async all(): Promise<NodeRecord[]> {
+    return (await this.opts.state.nodes()).sort((a, b) => a.report.name.localeCompare(b.report.name));
+  }
+
+  async healthy(): Promise<NodeRecord[]> {
+    return (await this.all()).filter((r) => r.status === 'healthy' && this.isAlive(r));
+  }
+
+  client(name: string): NodeClient {
+    const c = this.clients.get(name);
+    if (c) return c.client;
+    throw new NoSuchNodeError(name, [...this.clients.keys()]);
+  }
+
+  /** Refreshes clients from the records (call after heartbeats arrive). */
+  async refreshClients(): Promise<void> {
+    for (const rec of await this.opts.state.nodes()) {
+      const have = this.clients.get(rec.report.name);
+      if (!have || have.apiUrl !== rec.apiUrl) {
+        this.clients.set(rec.report.name, { apiUrl: rec.apiUrl, client: this.opts.clientFor(rec) });
+      }
+    }
+  }
+
+  /**
+   * One pass of the failure detector (leader only): returns hosts that just
+   * failed and hosts that just came back.
+   */
+  async detect(): Promise<{ failed: NodeRecord[]; recovered: NodeRecord[] }> {
+    await this.refreshClients();
+    const failed: NodeRecord[] = [];
+    const recovered: NodeRecord[] = [];
+    for (const rec of await this.opts.state.nodes()) {
+      const alive = this.isAlive(rec);
+      if (rec.status === 'healthy' && !alive) {
+        const next: NodeRecord = { ...rec, status: 'failed', failedAt: this.now() };
+        await this.opts.state.putNode(next);
+        const silentMs = this.now() - rec.lastHeartbeat;
+        this.opts.events.emit(
+          'node.failed',
+          `host ${rec.report.name} failed: no heartbeat for ${silentMs} ms (timeout ${this.opts.failureTimeoutMs} ms)`,
+          {
+            node: rec.report.name,
+            level: 'warn',
+          },
+        );
+        failed.push(next);
+      } else if (rec.status === 'failed' && alive) {
+        const next: NodeRecord = { ...rec, status: 'healthy' };
+        delete next.failedAt;
+        await this.opts.state.putNode(next);
+        this.opts.events.emit('node.recovered', `host ${rec.report.name} is back`, { node: rec.report.name });
+        recovered.push(next);
+      }
+    }
+    return { failed, recovered };
+  }
+}

@@ -1,0 +1,124 @@
+import { extractSchedulingFromRequest, Scheduler, type ContainerRequest } from '../scheduler/index.ts';
+import type { ContainerCreateSpec } from '../engine/types.ts';
+import { restorePolicyOf, tickerConfigOf } from '../policy/labels.ts';
+import { LifeboatError, ValidationError } from '../util/errors.ts';
+import type { ClusterState } from './cluster-state.ts';
+import type { EventLog } from './events.ts';
+import type { NodeDirectory } from './node-directory.ts';
+import type { ContainerRecord } from './records.ts';
+import { requestFor, toSchedNode } from './sched-view.ts';
+
+export class NameConflictError extends LifeboatError {
+  constructor(name: string, node: string) {
+    super('name_conflict', `Conflict. The container name "/${name}" is already in use (on host ${node})`, {
+      status: 409,
+      hint: 'container names are unique across the cluster: remove it or choose another name',
+    });
+  }
+}
+
+/** Env entries that are lifeboat's knobs (`lifeboat.checkpoint.interval=30s`) become labels. */
+export function liftPolicyEnv(
+  env: string[],
+  labels: Record<string, string>,
+): { env: string[]; labels: Record<string, string> } {
+  const out: string[] = [];
+  const lifted = { ...labels };
+  for (const e of env) {
+    const m = /^(lifeboat\.[a-z.-]+)=(.*)$/.exec(e);
+    if (m?.[1] !== undefined) lifted[m[1]] = m[2] ?? '';
+    else out.push(e);
+  }
+  return { env: out, labels: lifted };
+}
+
+function envRecord(env: string[]): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (const e of env) {
+    const i = e.indexOf('=');
+    if (i <= 0) throw new ValidationError(`environment entry "${e}" is not NAME=value`);
+    r[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return r;
+}
+
+export interface PlacementDeps {
+  state: ClusterState;
+  nodes: NodeDirectory;
+  scheduler: Scheduler;
+  events: EventLog;
+}
+
+/**
+ * Creates a container somewhere in the cluster: Swarm filters from env and
+ * labels, a strategy, a cluster-unique name, then the create on the chosen
+ * host. Returns the record; the container is created, not started.
+ */
+export async function createInCluster(
+  deps: PlacementDeps,
+  input: {
+    name: string;
+    image: string;
+    env: string[];
+    labels: Record<string, string>;
+    rest: Omit<ContainerCreateSpec, 'name' | 'image' | 'env' | 'labels'>;
+  },
+  extra: Pick<ContainerRequest, 'links' | 'volumesFrom' | 'networkMode'> = { links: [], volumesFrom: [] },
+): Promise<{ record: ContainerRecord; id: string; why: string }> {
+  const lifted = liftPolicyEnv(input.env, input.labels);
+  const req: ContainerRequest = {
+    ...requestFor({ name: input.name, image: input.image, env: {}, labels: lifted.labels, ...input.rest }),
+    env: lifted.env,
+    ...extra,
+  };
+  const scheduling = extractSchedulingFromRequest(req);
+  const ticker = tickerConfigOf(scheduling.labels);
+  const restorePolicy = restorePolicyOf(scheduling.labels);
+  const healthy = await deps.nodes.healthy();
+  const existing = (await deps.state.container(input.name))?.record;
+  if (existing) throw new NameConflictError(input.name, existing.node);
+  const placement = deps.scheduler.schedule(
+    { ...req, env: lifted.env },
+    healthy.map((n) => toSchedNode(n, true)),
+  );
+  const node = placement.node.name;
+  const spec: ContainerCreateSpec = {
+    ...input.rest,
+    name: input.name,
+    image: input.image,
+    env: envRecord(scheduling.env),
+    labels: scheduling.labels,
+  };
+  const record: ContainerRecord = {
+    name: input.name,
+    node,
+    generation: 1,
+    spec,
+    ...(restorePolicy ? { restorePolicy } : {}),
+    ...(ticker ? { ticker } : {}),
+    phase: 'stopped',
+    updatedAt: new Date().toISOString(),
+  };
+  if (!(await deps.state.createContainer(record))) {
+    const other = (await deps.state.container(input.name))?.record;
+    throw new NameConflictError(input.name, other?.node ?? 'another host');
+  }
+  let id: string;
+  try {
+    id = await deps.nodes.client(node).create(spec);
+  } catch (err) {
+    await deps.state.deleteContainer(input.name);
+    throw err;
+  }
+  const why = placement.trace.map((t) => `${t.filter}→[${t.remaining.join(',')}]`).join(' ');
+  deps.events.emit('container.create', `placed ${input.name} on ${node}: ${why}`, {
+    container: input.name,
+    node,
+    fields: {
+      candidates: placement.candidates.join(','),
+      ticker: ticker ? `${ticker.intervalMs}ms/VG${ticker.versionGroup}` : undefined,
+      restorePolicy,
+    },
+  });
+  return { record, id, why };
+}

@@ -1,0 +1,59 @@
+import type { ContainerCreateSpec } from '../engine/types.ts';
+import type { NodeReport } from '../agent/node-service.ts';
+import type { RestorePolicy, TickerConfig } from '../policy/labels.ts';
+
+/**
+ * What the cluster store holds. Keys (under the store's prefix):
+ *   nodes/<name>        NodeRecord, written on every accepted heartbeat
+ *   containers/<name>   ContainerRecord: where a container lives, with a generation
+ *   tickers/<name>      TickerRecord: Algorithm 1's V_i / group, for a new leader
+ */
+export const NODES = 'nodes/';
+export const CONTAINERS = 'containers/';
+export const TICKERS = 'tickers/';
+
+export interface NodeRecord {
+  report: NodeReport;
+  /** node API base URL, e.g. https://10.99.0.11:7443 */
+  apiUrl: string;
+  /** Agent process identity: changes when the host reboots. */
+  bootId: string;
+  /** ms since epoch, by the accepting manager's clock. */
+  lastHeartbeat: number;
+  status: 'healthy' | 'failed';
+  failedAt?: number;
+}
+
+export type ContainerPhase = 'running' | 'stopped' | 'migrating' | 'restoring' | 'lost';
+
+export interface ContainerRecord {
+  name: string;
+  /** Host the container lives on. */
+  node: string;
+  /**
+   * Bumped on every move (migration, restore elsewhere). A host that returns
+   * with an older copy yields: the record is the truth.
+   */
+  generation: number;
+  /**
+   * The create request as the engine got it: env stripped of scheduling
+   * entries, which live on in the com.docker.swarm.* labels so that a
+   * migration or a restore places the container by the same rules.
+   */
+  spec: ContainerCreateSpec;
+  imageId?: string;
+  restorePolicy?: RestorePolicy;
+  ticker?: TickerConfig;
+  phase: ContainerPhase;
+  updatedAt: string;
+  /** Why the last move happened, for `lifeboat ps` and events. */
+  note?: string;
+}
+
+export interface TickerRecord {
+  version: number;
+  group: number;
+  inGroup: number;
+  lastCheckpointAt?: string;
+  lastNode?: string;
+}
