@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { PodmanClient } from '../engine/podman-client.ts';
 import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
 import type { CheckpointOptions, ContainerCreateSpec, ContainerInspect } from '../engine/types.ts';
 import type { NodeReport, RestoreOutcome } from './node-service.ts';
@@ -17,6 +18,8 @@ export interface RestoreRequest {
  */
 export interface NodeClient {
   readonly name: string;
+  /** The host's Podman (in-process socket, or the node API's allow-listed proxy). */
+  readonly podman: PodmanClient;
   report(): Promise<NodeReport>;
   create(spec: ContainerCreateSpec): Promise<string>;
   start(name: string): Promise<void>;

@@ -1,6 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../util/errors.ts';
 import { registerAgent } from './commands/agent.ts';
+import { registerCert } from './commands/cert.ts';
+import { registerEvents } from './commands/events.ts';
+import { registerManage } from './commands/manage.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerNode } from './commands/node.ts';
+import { registerUp } from './commands/up.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerImages } from './commands/images.ts';
 
@@ -16,6 +22,12 @@ program
   .exitOverride();
 
 registerAgent(program);
+registerCert(program);
+registerUp(program);
+registerManage(program);
+registerMigrate(program);
+registerNode(program);
+registerEvents(program);
 registerDoctor(program);
 registerImages(program);
 

@@ -73,7 +73,17 @@ export interface DownReport {
 }
 
 /** What `<root>` holds that `down` removes (the root itself only when then empty). */
-const ROOT_ENTRIES = ['hosts', 'images', 'checkpoints', 'gluster', 'logs', 'state.json'];
+const ROOT_ENTRIES = [
+  'hosts',
+  'images',
+  'checkpoints',
+  'gluster',
+  'logs',
+  'state.json',
+  'pki',
+  'manager',
+  'cluster.key',
+];
 
 const ROLE = /^[a-z][a-z0-9-]{0,30}$/;
 

@@ -7,6 +7,7 @@ import type { ClusterState } from './cluster-state.ts';
 import { ContainerNotInClusterError } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
+import { ensureImage } from './images.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 
 /**
@@ -262,22 +263,12 @@ export class Migrator {
       await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'migrating' }));
       // (4) image with the same ID on the target
       await step('prepare-target', async () => {
-        const imageRef = inspect.Image;
         const t = Date.now();
-        if (await target.imageExists(imageRef)) {
-          steps[3]!.detail = `image ${inspect.ImageName} (${imageRef.slice(0, 12)}) present`;
-        } else {
-          // by name, so the target gets the tag with the ID (restore looks the image up by name)
-          const archive = await source!.imageArchive(inspect.ImageName || imageRef);
-          await target.loadImage(archive as Readable);
-          if (!(await target.imageExists(imageRef))) {
-            throw new LifeboatError(
-              'image_transfer_failed',
-              `image ${imageRef.slice(0, 12)} still missing on ${to} after loading`,
-            );
-          }
-          steps[3]!.detail = `shipped image ${inspect.ImageName} (${imageRef.slice(0, 12)}) from ${from}`;
-        }
+        const sources = [source!, ...healthy.map((n) => nodes.client(n.report.name))];
+        const r = await ensureImage(target, { ref: inspect.Image, name: inspect.ImageName }, sources);
+        steps[3]!.detail = r.shipped
+          ? `shipped image ${inspect.ImageName} (${inspect.Image.slice(0, 12)}) from ${r.from}`
+          : `image ${inspect.ImageName} (${inspect.Image.slice(0, 12)}) present`;
         phases.createMs = Date.now() - t;
       });
       // (5) pre-dump where the source host can

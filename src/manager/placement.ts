@@ -1,21 +1,14 @@
 import { extractSchedulingFromRequest, Scheduler, type ContainerRequest } from '../scheduler/index.ts';
 import type { ContainerCreateSpec } from '../engine/types.ts';
 import { restorePolicyOf, tickerConfigOf } from '../policy/labels.ts';
-import { LifeboatError, ValidationError } from '../util/errors.ts';
+import { NameConflictError } from '../api/docker/errors.ts';
+import { ValidationError } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
+import { ensureImage } from './images.ts';
 import type { ContainerRecord } from './records.ts';
 import { requestFor, toSchedNode } from './sched-view.ts';
-
-export class NameConflictError extends LifeboatError {
-  constructor(name: string, node: string) {
-    super('name_conflict', `Conflict. The container name "/${name}" is already in use (on host ${node})`, {
-      status: 409,
-      hint: 'container names are unique across the cluster: remove it or choose another name',
-    });
-  }
-}
 
 /** Env entries that are lifeboat's knobs (`lifeboat.checkpoint.interval=30s`) become labels. */
 export function liftPolicyEnv(
@@ -64,6 +57,11 @@ export async function createInCluster(
     rest: Omit<ContainerCreateSpec, 'name' | 'image' | 'env' | 'labels'>;
   },
   extra: Pick<ContainerRequest, 'links' | 'volumesFrom' | 'networkMode'> = { links: [], volumesFrom: [] },
+  /** Creates it on the chosen host (default: the host's NodeClient.create with the spec). */
+  create?: (
+    node: string,
+    scheduled: { env: string[]; labels: Record<string, string>; spec: ContainerCreateSpec },
+  ) => Promise<string>,
 ): Promise<{ record: ContainerRecord; id: string; why: string }> {
   const lifted = liftPolicyEnv(input.env, input.labels);
   const req: ContainerRequest = {
@@ -76,7 +74,7 @@ export async function createInCluster(
   const restorePolicy = restorePolicyOf(scheduling.labels);
   const healthy = await deps.nodes.healthy();
   const existing = (await deps.state.container(input.name))?.record;
-  if (existing) throw new NameConflictError(input.name, existing.node);
+  if (existing) throw new NameConflictError(input.name, `on host ${existing.node}`);
   const placement = deps.scheduler.schedule(
     { ...req, env: lifted.env },
     healthy.map((n) => toSchedNode(n, true)),
@@ -101,15 +99,25 @@ export async function createInCluster(
   };
   if (!(await deps.state.createContainer(record))) {
     const other = (await deps.state.container(input.name))?.record;
-    throw new NameConflictError(input.name, other?.node ?? 'another host');
+    throw new NameConflictError(input.name, `on host ${other?.node ?? '?'}`);
   }
   let id: string;
   try {
-    id = await deps.nodes.client(node).create(spec);
+    const client = deps.nodes.client(node);
+    await ensureImage(
+      client,
+      { ref: input.image },
+      (await deps.nodes.healthy()).map((n) => deps.nodes.client(n.report.name)),
+    );
+    id = create
+      ? await create(node, { env: scheduling.env, labels: scheduling.labels, spec })
+      : await client.create(spec);
   } catch (err) {
     await deps.state.deleteContainer(input.name);
     throw err;
   }
+  await deps.state.updateContainer(input.name, (r) => ({ ...r, id }));
+  record.id = id;
   const why = placement.trace.map((t) => `${t.filter}→[${t.remaining.join(',')}]`).join(' ');
   deps.events.emit('container.create', `placed ${input.name} on ${node}: ${why}`, {
     container: input.name,

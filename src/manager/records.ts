@@ -28,6 +28,8 @@ export type ContainerPhase = 'running' | 'stopped' | 'migrating' | 'restoring' |
 
 export interface ContainerRecord {
   name: string;
+  /** Podman's container ID (kept across checkpoint/restore). */
+  id?: string;
   /** Host the container lives on. */
   node: string;
   /**

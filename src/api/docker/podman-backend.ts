@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demux } from '../../engine/demux-stream.ts';
 import { ConflictError, ContainerNotFoundError, ImageNotFoundError } from '../../engine/errors.ts';
@@ -70,6 +71,15 @@ export interface PodmanDockerBackendOptions {
    * checkpointed at all, and the Docker API has no flag to ask for it.
    */
   tcpEstablished?: boolean;
+  /**
+   * How an archive becomes a container again. Default: Podman's restore
+   * import. A cluster passes its agent's validated restore instead (the node
+   * API never proxies a raw restore).
+   */
+  restoreArchive?: (
+    archive: Readable,
+    opts: { cleanupName: string; tcpEstablished: boolean },
+  ) => Promise<{ id: string }>;
   logger?: Logger;
 }
 
@@ -98,6 +108,7 @@ export class PodmanDockerBackend implements DockerBackend {
   readonly archives: CheckpointArchives;
   private readonly node: { name?: string; address?: string; labels?: Record<string, string> };
   private readonly tcpEstablished: boolean;
+  private readonly restoreArchive: NonNullable<PodmanDockerBackendOptions['restoreArchive']>;
   private readonly log: Logger;
 
   constructor(opts: PodmanDockerBackendOptions) {
@@ -106,6 +117,7 @@ export class PodmanDockerBackend implements DockerBackend {
     this.archives = new CheckpointArchives(opts.checkpointDir);
     this.node = opts.node ?? {};
     this.tcpEstablished = opts.tcpEstablished ?? true;
+    this.restoreArchive = opts.restoreArchive ?? ((archive, o) => this.podman.restoreImport(archive, o));
     this.log = opts.logger ?? createLogger('docker-backend');
   }
 
@@ -300,7 +312,7 @@ export class PodmanDockerBackend implements DockerBackend {
     }
     try {
       if (c) await this.podman.removeContainer(c.Id, { force: true });
-      const r = await this.podman.restoreImport(stream, {
+      const r = await this.restoreArchive(stream, {
         tcpEstablished: this.tcpEstablished,
         cleanupName: name,
       });

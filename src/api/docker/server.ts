@@ -6,6 +6,7 @@ import type { DockerBackend } from './backend.ts';
 import { registerCheckpointRoutes } from './checkpoints.ts';
 import { registerContainerRoutes } from './containers.ts';
 import { registerImageRoutes } from './images.ts';
+import { checkDockerListen } from './listen-guard.ts';
 import { registerSystemRoutes } from './system.ts';
 
 /** The newest Docker Engine API spoken; the docker CLI uses min(this, its own). */
@@ -49,10 +50,15 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
   return router;
 }
 
-/** Serves the Docker-compatible API on host:port (port 0: any free port). */
-export function startDockerApiServer(
+/**
+ * Serves the Docker-compatible API in clear text on host:port (port 0: any
+ * free port); loopback only, else InsecureListenError: use
+ * startDockerApiTlsServer (tls-server.ts) for anything reachable.
+ */
+export async function startDockerApiServer(
   opts: DockerApiOptions & { host?: string; port?: number },
 ): Promise<RunningServer> {
+  checkDockerListen({ host: opts.host ?? '127.0.0.1', tls: false });
   return serve(createDockerApiRouter(opts), {
     ...(opts.host === undefined ? {} : { host: opts.host }),
     ...(opts.port === undefined ? {} : { port: opts.port }),

@@ -34,6 +34,12 @@ export class MalformedJsonError extends HttpError {
   }
 }
 
+export class InvalidRequestTargetError extends HttpError {
+  constructor(target: string) {
+    super(400, 'invalid_request_target', `invalid request target ${JSON.stringify(target.slice(0, 200))}`);
+  }
+}
+
 export class ApiVersionError extends HttpError {
   constructor(message: string) {
     super(400, 'unsupported_api_version', message);

@@ -3,7 +3,13 @@ import type { Socket } from 'node:net';
 import { createLogger, type Logger } from '../../util/log.ts';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body.ts';
 import { RequestContext, type UpgradeRequest } from './context.ts';
-import { ApiVersionError, errorAnswer, MethodNotAllowedError, RouteNotFoundError } from './errors.ts';
+import {
+  ApiVersionError,
+  errorAnswer,
+  InvalidRequestTargetError,
+  MethodNotAllowedError,
+  RouteNotFoundError,
+} from './errors.ts';
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
@@ -96,18 +102,19 @@ export class Router {
   ): Promise<void> {
     const started = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL | undefined;
     let ctx: RequestContext | undefined;
     for (const [k, v] of Object.entries(this.headers)) res.setHeader(k, v);
     res.on('close', () => {
       this.log.debug('request', {
         method,
-        path: url.pathname,
+        path: url?.pathname ?? req.url,
         status: ctx?.connection ? 'hijacked' : res.statusCode,
         ms: Date.now() - started,
       });
     });
     try {
+      url = parseTarget(req.url);
       const { path, apiVersion } = this.splitVersion(url.pathname);
       const { route, params } = this.match(method, path);
       ctx = new RequestContext({
@@ -197,6 +204,19 @@ export class Router {
       if (get) return get;
     }
     throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((c) => c.route.method))]);
+  }
+}
+
+/**
+ * The request target as a URL. An absolute-form target that is no valid URL
+ * (`GET http://[/ HTTP/1.1`) is the client's fault: a 400, not a throw
+ * outside every handler.
+ */
+function parseTarget(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    throw new InvalidRequestTargetError(target ?? '');
   }
 }
 

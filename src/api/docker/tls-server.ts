@@ -1,0 +1,129 @@
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  authorizePeer,
+  serverTlsOptions,
+  type Role,
+  type TlsBundle,
+  type TlsMinVersion,
+} from '../../pki/index.ts';
+import { errorMessage } from '../../util/errors.ts';
+import { createLogger, type Logger } from '../../util/log.ts';
+import type { Router } from '../http/router.ts';
+import { createDockerApiRouter, type DockerApiOptions } from './server.ts';
+
+export { checkDockerListen, InsecureListenError, isLoopbackHost } from './listen-guard.ts';
+
+/** dockerd's ports: 2375 plain (loopback only here), 2376 with TLS. */
+export const DOCKER_PLAIN_PORT = 2375;
+export const DOCKER_TLS_PORT = 2376;
+
+/** Operators' docker CLIs and SDKs, and other managers forwarding to the leader. Agents never call it. */
+export const DOCKER_API_ROLES: readonly Role[] = ['client', 'manager'];
+
+export interface MutualTlsServeOptions {
+  tls: TlsBundle;
+  /** Roles served; others get 403, peers without a cluster certificate fail the handshake. */
+  allowedRoles?: readonly Role[];
+  host?: string;
+  port?: number;
+  minVersion?: TlsMinVersion;
+  logger?: Logger;
+}
+
+export interface RunningTlsServer {
+  server: https.Server;
+  host: string;
+  port: number;
+  /** Swaps certificate, key and trusted CAs for new connections (CA or certificate rotation), no restart. */
+  reload(tls: TlsBundle): void;
+  /** Stops listening and cuts every open connection (long waits, log follows, attaches). */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `router` over HTTPS the way dockerd serves `--tlsverify`: only
+ * peers with a certificate from the bundle's CA complete the handshake,
+ * and each request (attach upgrades included) is checked for a role in
+ * `allowedRoles` before the router sees it.
+ */
+export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions): Promise<RunningTlsServer> {
+  const log = opts.logger ?? createLogger('docker-api/tls');
+  const roles = opts.allowedRoles ?? DOCKER_API_ROLES;
+  const tlsOptions = (bundle: TlsBundle): https.ServerOptions =>
+    serverTlsOptions(bundle, {
+      requireClientCert: true,
+      ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion }),
+    });
+  const server = https.createServer(tlsOptions(opts.tls));
+  server.on('tlsClientError', (err, socket) => {
+    log.warn('refused a TLS handshake', { remote: socket.remoteAddress, error: err.message });
+  });
+  // The router answers every error itself; should that ever fail, lose the connection, not the process.
+  const broken = (err: unknown, res: ServerResponse): void => {
+    log.error('request failed after the router gave up', { error: errorMessage(err) });
+    res.destroy();
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (authorizePeer(req, res, roles) === undefined) return;
+    router.handle(req, res, undefined).catch((err: unknown) => broken(err, res));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', (err) => log.debug('upgraded connection error', { error: err.message }));
+    // A response object on the raw socket lets refusals and errors take the ordinary path.
+    const res = new ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    if (authorizePeer(req, res, roles) === undefined) return;
+    router.handle(req, res, { socket, head }).catch((err: unknown) => broken(err, res));
+  });
+
+  // Upgraded sockets leave the server's bookkeeping: track every connection to cut them on close.
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('serving over mutual TLS', { address: `${host}:${port}`, roles: roles.join(',') });
+  return {
+    server,
+    host,
+    port,
+    reload: (bundle) => server.setSecureContext(tlsOptions(bundle)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+/**
+ * The Docker-compatible API over mutual TLS (dockerd's `--tlsverify`):
+ *   DOCKER_HOST=tcp://HOST:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR docker ps
+ * The server certificate must name HOST (a manager certificate with --ip/--dns).
+ */
+export function startDockerApiTlsServer(
+  opts: DockerApiOptions & Omit<MutualTlsServeOptions, 'logger'>,
+): Promise<RunningTlsServer> {
+  const { tls, allowedRoles, host, port, minVersion, ...api } = opts;
+  return serveMutualTls(createDockerApiRouter(api), {
+    tls,
+    ...(allowedRoles === undefined ? {} : { allowedRoles }),
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(minVersion === undefined ? {} : { minVersion }),
+    ...(api.logger === undefined ? {} : { logger: api.logger }),
+  });
+}

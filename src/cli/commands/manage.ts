@@ -1,0 +1,119 @@
+import { Option, type Command } from 'commander';
+import { hostname } from 'node:os';
+import { loadTlsBundle } from '../../pki/index.ts';
+import { formatDuration, parseDuration } from '../../policy/duration.ts';
+import { openStore } from '../../store/index.ts';
+import { Manager } from '../../manager/manager.ts';
+import { ValidationError } from '../../util/errors.ts';
+import { createLogger } from '../../util/log.ts';
+
+function hostPort(v: string, what: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(v);
+  if (!m?.[1] || !m[2]) throw new ValidationError(`${what} "${v}" is not HOST:PORT`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+const LOOPBACK = /^(127\.|localhost$|::1$)/;
+
+export function registerManage(program: Command): void {
+  program
+    .command('manage')
+    .description(
+      'run a cluster manager: Docker-compatible endpoint, lifeboat API, heartbeats, failure detection',
+    )
+    .option('--name <name>', 'this manager (unique among replicas)', hostname())
+    .option('--listen <host:port>', 'lifeboat API and agent heartbeats (HTTPS, mutual TLS)', '0.0.0.0:7440')
+    .option(
+      '--advertise <host>',
+      'address agents and replicas reach this manager at (default: the --listen host)',
+    )
+    .option(
+      '--docker <host:port>',
+      'Docker-compatible endpoint (plain HTTP: loopback only)',
+      '127.0.0.1:2375',
+    )
+    .option(
+      '--store <url>',
+      'cluster store: embedded:///path/state.json or etcd://h1:p1,h2:p2/prefix',
+      'embedded:///var/lib/lifeboat/manager/state.json',
+    )
+    .option('--replication', 'take part in leader election with other managers on the same etcd store')
+    .option(
+      '--pki <dir>',
+      'manager certificate, key and the cluster CA (ca.pem, cert.pem, key.pem)',
+      '/var/lib/lifeboat/pki/manager',
+    )
+    .option(
+      '--docker-checkpoint-dir <dir>',
+      'archives of `docker checkpoint create`',
+      '/var/lib/lifeboat/manager/docker-checkpoints',
+    )
+    .option('--strategy <name>', 'placement strategy: spread, binpack or random', 'spread')
+    .addOption(
+      new Option(
+        '--failure-timeout <duration>',
+        'a host without heartbeat for this long is failed; its containers are restored elsewhere',
+      )
+        .argParser((v: string) => parseDuration(v, '--failure-timeout'))
+        .default(5000, formatDuration(5000)),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat manage --listen 10.0.0.1:7440 --store embedded:///var/lib/lifeboat/manager/state.json
+  lifeboat manage --replication --store etcd://10.0.0.1:2379,10.0.0.2:2379/lifeboat --name m2
+Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
+    )
+    .action(
+      async (f: {
+        name: string;
+        listen: string;
+        advertise?: string;
+        docker: string;
+        store: string;
+        replication?: boolean;
+        pki: string;
+        dockerCheckpointDir: string;
+        strategy: string;
+        failureTimeout: number;
+      }) => {
+        const log = createLogger(`manager/${f.name}`);
+        const docker = hostPort(f.docker, '--docker');
+        if (!LOOPBACK.test(docker.host)) {
+          throw new ValidationError(
+            `--docker ${f.docker}: the Docker endpoint without TLS listens on loopback only`,
+            'use 127.0.0.1:PORT; remote clients go through TLS (see docs/security.md)',
+          );
+        }
+        if (f.replication && !f.store.startsWith('etcd://')) {
+          throw new ValidationError(
+            '--replication needs an etcd store',
+            'pass --store etcd://HOST:PORT[,HOST:PORT]/PREFIX',
+          );
+        }
+        const store = await openStore(f.store);
+        const tls = await loadTlsBundle(f.pki);
+        const listen = hostPort(f.listen, '--listen');
+        const m = await Manager.start({
+          name: f.name,
+          store,
+          listen,
+          ...(f.advertise ? { advertise: f.advertise } : {}),
+          tls,
+          docker,
+          failureTimeoutMs: f.failureTimeout,
+          dockerCheckpointDir: f.dockerCheckpointDir,
+          strategy: f.strategy,
+        });
+        log.info('manager started', { api: m.apiUrl, docker: m.dockerUrl, store: f.store });
+        await new Promise<void>((resolve) => {
+          const stop = (): void => resolve();
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        await m.stop();
+        await store.close();
+      },
+    );
+}

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { clusterDown, clusterUp } from '../../devcluster/cluster-up.ts';
+import { DEFAULT_CLUSTER_ROOT } from '../../devcluster/local-cluster.ts';
+import { formatProgress } from '../../devcluster/progress.ts';
+import { parseDuration } from '../../policy/duration.ts';
+import { ValidationError } from '../../util/errors.ts';
+import { DEFAULT_CONTEXT, writeContext } from '../context.ts';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description(
+      'bring up a complete local cluster on this machine (hosts in their own namespaces, agents, a manager)',
+    )
+    .option('--nodes <n>', 'number of hosts', '3')
+    .option(
+      '--storage <kind>',
+      'shared checkpoint storage: dir (a directory) or gluster (a real GlusterFS replica-3 volume)',
+      'dir',
+    )
+    .option('--root <dir>', 'where the cluster lives on disk', DEFAULT_CLUSTER_ROOT)
+    .option('--failure-timeout <duration>', 'a host without heartbeat for this long is failed', '5s')
+    .option('--docker-port <port>', 'Docker-compatible endpoint on 127.0.0.1', '2375')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Every host gets its own network namespace (10.99.0.11, .12, ...), mount
+namespace, Podman, cgroup and lifeboat agent; one manager runs beside them.
+Then:  export DOCKER_HOST=tcp://127.0.0.1:2375; docker run -d --name web localhost/lifeboat/redis
+Undo everything with \`lifeboat down\`.`,
+    )
+    .action(
+      async (o: {
+        nodes: string;
+        storage: string;
+        root: string;
+        failureTimeout: string;
+        dockerPort: string;
+        json?: boolean;
+      }) => {
+        const nodes = Number(o.nodes);
+        if (!Number.isInteger(nodes) || nodes < 1)
+          throw new ValidationError(`--nodes ${o.nodes}: give a whole number >= 1`);
+        if (o.storage !== 'dir' && o.storage !== 'gluster')
+          throw new ValidationError(`--storage ${o.storage}: use dir or gluster`);
+        const r = await clusterUp({
+          nodes,
+          storage: o.storage,
+          root: o.root,
+          failureTimeoutMs: parseDuration(o.failureTimeout, '--failure-timeout'),
+          dockerPort: Number(o.dockerPort),
+          ...(o.json
+            ? {}
+            : { onProgress: (step, d) => process.stderr.write(formatProgress(step, d) + '\n') }),
+        });
+        writeContext({
+          managerUrl: r.managerUrl,
+          pkiDir: r.pkiDir,
+          dockerHost: r.dockerHost,
+          clusterRoot: r.clusterRoot,
+        });
+        if (o.json) {
+          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(
+          [
+            `lifeboat cluster up in ${(r.ms / 1000).toFixed(1)} s: ${r.hosts.map((h) => `${h.name} (${h.address})`).join(', ')}`,
+            `manager API: ${r.managerUrl} (client certificate in ${r.pkiDir}; context ${DEFAULT_CONTEXT})`,
+            '',
+            'Point docker at the cluster:',
+            `  export DOCKER_HOST=${r.dockerHost}`,
+            '  docker run -d --name cache -p 6379:6379 -l lifeboat.checkpoint.interval=10s -l lifeboat.reschedule=checkpoint localhost/lifeboat/redis',
+            '  lifeboat migrate cache',
+            '',
+          ].join('\n'),
+        );
+      },
+    );
+
+  program
+    .command('down')
+    .description(
+      'remove the local cluster: processes, namespaces, links, mounts, cgroups, volumes, files (safe to repeat)',
+    )
+    .option('--root <dir>', 'where the cluster lives on disk', DEFAULT_CLUSTER_ROOT)
+    .action(async (o: { root: string }) => {
+      const r = await clusterDown(o.root, (step, d) => process.stderr.write(formatProgress(step, d) + '\n'));
+      process.stdout.write(`removed ${r.removed.length} things in ${(r.ms / 1000).toFixed(1)} s\n`);
+    });
+}

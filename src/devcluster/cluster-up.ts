@@ -1,0 +1,194 @@
+import https from 'node:https';
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateClusterKey } from '../checkpoint/crypto/index.ts';
+import { clientTlsOptions, createClusterCa, issueToDirectory, loadTlsBundle } from '../pki/index.ts';
+import { LifeboatError } from '../util/errors.ts';
+import { LocalCluster, type StorageKind } from './local-cluster.ts';
+import type { ProgressFn } from './progress.ts';
+
+/**
+ * `lifeboat up`: a LocalCluster (hosts with Podman) plus everything that
+ * makes it a lifeboat cluster: a cluster CA with manager, agent and client
+ * certificates, the archive key, one manager in the root namespace and an
+ * agent inside every host, all joined before this returns.
+ */
+export const MANAGER_PORT = 7440;
+export const AGENT_PORT = 7443;
+export const DOCKER_PORT = 2375;
+
+export interface ClusterUpOptions {
+  nodes: number;
+  storage?: StorageKind;
+  root?: string;
+  failureTimeoutMs?: number;
+  dockerPort?: number;
+  onProgress?: ProgressFn;
+  /** Extra `lifeboat manage` arguments. */
+  managerArgs?: string[];
+}
+
+export interface ClusterUpResult {
+  managerUrl: string;
+  dockerHost: string;
+  pkiDir: string;
+  clusterRoot: string;
+  hosts: { name: string; address: string }[];
+  ms: number;
+}
+
+const BIN = resolve(fileURLToPath(new URL('../../bin/lifeboat', import.meta.url)));
+
+async function nodesHealthy(managerUrl: string, pkiDir: string): Promise<number> {
+  const bundle = await loadTlsBundle(pkiDir);
+  const tls = clientTlsOptions(bundle, { serverRoles: ['manager'] });
+  const url = new URL('/lifeboat/v1/nodes', managerUrl);
+  return new Promise((res) => {
+    const req = https.get(
+      { host: url.hostname, port: url.port, path: url.pathname, ...tls, timeout: 2000 },
+      (r) => {
+        let b = '';
+        r.on('data', (d: Buffer) => (b += d.toString()));
+        r.on('end', () => {
+          try {
+            res((JSON.parse(b) as { status: string }[]).filter((n) => n.status === 'healthy').length);
+          } catch {
+            res(0);
+          }
+        });
+      },
+    );
+    req.on('error', () => res(0));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
+  const t0 = Date.now();
+  const note = (step: string, message: string): void =>
+    o.onProgress?.(step, { phase: 'done', message, elapsedMs: Date.now() - t0 } as Parameters<ProgressFn>[1]);
+  const cluster = new LocalCluster({
+    ...(o.root ? { root: o.root } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  const up = await cluster.up({ nodes: o.nodes, storage: o.storage ?? 'dir' });
+  try {
+    const root = cluster.root;
+    const gw = up.gateway;
+    const pki = join(root, 'pki');
+    await createClusterCa(join(pki, 'ca'));
+    await issueToDirectory(join(pki, 'ca'), 'manager', 'manager-1', join(pki, 'manager'), {
+      ipAddresses: [gw, '127.0.0.1'],
+      dnsNames: ['localhost'],
+      overwrite: true,
+    });
+    await issueToDirectory(join(pki, 'ca'), 'client', 'admin', join(pki, 'client'), { overwrite: true });
+    const keyPath = join(root, 'cluster.key');
+    if (!existsSync(keyPath)) await generateClusterKey(keyPath);
+    note(
+      'pki',
+      `cluster CA, manager, client and ${up.hosts.length} agent certificates; archive key ${keyPath}`,
+    );
+
+    const dockerPort = o.dockerPort ?? DOCKER_PORT;
+    const failure = `${o.failureTimeoutMs ?? 5000}ms`;
+    cluster.spawnManager([
+      'manage',
+      '--name',
+      'manager-1',
+      '--listen',
+      `${gw}:${MANAGER_PORT}`,
+      '--docker',
+      `127.0.0.1:${dockerPort}`,
+      '--store',
+      `embedded://${join(root, 'manager', 'state.json')}`,
+      '--pki',
+      join(pki, 'manager'),
+      '--docker-checkpoint-dir',
+      join(root, 'manager', 'docker-checkpoints'),
+      '--failure-timeout',
+      failure,
+      ...(o.managerArgs ?? []),
+    ]);
+    const managerUrl = `https://${gw}:${MANAGER_PORT}`;
+    for (const h of up.hosts) {
+      const agentPki = join(pki, 'agents', h.name);
+      await issueToDirectory(join(pki, 'ca'), 'agent', h.name, agentPki, {
+        ipAddresses: [h.address],
+        overwrite: true,
+      });
+      cluster
+        .host(h.name)
+        .spawnInHost(
+          BIN,
+          [
+            'agent',
+            '--name',
+            h.name,
+            '--address',
+            h.address,
+            '--listen',
+            `${h.address}:${AGENT_PORT}`,
+            '--manager',
+            `${gw}:${MANAGER_PORT}`,
+            '--podman-socket',
+            h.podmanSocket,
+            '--cgroup-parent',
+            cluster.host(h.name).cgroupParent,
+            '--checkpoint-dir',
+            up.checkpointDir,
+            '--cluster-key',
+            keyPath,
+            '--pki',
+            agentPki,
+            '--spool-dir',
+            join(root, 'hosts', h.name, 'spool'),
+            '--failure-timeout',
+            failure,
+            '--label',
+            `zone=${h.name}`,
+          ],
+          { role: 'agent', restartOnBoot: true },
+        );
+    }
+    const deadline = Date.now() + 60_000;
+    let healthy = 0;
+    while (Date.now() < deadline) {
+      healthy = await nodesHealthy(managerUrl, join(pki, 'client'));
+      if (healthy === up.hosts.length) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (healthy !== up.hosts.length) {
+      throw new LifeboatError(
+        'cluster_not_ready',
+        `only ${healthy} of ${up.hosts.length} hosts joined the manager within 60 s`,
+        {
+          hint: `see ${join(root, 'logs')} and ${join(root, 'hosts')}/*/logs`,
+        },
+      );
+    }
+    note('join', `manager ${managerUrl} sees ${healthy} healthy hosts`);
+    return {
+      managerUrl,
+      dockerHost: `tcp://127.0.0.1:${dockerPort}`,
+      pkiDir: join(pki, 'client'),
+      clusterRoot: root,
+      hosts: up.hosts.map((h) => ({ name: h.name, address: h.address })),
+      ms: Date.now() - t0,
+    };
+  } catch (err) {
+    await cluster.down().catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function clusterDown(
+  root?: string,
+  onProgress?: ProgressFn,
+): Promise<{ removed: string[]; ms: number }> {
+  const cluster = new LocalCluster({ ...(root ? { root } : {}), ...(onProgress ? { onProgress } : {}) });
+  const r = await cluster.down();
+  rmSync(join(cluster.root, 'pki'), { recursive: true, force: true });
+  return r;
+}

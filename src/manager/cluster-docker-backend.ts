@@ -1,0 +1,324 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { NodeClient } from '../agent/node-client.ts';
+import type {
+  AttachOptions,
+  AttachStream,
+  BackendInfo,
+  BackendNode,
+  BackendVersion,
+  CheckpointCreateOptions,
+  DockerBackend,
+  ListContainersOptions,
+  LogStream,
+  LogsOptions,
+  StartOptions,
+  WaitHandle,
+} from '../api/docker/backend.ts';
+import { NoSuchContainerError } from '../api/docker/errors.ts';
+import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
+import type {
+  DockerCheckpoint,
+  DockerContainerCreateBody,
+  DockerContainerCreateResponse,
+  DockerContainerInspect,
+  DockerContainerSummary,
+  DockerFilters,
+  DockerImageSummary,
+  DockerWaitCondition,
+} from '../api/docker/types.ts';
+import { validateContainerName } from '../api/docker/validate.ts';
+import type { Scheduler } from '../scheduler/index.ts';
+import type { ClusterState } from './cluster-state.ts';
+import type { EventLog } from './events.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import { createInCluster } from './placement.ts';
+import type { ContainerPhase } from './records.ts';
+
+export interface ClusterDockerBackendOptions {
+  state: ClusterState;
+  nodes: NodeRegistry;
+  scheduler: Scheduler;
+  events: EventLog;
+  /** Where archives of `docker checkpoint create` live (on the manager), per host below it. */
+  checkpointDir: string;
+  strategyName?: string;
+  /** Told when a container is created, removed or changes phase (tickers follow it). */
+  onContainerChange?: (name: string, what: 'created' | 'started' | 'stopped' | 'removed') => void;
+}
+
+/**
+ * One Docker endpoint for the whole cluster, as classic Swarm was: create is
+ * scheduled with Swarm's filters and strategy; every other call goes to the
+ * host that runs the container, through that host's Docker-on-Podman backend.
+ * Names are cluster-unique; IDs and ID prefixes resolve across hosts.
+ */
+export class ClusterDockerBackend implements DockerBackend {
+  private readonly perNode = new Map<string, { client: NodeClient; backend: PodmanDockerBackend }>();
+
+  constructor(private readonly o: ClusterDockerBackendOptions) {}
+
+  private backend(node: string): PodmanDockerBackend {
+    const client = this.o.nodes.client(node);
+    const have = this.perNode.get(node);
+    if (have && have.client === client) return have.backend;
+    const backend = new PodmanDockerBackend({
+      podman: client.podman,
+      cgroupParent: `/lifeboat_${node}`,
+      // one directory for all hosts: a checkpoint taken on one host starts on any other
+      checkpointDir: this.o.checkpointDir,
+      node: { name: node },
+      restoreArchive: async (archive: Readable, opts) => {
+        const r = await client.restoreFromStream(archive, { tcpEstablished: opts.tcpEstablished });
+        return { id: r.id };
+      },
+    });
+    this.perNode.set(node, { client, backend });
+    return backend;
+  }
+
+  private async healthyNames(): Promise<string[]> {
+    return (await this.o.nodes.healthy()).map((n) => n.report.name);
+  }
+
+  /** The host of a container: its record by name, else any host's report by ID, ID prefix or name. */
+  private async locate(ref: string): Promise<{ node: string; name: string }> {
+    const clean = ref.replace(/^\//, '');
+    const rec = await this.o.state.container(clean);
+    if (rec) return { node: rec.record.node, name: clean };
+    const matches: { node: string; name: string; id: string }[] = [];
+    // records know IDs at once; heartbeat reports only a second later (docker run: create, then wait by ID)
+    for (const r of await this.o.state.containers()) {
+      if (r.id && (r.id === clean || (clean.length >= 3 && r.id.startsWith(clean))))
+        matches.push({ node: r.node, name: r.name, id: r.id });
+    }
+    for (const n of await this.o.nodes.healthy()) {
+      for (const c of n.report.containers) {
+        const name = (c.Names[0] ?? '').replace(/^\//, '');
+        const known = matches.some((m) => m.id === c.Id);
+        if (!known && (c.Id === clean || name === clean || (clean.length >= 3 && c.Id.startsWith(clean)))) {
+          matches.push({ node: n.report.name, name, id: c.Id });
+        }
+      }
+    }
+    const exact = matches.find((m) => m.id === clean || m.name === clean);
+    if (exact) return exact;
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1)
+      throw new NoSuchContainerError(`${ref} (ambiguous: ${matches.length} containers match)`);
+    throw new NoSuchContainerError(ref);
+  }
+
+  private async setPhase(name: string, phase: ContainerPhase): Promise<void> {
+    if (await this.o.state.container(name)) {
+      await this.o.state.updateContainer(name, (r) => ({ ...r, phase })).catch(() => undefined);
+    }
+  }
+
+  async version(): Promise<BackendVersion> {
+    const healthy = await this.healthyNames();
+    const first = healthy[0];
+    const base = first
+      ? await this.backend(first).version()
+      : { components: [], kernelVersion: '', os: 'linux', arch: 'amd64' };
+    return { ...base, components: [{ name: 'lifeboat', version: '0.1.0' }, ...base.components] };
+  }
+
+  async info(): Promise<BackendInfo> {
+    const all = await this.o.nodes.all();
+    const healthy = new Set(await this.healthyNames());
+    const nodes: BackendNode[] = all.map((n) => {
+      const cs = n.report.containers;
+      const running = cs.filter((c) => c.State === 'running').length;
+      return {
+        name: n.report.name,
+        address: n.report.address,
+        id: n.report.name,
+        status: healthy.has(n.report.name) ? 'Healthy' : 'Unhealthy',
+        containers: { total: cs.length, running, paused: 0, stopped: cs.length - running },
+        cpus: n.report.cpus,
+        memoryBytes: n.report.memoryBytes,
+        reservedCpus: 0,
+        reservedMemoryBytes: 0,
+        labels: n.report.labels,
+        serverVersion: `podman (criu ${n.report.capabilities.criu ?? '?'})`,
+        updatedAt: new Date(n.lastHeartbeat).toISOString(),
+        ...(healthy.has(n.report.name) ? {} : { error: 'no heartbeat' }),
+      };
+    });
+    const sum = (f: (b: BackendNode) => number): number => nodes.reduce((a, b) => a + f(b), 0);
+    return {
+      id: 'lifeboat',
+      name: 'lifeboat',
+      containers: {
+        total: sum((n) => n.containers.total),
+        running: sum((n) => n.containers.running),
+        paused: 0,
+        stopped: sum((n) => n.containers.stopped),
+      },
+      images: new Set(all.flatMap((n) => n.report.images.map((i) => i.id))).size,
+      driver: 'overlay',
+      cpus: sum((n) => n.cpus),
+      memoryBytes: sum((n) => n.memoryBytes),
+      kernelVersion: '',
+      operatingSystem: 'lifeboat cluster',
+      arch: 'x86_64',
+      rootDir: '',
+      labels: {},
+      status: [
+        ['Role', 'primary'],
+        ['Strategy', this.o.strategyName ?? 'spread'],
+        ['Filters', 'health, port, containerslots, dependency, affinity, constraint'],
+        ['Nodes', String(nodes.length)],
+      ],
+      nodes,
+    };
+  }
+
+  async createContainer(
+    body: DockerContainerCreateBody,
+    name: string | undefined,
+  ): Promise<DockerContainerCreateResponse> {
+    const wanted = name ? validateContainerName(name) : `lifeboat_${randomBytes(4).toString('hex')}`;
+    const hc = body.HostConfig ?? {};
+    const ports = Object.entries(hc.PortBindings ?? {}).flatMap(([key, binds]) => {
+      const [port, proto] = key.split('/');
+      return (binds ?? []).map((b) => ({
+        containerPort: Number(port),
+        hostPort: Number(b.HostPort || port),
+        protocol: (proto === 'udp' ? 'udp' : 'tcp') as 'tcp' | 'udp',
+        ...(b.HostIp ? { hostIp: b.HostIp } : {}),
+      }));
+    });
+    let id = '';
+    await createInCluster(
+      this.o,
+      {
+        name: wanted,
+        image: body.Image ?? '',
+        env: body.Env ?? [],
+        labels: body.Labels ?? {},
+        rest: { portMappings: ports, ...(hc.Memory ? { memoryLimitBytes: hc.Memory } : {}) },
+      },
+      {
+        links: hc.Links ?? [],
+        volumesFrom: hc.VolumesFrom ?? [],
+        ...(hc.NetworkMode ? { networkMode: hc.NetworkMode } : {}),
+      },
+      async (node, scheduled) => {
+        const r = await this.backend(node).createContainer(
+          { ...body, Env: scheduled.env, Labels: scheduled.labels },
+          wanted,
+        );
+        id = r.Id;
+        return r.Id;
+      },
+    );
+    this.o.onContainerChange?.(wanted, 'created');
+    return { Id: id, Warnings: [] };
+  }
+
+  async startContainer(ref: string, opts: StartOptions = {}): Promise<'started' | 'already-running'> {
+    const { node, name } = await this.locate(ref);
+    const r = await this.backend(node).startContainer(name, opts);
+    await this.setPhase(name, 'running');
+    this.o.onContainerChange?.(name, 'started');
+    return r;
+  }
+
+  async stopContainer(
+    ref: string,
+    opts: { timeoutSeconds?: number; signal?: string } = {},
+  ): Promise<'stopped' | 'not-running'> {
+    const { node, name } = await this.locate(ref);
+    const r = await this.backend(node).stopContainer(name, opts);
+    await this.setPhase(name, 'stopped');
+    this.o.onContainerChange?.(name, 'stopped');
+    return r;
+  }
+
+  async killContainer(ref: string, signal?: string): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).killContainer(name, signal);
+    if (!signal || /KILL|TERM|INT/.test(signal)) await this.setPhase(name, 'stopped');
+  }
+
+  async restartContainer(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).restartContainer(name, opts);
+    await this.setPhase(name, 'running');
+  }
+
+  async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).removeContainer(name, opts);
+    await this.o.state.deleteContainer(name);
+    this.o.events.emit('container.remove', `removed ${name} from ${node}`, { container: name, node });
+    this.o.onContainerChange?.(name, 'removed');
+  }
+
+  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+    const { node, name } = await this.locate(ref);
+    const i = await this.backend(node).inspectContainer(name);
+    const n = await this.o.state.node(node);
+    // classic Swarm added the host to inspect
+    return { ...i, Node: { ID: node, Name: node, Addr: n?.report.address ?? '' } } as DockerContainerInspect;
+  }
+
+  async listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]> {
+    const lists = await Promise.all(
+      (await this.healthyNames()).map((n) =>
+        this.backend(n)
+          .listContainers({ ...opts, limit: -1 } as ListContainersOptions)
+          .catch(() => []),
+      ),
+    );
+    const all = lists.flat().sort((a, b) => b.Created - a.Created);
+    const limit = (opts as { limit?: number }).limit;
+    return limit !== undefined && limit > 0 ? all.slice(0, limit) : all;
+  }
+
+  async containerLogs(ref: string, opts: LogsOptions): Promise<LogStream> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).containerLogs(name, opts);
+  }
+
+  async waitContainer(ref: string, condition: DockerWaitCondition, signal: AbortSignal): Promise<WaitHandle> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).waitContainer(name, condition, signal);
+  }
+
+  async attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).attachContainer(name, opts);
+  }
+
+  async listImages(opts: { all: boolean; filters: DockerFilters }): Promise<DockerImageSummary[]> {
+    const lists = await Promise.all(
+      (await this.healthyNames()).map((n) =>
+        this.backend(n)
+          .listImages(opts)
+          .catch(() => []),
+      ),
+    );
+    const byId = new Map<string, DockerImageSummary>();
+    for (const i of lists.flat()) if (!byId.has(i.Id)) byId.set(i.Id, i);
+    return [...byId.values()];
+  }
+
+  async createCheckpoint(ref: string, opts: CheckpointCreateOptions): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).createCheckpoint(name, opts);
+    if (opts.exit) await this.setPhase(name, 'stopped');
+  }
+
+  async listCheckpoints(ref: string, opts: { dir?: string } = {}): Promise<DockerCheckpoint[]> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).listCheckpoints(name, opts);
+  }
+
+  async deleteCheckpoint(ref: string, checkpointId: string, opts: { dir?: string } = {}): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).deleteCheckpoint(name, checkpointId, opts);
+  }
+}

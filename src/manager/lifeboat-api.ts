@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  parseHeartbeatRequest,
+  HEARTBEAT_PATH,
+  type HeartbeatResponse,
+} from '../agent/heartbeat-protocol.ts';
+import { Router } from '../api/http/router.ts';
+import type { RequestContext } from '../api/http/context.ts';
+import { authorizePeer, type Role } from '../pki/index.ts';
+import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
+import type { Manager } from './manager.ts';
+import { MigrationError } from './migrate.ts';
+
+/**
+ * lifeboat's own API, beside the Docker one: what Docker's lacks (hosts,
+ * migrate, checkpoint versions, events) and the agents' heartbeats. Served
+ * over mutual TLS; heartbeats need an agent certificate, the rest a client
+ * or manager certificate. Described in docs/api.md.
+ */
+export const API_PREFIX = '/lifeboat/v1';
+
+function guard(
+  roles: readonly Role[],
+  fn: (ctx: RequestContext) => Promise<void>,
+): (ctx: RequestContext) => Promise<void> {
+  return async (ctx) => {
+    if (!authorizePeer(ctx.req as IncomingMessage, ctx.res as ServerResponse, roles)) return;
+    await fn(ctx);
+  };
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+function nameParam(ctx: RequestContext, key: string): string {
+  const v = ctx.param(key);
+  if (!NAME_RE.test(v))
+    throw new ValidationError(`invalid ${key} "${v}": use letters, digits, _ . - (at most 128)`);
+  return v;
+}
+
+export function lifeboatApiRouter(m: Manager): Router {
+  const r = new Router({ bodyLimitBytes: 4 << 20 });
+  const users: Role[] = ['client', 'manager'];
+
+  r.post(
+    HEARTBEAT_PATH,
+    guard(['agent'], async (ctx) => {
+      const hb = parseHeartbeatRequest(await ctx.json());
+      const resp: HeartbeatResponse = await m.acceptHeartbeat(hb);
+      ctx.send(200, resp);
+    }),
+  );
+
+  r.get(
+    `${API_PREFIX}/nodes`,
+    guard(users, async (ctx) => ctx.send(200, await m.nodeSummaries())),
+  );
+
+  r.get(
+    `${API_PREFIX}/containers`,
+    guard(users, async (ctx) => ctx.send(200, await m.state.containers())),
+  );
+
+  r.get(
+    `${API_PREFIX}/containers/{name}/checkpoints`,
+    guard(users, async (ctx) => ctx.send(200, await m.checkpointVersions(nameParam(ctx, 'name')))),
+  );
+
+  r.get(
+    `${API_PREFIX}/events`,
+    guard(users, async (ctx) => {
+      const since = ctx.int('since') ?? 0;
+      const container = ctx.string('container');
+      ctx.send(200, m.events.since(since, container ? { container } : undefined));
+    }),
+  );
+
+  r.get(
+    `${API_PREFIX}/leader`,
+    guard(users, async (ctx) =>
+      ctx.send(200, { leader: await m.leaderInfo(), self: m.name, isLeader: m.isLeader }),
+    ),
+  );
+
+  // Progress as NDJSON: one line per step change, then {"result": ...} or {"error": ...}.
+  r.post(
+    `${API_PREFIX}/containers/{name}/migrate`,
+    guard(users, async (ctx) => {
+      const name = nameParam(ctx, 'name');
+      const body = ((await ctx.json().catch(() => ({}))) ?? {}) as {
+        env?: unknown;
+        labels?: unknown;
+        to?: unknown;
+        via?: unknown;
+      };
+      const env = Array.isArray(body.env) ? body.env.map(String) : [];
+      const labels =
+        body.labels && typeof body.labels === 'object' ? (body.labels as Record<string, string>) : {};
+      const to = ctx.string('to') ?? (typeof body.to === 'string' ? body.to : undefined);
+      const via = ctx.string('via') ?? (typeof body.via === 'string' ? body.via : 'stream');
+      if (via !== 'stream' && via !== 'store')
+        throw new ValidationError(`via must be stream or store, got "${via}"`);
+      if (to !== undefined && !NAME_RE.test(to)) throw new ValidationError(`invalid host name "${to}"`);
+      const res = ctx.res as ServerResponse;
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      const line = (o: unknown): void => {
+        res.write(JSON.stringify(o) + '\n');
+      };
+      try {
+        const result = await m.migrator.migrate(
+          { container: name, ...(to ? { to } : {}), env, labels, via },
+          (step) => line({ step }),
+        );
+        line({ result });
+      } catch (err) {
+        const e = err instanceof LifeboatError ? err : undefined;
+        line({
+          error: {
+            message: errorMessage(err),
+            code: e?.code ?? 'internal',
+            ...(e?.hint ? { hint: e.hint } : {}),
+            ...(err instanceof MigrationError
+              ? { step: err.step, rolledBack: err.rolledBack, steps: err.steps }
+              : {}),
+          },
+        });
+      }
+      res.end();
+    }),
+  );
+  return r;
+}

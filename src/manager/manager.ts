@@ -1,0 +1,271 @@
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { HttpNodeClient } from '../agent/http-node-client.ts';
+import type { HeartbeatRequest, HeartbeatResponse } from '../agent/heartbeat-protocol.ts';
+import type { RunningServer } from '../api/http/serve.ts';
+import { startDockerApiServer } from '../api/docker/server.ts';
+import { serverTlsOptions, type TlsBundle } from '../pki/index.ts';
+import { Scheduler } from '../scheduler/index.ts';
+import type { ClusterStore, Leadership } from '../store/index.ts';
+import { createLogger, type Logger } from '../util/log.ts';
+import { errorMessage } from '../util/errors.ts';
+import { ClusterDockerBackend } from './cluster-docker-backend.ts';
+import { ClusterState } from './cluster-state.ts';
+import { EventLog } from './events.ts';
+import { lifeboatApiRouter } from './lifeboat-api.ts';
+import { Migrator } from './migrate.ts';
+import { NodeRegistry } from './node-registry.ts';
+
+export interface ManagerOptions {
+  /** This manager's identity (unique among replicas). */
+  name: string;
+  store: ClusterStore;
+  /** Manager API (heartbeats + lifeboat API), HTTPS with mutual TLS. */
+  listen: { host: string; port: number };
+  /** Address agents and other managers use to reach `listen` (default: listen). */
+  advertise?: string;
+  tls: TlsBundle;
+  /** Docker-compatible endpoint; plain HTTP is only allowed on loopback. */
+  docker: { host: string; port: number };
+  failureTimeoutMs: number;
+  /** Where `docker checkpoint create` archives are kept. */
+  dockerCheckpointDir: string;
+  strategy?: string;
+  filters?: string[];
+  logger?: Logger;
+}
+
+interface LeaderValue {
+  name: string;
+  apiUrl: string;
+  dockerUrl: string;
+}
+
+const ELECTION = 'managers';
+
+/**
+ * The cluster manager: one Docker endpoint for the cluster, the lifeboat API,
+ * heartbeats from agents, and — while it leads — the failure detector.
+ * Several managers share one store; one is elected leader (thesis 3.4.3).
+ */
+export class Manager {
+  readonly name: string;
+  readonly state: ClusterState;
+  readonly events: EventLog;
+  readonly registry: NodeRegistry;
+  readonly scheduler: Scheduler;
+  readonly migrator: Migrator;
+  readonly backend: ClusterDockerBackend;
+  private readonly log: Logger;
+  private apiServer: https.Server | undefined;
+  private docker: RunningServer | undefined;
+  private leadership: Leadership | undefined;
+  private leaderTimer: NodeJS.Timeout | undefined;
+  private campaignAbort = new AbortController();
+  private readonly busy = new Map<string, Promise<unknown>>();
+  /** Hooks the HA services attach to (tickers, rescheduler). */
+  readonly leaderHooks: {
+    onElected: (() => Promise<void>)[];
+    onDeposed: (() => Promise<void>)[];
+    onHostFailed: ((node: string) => Promise<void>)[];
+    onHostRecovered: ((node: string) => Promise<void>)[];
+  } = { onElected: [], onDeposed: [], onHostFailed: [], onHostRecovered: [] };
+
+  private constructor(private readonly o: ManagerOptions) {
+    this.name = o.name;
+    this.log = o.logger ?? createLogger(`manager/${o.name}`);
+    this.state = new ClusterState(o.store);
+    this.events = new EventLog();
+    this.scheduler = new Scheduler({
+      ...(o.strategy ? { strategy: o.strategy } : {}),
+      ...(o.filters ? { filters: o.filters } : {}),
+    });
+    this.registry = new NodeRegistry({
+      state: this.state,
+      events: this.events,
+      failureTimeoutMs: o.failureTimeoutMs,
+      clientFor: (rec) => new HttpNodeClient({ name: rec.report.name, url: rec.apiUrl, tls: o.tls }),
+    });
+    this.migrator = new Migrator({
+      state: this.state,
+      nodes: this.registry,
+      scheduler: this.scheduler,
+      events: this.events,
+      exclusive: (name, fn) => this.exclusive(name, fn),
+    });
+    this.backend = new ClusterDockerBackend({
+      state: this.state,
+      nodes: this.registry,
+      scheduler: this.scheduler,
+      events: this.events,
+      checkpointDir: o.dockerCheckpointDir,
+      strategyName: o.strategy ?? 'spread',
+    });
+  }
+
+  static async start(o: ManagerOptions): Promise<Manager> {
+    const m = new Manager(o);
+    await m.listen();
+    void m.campaign();
+    return m;
+  }
+
+  get apiUrl(): string {
+    const addr = this.apiServer?.address() as AddressInfo | undefined;
+    return `https://${this.o.advertise ?? this.o.listen.host}:${addr?.port ?? this.o.listen.port}`;
+  }
+
+  get dockerUrl(): string {
+    return `tcp://${this.docker?.host ?? this.o.docker.host}:${this.docker?.port ?? this.o.docker.port}`;
+  }
+
+  get isLeader(): boolean {
+    return this.leadership?.isLeader === true;
+  }
+
+  /** One operation at a time per container (migration, restore, checkpoint). */
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    while (this.busy.has(name)) await this.busy.get(name)!.catch(() => undefined);
+    const p = fn();
+    this.busy.set(name, p);
+    try {
+      return await p;
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const router = lifeboatApiRouter(this);
+    const server = https.createServer(serverTlsOptions(this.o.tls));
+    router.attachTo(server as unknown as import('node:http').Server);
+    const sockets = new Set<Socket>();
+    server.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    server.on('close', () => sockets.forEach((s) => s.destroy()));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.listen.port, this.o.listen.host, () => resolve());
+    });
+    this.apiServer = server;
+    this.docker = await startDockerApiServer({
+      backend: this.backend,
+      host: this.o.docker.host,
+      port: this.o.docker.port,
+    });
+    this.log.info('manager listening', { api: this.apiUrl, docker: this.dockerUrl });
+  }
+
+  private async campaign(): Promise<void> {
+    const value: LeaderValue = { name: this.name, apiUrl: this.apiUrl, dockerUrl: this.dockerUrl };
+    while (!this.campaignAbort.signal.aborted) {
+      try {
+        const l = await this.o.store.campaign(ELECTION, this.name, JSON.stringify(value), {
+          ttlSeconds: Math.max(1, Math.round(this.o.failureTimeoutMs / 2000)),
+          signal: this.campaignAbort.signal,
+        });
+        this.leadership = l;
+        this.events.emit('manager.leader', `manager ${this.name} leads the cluster`);
+        const lost = new Promise<void>((resolve) => l.onLost(() => resolve()));
+        await this.becomeLeader();
+        await lost;
+        this.events.emit('manager.deposed', `manager ${this.name} lost leadership`, { level: 'warn' });
+        await this.stopLeading();
+      } catch (err) {
+        if (this.campaignAbort.signal.aborted) return;
+        this.log.warn('campaign failed, retrying', { error: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async becomeLeader(): Promise<void> {
+    // Give agents one failure timeout to heartbeat to the new leader before
+    // judging anyone: a manager failover must not look like host failures.
+    const graceUntil = Date.now() + this.o.failureTimeoutMs;
+    for (const h of this.leaderHooks.onElected)
+      await h().catch((e) => this.log.error('leader hook failed', { error: errorMessage(e) }));
+    const tick = async (): Promise<void> => {
+      if (!this.isLeader) return;
+      try {
+        await this.registry.refreshClients();
+        if (Date.now() >= graceUntil) {
+          const { failed, recovered } = await this.registry.detect();
+          for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
+          for (const r of recovered) for (const h of this.leaderHooks.onHostRecovered) void h(r.report.name);
+        }
+      } catch (err) {
+        this.log.warn('failure detector pass failed', { error: errorMessage(err) });
+      }
+      this.leaderTimer = setTimeout(() => void tick(), Math.min(250, this.o.failureTimeoutMs / 4));
+    };
+    await tick();
+  }
+
+  private async stopLeading(): Promise<void> {
+    if (this.leaderTimer) clearTimeout(this.leaderTimer);
+    for (const h of this.leaderHooks.onDeposed) await h().catch(() => undefined);
+  }
+
+  async leaderInfo(): Promise<LeaderValue | undefined> {
+    const v = await this.o.store.leader(ELECTION);
+    return v ? (JSON.parse(v) as LeaderValue) : undefined;
+  }
+
+  /** Any replica accepts a heartbeat: it goes to the store, where the leader sees it. */
+  async acceptHeartbeat(hb: HeartbeatRequest): Promise<HeartbeatResponse> {
+    await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId);
+    const records = await this.state.containers();
+    const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
+    const elsewhere = records.filter((r) => mine.has(r.name) && r.node !== hb.report.name).map((r) => r.name);
+    const leader = await this.leaderInfo().catch(() => undefined);
+    return {
+      accepted: true,
+      ...(leader ? { leader: leader.name } : {}),
+      failureTimeoutMs: this.o.failureTimeoutMs,
+      elsewhere,
+    };
+  }
+
+  async nodeSummaries(): Promise<unknown[]> {
+    const healthy = new Set((await this.registry.healthy()).map((n) => n.report.name));
+    return (await this.registry.all()).map((n) => ({
+      name: n.report.name,
+      address: n.report.address,
+      status: healthy.has(n.report.name) ? 'healthy' : n.status === 'failed' ? 'failed' : 'unreachable',
+      lastHeartbeatMsAgo: Date.now() - n.lastHeartbeat,
+      labels: n.report.labels,
+      cpus: n.report.cpus,
+      memoryBytes: n.report.memoryBytes,
+      containers: n.report.containers.length,
+      running: n.report.containers.filter((c) => c.State === 'running').length,
+      capabilities: n.report.capabilities,
+      apiUrl: n.apiUrl,
+    }));
+  }
+
+  async checkpointVersions(container: string): Promise<unknown> {
+    const healthy = await this.registry.healthy();
+    for (const n of healthy) {
+      try {
+        return await this.registry.client(n.report.name).listCheckpoints(container);
+      } catch (err) {
+        this.log.debug('listing checkpoints failed on a host', {
+          node: n.report.name,
+          error: errorMessage(err),
+        });
+      }
+    }
+    return [];
+  }
+
+  async stop(): Promise<void> {
+    this.campaignAbort.abort();
+    if (this.leaderTimer) clearTimeout(this.leaderTimer);
+    await this.leadership?.resign().catch(() => undefined);
+    await this.docker?.close();
+    await new Promise<void>((r) => (this.apiServer ? this.apiServer.close(() => r()) : r()));
+  }
+}
