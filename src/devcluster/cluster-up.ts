@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { generateClusterKey } from '../checkpoint/crypto/index.ts';
 import { clientTlsOptions, createClusterCa, issueToDirectory, loadTlsBundle } from '../pki/index.ts';
 import { LifeboatError } from '../util/errors.ts';
-import { LocalCluster, type StorageKind } from './local-cluster.ts';
+import { LocalCluster, type LocalClusterConfig, type StorageKind } from './local-cluster.ts';
 import type { ProgressFn } from './progress.ts';
 
 /**
@@ -27,6 +27,9 @@ export interface ClusterUpOptions {
   onProgress?: ProgressFn;
   /** Extra `lifeboat manage` arguments. */
   managerArgs?: string[];
+  managerPort?: number;
+  /** Bridge, subnet and host names (tests use their own, beside a user's cluster). */
+  cluster?: Pick<LocalClusterConfig, 'bridge' | 'subnet' | 'namePrefix' | 'glusterVolume'>;
 }
 
 export interface ClusterUpResult {
@@ -69,9 +72,11 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
   const note = (step: string, message: string): void =>
     o.onProgress?.(step, { phase: 'done', message, elapsedMs: Date.now() - t0 } as Parameters<ProgressFn>[1]);
   const cluster = new LocalCluster({
+    ...(o.cluster ?? {}),
     ...(o.root ? { root: o.root } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
+  const managerPort = o.managerPort ?? MANAGER_PORT;
   const up = await cluster.up({ nodes: o.nodes, storage: o.storage ?? 'dir' });
   try {
     const root = cluster.root;
@@ -98,7 +103,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       '--name',
       'manager-1',
       '--listen',
-      `${gw}:${MANAGER_PORT}`,
+      `${gw}:${managerPort}`,
       '--docker',
       `127.0.0.1:${dockerPort}`,
       '--store',
@@ -111,7 +116,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       failure,
       ...(o.managerArgs ?? []),
     ]);
-    const managerUrl = `https://${gw}:${MANAGER_PORT}`;
+    const managerUrl = `https://${gw}:${managerPort}`;
     for (const h of up.hosts) {
       const agentPki = join(pki, 'agents', h.name);
       await issueToDirectory(join(pki, 'ca'), 'agent', h.name, agentPki, {
@@ -131,7 +136,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
             '--listen',
             `${h.address}:${AGENT_PORT}`,
             '--manager',
-            `${gw}:${MANAGER_PORT}`,
+            `${gw}:${managerPort}`,
             '--podman-socket',
             h.podmanSocket,
             '--cgroup-parent',

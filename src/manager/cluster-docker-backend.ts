@@ -68,6 +68,7 @@ export class ClusterDockerBackend implements DockerBackend {
       // one directory for all hosts: a checkpoint taken on one host starts on any other
       checkpointDir: this.o.checkpointDir,
       node: { name: node },
+      checkpointArchive: (id, opts) => client.checkpointStream(id, opts),
       restoreArchive: async (archive: Readable, opts) => {
         const r = await client.restoreFromStream(archive, { tcpEstablished: opts.tcpEstablished });
         return { id: r.id };

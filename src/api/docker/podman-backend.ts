@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { demux } from '../../engine/demux-stream.ts';
 import { ConflictError, ContainerNotFoundError, ImageNotFoundError } from '../../engine/errors.ts';
 import type { PodmanClient } from '../../engine/podman-client.ts';
-import type { ContainerCreateSpec } from '../../engine/types.ts';
+import type { CheckpointOptions, ContainerCreateSpec } from '../../engine/types.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 import type {
@@ -80,6 +80,8 @@ export interface PodmanDockerBackendOptions {
     archive: Readable,
     opts: { cleanupName: string; tcpEstablished: boolean },
   ) => Promise<{ id: string }>;
+  /** How a checkpoint archive is taken. Default: Podman's checkpoint export; a cluster asks the agent. */
+  checkpointArchive?: (id: string, opts: CheckpointOptions) => Promise<Readable>;
   logger?: Logger;
 }
 
@@ -109,6 +111,7 @@ export class PodmanDockerBackend implements DockerBackend {
   private readonly node: { name?: string; address?: string; labels?: Record<string, string> };
   private readonly tcpEstablished: boolean;
   private readonly restoreArchive: NonNullable<PodmanDockerBackendOptions['restoreArchive']>;
+  private readonly checkpointArchive: NonNullable<PodmanDockerBackendOptions['checkpointArchive']>;
   private readonly log: Logger;
 
   constructor(opts: PodmanDockerBackendOptions) {
@@ -118,6 +121,7 @@ export class PodmanDockerBackend implements DockerBackend {
     this.node = opts.node ?? {};
     this.tcpEstablished = opts.tcpEstablished ?? true;
     this.restoreArchive = opts.restoreArchive ?? ((archive, o) => this.podman.restoreImport(archive, o));
+    this.checkpointArchive = opts.checkpointArchive ?? ((id, o) => this.podman.checkpointExport(id, o));
     this.log = opts.logger ?? createLogger('docker-backend');
   }
 
@@ -482,7 +486,7 @@ export class PodmanDockerBackend implements DockerBackend {
         name,
         opts.id,
         () =>
-          this.podman.checkpointExport(c.Id, {
+          this.checkpointArchive(c.Id, {
             leaveRunning: !opts.exit,
             tcpEstablished: this.tcpEstablished,
           }),

@@ -1,0 +1,194 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
+import { ManagerClient } from '../../src/cli/manager-client.ts';
+import type { MigrationResult } from '../../src/manager/migrate.ts';
+import { RedisClient } from '../support/redis-client.ts';
+
+// The whole product on one machine, as a user meets it: `lifeboat up`, the
+// real docker CLI against the manager, `lifeboat migrate` over the lifeboat
+// API, a host's power loss, `lifeboat down`. Own bridge, subnet, names and
+// ports, so a user's cluster on the defaults is left alone.
+const run = promisify(execFile);
+const ROOT = '/var/tmp/lifeboat-e2e';
+const DOCKER_PORT = 23750;
+let up: ClusterUpResult;
+let api: ManagerClient;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, {
+    env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${DOCKER_PORT}` },
+  });
+  return stdout.trim();
+}
+
+async function dockerFails(...args: string[]): Promise<string> {
+  try {
+    await docker(...args);
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? err);
+  }
+  throw new Error(`docker ${args.join(' ')} succeeded`);
+}
+
+interface NodeRow {
+  name: string;
+  status: string;
+}
+
+describe('a lifeboat cluster end to end', () => {
+  before(async () => {
+    await clusterDown(ROOT).catch(() => undefined);
+    up = await clusterUp({
+      nodes: 3,
+      root: ROOT,
+      cluster: { bridge: 'lbe2e0', subnet: '10.96.0.0/24', namePrefix: 'e' },
+      managerPort: 7450,
+      dockerPort: DOCKER_PORT,
+      failureTimeoutMs: 3000,
+    });
+    api = await ManagerClient.open({
+      managerUrl: up.managerUrl,
+      pkiDir: up.pkiDir,
+      dockerHost: up.dockerHost,
+    });
+  });
+
+  after(async () => {
+    await clusterDown(ROOT);
+    // nothing left behind
+    assert.equal(readdirSync('/run/netns').filter((n) => /^lb-e\d$/.test(n)).length, 0, 'no host netns');
+    assert.equal(existsSync('/sys/class/net/lbe2e0'), false, 'no bridge');
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(ROOT), 'no mounts under the root');
+    const { stdout } = await run('ps', ['-eo', 'args']);
+    assert.ok(!stdout.includes(ROOT), 'no process of the cluster');
+  });
+
+  test('three hosts joined the manager', async () => {
+    const nodes = await api.request<NodeRow[]>('GET', '/lifeboat/v1/nodes');
+    assert.deepEqual(
+      nodes.map((n) => [n.name, n.status]),
+      [
+        ['e1', 'healthy'],
+        ['e2', 'healthy'],
+        ['e3', 'healthy'],
+      ],
+    );
+    const info = await docker('info', '--format', '{{json .SystemStatus}}');
+    assert.match(info, /e1/);
+  });
+
+  test('docker CLI: run with a Swarm constraint, ps, inspect, logs, stop, start, rm -f', async () => {
+    const id = await docker(
+      'run',
+      '-d',
+      '--name',
+      'hello',
+      '-e',
+      'constraint:node==e2',
+      'localhost/lifeboat/busybox:latest',
+      'sh',
+      '-c',
+      'echo hello from lifeboat; sleep 3600',
+    );
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.match(await docker('ps', '--format', '{{.Names}} {{.Status}}'), /hello Up/);
+    assert.equal(
+      await docker('inspect', '--format', '{{.Node.Name}} {{.State.Running}}', 'hello'),
+      'e2 true',
+    );
+    await sleep(300);
+    assert.equal(await docker('logs', 'hello'), 'hello from lifeboat');
+    await docker('stop', '-t', '1', 'hello');
+    assert.equal(await docker('inspect', '--format', '{{.State.Running}}', 'hello'), 'false');
+    await docker('start', 'hello');
+    assert.equal(await docker('inspect', '--format', '{{.State.Running}}', 'hello'), 'true');
+    await docker('rm', '-f', 'hello');
+    assert.match(await dockerFails('inspect', 'hello'), /No such object|No such container/);
+    assert.match(
+      await dockerFails('run', '-d', '-e', 'constraint:region=eu', 'localhost/lifeboat/busybox:latest'),
+      /constraint "region=eu"|region=eu/,
+    );
+  });
+
+  test('docker checkpoint create/ls, start --checkpoint continues the counter, rm', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'count',
+      'localhost/lifeboat/busybox:latest',
+      'sh',
+      '-c',
+      'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done',
+    );
+    await sleep(800);
+    await docker('checkpoint', 'create', 'count', 'cp1');
+    assert.match(await docker('checkpoint', 'ls', 'count'), /cp1/);
+    const before = Math.max(...(await docker('logs', 'count')).split('\n').map(Number));
+    await docker('start', '--checkpoint', 'cp1', 'count');
+    await sleep(600);
+    const values = (await docker('logs', 'count')).split('\n').map(Number);
+    assert.ok(Math.max(...values) > before, 'counting again');
+    assert.ok(!values.slice(values.indexOf(before)).includes(1), 'continued from its value, not from zero');
+    await docker('checkpoint', 'rm', 'count', 'cp1');
+    assert.doesNotMatch(await docker('checkpoint', 'ls', 'count'), /cp1/);
+    await docker('rm', '-f', 'count');
+  });
+
+  test('lifeboat migrate moves a live redis to another host with its data', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'cache',
+      '-p',
+      '6379:6379',
+      '-e',
+      'constraint:node==e1',
+      'localhost/lifeboat/redis:latest',
+    );
+    const c = await RedisClient.waitReady(up.hosts[0]!.address, 6379);
+    assert.equal(await c.command(['DEBUG', 'POPULATE', 50_000, 'key']), 'OK');
+    c.close();
+    const steps: unknown[] = [];
+    const last = await api.request<{ result?: MigrationResult; error?: { message: string } }>(
+      'POST',
+      '/lifeboat/v1/containers/cache/migrate',
+      { env: [], labels: {}, via: 'stream' },
+      (l) => steps.push(l),
+    );
+    assert.ok(last.result, `migrated: ${JSON.stringify(last.error)}`);
+    assert.notEqual(last.result.to, 'e1');
+    assert.ok(steps.length >= 9, 'steps streamed live');
+    const to = up.hosts.find((h) => h.name === last.result!.to)!;
+    const d = await RedisClient.waitReady(to.address, 6379);
+    assert.equal(await d.command(['DBSIZE']), 50_000);
+    d.close();
+    assert.equal(await docker('inspect', '--format', '{{.Node.Name}}', 'cache'), to.name);
+  });
+
+  test('a killed host is reported failed within the failure timeout', async () => {
+    const cluster = new LocalCluster({ root: ROOT });
+    const t0 = Date.now();
+    await cluster.host('e3').kill();
+    let failedAt = 0;
+    while (Date.now() - t0 < 10_000) {
+      const nodes = await api.request<NodeRow[]>('GET', '/lifeboat/v1/nodes');
+      if (nodes.find((n) => n.name === 'e3')?.status !== 'healthy') {
+        failedAt = Date.now() - t0;
+        break;
+      }
+      await sleep(100);
+    }
+    assert.ok(
+      failedAt > 0 && failedAt <= 3000 + 1500,
+      `e3 reported failed after ${failedAt} ms (timeout 3000 ms)`,
+    );
+  });
+});
