@@ -10,6 +10,7 @@ import { authorizePeer, type Role } from '../pki/index.ts';
 import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
 import type { Manager } from './manager.ts';
 import { MigrationError } from './migrate.ts';
+import { openApiDocument } from './openapi.ts';
 
 /**
  * lifeboat's own API, beside the Docker one: what Docker's lacks (hosts,
@@ -73,6 +74,8 @@ export function lifeboatApiRouter(m: Manager): Router {
       ctx.send(200, m.events.since(since, container ? { container } : undefined));
     }),
   );
+
+  r.get(`${API_PREFIX}/openapi.json`, (ctx) => ctx.send(200, openApiDocument));
 
   r.get(
     `${API_PREFIX}/leader`,

@@ -51,6 +51,11 @@ export class Router {
     this.log = opts.logger ?? createLogger('http');
   }
 
+  /** The routes, for documentation checks (e.g. an OpenAPI document must list them all). */
+  list(): { method: string; pattern: string }[] {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern }));
+  }
+
   add(method: string, pattern: string, handler: Handler): this {
     const segments = pattern
       .split('/')

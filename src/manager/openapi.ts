@@ -1,0 +1,146 @@
+import { HEARTBEAT_PATH } from '../agent/heartbeat-protocol.ts';
+
+/**
+ * The lifeboat API as an OpenAPI 3.1 document, served at
+ * GET /lifeboat/v1/openapi.json. A unit test keeps it and the router equal.
+ */
+const P = '/lifeboat/v1';
+const name = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$' },
+};
+const error = {
+  description: 'error',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'lifeboat API',
+    version: '1',
+    description:
+      "What the Docker Engine API lacks: hosts, live migration, checkpoint versions, events; and agents' heartbeats. Mutual TLS: client or manager certificates; heartbeats need an agent certificate.",
+  },
+  paths: {
+    [HEARTBEAT_PATH]: {
+      post: {
+        summary: 'agent heartbeat: the host report; the answer lists containers the cluster runs elsewhere',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/HeartbeatRequest' } } },
+        },
+        responses: {
+          '200': {
+            description: 'accepted',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/HeartbeatResponse' } } },
+          },
+          '400': error,
+          '401': error,
+          '403': error,
+        },
+      },
+    },
+    [`${P}/nodes`]: {
+      get: {
+        summary: 'hosts with state, heartbeat age, containers and checkpoint capabilities',
+        responses: { '200': { description: 'hosts' } },
+      },
+    },
+    [`${P}/containers`]: {
+      get: {
+        summary: "the cluster's container records (host, generation, policy, ticker)",
+        responses: { '200': { description: 'records' } },
+      },
+    },
+    [`${P}/containers/{name}/checkpoints`]: {
+      get: {
+        summary: 'checkpoint groups and versions on the shared store',
+        parameters: [name],
+        responses: { '200': { description: 'groups' }, '400': error },
+      },
+    },
+    [`${P}/containers/{name}/migrate`]: {
+      post: {
+        summary:
+          'live migration; the answer is NDJSON: {"step"} lines as steps change, then {"result"} or {"error"}',
+        parameters: [
+          name,
+          { name: 'to', in: 'query', schema: { type: 'string' } },
+          { name: 'via', in: 'query', schema: { enum: ['stream', 'store'] } },
+        ],
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  env: {
+                    type: 'array',
+                    items: { type: 'string' },
+                    description: 'extra Swarm expressions, e.g. constraint:region==eu',
+                  },
+                  labels: { type: 'object', additionalProperties: { type: 'string' } },
+                  to: { type: 'string' },
+                  via: { enum: ['stream', 'store'] },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'progress stream', content: { 'application/x-ndjson': {} } },
+          '400': error,
+        },
+      },
+    },
+    [`${P}/events`]: {
+      get: {
+        summary: "the manager's decisions, oldest first",
+        parameters: [
+          { name: 'since', in: 'query', schema: { type: 'integer' } },
+          { name: 'container', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': { description: 'events' } },
+      },
+    },
+    [`${P}/leader`]: {
+      get: {
+        summary: 'the leading manager and whether this one leads',
+        responses: { '200': { description: 'leader' } },
+      },
+    },
+    [`${P}/openapi.json`]: {
+      get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+    },
+  },
+  components: {
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['message'],
+        properties: { message: { type: 'string' }, code: { type: 'string' }, hint: { type: 'string' } },
+      },
+      HeartbeatRequest: { type: 'object', required: ['protocol', 'report', 'apiUrl', 'bootId'] },
+      HeartbeatResponse: {
+        type: 'object',
+        required: ['accepted', 'failureTimeoutMs', 'elsewhere'],
+        properties: {
+          accepted: { const: true },
+          leader: { type: 'string' },
+          failureTimeoutMs: { type: 'integer' },
+          elsewhere: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const;
+
+/** `{method, pattern}` pairs the document describes. */
+export function documentedRoutes(): { method: string; pattern: string }[] {
+  return Object.entries(openApiDocument.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((m) => ({ method: m.toUpperCase(), pattern: path })),
+  );
+}
