@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../util/errors.ts';
 import { registerAgent } from './commands/agent.ts';
+import { registerBench } from './commands/bench.ts';
 import { registerCert } from './commands/cert.ts';
+import { registerCheckpoint } from './commands/checkpoint.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerManage } from './commands/manage.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -26,10 +28,12 @@ registerCert(program);
 registerUp(program);
 registerManage(program);
 registerMigrate(program);
+registerCheckpoint(program);
 registerNode(program);
 registerEvents(program);
 registerDoctor(program);
 registerImages(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -75,6 +75,57 @@ export function lifeboatApiRouter(m: Manager): Router {
     }),
   );
 
+  const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+  const str = (v: unknown, what: string): string | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new ValidationError(`${what} must be a string`);
+    return v;
+  };
+  r.post(
+    `${API_PREFIX}/containers/{name}/checkpoint`,
+    guard(users, async (ctx) => {
+      const b = ((await ctx.json()) ?? {}) as Record<string, unknown>;
+      const imageDir = str(b['imageDir'], 'imageDir');
+      if (!imageDir) throw new ValidationError('imageDir is required');
+      const workDir = str(b['workDir'], 'workDir');
+      const preImageDir = str(b['preImageDir'], 'preImageDir');
+      ctx.send(
+        200,
+        await m.checkpoints.checkpoint({
+          container: nameParam(ctx, 'name'),
+          imageDir,
+          ...(workDir ? { workDir } : {}),
+          ...(preImageDir ? { preImageDir } : {}),
+          leaveRunning: bool(b['leaveRunning']) ?? false,
+          preDump: bool(b['preDump']) ?? false,
+          trackMem: bool(b['trackMem']) ?? false,
+          tcpEstablished: bool(b['tcpEstablished']) ?? true,
+        }),
+      );
+    }),
+  );
+  r.post(
+    `${API_PREFIX}/containers/{name}/restore`,
+    guard(users, async (ctx) => {
+      const b = ((await ctx.json()) ?? {}) as Record<string, unknown>;
+      const imageDir = str(b['imageDir'], 'imageDir');
+      if (!imageDir) throw new ValidationError('imageDir is required');
+      const workDir = str(b['workDir'], 'workDir');
+      const node = str(b['node'], 'node');
+      if (node !== undefined && !NAME_RE.test(node)) throw new ValidationError(`invalid host name "${node}"`);
+      ctx.send(
+        200,
+        await m.checkpoints.restore({
+          container: nameParam(ctx, 'name'),
+          imageDir,
+          ...(workDir ? { workDir } : {}),
+          ...(node ? { node } : {}),
+          force: bool(b['force']) ?? false,
+        }),
+      );
+    }),
+  );
+
   r.get(`${API_PREFIX}/openapi.json`, (ctx) => ctx.send(200, openApiDocument));
 
   r.get(

@@ -9,6 +9,7 @@ import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
+import { CheckpointCommands } from './checkpoint-commands.ts';
 import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
@@ -56,6 +57,7 @@ export class Manager {
   readonly scheduler: Scheduler;
   readonly migrator: Migrator;
   readonly backend: ClusterDockerBackend;
+  readonly checkpoints: CheckpointCommands;
   private readonly log: Logger;
   private apiServer: https.Server | undefined;
   private docker: RunningServer | undefined;
@@ -90,6 +92,12 @@ export class Manager {
       state: this.state,
       nodes: this.registry,
       scheduler: this.scheduler,
+      events: this.events,
+      exclusive: (name, fn) => this.exclusive(name, fn),
+    });
+    this.checkpoints = new CheckpointCommands({
+      state: this.state,
+      nodes: this.registry,
       events: this.events,
       exclusive: (name, fn) => this.exclusive(name, fn),
     });

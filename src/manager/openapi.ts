@@ -96,6 +96,63 @@ export const openApiDocument = {
         },
       },
     },
+    [`${P}/containers/{name}/checkpoint`]: {
+      post: {
+        summary: 'the thesis checkpoint command: dump to <imageDir>/<name>.tar, statistics to workDir',
+        parameters: [name],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['imageDir'],
+                properties: {
+                  imageDir: { type: 'string' },
+                  workDir: { type: 'string' },
+                  leaveRunning: { type: 'boolean' },
+                  preDump: { type: 'boolean', description: 'needs soft-dirty tracking (501 otherwise)' },
+                  preImageDir: { type: 'string' },
+                  trackMem: { type: 'boolean', description: 'needs soft-dirty tracking (501 otherwise)' },
+                  tcpEstablished: { type: 'boolean' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'archive written' },
+          '400': error,
+          '404': error,
+          '409': error,
+          '501': error,
+        },
+      },
+    },
+    [`${P}/containers/{name}/restore`]: {
+      post: {
+        summary: 'the thesis restore command: restore <imageDir>/<name>.tar on a host',
+        parameters: [name],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['imageDir'],
+                properties: {
+                  imageDir: { type: 'string' },
+                  workDir: { type: 'string' },
+                  force: { type: 'boolean' },
+                  node: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        responses: { '200': { description: 'restored' }, '400': error, '404': error, '409': error },
+      },
+    },
     [`${P}/events`]: {
       get: {
         summary: "the manager's decisions, oldest first",

@@ -173,6 +173,51 @@ describe('a lifeboat cluster end to end', () => {
     assert.equal(await docker('inspect', '--format', '{{.Node.Name}}', 'cache'), to.name);
   });
 
+  test('lifeboat checkpoint/restore with --image-dir and --work-dir to a user path; --pre-dump refused by name', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'pinned',
+      '-e',
+      'constraint:node==e1',
+      'localhost/lifeboat/busybox:latest',
+      'sh',
+      '-c',
+      'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done',
+    );
+    await sleep(600);
+    const dir = `${ROOT}/user-images`;
+    const work = `${ROOT}/user-work`;
+    await assert.rejects(
+      api.request('POST', '/lifeboat/v1/containers/pinned/checkpoint', { imageDir: dir, preDump: true }),
+      /soft-dirty/,
+    );
+    await assert.rejects(
+      api.request('POST', '/lifeboat/v1/containers/pinned/checkpoint', { imageDir: '../etc' }),
+      /absolute/,
+    );
+    const cp = await api.request<{ archive: string; node: string }>(
+      'POST',
+      '/lifeboat/v1/containers/pinned/checkpoint',
+      { imageDir: dir, workDir: work },
+    );
+    assert.equal(cp.archive, `${dir}/pinned.tar`);
+    assert.ok(existsSync(`${work}/pinned.checkpoint.json`));
+    const before = Math.max(...(await docker('logs', 'pinned')).split('\n').map(Number));
+    const r = await api.request<{ node: string }>('POST', '/lifeboat/v1/containers/pinned/restore', {
+      imageDir: dir,
+      workDir: work,
+      node: 'e2',
+    });
+    assert.equal(r.node, 'e2');
+    await sleep(600);
+    const after = (await docker('logs', 'pinned')).split('\n').map(Number);
+    assert.ok(Math.max(...after) > before, 'continues on e2 from its value');
+    assert.equal(await docker('inspect', '--format', '{{.Node.Name}}', 'pinned'), 'e2');
+    await docker('rm', '-f', 'pinned');
+  });
+
   test('a killed host is reported failed within the failure timeout', async () => {
     const cluster = new LocalCluster({ root: ROOT });
     const t0 = Date.now();
