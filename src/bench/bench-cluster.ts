@@ -1,0 +1,143 @@
+import http from 'node:http';
+import { ManagerClient } from '../cli/manager-client.ts';
+import { clusterDown, clusterUp, type ClusterUpResult } from '../devcluster/cluster-up.ts';
+import { LocalCluster } from '../devcluster/local-cluster.ts';
+import { LifeboatError, ValidationError } from '../util/errors.ts';
+
+/**
+ * The benchmarks' own local cluster, beside a user's (own root, bridge,
+ * subnet, host names and ports), so `lifeboat bench` never touches a
+ * cluster started with `lifeboat up`.
+ */
+export type BenchStorage = 'dir' | 'tmpfs' | 'gluster';
+
+export const BENCH_STORAGES: readonly BenchStorage[] = ['dir', 'tmpfs', 'gluster'];
+const BENCH_ROOT = '/var/tmp/lifeboat-bench';
+// On tmpfs the whole cluster root (Podman storage, spool, checkpoint store) lives in memory.
+const BENCH_ROOT_TMPFS = '/dev/shm/lifeboat-bench';
+const MANAGER_PORT = 7460;
+const DOCKER_PORT = 23760;
+
+export function parseStorages(list: string[]): BenchStorage[] {
+  for (const s of list)
+    if (!(BENCH_STORAGES as readonly string[]).includes(s))
+      throw new ValidationError(`--storage ${s}`, `use one or more of ${BENCH_STORAGES.join(', ')}`);
+  return list as BenchStorage[];
+}
+
+export interface BenchCluster {
+  up: ClusterUpResult;
+  api: ManagerClient;
+  local: LocalCluster;
+  storage: BenchStorage;
+  docker: DockerEndpoint;
+}
+
+/** Runs `fn` against a fresh 2-host cluster and always takes the cluster down afterwards. */
+export async function withBenchCluster<T>(
+  storage: BenchStorage,
+  log: (line: string) => void,
+  fn: (c: BenchCluster) => Promise<T>,
+): Promise<T> {
+  const root = storage === 'tmpfs' ? BENCH_ROOT_TMPFS : BENCH_ROOT;
+  // a bench killed half-way leaves its cluster recorded: clear it first
+  await clusterDown(root).catch(() => undefined);
+  log(`bringing up a 2-host bench cluster at ${root} (storage ${storage})`);
+  const up = await clusterUp({
+    nodes: 2,
+    root,
+    storage: storage === 'gluster' ? 'gluster' : 'dir',
+    cluster: { bridge: 'lbbench0', subnet: '10.95.0.0/24', namePrefix: 'b' },
+    managerPort: MANAGER_PORT,
+    dockerPort: DOCKER_PORT,
+    failureTimeoutMs: 10_000,
+  });
+  try {
+    log(`cluster up in ${(up.ms / 1000).toFixed(1)} s: ${up.hosts.map((h) => h.name).join(', ')}`);
+    const api = await ManagerClient.open({ managerUrl: up.managerUrl, pkiDir: up.pkiDir, dockerHost: up.dockerHost });
+    return await fn({
+      up,
+      api,
+      local: new LocalCluster({ root }),
+      storage,
+      docker: new DockerEndpoint('127.0.0.1', DOCKER_PORT),
+    });
+  } finally {
+    await clusterDown(root);
+    log('bench cluster down');
+  }
+}
+
+/** The few Docker API calls a bench needs, against the manager's Docker-compatible endpoint. */
+export class DockerEndpoint {
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: this.host,
+          port: this.port,
+          method,
+          path: `/v1.41${path}`,
+          headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
+        },
+        (res) => {
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (buf += d));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            let parsed: unknown;
+            try {
+              parsed = buf ? JSON.parse(buf) : undefined;
+            } catch {
+              parsed = buf;
+            }
+            if (status >= 400) {
+              const msg = (parsed as { message?: string } | undefined)?.message ?? `status ${status}`;
+              reject(new LifeboatError('docker_api', `${method} ${path}: ${msg}`, { status }));
+            } else resolve(parsed as T);
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** `docker run -d --name NAME -p PORT:PORT -e constraint:node==NODE [-l k=v] IMAGE [CMD]`. */
+  async run(o: {
+    name: string;
+    image: string;
+    node: string;
+    port?: number;
+    labels?: Record<string, string>;
+    cmd?: string[];
+  }): Promise<string> {
+    const key = `${o.port ?? 0}/tcp`;
+    const created = await this.request<{ Id: string }>('POST', `/containers/create?name=${encodeURIComponent(o.name)}`, {
+      Image: o.image,
+      Env: [`constraint:node==${o.node}`],
+      Labels: o.labels ?? {},
+      ...(o.cmd ? { Cmd: o.cmd } : {}),
+      ...(o.port
+        ? {
+            ExposedPorts: { [key]: {} },
+            HostConfig: { PortBindings: { [key]: [{ HostIp: '', HostPort: String(o.port) }] } },
+          }
+        : {}),
+    });
+    await this.request('POST', `/containers/${encodeURIComponent(o.name)}/start`);
+    return created.Id;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.request('DELETE', `/containers/${encodeURIComponent(name)}?force=true`).catch(() => undefined);
+  }
+}

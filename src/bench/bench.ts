@@ -1,0 +1,44 @@
+import { machineInfo } from './machine-info.ts';
+import { summarizeSamples, writeReport, type BenchOutcome, type BenchReport, type WrittenFiles } from './results.ts';
+
+/** What `lifeboat bench <name>` passes to a benchmark. */
+export interface BenchOptions {
+  /** A short smoke run (CI): tiny data, one run, one interval. */
+  quick: boolean;
+  /** Repetitions per variant (default per bench). */
+  runs?: number;
+  /** Data sizes in MB (migrate). */
+  sizesMb?: number[];
+  /** Checkpoint storage variants (migrate): dir, tmpfs, gluster. */
+  storage?: string[];
+  /** Progress lines for the user (stderr). */
+  log: (line: string) => void;
+}
+
+export interface Bench {
+  name: string;
+  /** One line for `lifeboat bench --help`, naming the thesis figure or table. */
+  description: string;
+  run(o: BenchOptions): Promise<BenchOutcome>;
+}
+
+/** Runs a bench and writes its JSON, Markdown and SVG beside each other. */
+export async function runBench(
+  bench: Bench,
+  o: BenchOptions & { resultsDir: string; command: string },
+): Promise<{ report: BenchReport; files: WrittenFiles }> {
+  const startedAt = new Date().toISOString();
+  const machine = await machineInfo();
+  const outcome = await bench.run(o);
+  const report: BenchReport = {
+    schema: 1,
+    bench: bench.name,
+    command: o.command,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    ...outcome,
+    summary: summarizeSamples(outcome.samples),
+  };
+  return { report, files: writeReport(o.resultsDir, report) };
+}

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { runBench } from '../../bench/bench.ts';
+import { BENCHES } from '../../bench/index.ts';
+import { describeMachine } from '../../bench/machine-info.ts';
+import { markdownTable } from '../../bench/results.ts';
+import { ValidationError } from '../../util/errors.ts';
+
+function positiveInts(flag: string, v: string): number[] {
+  const out = v.split(',').map((s) => Number(s.trim()));
+  if (out.length === 0 || out.some((n) => !Number.isFinite(n) || n <= 0))
+    throw new ValidationError(`${flag} ${v}: give positive numbers separated by commas, e.g. 10,100,500`);
+  return out;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench <name>')
+    .description("measure lifeboat against the thesis' experiments (chapter 4) on a local bench cluster")
+    .option('--quick', 'a short smoke run: tiny data, one run')
+    .option('--runs <n>', 'repetitions per variant')
+    .option('--sizes <mb,...>', 'Redis data sizes in MB (migrate), e.g. 10,100,500')
+    .option('--storage <kind,...>', 'checkpoint storage variants (migrate): dir, tmpfs, gluster', 'dir')
+    .option('--results <dir>', 'where the JSON, Markdown and SVG files go', 'bench-results')
+    .option('--json', 'print the whole report as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Benchmarks:
+${BENCHES.map((b) => `  ${b.name.padEnd(16)} ${b.description}`).join('\n')}
+
+Each run brings up its own 2-host cluster (root /var/tmp/lifeboat-bench,
+bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
+<results>/<name>-<timestamp>.json, .md (table) and .svg (plot). Example:
+  lifeboat bench migrate --sizes 10,100 --runs 3`,
+    )
+    .action(
+      async (
+        name: string,
+        o: {
+          quick?: boolean;
+          runs?: string;
+          sizes?: string;
+          storage: string;
+          results: string;
+          json?: boolean;
+        },
+      ) => {
+        const bench = BENCHES.find((b) => b.name === name);
+        if (!bench)
+          throw new ValidationError(
+            `no benchmark "${name}"`,
+            `choose one of ${BENCHES.map((b) => b.name).join(', ')}`,
+          );
+        let runs: number | undefined;
+        if (o.runs !== undefined) {
+          runs = Number(o.runs);
+          if (!Number.isInteger(runs) || runs < 1)
+            throw new ValidationError(`--runs ${o.runs}: give a whole number >= 1`);
+        }
+        const { report, files } = await runBench(bench, {
+          quick: o.quick === true,
+          ...(runs !== undefined ? { runs } : {}),
+          ...(o.sizes !== undefined ? { sizesMb: positiveInts('--sizes', o.sizes) } : {}),
+          storage: o.storage.split(',').map((s) => s.trim()),
+          resultsDir: o.results,
+          command: `lifeboat ${process.argv.slice(2).join(' ')}`,
+          log: (line) => process.stderr.write(`[bench] ${line}\n`),
+        });
+        if (o.json) {
+          process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(
+          [
+            `${report.bench} on ${describeMachine(report.machine)}`,
+            '',
+            markdownTable(report.table),
+            '',
+            ...Object.entries(report.derived ?? {}).map(([k, v]) => `${k}: ${+v.toPrecision(3)}`),
+            ...report.notes.map((n) => `note: ${n}`),
+            '',
+            `results: ${files.json}`,
+            `         ${files.md}`,
+            `         ${files.svg}`,
+            '',
+          ].join('\n'),
+        );
+      },
+    );
+}
