@@ -1,10 +1,11 @@
 import https from 'node:https';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateClusterKey } from '../checkpoint/crypto/index.ts';
 import { clientTlsOptions, createClusterCa, issueToDirectory, loadTlsBundle } from '../pki/index.ts';
 import { LifeboatError } from '../util/errors.ts';
+import { etcdClusterPlan } from '../store/etcd-cluster.ts';
 import { LocalCluster, type LocalClusterConfig, type StorageKind } from './local-cluster.ts';
 import type { ProgressFn } from './progress.ts';
 
@@ -28,6 +29,10 @@ export interface ClusterUpOptions {
   /** Extra `lifeboat manage` arguments. */
   managerArgs?: string[];
   managerPort?: number;
+  /** embedded: one manager with a file store; etcd: a 3-member etcd and `managers` replicas electing a leader. */
+  store?: 'embedded' | 'etcd';
+  managers?: number;
+  etcdBasePort?: number;
   /** Bridge, subnet and host names (tests use their own, beside a user's cluster). */
   cluster?: Pick<LocalClusterConfig, 'bridge' | 'subnet' | 'namePrefix' | 'glusterVolume'>;
 }
@@ -35,6 +40,9 @@ export interface ClusterUpOptions {
 export interface ClusterUpResult {
   managerUrl: string;
   dockerHost: string;
+  /** Every manager replica (the first is managerUrl/dockerHost). */
+  managers: { name: string; url: string; dockerHost: string }[];
+  storeUrl: string;
   pkiDir: string;
   clusterRoot: string;
   hosts: { name: string; address: string }[];
@@ -67,6 +75,24 @@ async function nodesHealthy(managerUrl: string, pkiDir: string): Promise<number>
   });
 }
 
+async function waitForEtcd(clientUrls: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await Promise.all(
+      clientUrls.map((u) =>
+        fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) })
+          .then(async (r) => r.ok && ((await r.json()) as { health?: string }).health === 'true')
+          .catch(() => false),
+      ),
+    );
+    if (ok.every(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new LifeboatError('etcd_not_ready', `etcd did not become healthy within ${timeoutMs} ms`, {
+    hint: 'see the etcd logs under <root>/logs',
+  });
+}
+
 export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
   const t0 = Date.now();
   const note = (step: string, message: string): void =>
@@ -83,40 +109,67 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     const gw = up.gateway;
     const pki = join(root, 'pki');
     await createClusterCa(join(pki, 'ca'));
-    await issueToDirectory(join(pki, 'ca'), 'manager', 'manager-1', join(pki, 'manager'), {
-      ipAddresses: [gw, '127.0.0.1'],
-      dnsNames: ['localhost'],
-      overwrite: true,
-    });
     await issueToDirectory(join(pki, 'ca'), 'client', 'admin', join(pki, 'client'), { overwrite: true });
     const keyPath = join(root, 'cluster.key');
     if (!existsSync(keyPath)) await generateClusterKey(keyPath);
-    note(
-      'pki',
-      `cluster CA, manager, client and ${up.hosts.length} agent certificates; archive key ${keyPath}`,
-    );
+    note('pki', `cluster CA and client certificate; archive key ${keyPath}`);
 
     const dockerPort = o.dockerPort ?? DOCKER_PORT;
     const failure = `${o.failureTimeoutMs ?? 5000}ms`;
-    cluster.spawnManager([
-      'manage',
-      '--name',
-      'manager-1',
-      '--listen',
-      `${gw}:${managerPort}`,
-      '--docker',
-      `127.0.0.1:${dockerPort}`,
-      '--store',
-      `embedded://${join(root, 'manager', 'state.json')}`,
-      '--pki',
-      join(pki, 'manager'),
-      '--docker-checkpoint-dir',
-      join(root, 'manager', 'docker-checkpoints'),
-      '--failure-timeout',
-      failure,
-      ...(o.managerArgs ?? []),
-    ]);
-    const managerUrl = `https://${gw}:${managerPort}`;
+    const replicas = o.store === 'etcd' ? Math.max(1, o.managers ?? 2) : 1;
+    let storeUrl = `embedded://${join(root, 'manager', 'state.json')}`;
+    if (o.store === 'etcd') {
+      const base = o.etcdBasePort ?? 23790;
+      const plan = etcdClusterPlan({
+        members: 3,
+        host: '127.0.0.1',
+        ports: Array.from({ length: 6 }, (_, i) => base + i),
+        dataDir: join(root, 'manager', 'etcd'),
+      });
+      mkdirSync(join(root, 'manager', 'etcd'), { recursive: true, mode: 0o700 });
+      for (const m of plan) cluster.spawnInRoot(`etcd-${m.name}`, 'etcd', m.args);
+      storeUrl = `etcd://${plan.map((m) => m.clientUrl.replace('http://', '')).join(',')}/lifeboat`;
+      await waitForEtcd(plan.map((m) => m.clientUrl));
+      note('store', `etcd with 3 members: ${storeUrl}`);
+    }
+    const managers: ClusterUpResult['managers'] = [];
+    for (let i = 0; i < replicas; i++) {
+      const name = `manager-${i + 1}`;
+      await issueToDirectory(join(pki, 'ca'), 'manager', name, join(pki, name), {
+        ipAddresses: [gw, '127.0.0.1'],
+        dnsNames: ['localhost'],
+        overwrite: true,
+      });
+      cluster.spawnManager(
+        [
+          'manage',
+          '--name',
+          name,
+          '--listen',
+          `${gw}:${managerPort + i}`,
+          '--docker',
+          `127.0.0.1:${dockerPort + i}`,
+          '--store',
+          storeUrl,
+          ...(o.store === 'etcd' ? ['--replication'] : []),
+          '--pki',
+          join(pki, name),
+          '--docker-checkpoint-dir',
+          join(root, 'manager', 'docker-checkpoints'),
+          '--failure-timeout',
+          failure,
+          ...(o.managerArgs ?? []),
+        ],
+        { role: name },
+      );
+      managers.push({
+        name,
+        url: `https://${gw}:${managerPort + i}`,
+        dockerHost: `tcp://127.0.0.1:${dockerPort + i}`,
+      });
+    }
+    const managerUrl = managers[0]!.url;
+    const managerList = managers.map((m) => m.url.replace('https://', '')).join(',');
     for (const h of up.hosts) {
       const agentPki = join(pki, 'agents', h.name);
       await issueToDirectory(join(pki, 'ca'), 'agent', h.name, agentPki, {
@@ -136,7 +189,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
             '--listen',
             `${h.address}:${AGENT_PORT}`,
             '--manager',
-            `${gw}:${managerPort}`,
+            managerList,
             '--podman-socket',
             h.podmanSocket,
             '--cgroup-parent',
@@ -177,6 +230,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     return {
       managerUrl,
       dockerHost: `tcp://127.0.0.1:${dockerPort}`,
+      managers,
+      storeUrl,
       pkiDir: join(pki, 'client'),
       clusterRoot: root,
       hosts: up.hosts.map((h) => ({ name: h.name, address: h.address })),

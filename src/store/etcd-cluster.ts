@@ -156,6 +156,42 @@ class Member implements EtcdMember {
   }
 }
 
+/** Members' names, URLs and command lines for a local etcd cluster (used by the launcher and by `lifeboat up`). */
+export function etcdClusterPlan(o: {
+  members: number;
+  host: string;
+  ports: number[];
+  dataDir: string;
+  heartbeatMs?: number;
+  electionMs?: number;
+}): { name: string; dataDir: string; clientUrl: string; peerUrl: string; args: string[] }[] {
+  const names = Array.from({ length: o.members }, (_, i) => `etcd${i}`);
+  const peerUrl = (i: number): string => `http://${o.host}:${o.ports[2 * i + 1]}`;
+  const clientUrl = (i: number): string => `http://${o.host}:${o.ports[2 * i]}`;
+  const initialCluster = names.map((name, i) => `${name}=${peerUrl(i)}`).join(',');
+  const token = `lifeboat-${randomBytes(6).toString('hex')}`;
+  return names.map((name, i) => {
+    const dataDir = join(o.dataDir, `${name}.etcd`);
+    // With an existing data dir etcd ignores the --initial-* flags, so a restart reuses the same arguments.
+    const args = [
+      `--name=${name}`,
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${clientUrl(i)}`,
+      `--advertise-client-urls=${clientUrl(i)}`,
+      `--listen-peer-urls=${peerUrl(i)}`,
+      `--initial-advertise-peer-urls=${peerUrl(i)}`,
+      `--initial-cluster=${initialCluster}`,
+      `--initial-cluster-token=${token}`,
+      '--initial-cluster-state=new',
+      `--heartbeat-interval=${o.heartbeatMs ?? 50}`,
+      `--election-timeout=${o.electionMs ?? 500}`,
+      '--logger=zap',
+      '--log-outputs=stderr',
+    ];
+    return { name, dataDir, clientUrl: clientUrl(i), peerUrl: peerUrl(i), args };
+  });
+}
+
 export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCluster> {
   if (opts.members !== 1 && opts.members !== 3)
     throw new ValidationError('an etcd cluster has 1 or 3 members');
@@ -169,29 +205,15 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
       : Array.from({ length: 2 * n }, (_, i) => (opts.basePort ?? 0) + i);
   await mkdir(opts.dataDir, { recursive: true });
 
-  const names = Array.from({ length: n }, (_, i) => `etcd${i}`);
-  const peerUrl = (i: number): string => `http://${host}:${ports[2 * i + 1]}`;
-  const clientUrl = (i: number): string => `http://${host}:${ports[2 * i]}`;
-  const initialCluster = names.map((name, i) => `${name}=${peerUrl(i)}`).join(',');
-  const token = `lifeboat-${randomBytes(6).toString('hex')}`;
-  const members = names.map((name, i) => {
-    const dataDir = join(opts.dataDir, `${name}.etcd`);
-    // With an existing data dir etcd ignores the --initial-* flags, so a restart reuses the same arguments.
-    const args = [
-      `--name=${name}`,
-      `--data-dir=${dataDir}`,
-      `--listen-client-urls=${clientUrl(i)}`,
-      `--advertise-client-urls=${clientUrl(i)}`,
-      `--listen-peer-urls=${peerUrl(i)}`,
-      `--initial-advertise-peer-urls=${peerUrl(i)}`,
-      `--initial-cluster=${initialCluster}`,
-      `--initial-cluster-token=${token}`,
-      '--initial-cluster-state=new',
-      `--heartbeat-interval=${opts.heartbeatMs ?? 50}`,
-      `--election-timeout=${opts.electionMs ?? 500}`,
-      '--logger=zap',
-      '--log-outputs=stderr',
-    ];
+  const plan = etcdClusterPlan({
+    members: n,
+    host,
+    ports,
+    dataDir: opts.dataDir,
+    ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }),
+    ...(opts.electionMs === undefined ? {} : { electionMs: opts.electionMs }),
+  });
+  const members = plan.map(({ name, dataDir, args }, i) => {
     return new Member(
       name,
       ports[2 * i] ?? 0,

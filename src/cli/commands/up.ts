@@ -20,7 +20,17 @@ export function registerUp(program: Command): void {
     )
     .option('--root <dir>', 'where the cluster lives on disk', DEFAULT_CLUSTER_ROOT)
     .option('--failure-timeout <duration>', 'a host without heartbeat for this long is failed', '5s')
-    .option('--docker-port <port>', 'Docker-compatible endpoint on 127.0.0.1', '2375')
+    .option(
+      '--docker-port <port>',
+      'Docker-compatible endpoint on 127.0.0.1 (replicas take the next ports)',
+      '2375',
+    )
+    .option(
+      '--store <kind>',
+      'cluster store: embedded (one manager) or etcd (3 etcd members, replicated managers)',
+      'embedded',
+    )
+    .option('--managers <n>', 'manager replicas with --store etcd', '2')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -37,8 +47,12 @@ Undo everything with \`lifeboat down\`.`,
         root: string;
         failureTimeout: string;
         dockerPort: string;
+        store: string;
+        managers: string;
         json?: boolean;
       }) => {
+        if (o.store !== 'embedded' && o.store !== 'etcd')
+          throw new ValidationError(`--store ${o.store}: use embedded or etcd`);
         const nodes = Number(o.nodes);
         if (!Number.isInteger(nodes) || nodes < 1)
           throw new ValidationError(`--nodes ${o.nodes}: give a whole number >= 1`);
@@ -50,6 +64,8 @@ Undo everything with \`lifeboat down\`.`,
           root: o.root,
           failureTimeoutMs: parseDuration(o.failureTimeout, '--failure-timeout'),
           dockerPort: Number(o.dockerPort),
+          store: o.store,
+          managers: Number(o.managers),
           ...(o.json
             ? {}
             : { onProgress: (step, d) => process.stderr.write(formatProgress(step, d) + '\n') }),
