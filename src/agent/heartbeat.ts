@@ -1,3 +1,4 @@
+import type { NodeReport } from './node-service.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
 import https from 'node:https';
@@ -26,7 +27,9 @@ const ANSWER_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export interface HeartbeatOptions {
   /** What is reported, fenced and reconciled: this host's NodeService. */
-  node: Pick<NodeClient, 'name' | 'report' | 'fence' | 'reconcile'>;
+  node: Pick<NodeClient, 'name' | 'report' | 'fence' | 'reconcile'> & {
+    heartbeatReport?: () => Promise<NodeReport>;
+  };
   /** Manager replicas, tried in turn until one accepts. */
   managers: readonly HostPort[];
   /** The agent's identity (role agent) and the cluster CA. */
@@ -159,7 +162,7 @@ export class HeartbeatLoop {
     try {
       request = {
         protocol: HEARTBEAT_PROTOCOL,
-        report: await this.opts.node.report(),
+        report: await (this.opts.node.heartbeatReport?.() ?? this.opts.node.report()),
         apiUrl: this.opts.apiUrl,
         bootId: this.bootId,
         sequence: ++this.sequence,

@@ -88,6 +88,27 @@ export class NodeService implements NodeClient {
     this.log = opts.logger ?? createLogger(`agent/${opts.name}`);
   }
 
+  private lastReport: NodeReport | undefined;
+  private reportInFlight: Promise<NodeReport> | undefined;
+
+  /**
+   * The report for a heartbeat: fresh when Podman answers within `maxWaitMs`,
+   * else the last one. Podman holds container locks during a checkpoint or
+   * restore for seconds; a heartbeat must not wait for that, or a busy host
+   * looks dead and its containers get restored a second time elsewhere.
+   */
+  async heartbeatReport(maxWaitMs = 500): Promise<NodeReport> {
+    this.reportInFlight ??= this.report()
+      .then((r) => (this.lastReport = r))
+      .finally(() => (this.reportInFlight = undefined));
+    if (!this.lastReport) return this.reportInFlight;
+    const fresh = await Promise.race([
+      this.reportInFlight.catch(() => undefined),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), maxWaitMs).unref()),
+    ]);
+    return fresh ?? this.lastReport;
+  }
+
   async report(): Promise<NodeReport> {
     const [containers, images] = await Promise.all([
       this.podman.listContainers({ all: true }),

@@ -15,6 +15,8 @@ import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
 import { lifeboatApiRouter } from './lifeboat-api.ts';
 import { Migrator } from './migrate.ts';
+import { Rescheduler } from './rescheduler.ts';
+import { TickerService } from './tickers.ts';
 import { NodeRegistry } from './node-registry.ts';
 
 export interface ManagerOptions {
@@ -58,12 +60,16 @@ export class Manager {
   readonly migrator: Migrator;
   readonly backend: ClusterDockerBackend;
   readonly checkpoints: CheckpointCommands;
+  readonly tickers: TickerService;
+  readonly rescheduler: Rescheduler;
   private readonly log: Logger;
   private apiServer: https.Server | undefined;
   private docker: RunningServer | undefined;
   private leadership: Leadership | undefined;
   private leaderTimer: NodeJS.Timeout | undefined;
   private campaignAbort = new AbortController();
+  private resuming: Promise<unknown> | undefined;
+  private lastResume = 0;
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Hooks the HA services attach to (tickers, rescheduler). */
   readonly leaderHooks: {
@@ -88,12 +94,36 @@ export class Manager {
       failureTimeoutMs: o.failureTimeoutMs,
       clientFor: (rec) => new HttpNodeClient({ name: rec.report.name, url: rec.apiUrl, tls: o.tls }),
     });
+    this.tickers = new TickerService({ state: this.state, nodes: this.registry, events: this.events });
+    this.rescheduler = new Rescheduler({
+      state: this.state,
+      nodes: this.registry,
+      scheduler: this.scheduler,
+      events: this.events,
+      tickers: this.tickers,
+      exclusive: (name, fn) => this.exclusive(name, fn),
+    });
     this.migrator = new Migrator({
       state: this.state,
       nodes: this.registry,
       scheduler: this.scheduler,
       events: this.events,
+      // only the leader ticks; a replica's migration is picked up by the leader's next rebuild
+      rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
       exclusive: (name, fn) => this.exclusive(name, fn),
+    });
+    // Leader duties (thesis 3.4.3): a new leader resumes every ticker and any
+    // restore its predecessor left unfinished; a deposed one stops ticking.
+    this.leaderHooks.onElected.push(async () => {
+      await this.tickers.rebuild();
+      await this.rescheduler.resume();
+    });
+    this.leaderHooks.onDeposed.push(() => this.tickers.stopAll());
+    this.leaderHooks.onHostFailed.push(async (node) => {
+      await this.rescheduler.onHostFailed(node);
+    });
+    this.leaderHooks.onHostRecovered.push(async (node) => {
+      await this.rescheduler.reconcileReturningHost(node);
     });
     this.checkpoints = new CheckpointCommands({
       state: this.state,
@@ -108,6 +138,11 @@ export class Manager {
       events: this.events,
       checkpointDir: o.dockerCheckpointDir,
       strategyName: o.strategy ?? 'spread',
+      onContainerChange: (name, what) => {
+        if (!this.isLeader) return;
+        if (what === 'removed') void this.tickers.disarm(name);
+        else if (what === 'created' || what === 'started') void this.tickers.arm(name);
+      },
     });
   }
 
@@ -193,8 +228,11 @@ export class Manager {
     // Give agents one failure timeout to heartbeat to the new leader before
     // judging anyone: a manager failover must not look like host failures.
     const graceUntil = Date.now() + this.o.failureTimeoutMs;
-    for (const h of this.leaderHooks.onElected)
-      await h().catch((e) => this.log.error('leader hook failed', { error: errorMessage(e) }));
+    // resumed in the background: restores left by the old leader must not hold up failure detection
+    void (async () => {
+      for (const h of this.leaderHooks.onElected)
+        await h().catch((e) => this.log.error('leader hook failed', { error: errorMessage(e) }));
+    })();
     const tick = async (): Promise<void> => {
       if (!this.isLeader) return;
       try {
@@ -203,6 +241,14 @@ export class Manager {
           const { failed, recovered } = await this.registry.detect();
           for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
           for (const r of recovered) for (const h of this.leaderHooks.onHostRecovered) void h(r.report.name);
+          // containers no host could take at failure time are retried until one can
+          if (!this.resuming && Date.now() - this.lastResume >= this.o.failureTimeoutMs) {
+            this.lastResume = Date.now();
+            this.resuming = this.rescheduler
+              .resume()
+              .catch((e) => this.log.warn('restore retry pass failed', { error: errorMessage(e) }))
+              .finally(() => (this.resuming = undefined));
+          }
         }
       } catch (err) {
         this.log.warn('failure detector pass failed', { error: errorMessage(err) });
@@ -227,7 +273,13 @@ export class Manager {
     await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId);
     const records = await this.state.containers();
     const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
-    const elsewhere = records.filter((r) => mine.has(r.name) && r.node !== hb.report.name).map((r) => r.name);
+    // a record being moved may point elsewhere a moment before the copy here is the live one
+    const elsewhere = records
+      .filter(
+        (r) =>
+          mine.has(r.name) && r.node !== hb.report.name && r.phase !== 'migrating' && r.phase !== 'restoring',
+      )
+      .map((r) => r.name);
     const leader = await this.leaderInfo().catch(() => undefined);
     return {
       accepted: true,
@@ -271,6 +323,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     this.campaignAbort.abort();
+    await this.tickers.stopAll();
     if (this.leaderTimer) clearTimeout(this.leaderTimer);
     await this.leadership?.resign().catch(() => undefined);
     await this.docker?.close();

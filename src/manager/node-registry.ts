@@ -75,7 +75,10 @@ export class NodeRegistry implements NodeDirectory {
   }
 
   async healthy(): Promise<NodeRecord[]> {
-    return (await this.all()).filter((r) => r.status === 'healthy' && this.isAlive(r));
+    const all = await this.all();
+    // every replica (not only the leader) must reach the hosts it lists
+    this.syncClients(all);
+    return all.filter((r) => r.status === 'healthy' && this.isAlive(r));
   }
 
   client(name: string): NodeClient {
@@ -86,7 +89,11 @@ export class NodeRegistry implements NodeDirectory {
 
   /** Refreshes clients from the records (call after heartbeats arrive). */
   async refreshClients(): Promise<void> {
-    for (const rec of await this.opts.state.nodes()) {
+    this.syncClients(await this.opts.state.nodes());
+  }
+
+  private syncClients(records: NodeRecord[]): void {
+    for (const rec of records) {
       const have = this.clients.get(rec.report.name);
       if (!have || have.apiUrl !== rec.apiUrl) {
         this.clients.set(rec.report.name, { apiUrl: rec.apiUrl, client: this.opts.clientFor(rec) });

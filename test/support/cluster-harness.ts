@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { NodeService } from '../../src/agent/node-service.ts';
+import { NodeService, type NodeReport } from '../../src/agent/node-service.ts';
 import { generateClusterKey, Keyring } from '../../src/checkpoint/crypto/index.ts';
 import { CheckpointStore } from '../../src/checkpoint/store/index.ts';
 import { probeHostCapabilities } from '../../src/engine/capabilities.ts';
@@ -9,6 +9,8 @@ import { EventLog } from '../../src/manager/events.ts';
 import { Migrator } from '../../src/manager/migrate.ts';
 import { NodeRegistry } from '../../src/manager/node-registry.ts';
 import { createInCluster } from '../../src/manager/placement.ts';
+import { Rescheduler } from '../../src/manager/rescheduler.ts';
+import { TickerService } from '../../src/manager/tickers.ts';
 import { removeTree } from '../../src/devcluster/remove-tree.ts';
 import { Scheduler } from '../../src/scheduler/index.ts';
 import { EmbeddedStore } from '../../src/store/index.ts';
@@ -29,8 +31,16 @@ export interface Harness {
   scheduler: Scheduler;
   migrator: Migrator;
   checkpointRoot: string;
+  /** Checkpoint tickers (Algorithm 1); containers are armed by the test. */
+  tickers: TickerService;
+  /** Restore rescheduling (Algorithm 2); driven by the failure detector when started with `ha`. */
+  rescheduler: Rescheduler;
   host(name: string): TestHost;
   silence(name: string): void;
+  /** Host failure: its heartbeats stop and its containers are killed, so a restore elsewhere cannot collide. */
+  kill(name: string): Promise<void>;
+  /** The host heartbeats again (its Podman state as the kill left it). */
+  revive(name: string): void;
   heartbeatsNow(): Promise<void>;
   run(
     name: string,
@@ -49,7 +59,11 @@ export async function startHarness(
   prefix: string,
   count: number,
   firstIndex: number,
-  opts: { failureTimeoutMs?: number } = {},
+  opts: {
+    failureTimeoutMs?: number;
+    /** Run the leader's failure detector: failed hosts go to the rescheduler, returning ones are reconciled. */
+    ha?: boolean;
+  } = {},
 ): Promise<Harness> {
   const hosts: TestHost[] = [];
   const root = `${TEST_ROOT}/${prefix}-shared`;
@@ -98,6 +112,8 @@ export async function startHarness(
   });
   const scheduler = new Scheduler();
   const migrator = new Migrator({ state, nodes: registry, scheduler, events });
+  const tickers = new TickerService({ state, nodes: registry, events });
+  const rescheduler = new Rescheduler({ state, nodes: registry, scheduler, events, tickers });
   const silenced = new Set<string>();
   const bootIds = new Map(hosts.map((h) => [h.name, randomUUID()]));
   const heartbeatsNow = async (): Promise<void> => {
@@ -113,12 +129,64 @@ export async function startHarness(
   };
   await heartbeatsNow();
   let pumping = true;
-  const pump = (async () => {
+  // With `ha`, each host heartbeats on its own, as agents do, and its
+  // heartbeat does not wait on Podman: while a host checkpoints or restores,
+  // listing its containers takes seconds (the container locks are held),
+  // which with a 2 s failure timeout would fail a host that is alive.
+  const latest = new Map<string, NodeReport>();
+  const hostPump = async (name: string, svc: NodeService): Promise<void> => {
+    const refresh = (async () => {
+      while (pumping) {
+        if (!silenced.has(name)) {
+          const t = Date.now();
+          try {
+            latest.set(name, await svc.report());
+          } catch {
+            // a host whose Podman is down sends no heartbeat, as its agent would
+            latest.delete(name);
+          }
+          if (Date.now() - t > 1000)
+            events.emit('harness.slow-report', `host ${name} took ${Date.now() - t} ms to list its state`, {
+              node: name,
+            });
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
     while (pumping) {
       await new Promise((r) => setTimeout(r, 300));
-      if (pumping) await heartbeatsNow();
+      const report = latest.get(name);
+      if (!pumping || silenced.has(name) || !report) continue;
+      await registry.recordHeartbeat(report, `local://${name}`, bootIds.get(name)!).catch(() => undefined);
     }
-  })();
+    await refresh;
+  };
+  const pump = opts.ha
+    ? Promise.all([...services].map(([name, svc]) => hostPump(name, svc)))
+    : (async () => {
+        while (pumping) {
+          await new Promise((r) => setTimeout(r, 300));
+          if (pumping) await heartbeatsNow();
+        }
+      })();
+  const dispatched = new Set<Promise<unknown>>();
+  const detector = opts.ha
+    ? (async () => {
+        while (pumping) {
+          await new Promise((r) => setTimeout(r, 250));
+          if (!pumping) break;
+          const { failed, recovered } = await registry.detect().catch(() => ({ failed: [], recovered: [] }));
+          const work = [
+            ...failed.map((f) => rescheduler.onHostFailed(f)),
+            ...recovered.map((r) => rescheduler.reconcileReturningHost(r)),
+          ];
+          for (const w of work) {
+            const p = w.catch(() => undefined).finally(() => dispatched.delete(p));
+            dispatched.add(p);
+          }
+        }
+      })()
+    : Promise.resolve();
   return {
     hosts,
     services,
@@ -128,8 +196,17 @@ export async function startHarness(
     scheduler,
     migrator,
     checkpointRoot: `${root}/checkpoints`,
+    tickers,
+    rescheduler,
     host: (name) => hosts.find((h) => h.name === name)!,
     silence: (name) => silenced.add(name),
+    async kill(name) {
+      silenced.add(name);
+      const podman = services.get(name)!.podman;
+      for (const c of await podman.listContainers({ all: false }))
+        await podman.killContainer(c.Names[0] ?? c.Id).catch(() => undefined);
+    },
+    revive: (name) => silenced.delete(name),
     heartbeatsNow,
     async run(name, image, o = {}) {
       const { record } = await createInCluster(
@@ -152,7 +229,10 @@ export async function startHarness(
     },
     async destroy() {
       pumping = false;
+      await tickers.stopAll();
       await pump;
+      await detector;
+      await Promise.all([...dispatched]);
       await kv.close();
       for (const h of hosts) await h.destroy();
       await removeTree(root);

@@ -1,0 +1,192 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
+import { ManagerClient } from '../../src/cli/manager-client.ts';
+import type { ClusterEvent } from '../../src/manager/events.ts';
+import type { ContainerRecord } from '../../src/manager/records.ts';
+import { RedisClient } from '../support/redis-client.ts';
+
+// Thesis 3.4 on a real local cluster: a host dies and its labelled redis comes
+// back elsewhere with everything written before its last checkpoint; the
+// leading manager dies and a replica leads and keeps the tickers going.
+const run = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('restore rescheduling when a host dies (Algorithm 2)', () => {
+  const ROOT = '/var/tmp/lifeboat-e2e-fail';
+  const DOCKER_PORT = 23770;
+  let up: ClusterUpResult;
+  let api: ManagerClient;
+  const docker = async (...args: string[]): Promise<string> =>
+    (
+      await run('docker', args, { env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${DOCKER_PORT}` } })
+    ).stdout.trim();
+
+  before(async () => {
+    await clusterDown(ROOT).catch(() => undefined);
+    up = await clusterUp({
+      nodes: 3,
+      root: ROOT,
+      cluster: { bridge: 'lbfail0', subnet: '10.94.0.0/24', namePrefix: 'f' },
+      managerPort: 7470,
+      dockerPort: DOCKER_PORT,
+      failureTimeoutMs: 3000,
+    });
+    api = await ManagerClient.open({
+      managerUrl: up.managerUrl,
+      pkiDir: up.pkiDir,
+      dockerHost: up.dockerHost,
+    });
+  });
+  after(async () => {
+    await clusterDown(ROOT);
+  });
+
+  test('redis on a killed host serves again elsewhere with every key of its last checkpoint', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'kv',
+      '-p',
+      '6379:6379',
+      '-e',
+      'constraint:node==f1',
+      '-l',
+      'lifeboat.checkpoint.interval=2s',
+      '-l',
+      'lifeboat.reschedule=checkpoint',
+      'localhost/lifeboat/redis:latest',
+    );
+    const c = await RedisClient.waitReady(up.hosts[0]!.address, 6379);
+    for (let i = 0; i < 2000; i++) await c.command(['SET', `a:${i}`, String(i)]);
+    const writtenAt = Date.now();
+    // a checkpoint that completed after batch A was written holds all of it
+    const done = await waitFor('a checkpoint after the writes', 20_000, async () => {
+      const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events?container=kv');
+      return evs.find((e) => e.type === 'checkpoint.done' && Date.parse(e.time) > writtenAt + 50);
+    });
+    assert.ok(done);
+    for (let i = 0; i < 100; i++) await c.command(['SET', `late:${i}`, String(i)]);
+    c.close();
+    const t0 = Date.now();
+    await new LocalCluster({ root: ROOT }).host('f1').kill();
+    const rec = await waitFor('kv restored on another host', 60_000, async () => {
+      const recs = await api.request<ContainerRecord[]>('GET', '/lifeboat/v1/containers');
+      const r = recs.find((x) => x.name === 'kv');
+      return r && r.node !== 'f1' && r.phase === 'running' ? r : undefined;
+    });
+    const host = up.hosts.find((h) => h.name === rec.node)!;
+    const d = await RedisClient.waitReady(host.address, 6379, 30_000);
+    const servedMs = Date.now() - t0;
+    for (let i = 0; i < 2000; i += 97)
+      assert.equal(await d.command(['GET', `a:${i}`]), String(i), `a:${i} survived`);
+    assert.equal(await d.command(['GET', 'a:1999']), '1999');
+    d.close();
+    const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events');
+    assert.ok(
+      evs.some((e) => e.type === 'node.failed' && e.node === 'f1'),
+      'host failure is an event',
+    );
+    assert.ok(
+      evs.some((e) => e.container === 'kv' && /restore/.test(e.type)),
+      'the restore is an event',
+    );
+    assert.ok(servedMs < 3000 + 30_000, `served again after ${servedMs} ms`);
+    process.stderr.write(`# kv served again on ${rec.node} ${servedMs} ms after f1 was killed\n`);
+  });
+});
+
+describe('manager failover with etcd (thesis 3.4.3)', () => {
+  const ROOT = '/var/tmp/lifeboat-e2e-ha';
+  const DOCKER_PORT = 23780;
+  let up: ClusterUpResult;
+
+  before(async () => {
+    await clusterDown(ROOT).catch(() => undefined);
+    up = await clusterUp({
+      nodes: 2,
+      root: ROOT,
+      cluster: { bridge: 'lbha0', subnet: '10.93.0.0/24', namePrefix: 'h' },
+      managerPort: 7480,
+      dockerPort: DOCKER_PORT,
+      failureTimeoutMs: 3000,
+      store: 'etcd',
+      managers: 2,
+      etcdBasePort: 23800,
+    });
+  });
+  after(async () => {
+    await clusterDown(ROOT);
+  });
+
+  test('the leader dies: a replica leads within two lease TTLs and the tickers go on without double checkpoints', async () => {
+    const clients = await Promise.all(
+      up.managers.map((m) =>
+        ManagerClient.open({ managerUrl: m.url, pkiDir: up.pkiDir, dockerHost: m.dockerHost }),
+      ),
+    );
+    const leaderOf = async (i: number): Promise<{ leader?: { name: string }; isLeader: boolean }> =>
+      clients[i]!.request('GET', '/lifeboat/v1/leader');
+    const leader = await waitFor('a leader', 20_000, async () => (await leaderOf(0)).leader?.name);
+    const li = up.managers.findIndex((m) => m.name === leader);
+    const other = 1 - li;
+    await run(
+      'docker',
+      [
+        'run',
+        '-d',
+        '--name',
+        'tick',
+        '-l',
+        'lifeboat.checkpoint.interval=2s',
+        '-l',
+        'lifeboat.reschedule=checkpoint',
+        'localhost/lifeboat/busybox:latest',
+        'sh',
+        '-c',
+        'i=0; while true; do i=$((i+1)); sleep 0.1; done',
+      ],
+      { env: { ...process.env, DOCKER_HOST: up.managers[other]!.dockerHost } },
+    );
+    type Groups = { group: number; versions: { version: number }[] }[];
+    const versions = async (): Promise<number[]> =>
+      (
+        (await clients[other]!.request<Groups>('GET', '/lifeboat/v1/containers/tick/checkpoints')) ?? []
+      ).flatMap((g) => g.versions.map((v) => v.version));
+    await waitFor('two checkpoints', 30_000, async () => ((await versions()).length >= 2 ? true : undefined));
+    // SIGKILL the leader's process: no resignation, its lease must run out
+    const state = JSON.parse(readFileSync(`${ROOT}/state.json`, 'utf8')) as {
+      processes: { role: string; pid: number }[];
+    };
+    const pid = state.processes.find((p) => p.role === leader)!.pid;
+    const t0 = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the replica to lead', 15_000, async () =>
+      (await leaderOf(other)).isLeader ? true : undefined,
+    );
+    const tookMs = Date.now() - t0;
+    process.stderr.write(`# ${up.managers[other]!.name} leads ${tookMs} ms after the leader was killed\n`);
+    assert.ok(tookMs < 2 * 2000 + 3000, `new leader within about two lease TTLs (${tookMs} ms)`);
+    const before = (await versions()).length;
+    await waitFor('tickers continue under the new leader', 30_000, async () =>
+      (await versions()).length >= before + 2 ? true : undefined,
+    );
+    const all = await versions();
+    assert.equal(new Set(all).size, all.length, 'no version written twice');
+  });
+});
