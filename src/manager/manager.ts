@@ -70,6 +70,7 @@ export class Manager {
   private campaignAbort = new AbortController();
   private resuming: Promise<unknown> | undefined;
   private lastResume = 0;
+  private lastRebuild = 0;
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Hooks the HA services attach to (tickers, rescheduler). */
   readonly leaderHooks: {
@@ -241,6 +242,13 @@ export class Manager {
           const { failed, recovered } = await this.registry.detect();
           for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
           for (const r of recovered) for (const h of this.leaderHooks.onHostRecovered) void h(r.report.name);
+          // containers created or moved through a replica get their tickers from the leader
+          if (Date.now() - this.lastRebuild >= 1000) {
+            this.lastRebuild = Date.now();
+            void this.syncTickers().catch((e) =>
+              this.log.warn('ticker sync failed', { error: errorMessage(e) }),
+            );
+          }
           // containers no host could take at failure time are retried until one can
           if (!this.resuming && Date.now() - this.lastResume >= this.o.failureTimeoutMs) {
             this.lastResume = Date.now();
@@ -256,6 +264,23 @@ export class Manager {
       this.leaderTimer = setTimeout(() => void tick(), Math.min(250, this.o.failureTimeoutMs / 4));
     };
     await tick();
+  }
+
+  /** Arms tickers of records this leader has not armed (created or moved through a replica), drops removed ones. */
+  private async syncTickers(): Promise<void> {
+    const records = await this.state.containers();
+    const names = new Set(records.map((r) => r.name));
+    for (const r of records) {
+      if (
+        r.ticker &&
+        (!this.tickers.armed(r.name) ||
+          this.tickers.status().some((t) => t.container === r.name && t.node !== r.node))
+      ) {
+        await this.tickers.arm(r);
+      }
+    }
+    for (const t of this.tickers.status())
+      if (!names.has(t.container)) await this.tickers.disarm(t.container);
   }
 
   private async stopLeading(): Promise<void> {
