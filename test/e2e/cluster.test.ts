@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
@@ -60,6 +60,8 @@ describe('a lifeboat cluster end to end', () => {
   });
 
   after(async () => {
+    rmSync(`${ROOT}/user-images`, { recursive: true, force: true });
+    rmSync(`${ROOT}/user-work`, { recursive: true, force: true });
     await clusterDown(ROOT);
     // nothing left behind
     assert.equal(readdirSync('/run/netns').filter((n) => /^lb-e\d$/.test(n)).length, 0, 'no host netns');
