@@ -18,4 +18,8 @@ case "$kind" in
 esac
 if [ ${#files[@]} -eq 0 ]; then echo "no test files for '$kind'" >&2; exit 1; fi
 # Integration tests share one machine's namespaces, ports and CPU: one file at a time.
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+rc=0
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || rc=$?
+# Leave the machine as it was: the tests' scratch space (images, archives) goes too.
+rm -rf "${LIFEBOAT_TEST_ROOT:-/var/tmp/lifeboat-test}"
+exit $rc
