@@ -17,6 +17,7 @@ import type {
   ContainerInspect,
   ContainerListEntry,
   CriuRestoreStats,
+  RestoreResult,
 } from '../engine/types.ts';
 import { restorePolicyOf } from '../policy/labels.ts';
 import { LifeboatError } from '../util/errors.ts';
@@ -269,19 +270,44 @@ export class NodeService implements NodeClient {
         );
       }
       const t1 = Date.now();
-      const rewritten = rewriteArchive(createReadStream(spooled.path), this.hostPaths, {
-        source: { runroot: info.runroot, graphroot: info.graphroot, cgroupParent: info.cgroupParent },
-      });
       const name = opts.name ?? info.containerName;
-      const restored = this.podman.restoreImport(rewritten.output, {
-        ...(opts.name ? { name: opts.name } : {}),
-        cleanupName: name,
-        tcpEstablished: opts.tcpEstablished ?? info.tcpEstablished,
-        ignoreStaticIp: opts.ignoreStaticIp ?? true,
-        ignoreStaticMac: opts.ignoreStaticMac ?? true,
-        printStats: true,
-      });
-      const [result] = await Promise.all([restored, rewritten.info]);
+      // Established TCP connections can only come back on the container's old
+      // address: keep it when this host has it free; else take a new one
+      // (fine without open connections; CRIU says so otherwise).
+      const attempts = opts.ignoreStaticIp === undefined ? [false, true] : [opts.ignoreStaticIp];
+      let result: RestoreResult | undefined;
+      for (const [i, ignoreIp] of attempts.entries()) {
+        const rewritten = rewriteArchive(createReadStream(spooled.path), this.hostPaths, {
+          source: { runroot: info.runroot, graphroot: info.graphroot, cgroupParent: info.cgroupParent },
+        });
+        const restored = this.podman.restoreImport(rewritten.output, {
+          ...(opts.name ? { name: opts.name } : {}),
+          cleanupName: name,
+          tcpEstablished: opts.tcpEstablished ?? info.tcpEstablished,
+          ignoreStaticIp: ignoreIp,
+          ignoreStaticMac: opts.ignoreStaticMac ?? ignoreIp,
+          printStats: true,
+        });
+        try {
+          [result] = await Promise.all([restored, rewritten.info]);
+          break;
+        } catch (err) {
+          rewritten.output.destroy();
+          const last = i === attempts.length - 1;
+          if (
+            last ||
+            !/IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat/i.test(
+              String(err),
+            )
+          )
+            throw err;
+          this.log.info("the container's address is taken here: restoring with a new one", {
+            container: name,
+            error: String(err),
+          });
+        }
+      }
+      if (!result) throw new LifeboatError('restore_failed', `restore of ${name} produced no container`);
       const restoreMs = Date.now() - t1;
       this.log.info('restored container', { container: name, bytes: spooled.bytes, receiveMs, restoreMs });
       return {

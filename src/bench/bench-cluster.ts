@@ -52,9 +52,20 @@ export async function withBenchCluster<T>(
     dockerPort: DOCKER_PORT,
     failureTimeoutMs: 10_000,
   });
+  // Ctrl-C during a long bench must still leave no cluster behind.
+  const interrupted = (): void => {
+    log('interrupted: taking the bench cluster down');
+    void clusterDown(root).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     log(`cluster up in ${(up.ms / 1000).toFixed(1)} s: ${up.hosts.map((h) => h.name).join(', ')}`);
-    const api = await ManagerClient.open({ managerUrl: up.managerUrl, pkiDir: up.pkiDir, dockerHost: up.dockerHost });
+    const api = await ManagerClient.open({
+      managerUrl: up.managerUrl,
+      pkiDir: up.pkiDir,
+      dockerHost: up.dockerHost,
+    });
     return await fn({
       up,
       api,
@@ -63,6 +74,8 @@ export async function withBenchCluster<T>(
       docker: new DockerEndpoint('127.0.0.1', DOCKER_PORT),
     });
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await clusterDown(root);
     log('bench cluster down');
   }
@@ -111,28 +124,43 @@ export class DockerEndpoint {
     });
   }
 
-  /** `docker run -d --name NAME -p PORT:PORT -e constraint:node==NODE [-l k=v] IMAGE [CMD]`. */
+  /** `docker run -d --name NAME -p HOSTPORT:PORT -e constraint:node==NODE [-l k=v] IMAGE [CMD]`. */
   async run(o: {
     name: string;
     image: string;
     node: string;
     port?: number;
+    hostPort?: number;
     labels?: Record<string, string>;
     cmd?: string[];
   }): Promise<string> {
     const key = `${o.port ?? 0}/tcp`;
-    const created = await this.request<{ Id: string }>('POST', `/containers/create?name=${encodeURIComponent(o.name)}`, {
-      Image: o.image,
-      Env: [`constraint:node==${o.node}`],
-      Labels: o.labels ?? {},
-      ...(o.cmd ? { Cmd: o.cmd } : {}),
-      ...(o.port
-        ? {
-            ExposedPorts: { [key]: {} },
-            HostConfig: { PortBindings: { [key]: [{ HostIp: '', HostPort: String(o.port) }] } },
-          }
-        : {}),
-    });
+    const create = (): Promise<{ Id: string }> =>
+      this.request<{ Id: string }>('POST', `/containers/create?name=${encodeURIComponent(o.name)}`, {
+        Image: o.image,
+        Env: [`constraint:node==${o.node}`],
+        Labels: o.labels ?? {},
+        ...(o.cmd ? { Cmd: o.cmd } : {}),
+        ...(o.port
+          ? {
+              ExposedPorts: { [key]: {} },
+              HostConfig: {
+                PortBindings: { [key]: [{ HostIp: '', HostPort: String(o.hostPort ?? o.port) }] },
+              },
+            }
+          : {}),
+      });
+    // Right after `up` the manager may know a host as healthy before it holds
+    // a client for it (refreshed on its leader tick): give it a few ticks.
+    let created: { Id: string } | undefined;
+    for (let i = 0; !created; i++) {
+      try {
+        created = await create();
+      } catch (err) {
+        if (i >= 40 || !(err instanceof LifeboatError) || !/no host named/.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     await this.request('POST', `/containers/${encodeURIComponent(o.name)}/start`);
     return created.Id;
   }

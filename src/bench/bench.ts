@@ -1,5 +1,11 @@
 import { machineInfo } from './machine-info.ts';
-import { summarizeSamples, writeReport, type BenchOutcome, type BenchReport, type WrittenFiles } from './results.ts';
+import {
+  summarizeSamples,
+  writeReport,
+  type BenchOutcome,
+  type BenchReport,
+  type WrittenFiles,
+} from './results.ts';
 
 /** What `lifeboat bench <name>` passes to a benchmark. */
 export interface BenchOptions {

@@ -2,8 +2,8 @@ import { RedisClient } from './redis-client.ts';
 
 /**
  * Client-visible downtime of a Redis that moves between hosts: one loop per
- * host it may be on sends PING every ~10 ms (reconnecting as needed, giving
- * up on a reply after `replyTimeoutMs`), and every successful reply lands on
+ * host it may be on sends PING every ~10 ms (keeping its connection,
+ * reconnecting after no reply within `replyTimeoutMs`), and every successful reply lands on
  * one timeline. The downtime is the longest gap between successive replies.
  * A loop per host, rather than one client following the container, keeps
  * the resolution at the ping period instead of a connect timeout: the old
@@ -63,6 +63,7 @@ export class DowntimeProbe {
         const reply = await withTimeout(c.command(['PING']), this.replyTimeoutMs);
         if (reply === 'PONG') this.replies.push(Date.now());
       } catch {
+        // not there (yet), frozen, or gone: the gap grows
         c?.close();
         c = undefined;
       }

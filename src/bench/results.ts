@@ -118,7 +118,10 @@ export function reportMarkdown(r: BenchReport): string {
 
 /** `2025-01-31T12-00-00Z`: sortable and safe in file names. */
 export function fileStamp(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return d
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 function writeAtomic(path: string, text: string): void {
