@@ -1,9 +1,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { ValidationError } from '../../util/errors.ts';
 import { CheckpointArchives } from './checkpoint-archives.ts';
 import { CheckpointExistsError, NoSuchCheckpointError } from './errors.ts';
 
@@ -67,5 +68,36 @@ describe('checkpoint archives of the Docker API', () => {
     assert.equal(existsSync(join(root, 'base/web')), false);
     assert.throws(() => store.pathOf('web', '../x'), /invalid checkpoint ID/);
     assert.throws(() => store.pathOf('../etc', 'cp'), /Invalid container name/);
+  });
+
+  test('a client directory that cannot hold checkpoints is a 400, at once, and nothing is dumped', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'x');
+    let asked = false;
+    const dump = async (): Promise<Readable> => {
+      asked = true;
+      return Readable.from([Buffer.from('x')]);
+    };
+    // Node's recursive mkdir never returns below /proc/self; the archive store must.
+    for (const dir of [file, '/proc/self/lifeboat', join(file, 'deeper')]) {
+      const started = Date.now();
+      await assert.rejects(store.write('web', 'cp1', dump, dir), (err) => {
+        assert.ok(err instanceof ValidationError, String(err));
+        assert.match(err.message, /cannot hold checkpoints \((ENOTDIR|ENOENT|EPERM|EACCES)\)/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 2000, `${dir} answered in time`);
+    }
+    assert.equal(asked, false);
+    assert.deepEqual(await store.list('web', file), []);
+    await assert.rejects(store.remove('web', 'cp1', file), NoSuchCheckpointError);
+  });
+
+  test('archives are 0600 and the directories made for them 0700: they hold process memory', async () => {
+    const dir = join(root, 'private');
+    await store.write('db', 'cp1', async () => Readable.from([Buffer.from('memory')]), dir);
+    assert.equal(statSync(join(dir, 'db/cp1.tar')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'db')).mode & 0o777, 0o700);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
   });
 });

@@ -3,6 +3,7 @@ import { link, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ValidationError } from '../../util/errors.ts';
 import { CheckpointExistsError, NoSuchCheckpointError } from './errors.ts';
 import type { DockerCheckpoint } from './types.ts';
 import { validateCheckpointDir, validateCheckpointId, validateContainerName } from './validate.ts';
@@ -65,10 +66,15 @@ export class CheckpointArchives {
   ): Promise<string> {
     const path = this.pathOf(container, checkpoint, dir);
     if (await this.exists(container, checkpoint, dir)) throw new CheckpointExistsError(container, checkpoint);
-    await mkdir(this.dirOf(container, dir), { recursive: true });
+    try {
+      await makeDirs(this.dirOf(container, dir));
+    } catch (err) {
+      throw unusableDir(dir, err);
+    }
     const tmp = `${path}.partial-${process.pid}-${Date.now()}`;
     try {
-      await pipeline(await source(), createWriteStream(tmp, { flush: true }));
+      // An archive holds the container's whole memory: readable by its owner (root) only.
+      await pipeline(await source(), createWriteStream(tmp, { flush: true, mode: 0o600 }));
       try {
         await link(tmp, path);
       } catch (err) {
@@ -89,8 +95,9 @@ export class CheckpointArchives {
     try {
       names = await readdir(d);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw unusableDir(dir, err);
     }
     const found: { name: string; mtime: number }[] = [];
     for (const n of names) {
@@ -110,14 +117,48 @@ export class CheckpointArchives {
     try {
       await unlink(this.pathOf(container, checkpoint, dir));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR')
         throw new NoSuchCheckpointError(container, checkpoint, this.dirOf(container, dir));
-      throw err;
+      throw unusableDir(dir, err);
     }
   }
 
   /** Drops every checkpoint of a container in the base directory (client-chosen directories are the client's). */
   async removeAll(container: string): Promise<void> {
     await rm(this.dirOf(container), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A directory the client named (CheckpointDir, checkpoint-dir, dir) that
+ * cannot hold checkpoints is the client's mistake: a 400 naming it. The
+ * backend's own directory failing stays a server error.
+ */
+function unusableDir(dir: string | undefined, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (dir === undefined || code === undefined) return err;
+  return new ValidationError(
+    `checkpoint directory "${dir}" cannot hold checkpoints (${code})`,
+    'name a directory the engine host can create and write, or leave the directory out',
+  );
+}
+
+/**
+ * `mkdir -p` one level at a time, new directories 0700 (existing ones, such
+ * as a client's /tmp, keep their mode). Node's recursive mkdir never returns for
+ * a path below /proc/self (mkdir answers ENOENT under an existing parent
+ * and Node retries forever, pinning a libuv thread), and the directory
+ * here can be the client's.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  let path = '';
+  for (const part of dir.split('/').filter((p) => p !== '')) {
+    path += `/${part}`;
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }

@@ -11,17 +11,18 @@ import { parseCreateBody } from './create-body.ts';
 import type { DockerWaitResponse } from './types.ts';
 import {
   parseFilters,
+  parseSignal,
+  parseStopTimeout,
   parseTail,
   parseWaitCondition,
   validateCheckpointDir,
   validateCheckpointId,
   validateContainerName,
+  validateDetachKeys,
 } from './validate.ts';
 
 export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
-
-const SIGNAL = /^(SIG)?[A-Z][A-Z0-9+-]*$|^\d{1,2}$/;
 
 /** /containers/...: lifecycle, inspect, list, logs, wait, attach. */
 export function registerContainerRoutes(router: Router, backend: DockerBackend): void {
@@ -57,18 +58,18 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
   });
 
   router.post('/containers/{id}/stop', async (ctx) => {
-    const t = ctx.int('t');
+    const t = parseStopTimeout(ctx.int('t'));
     const signal = optionalSignal(ctx);
     const r = await backend.stopContainer(ctx.param('id'), {
-      ...(t !== undefined && t >= 0 ? { timeoutSeconds: t } : {}),
+      ...(t !== undefined ? { timeoutSeconds: t } : {}),
       ...(signal ? { signal } : {}),
     });
     ctx.send(r === 'stopped' ? 204 : 304);
   });
 
   router.post('/containers/{id}/restart', async (ctx) => {
-    const t = ctx.int('t');
-    await backend.restartContainer(ctx.param('id'), t !== undefined && t >= 0 ? { timeoutSeconds: t } : {});
+    const t = parseStopTimeout(ctx.int('t'));
+    await backend.restartContainer(ctx.param('id'), t !== undefined ? { timeoutSeconds: t } : {});
     ctx.send(204);
   });
 
@@ -94,9 +95,7 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
 function optionalSignal(ctx: RequestContext): string | undefined {
   const s = ctx.string('signal');
   if (s === undefined || s === '') return undefined;
-  if (!SIGNAL.test(s))
-    throw new ValidationError(`invalid signal "${s}": use a name such as SIGTERM or a number`);
-  return s;
+  return parseSignal(s);
 }
 
 /** Writes with backpressure; false once the client is gone. */
@@ -173,7 +172,9 @@ function attach(backend: DockerBackend) {
       stdin: ctx.bool('stdin'),
       stdout: ctx.bool('stdout'),
       stderr: ctx.bool('stderr'),
-      ...(ctx.string('detachKeys') ? { detachKeys: ctx.string('detachKeys') as string } : {}),
+      ...(ctx.string('detachKeys')
+        ? { detachKeys: validateDetachKeys(ctx.string('detachKeys') as string) }
+        : {}),
     };
     const { tty, stream } = await backend.attachContainer(ctx.param('id'), opts);
     const conn = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);

@@ -88,6 +88,18 @@ describe('container create body', () => {
       [{ Image: 'x', HostConfig: { PortBindings: { 'http/tcp': [] } } }, /invalid port "http\/tcp"/],
       [{ Image: 'x', ExposedPorts: { '99999/tcp': {} } }, /invalid port "99999\/tcp"/],
       [{ Image: 'x', HostConfig: { CpuShares: 1.5 } }, /HostConfig\.CpuShares must be an integer/],
+      // each of these reached Podman and came back as a 5xx (test/security/fuzz.test.ts)
+      [{ Image: '..' }, /invalid reference format/],
+      [{ Image: '\ud800' }, /invalid reference format/],
+      [{ Image: 'Busybox' }, /invalid reference format/],
+      [{ Image: 'x', HostConfig: { Memory: 2 ** 63 } }, /HostConfig\.Memory is out of range/],
+      [{ Image: 'x', StopTimeout: 2 ** 64 }, /StopTimeout is out of range/],
+      [{ Image: 'x', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '99999' }] } } }, /up to 65535/],
+      [
+        { Image: 'x', HostConfig: { PortBindings: { '80/tcp': [{ HostIp: 'nope' }] } } },
+        /invalid host IP "nope"/,
+      ],
+      [{ Image: 'x', HostConfig: { VolumesFrom: ['web:zz'] } }, /invalid VolumesFrom entry "web:zz"/],
     ];
     for (const [body, re] of cases) assert.throws(() => parseCreateBody(body), re, JSON.stringify(body));
   });

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { ValidationError } from '../../util/errors.ts';
 import type { DockerContainerCreateBody, DockerHostConfig, DockerPortMap } from './types.ts';
+import { validateImageReference } from './validate.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -15,6 +17,7 @@ export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   const o = object(raw, 'body');
   const image = str(o, 'Image');
   if (!image) throw new ValidationError('Image is required');
+  validateImageReference(image);
   const body: DockerContainerCreateBody = { Image: image };
   assign(body, 'Hostname', str(o, 'Hostname'));
   assign(body, 'Domainname', str(o, 'Domainname'));
@@ -48,7 +51,13 @@ function parseHostConfig(o: Obj): DockerHostConfig {
     hc.Binds = binds;
   }
   assign(hc, 'Links', strList(o, 'Links', 'HostConfig.'));
-  assign(hc, 'VolumesFrom', strList(o, 'VolumesFrom', 'HostConfig.'));
+  const volumesFrom = strList(o, 'VolumesFrom', 'HostConfig.');
+  if (volumesFrom) {
+    for (const v of volumesFrom)
+      if (!/^[^:]+(?::(?:ro|rw|z)(?:,(?:ro|rw|z))*)?$/.test(v))
+        throw new ValidationError(`invalid VolumesFrom entry "${v}": use container[:ro|rw]`);
+    hc.VolumesFrom = volumesFrom;
+  }
   assign(hc, 'ExtraHosts', strList(o, 'ExtraHosts', 'HostConfig.'));
   assign(hc, 'NetworkMode', str(o, 'NetworkMode', 'HostConfig.'));
   assign(hc, 'CgroupParent', str(o, 'CgroupParent', 'HostConfig.'));
@@ -107,9 +116,17 @@ function portBindings(o: Obj): DockerPortMap {
       const b = object(v, `HostConfig.PortBindings["${key}"][]`);
       const hostIp = str(b, 'HostIp', `HostConfig.PortBindings["${key}"][].`);
       const hostPort = str(b, 'HostPort', `HostConfig.PortBindings["${key}"][].`);
-      if (hostPort !== undefined && hostPort !== '' && !/^\d{1,5}$/.test(hostPort))
+      if (
+        hostPort !== undefined &&
+        hostPort !== '' &&
+        (!/^\d{1,5}$/.test(hostPort) || Number(hostPort) > 65535)
+      )
         throw new ValidationError(
-          `invalid host port "${hostPort}" for ${key}: a single port number (port ranges are not supported)`,
+          `invalid host port "${hostPort}" for ${key}: a single port number up to 65535 (port ranges are not supported)`,
+        );
+      if (hostIp !== undefined && hostIp !== '' && isIP(hostIp) === 0)
+        throw new ValidationError(
+          `invalid host IP "${hostIp}" for ${key}: an IPv4 or IPv6 address, or empty`,
         );
       return {
         ...(hostIp !== undefined ? { HostIp: hostIp } : {}),
@@ -170,6 +187,8 @@ function int(o: Obj, key: string, prefix = ''): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v))
     throw new ValidationError(`${prefix}${key} must be an integer`);
+  // JSON numbers beyond 2^53 arrive rounded, and beyond int64 the engine cannot take them at all.
+  if (!Number.isSafeInteger(v)) throw new ValidationError(`${prefix}${key} is out of range`);
   return v;
 }
 

@@ -1,7 +1,12 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demux } from '../../engine/demux-stream.ts';
-import { ConflictError, ContainerNotFoundError, ImageNotFoundError } from '../../engine/errors.ts';
+import {
+  ConflictError,
+  ContainerNotFoundError,
+  EngineError,
+  ImageNotFoundError,
+} from '../../engine/errors.ts';
 import type { PodmanClient } from '../../engine/podman-client.ts';
 import type { CheckpointOptions, ContainerCreateSpec } from '../../engine/types.ts';
 import { ValidationError } from '../../util/errors.ts';
@@ -239,6 +244,8 @@ export class PodmanDockerBackend implements DockerBackend {
       if (taken) throw new NameConflictError(wanted, taken.Id);
     }
     if (!(await this.podman.imageExists(image))) throw new NoSuchImageError(image);
+    // dockerd's 404 for a missing source, instead of Podman's 500 from deep inside create
+    for (const from of body.HostConfig?.VolumesFrom ?? []) await this.resolve(from.replace(/:[^:]*$/, ''));
     const spec = toCreateSpec(body, {
       name: wanted ?? '',
       cgroupParent: this.cgroupParent,
@@ -253,6 +260,13 @@ export class PodmanDockerBackend implements DockerBackend {
       if (wanted && (err instanceof ConflictError || /already in use/i.test(String(err))))
         throw new NameConflictError(wanted, '');
       if (err instanceof ImageNotFoundError) throw new NoSuchImageError(image);
+      const missing =
+        err instanceof EngineError ? /statfs (.+): no such file or directory/.exec(err.podmanMessage) : null;
+      if (missing?.[1])
+        throw new ValidationError(
+          `invalid mount config for type "bind": bind source path does not exist: ${missing[1]}`,
+          'create the directory on the host first: lifeboat, like Podman, does not create bind sources',
+        );
       throw err;
     }
   }

@@ -10,6 +10,7 @@ import {
 } from '../../pki/index.ts';
 import { errorMessage } from '../../util/errors.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
+import { answerClientError } from '../http/client-error.ts';
 import type { Router } from '../http/router.ts';
 import { createDockerApiRouter, type DockerApiOptions } from './server.ts';
 
@@ -57,6 +58,7 @@ export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions
       ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion }),
     });
   const server = https.createServer(tlsOptions(opts.tls));
+  server.on('clientError', answerClientError);
   server.on('tlsClientError', (err, socket) => {
     log.warn('refused a TLS handshake', { remote: socket.remoteAddress, error: err.message });
   });

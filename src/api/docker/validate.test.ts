@@ -2,12 +2,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../../util/errors.ts';
 import {
+  MAX_STOP_TIMEOUT_SECONDS,
   parseFilters,
+  parseSignal,
+  parseStopTimeout,
   parseTail,
   parseWaitCondition,
   validateCheckpointDir,
   validateCheckpointId,
   validateContainerName,
+  validateDetachKeys,
+  validateImageReference,
 } from './validate.ts';
 
 const KEYS = ['name', 'id', 'label', 'status'];
@@ -61,5 +66,53 @@ describe('docker API input validation', () => {
     assert.equal(parseTail('all'), 'all');
     assert.equal(parseTail('5'), 5);
     assert.throws(() => parseTail('-1'), /invalid value for "tail"/);
+  });
+
+  test('signals: names with or without SIG, any case, numbers 1-64; nothing else', () => {
+    assert.equal(parseSignal('SIGTERM'), 'SIGTERM');
+    assert.equal(parseSignal('kill'), 'SIGKILL');
+    assert.equal(parseSignal('SIGRTMIN+3'), 'SIGRTMIN+3');
+    assert.equal(parseSignal('9'), '9');
+    for (const bad of ['SIGFOO', '0', '65', '99', '-1', 'SIG', '; rm -rf /', 'TERM\u0000'])
+      assert.throws(() => parseSignal(bad), ValidationError, bad);
+  });
+
+  test('detach keys: single ASCII characters or ctrl-<x>, comma-separated', () => {
+    assert.equal(validateDetachKeys('ctrl-p,ctrl-q'), 'ctrl-p,ctrl-q');
+    assert.equal(validateDetachKeys('a,ctrl-@,ctrl-\\'), 'a,ctrl-@,ctrl-\\');
+    for (const bad of ['garbage-keys', 'ctrl-p,,ctrl-q', 'ctrl-1', 'é', ''])
+      assert.throws(() => validateDetachKeys(bad), ValidationError, bad);
+  });
+
+  test('stop timeouts: negative is the default, huge is refused', () => {
+    assert.equal(parseStopTimeout(undefined), undefined);
+    assert.equal(parseStopTimeout(-1), undefined);
+    assert.equal(parseStopTimeout(30), 30);
+    assert.throws(() => parseStopTimeout(MAX_STOP_TIMEOUT_SECONDS + 1), ValidationError);
+    assert.throws(() => parseTail('99999999999999999999999'), ValidationError);
+    assert.throws(() => validateCheckpointDir('/' + 'a'.repeat(5000)), ValidationError);
+  });
+
+  test("image references follow Docker's grammar", () => {
+    for (const ok of [
+      'busybox',
+      'localhost/lifeboat/busybox:latest',
+      'registry:5000/a/b:c',
+      'busybox@sha256:' + 'a'.repeat(64),
+      'a'.repeat(64),
+    ])
+      assert.equal(validateImageReference(ok), ok);
+    for (const bad of [
+      '..',
+      '../../etc',
+      'upper/Case',
+      'a:b:c:d',
+      '-x',
+      'a//b',
+      '\ud800',
+      'x@sha256:12',
+      'a'.repeat(600),
+    ])
+      assert.throws(() => validateImageReference(bad), /invalid reference format/, bad);
   });
 });

@@ -98,7 +98,10 @@ export class RequestContext {
     if (raw === null || raw.trim() === '') return undefined;
     if (!/^-?\d+$/.test(raw.trim()))
       throw new ValidationError(`invalid value for query parameter "${name}": "${raw}" is not an integer`);
-    return Number(raw.trim());
+    const n = Number(raw.trim());
+    if (!Number.isSafeInteger(n))
+      throw new ValidationError(`invalid value for query parameter "${name}": "${raw}" is out of range`);
+    return n;
   }
 
   /** Answers with a JSON body (or none when `body` is undefined). */

@@ -163,6 +163,23 @@ describe('http router', () => {
     assert.match(out, /Api-Version: 1\.47\r\n/);
   });
 
+  test('an absolute-form target that is no URL is a 400, and the server lives on', async () => {
+    const out = await raw('GET http://[/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(out, /^HTTP\/1\.1 400 /);
+    assert.match(out, /\{"message":"invalid request target \\"http:\/\/\[\/\\""\}/);
+    assert.equal((await request('GET', '/things/json')).status, 200);
+  });
+
+  test('requests the HTTP parser refuses get a status and a JSON message too', async () => {
+    const garbage = await raw('NOT AN HTTP REQUEST\r\n\r\n');
+    assert.match(garbage, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(garbage, /\{"message":"malformed HTTP request \(HPE_[A-Z_]+\)"\}/);
+    const huge = await raw(`GET /things/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+    assert.match(huge, /\{"message":"request headers are too large"\}/);
+    assert.equal((await request('GET', '/things/json')).status, 200);
+  });
+
   test('an upgrade request to an unknown route gets an ordinary JSON 404 and is closed', async () => {
     const out = await raw('POST /nowhere HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     assert.match(out, /^HTTP\/1\.1 404 Not Found\r\n/);

@@ -2,6 +2,7 @@ import http, { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createLogger, type Logger } from '../../util/log.ts';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body.ts';
+import { answerClientError } from './client-error.ts';
 import { RequestContext, type UpgradeRequest } from './context.ts';
 import {
   ApiVersionError,
@@ -84,8 +85,9 @@ export class Router {
     return this.add('DELETE', pattern, handler);
   }
 
-  /** Serves `server`'s plain requests and its upgrade requests (attach). */
+  /** Serves `server`'s plain requests and its upgrade requests (attach); requests Node cannot parse get a JSON 4xx. */
   attachTo(server: http.Server): void {
+    server.on('clientError', answerClientError);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       void this.handle(req, res, undefined);
     });

@@ -58,9 +58,11 @@ Example:
 const ISSUE_HELP = `
 Issues a certificate and a fresh key for one identity, signed by the CA in
 --ca, and writes them into --out (0700; key 0600):
-  default layout   ca.pem, <role>.pem, <role>-key.pem  (several roles can share a directory;
-                   \`lifeboat agent --pki DIR\` reads agent.pem / agent-key.pem)
-  --docker         ca.pem, cert.pem, key.pem: usable as DOCKER_CERT_PATH
+  docker layout (default, --docker)  ca.pem, cert.pem, key.pem: what
+      \`lifeboat manage --pki DIR\`, \`lifeboat agent --pki DIR\` and the docker
+      CLI (DOCKER_CERT_PATH=DIR) read
+  --prefix NAME  ca.pem, NAME.pem, NAME-key.pem: several identities in one
+      directory (\`lifeboat agent --pki DIR\` also finds agent.pem, agent-key.pem)
 The role is written into the certificate (OU=lifeboat-<role>) and checked by
 every server. Managers and agents must be issued with every address and name
 others dial them by (--ip, --dns); a name that is an IP address or host name
@@ -71,8 +73,8 @@ Examples:
   lifeboat cert issue --role agent --name node1 --ip 10.99.0.11 --out /tmp/node1
   lifeboat cert issue --role client --name alice --docker --out ~/.lifeboat/alice
   # during a CA rotation: issue from the new CA, trust both
-  lifeboat cert issue --role agent --name node1 --ip 10.99.0.11 --ca /var/lib/lifeboat/pki/ca-2025 \\
-    --also-trust /var/lib/lifeboat/pki/ca/ca.pem --force
+  lifeboat cert issue --role agent --name node1 --ip 10.99.0.11 --out /tmp/node1 \\
+    --ca /var/lib/lifeboat/pki/ca-new --also-trust /var/lib/lifeboat/pki/ca/ca.pem --force
 
 Inspect one:
   openssl x509 -in cert.pem -noout -subject -enddate -ext extendedKeyUsage,subjectAltName`;
@@ -106,6 +108,7 @@ interface IssueFlags extends JsonFlag {
   ip?: string[];
   out?: string;
   docker?: boolean;
+  prefix?: string;
   ca: string;
   days: number;
   force?: boolean;
@@ -211,7 +214,7 @@ function nextSteps(
         : [
             'use it with the docker CLI:',
             `  docker --tlsverify --tlscacert ${paths.caPath} --tlscert ${paths.certPath} --tlskey ${paths.keyPath} -H tcp://MANAGER:2376 ps`,
-            '(or issue with --docker for a DOCKER_CERT_PATH directory)',
+            '(or issue without --prefix for a DOCKER_CERT_PATH directory)',
           ];
     case 'agent':
       return [
@@ -219,14 +222,17 @@ function nextSteps(
         `  lifeboat agent --name ${name} --pki ${defaultOutDir('agent', name)} --address ADDRESS --manager MANAGER:PORT ...`,
       ];
     case 'manager':
-      return [`point the manager at ${dir}; clients must dial one of the names above`];
+      return [
+        `start the manager with it (clients must dial one of the names above):`,
+        `  lifeboat manage --name ${name} --pki ${dir} ...`,
+      ];
   }
 }
 
 async function issue(flags: IssueFlags): Promise<void> {
   const ca = resolve(flags.ca);
   const out = resolve(flags.out ?? defaultOutDir(flags.role, flags.name));
-  const layout: CertLayout = flags.docker === true ? 'docker' : { prefix: flags.role };
+  const layout: CertLayout = flags.prefix === undefined ? 'docker' : { prefix: flags.prefix };
   const opts: IssueToDirectoryOptions = { layout, validDays: flags.days, overwrite: flags.force === true };
   if (flags.dns !== undefined) opts.dnsNames = flags.dns;
   if (flags.ip !== undefined) opts.ipAddresses = flags.ip;
@@ -334,9 +340,15 @@ export function registerCert(program: Command): void {
       '--out <dir>',
       `output directory (default ${DEFAULT_PKI_ROOT}/<role>, clients ${DEFAULT_PKI_ROOT}/clients/<name>)`,
     )
+    .addOption(
+      new Option(
+        '--docker',
+        'write ca.pem, cert.pem, key.pem, usable as DOCKER_CERT_PATH (the default)',
+      ).conflicts('prefix'),
+    )
     .option(
-      '--docker',
-      'write ca.pem, cert.pem, key.pem (a DOCKER_CERT_PATH) instead of <role>.pem, <role>-key.pem',
+      '--prefix <name>',
+      'write ca.pem, <name>.pem, <name>-key.pem instead (identities sharing a directory)',
     )
     .option('--ca <dir>', 'CA directory to issue from', DEFAULT_CA_DIR)
     .addOption(

@@ -1,0 +1,60 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkDockerListen, InsecureListenError, isLoopbackHost } from './listen-guard.ts';
+import { startDockerApiServer } from './server.ts';
+import type { DockerBackend } from './backend.ts';
+
+describe('Docker endpoint listen guard', () => {
+  test('loopback addresses and localhost are loopback; everything else is not', () => {
+    for (const h of [
+      '127.0.0.1',
+      '127.9.8.7',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+    ])
+      assert.equal(isLoopbackHost(h), true, h);
+    for (const h of [
+      '0.0.0.0',
+      '::',
+      '',
+      '10.0.0.1',
+      '128.0.0.1',
+      '::ffff:10.0.0.1',
+      'example.org',
+      'localhost.evil',
+    ])
+      assert.equal(isLoopbackHost(h), false, h);
+  });
+
+  test('a non-loopback bind without TLS is refused with what to do instead', () => {
+    for (const host of ['0.0.0.0', '10.99.0.1', '::', '']) {
+      assert.throws(
+        () => checkDockerListen({ host, tls: false }),
+        (err) => {
+          assert.ok(err instanceof InsecureListenError);
+          assert.equal(err.code, 'insecure_listen');
+          assert.match(err.message, /without TLS/);
+          assert.match(err.hint ?? '', /lifeboat cert issue --role manager/);
+          assert.match(err.hint ?? '', /--tlsverify/);
+          return true;
+        },
+      );
+    }
+    assert.throws(() => checkDockerListen({ host: '10.0.0.1', tls: undefined }), InsecureListenError);
+  });
+
+  test('loopback without TLS, and anything with TLS, is allowed', () => {
+    checkDockerListen({ host: '127.0.0.1', tls: false });
+    checkDockerListen({ host: '::1', tls: undefined });
+    checkDockerListen({ host: '0.0.0.0', tls: true });
+    checkDockerListen({ host: '10.0.0.1', tls: { caPem: 'x', certPem: 'y', keyPem: 'z' } });
+  });
+
+  test('startDockerApiServer refuses to serve clear text beyond loopback', async () => {
+    const backend = {} as DockerBackend;
+    await assert.rejects(startDockerApiServer({ backend, host: '0.0.0.0', port: 0 }), InsecureListenError);
+  });
+});
