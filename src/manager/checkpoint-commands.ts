@@ -1,14 +1,8 @@
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { makeDirs } from '../api/docker/checkpoint-archives.ts';
 import { softDirtyUnsupported } from '../engine/errors.ts';
 import { LifeboatError, ValidationError } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -52,6 +46,8 @@ export function checkDir(dir: string, what: string): string {
   if (!isAbsolute(dir)) throw new ValidationError(`${what} "${dir}" must be an absolute path`);
   if (dir.split('/').includes('..')) throw new ValidationError(`${what} "${dir}" must not contain ".."`);
   if (dir.includes('\0')) throw new ValidationError(`${what} contains NUL`);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(dir))
+    throw new ValidationError(`${what} "${dir}" is a kernel file system, not a place for archives`);
   return dir;
 }
 
@@ -81,8 +77,13 @@ export class CheckpointCommands {
     if ((c.preDump || c.trackMem) && !host.report.capabilities.canPreDump) throw softDirtyUnsupported();
     return this.o.exclusive(c.container, async () => {
       const node = this.o.nodes.client(rec.node);
-      mkdirSync(imageDir, { recursive: true, mode: 0o700 });
-      mkdirSync(workDir, { recursive: true, mode: 0o700 });
+      // one level at a time: a client-chosen path below /proc would hang a recursive mkdir
+      await makeDirs(imageDir).catch((e: unknown) => {
+        throw new ValidationError(`--image-dir ${imageDir} cannot be created: ${String(e)}`);
+      });
+      await makeDirs(workDir).catch((e: unknown) => {
+        throw new ValidationError(`--work-dir ${workDir} cannot be created: ${String(e)}`);
+      });
       const t0 = Date.now();
       if (c.preDump) await node.preDump(c.container);
       const archive = join(imageDir, `${c.container}.tar`);

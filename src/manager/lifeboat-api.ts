@@ -9,6 +9,7 @@ import type { RequestContext } from '../api/http/context.ts';
 import { authorizePeer, type Role } from '../pki/index.ts';
 import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
 import type { Manager } from './manager.ts';
+import { ContainerNotInClusterError } from './cluster-state.ts';
 import { MigrationError } from './migrate.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -140,12 +141,12 @@ export function lifeboatApiRouter(m: Manager): Router {
     `${API_PREFIX}/containers/{name}/migrate`,
     guard(users, async (ctx) => {
       const name = nameParam(ctx, 'name');
-      const body = ((await ctx.json().catch(() => ({}))) ?? {}) as {
-        env?: unknown;
-        labels?: unknown;
-        to?: unknown;
-        via?: unknown;
-      };
+      const raw = (await ctx.json()) ?? {};
+      if (typeof raw !== 'object' || Array.isArray(raw))
+        throw new ValidationError('the body must be a JSON object');
+      const body = raw as { env?: unknown; labels?: unknown; to?: unknown; via?: unknown };
+      // answer 404 before the 200 of the progress stream
+      if (!(await m.state.container(name))) throw new ContainerNotInClusterError(name);
       const env = Array.isArray(body.env) ? body.env.map(String) : [];
       const labels =
         body.labels && typeof body.labels === 'object' ? (body.labels as Record<string, string>) : {};

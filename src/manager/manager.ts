@@ -4,6 +4,7 @@ import { HttpNodeClient } from '../agent/http-node-client.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from '../agent/heartbeat-protocol.ts';
 import type { RunningServer } from '../api/http/serve.ts';
 import { startDockerApiServer } from '../api/docker/server.ts';
+import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
 import { serverTlsOptions, type TlsBundle } from '../pki/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
@@ -30,6 +31,8 @@ export interface ManagerOptions {
   tls: TlsBundle;
   /** Docker-compatible endpoint; plain HTTP is only allowed on loopback. */
   docker: { host: string; port: number };
+  /** The Docker endpoint again over mutual TLS (docker --tlsverify), for remote clients. */
+  dockerTls?: { host: string; port: number; tls: TlsBundle };
   failureTimeoutMs: number;
   /** Where `docker checkpoint create` archives are kept. */
   dockerCheckpointDir: string;
@@ -65,6 +68,7 @@ export class Manager {
   private readonly log: Logger;
   private apiServer: https.Server | undefined;
   private docker: RunningServer | undefined;
+  private dockerTls: { close(): Promise<void> } | undefined;
   private leadership: Leadership | undefined;
   private leaderTimer: NodeJS.Timeout | undefined;
   private campaignAbort = new AbortController();
@@ -199,7 +203,19 @@ export class Manager {
       host: this.o.docker.host,
       port: this.o.docker.port,
     });
-    this.log.info('manager listening', { api: this.apiUrl, docker: this.dockerUrl });
+    if (this.o.dockerTls) {
+      this.dockerTls = await startDockerApiTlsServer({
+        backend: this.backend,
+        tls: this.o.dockerTls.tls,
+        host: this.o.dockerTls.host,
+        port: this.o.dockerTls.port,
+      });
+    }
+    this.log.info('manager listening', {
+      api: this.apiUrl,
+      docker: this.dockerUrl,
+      dockerTls: this.o.dockerTls ? `${this.o.dockerTls.host}:${this.o.dockerTls.port}` : undefined,
+    });
   }
 
   private async campaign(): Promise<void> {
@@ -352,6 +368,7 @@ export class Manager {
     if (this.leaderTimer) clearTimeout(this.leaderTimer);
     await this.leadership?.resign().catch(() => undefined);
     await this.docker?.close();
+    await this.dockerTls?.close();
     await new Promise<void>((r) => (this.apiServer ? this.apiServer.close(() => r()) : r()));
   }
 }

@@ -151,7 +151,7 @@ function unusableDir(dir: string | undefined, err: unknown): unknown {
  * and Node retries forever, pinning a libuv thread), and the directory
  * here can be the client's.
  */
-async function makeDirs(dir: string): Promise<void> {
+export async function makeDirs(dir: string): Promise<void> {
   let path = '';
   for (const part of dir.split('/').filter((p) => p !== '')) {
     path += `/${part}`;

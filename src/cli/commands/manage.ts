@@ -37,6 +37,10 @@ export function registerManage(program: Command): void {
       'cluster store: embedded:///path/state.json or etcd://h1:p1,h2:p2/prefix',
       'embedded:///var/lib/lifeboat/manager/state.json',
     )
+    .option(
+      '--docker-tls <host:port>',
+      'also serve the Docker endpoint over mutual TLS here (docker --tlsverify; server cert from --pki)',
+    )
     .option('--replication', 'take part in leader election with other managers on the same etcd store')
     .option(
       '--pki <dir>',
@@ -73,6 +77,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         docker: string;
         store: string;
         replication?: boolean;
+        dockerTls?: string;
         pki: string;
         dockerCheckpointDir: string;
         strategy: string;
@@ -102,6 +107,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           ...(f.advertise ? { advertise: f.advertise } : {}),
           tls,
           docker,
+          ...(f.dockerTls ? { dockerTls: { ...hostPort(f.dockerTls, '--docker-tls'), tls } } : {}),
           failureTimeoutMs: f.failureTimeout,
           dockerCheckpointDir: f.dockerCheckpointDir,
           strategy: f.strategy,
