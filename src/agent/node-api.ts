@@ -1,6 +1,7 @@
+import { listenTracked } from '../api/http/serve.ts';
 import https from 'node:https';
 import { ServerResponse, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../api/http/context.ts';
@@ -279,30 +280,12 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
     else proxy.upgrade(req, socket, head, res, podman.path, podman.search);
   });
 
-  // Upgraded sockets leave the server's bookkeeping: track every connection to cut them on close.
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { host, port, close } = await listenTracked(server, opts);
   log.info('node API listening', { address: `${host}:${port}`, roles: roles.join(',') });
   return {
     server,
     host,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close,
   };
 }

@@ -1,8 +1,8 @@
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { HttpNodeClient } from '../agent/http-node-client.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from '../agent/heartbeat-protocol.ts';
-import type { RunningServer } from '../api/http/serve.ts';
+import { listenTracked, type RunningServer } from '../api/http/serve.ts';
 import { startDockerApiServer } from '../api/docker/server.ts';
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
 import { serverTlsOptions, type TlsBundle } from '../pki/index.ts';
@@ -67,6 +67,7 @@ export class Manager {
   readonly rescheduler: Rescheduler;
   private readonly log: Logger;
   private apiServer: https.Server | undefined;
+  private apiClose: (() => Promise<void>) | undefined;
   private docker: RunningServer | undefined;
   private dockerTls: { close(): Promise<void> } | undefined;
   private leadership: Leadership | undefined;
@@ -187,16 +188,7 @@ export class Manager {
     const router = lifeboatApiRouter(this);
     const server = https.createServer(serverTlsOptions(this.o.tls));
     router.attachTo(server as unknown as import('node:http').Server);
-    const sockets = new Set<Socket>();
-    server.on('connection', (s: Socket) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
-    server.on('close', () => sockets.forEach((s) => s.destroy()));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.o.listen.port, this.o.listen.host, () => resolve());
-    });
+    this.apiClose = (await listenTracked(server, this.o.listen)).close;
     this.apiServer = server;
     this.docker = await startDockerApiServer({
       backend: this.backend,
@@ -369,6 +361,6 @@ export class Manager {
     await this.leadership?.resign().catch(() => undefined);
     await this.docker?.close();
     await this.dockerTls?.close();
-    await new Promise<void>((r) => (this.apiServer ? this.apiServer.close(() => r()) : r()));
+    await this.apiClose?.();
   }
 }

@@ -1,6 +1,7 @@
+import { listenTracked } from '../http/serve.ts';
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   authorizePeer,
   serverTlsOptions,
@@ -82,32 +83,14 @@ export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions
     router.handle(req, res, { socket, head }).catch((err: unknown) => broken(err, res));
   });
 
-  // Upgraded sockets leave the server's bookkeeping: track every connection to cut them on close.
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { host, port, close } = await listenTracked(server, opts);
   log.info('serving over mutual TLS', { address: `${host}:${port}`, roles: roles.join(',') });
   return {
     server,
     host,
     port,
     reload: (bundle) => server.setSecureContext(tlsOptions(bundle)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close,
   };
 }
 

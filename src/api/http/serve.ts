@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Router } from './router.ts';
 
@@ -17,7 +18,24 @@ export async function serve(
 ): Promise<RunningServer> {
   const server = http.createServer();
   router.attachTo(server);
-  // Upgraded sockets leave the server's own bookkeeping: track every connection here.
+  const { host, port, close } = await listenTracked(server, opts);
+  return {
+    server,
+    host,
+    port,
+    close,
+  };
+}
+
+/**
+ * Listens on host:port (port 0: any free port) and tracks every connection:
+ * upgraded sockets (attach, proxied streams) leave the server's own
+ * bookkeeping, and `close` must cut them too.
+ */
+export async function listenTracked(
+  server: http.Server | https.Server,
+  opts: { host?: string; port?: number } = {},
+): Promise<{ host: string; port: number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -33,7 +51,6 @@ export async function serve(
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    server,
     host,
     port,
     close: () =>
