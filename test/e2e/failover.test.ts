@@ -79,7 +79,9 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
     const done = await waitFor('a checkpoint after the writes', 20_000, async () => {
       const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events?container=kv');
       // the dump must have STARTED after the writes: one already running may not hold them
-      return evs.find((e) => e.type === 'checkpoint.done' && Date.parse(String(e.fields?.['startedAt'])) > writtenAt);
+      return evs.find(
+        (e) => e.type === 'checkpoint.done' && Date.parse(String(e.fields?.['startedAt'])) > writtenAt,
+      );
     });
     assert.ok(done);
     for (let i = 0; i < 100; i++) await c.command(['SET', `late:${i}`, String(i)]);
