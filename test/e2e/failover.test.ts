@@ -112,6 +112,56 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
     assert.ok(servedMs < 3000 + 30_000, `served again after ${servedMs} ms`);
     process.stderr.write(`# kv served again on ${rec.node} ${servedMs} ms after f1 was killed\n`);
   });
+  test('a partitioned host: restored elsewhere, its copy fenced, and after healing exactly one copy runs', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'island',
+      '-e',
+      'constraint:node==f2',
+      '-l',
+      'lifeboat.checkpoint.interval=2s',
+      '-l',
+      'lifeboat.reschedule=checkpoint',
+      'localhost/lifeboat/busybox:latest',
+      'sh',
+      '-c',
+      'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done',
+    );
+    await waitFor('a checkpoint of island', 20_000, async () => {
+      const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events?container=island');
+      return evs.find((e) => e.type === 'checkpoint.done');
+    });
+    const cluster = new LocalCluster({ root: ROOT });
+    const f2 = cluster.host('f2');
+    await f2.partition();
+    const moved = await waitFor('island restored off f2', 60_000, async () => {
+      const recs = await api.request<ContainerRecord[]>('GET', '/lifeboat/v1/containers');
+      const r = recs.find((x) => x.name === 'island');
+      return r && r.node !== 'f2' && r.phase === 'running' ? r : undefined;
+    });
+    // the cut-off agent stopped its copy by itself (it cannot hear the manager)
+    await waitFor('the partitioned copy fenced', 20_000, async () =>
+      (await f2.podman.inspectContainer('island')).State.Running ? undefined : true,
+    );
+    await f2.heal();
+    await waitFor('the stale copy removed after healing', 30_000, async () =>
+      (await f2.podman.containerExists('island')) ? undefined : true,
+    );
+    const running = [];
+    for (const h of ['f2', 'f3']) {
+      const ok = await cluster
+        .host(h)
+        .podman.inspectContainer('island')
+        .then(
+          (i) => i.State.Running,
+          () => false,
+        );
+      if (ok) running.push(h);
+    }
+    assert.deepEqual(running, [moved.node], 'exactly one copy runs, where the record says');
+  });
 });
 
 describe('manager failover with etcd (thesis 3.4.3)', () => {
