@@ -18,8 +18,16 @@ case "$kind" in
 esac
 if [ ${#files[@]} -eq 0 ]; then echo "no test files for '$kind'" >&2; exit 1; fi
 # Integration tests share one machine's namespaces, ports and CPU: one file at a time.
+root="${LIFEBOAT_TEST_ROOT:-/var/tmp/lifeboat-test}"
+# A run killed before its cleanup hooks leaves Podman services of its test
+# hosts behind: stop them so this run starts from a clean machine.
+if pgrep -f -- "--root $root/" >/dev/null 2>&1; then
+  echo "[test] stopping processes left by an interrupted run under $root" >&2
+  pkill -9 -f -- "--root $root/" || true
+  sleep 1
+fi
 rc=0
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || rc=$?
 # Leave the machine as it was: the tests' scratch space (images, archives) goes too.
-rm -rf "${LIFEBOAT_TEST_ROOT:-/var/tmp/lifeboat-test}"
+rm -rf "$root"
 exit $rc
