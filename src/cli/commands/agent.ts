@@ -35,6 +35,7 @@ interface AgentFlags {
   cgroupParent: string;
   checkpointDir?: string;
   clusterKey?: string;
+  previousClusterKey?: string[];
   pki: string;
   spoolDir: string;
   failureTimeout: number;
@@ -121,6 +122,11 @@ export function registerAgent(program: Command): void {
       'shared checkpoint store (GlusterFS/NFS mount); omit on hosts without one',
     )
     .option('--cluster-key <file>', 'key that encrypts checkpoint archives (needed with --checkpoint-dir)')
+    .option(
+      '--previous-cluster-key <file>',
+      'an older archive key, still accepted for reading during a key rotation (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--pki <dir>', "directory with the agent's certificate, key and ca.pem", DEFAULT_AGENT_PKI_DIR)
     .option('--spool-dir <dir>', 'private directory for archives in transit', DEFAULT_SPOOL_DIR)
     .addOption(
@@ -184,7 +190,10 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const store =
     flags.checkpointDir === undefined
       ? undefined
-      : new CheckpointStore({ root: flags.checkpointDir, keyring: await loadKeyring(flags.clusterKey!) });
+      : new CheckpointStore({
+          root: flags.checkpointDir,
+          keyring: await loadKeyring(flags.clusterKey!, flags.previousClusterKey ?? []),
+        });
 
   const service = new NodeService({
     name: flags.name,
