@@ -1,8 +1,9 @@
 import { createReadStream, createWriteStream, existsSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { makeDirs } from '../api/docker/checkpoint-archives.ts';
+import { validateCheckpointDir } from '../api/docker/validate.ts';
 import { softDirtyUnsupported } from '../engine/errors.ts';
 import { LifeboatError, ValidationError } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -41,14 +42,21 @@ export interface RestoreCommand {
   node?: string;
 }
 
-/** An operator-given directory: absolute, no `..`, created 0700 if missing. */
+/**
+ * An operator-given directory: the Docker API's checkpoint-directory rules
+ * (absolute, no `..`, no NUL, bounded length), and never a kernel file system.
+ */
 export function checkDir(dir: string, what: string): string {
-  if (!isAbsolute(dir)) throw new ValidationError(`${what} "${dir}" must be an absolute path`);
-  if (dir.split('/').includes('..')) throw new ValidationError(`${what} "${dir}" must not contain ".."`);
-  if (dir.includes('\0')) throw new ValidationError(`${what} contains NUL`);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(dir))
-    throw new ValidationError(`${what} "${dir}" is a kernel file system, not a place for archives`);
-  return dir;
+  let checked: string | undefined;
+  try {
+    checked = validateCheckpointDir(dir);
+  } catch (err) {
+    throw new ValidationError(`${what}: ${(err as Error).message}`);
+  }
+  if (checked === undefined) throw new ValidationError(`${what} is required`);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(checked))
+    throw new ValidationError(`${what} "${checked}" is a kernel file system, not a place for archives`);
+  return checked;
 }
 
 export class CheckpointCommands {
