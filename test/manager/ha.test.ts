@@ -158,11 +158,12 @@ describe('checkpoint tickers and restore rescheduling on a 4-host cluster', () =
       /slow checkpoint: tick skipped/.test(e.message),
     );
     assert.ok(skipped.length >= 2, `skipped ticks logged: ${skipped.length}`);
-    assert.deepEqual(
-      eventsOf('slow', 'checkpoint.done').map((e) => e.fields?.['version']),
-      [0, 1],
-      'no slot lost or written twice',
-    );
+    // disarm() waits for a dump already running when it is called, so a third
+    // version may complete after the wait above; what matters is that every
+    // version number is used exactly once, in order.
+    const versions = eventsOf('slow', 'checkpoint.done').map((e) => e.fields?.['version']);
+    assert.ok(versions.length >= 2);
+    assert.deepEqual(versions, [...versions.keys()], 'no slot lost or written twice');
     await removeEverywhere('slow');
   });
 
