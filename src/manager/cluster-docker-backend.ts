@@ -43,6 +43,8 @@ export interface ClusterDockerBackendOptions {
   /** Where archives of `docker checkpoint create` live (on the manager), per host below it. */
   checkpointDir: string;
   strategyName?: string;
+  /** The answering manager and whether it leads (docker info's Role, as Swarm's primary/replica). */
+  manager?: () => { name: string; role: 'primary' | 'replica' };
   /** Told when a container is created, removed or changes phase (tickers follow it). */
   onContainerChange?: (name: string, what: 'created' | 'started' | 'stopped' | 'removed') => void;
 }
@@ -167,7 +169,8 @@ export class ClusterDockerBackend implements DockerBackend {
       rootDir: '',
       labels: {},
       status: [
-        ['Role', 'primary'],
+        ['Role', this.o.manager?.().role ?? 'primary'],
+        ...(this.o.manager ? [['Manager', this.o.manager().name] as [string, string]] : []),
         ['Strategy', this.o.strategyName ?? 'spread'],
         ['Filters', 'health, port, containerslots, dependency, affinity, constraint'],
         ['Nodes', String(nodes.length)],

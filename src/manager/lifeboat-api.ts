@@ -12,6 +12,7 @@ import type { Manager } from './manager.ts';
 import { ContainerNotInClusterError } from './cluster-state.ts';
 import { MigrationError } from './migrate.ts';
 import { openApiDocument } from './openapi.ts';
+import type { LeaderForwarder } from './leader-forward.ts';
 
 /**
  * lifeboat's own API, beside the Docker one: what Docker's lacks (hosts,
@@ -39,9 +40,28 @@ function nameParam(ctx: RequestContext, key: string): string {
   return v;
 }
 
-export function lifeboatApiRouter(m: Manager): Router {
-  const r = new Router({ bodyLimitBytes: 4 << 20 });
-  const users: Role[] = ['client', 'manager'];
+/** Paths a replica answers itself; everything else goes to the leader (see leader-forward.ts). */
+export function answeredByAnyManager(path: string): boolean {
+  // heartbeats go to the shared store from any replica; /leader says who answers
+  return path === HEARTBEAT_PATH || path === `${API_PREFIX}/leader` || path === `${API_PREFIX}/openapi.json`;
+}
+
+const USERS: readonly Role[] = ['client', 'manager'];
+
+export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Router {
+  const r = new Router({
+    bodyLimitBytes: 4 << 20,
+    // the caller's role is checked here, before its request leaves with this manager's certificate
+    ...(forwarder
+      ? {
+          intercept: async (req, res, upgrade) =>
+            answeredByAnyManager(new URL(req.url ?? '/', 'http://x').pathname)
+              ? false
+              : !authorizePeer(req, res, USERS) || (await forwarder.forward('', req, res, upgrade)),
+        }
+      : {}),
+  });
+  const users = USERS;
 
   r.post(
     HEARTBEAT_PATH,

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { HttpNodeClient } from '../agent/http-node-client.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from '../agent/heartbeat-protocol.ts';
 import { listenTracked, type RunningServer } from '../api/http/serve.ts';
-import { startDockerApiServer } from '../api/docker/server.ts';
+import { createDockerApiRouter, startDockerApiServer } from '../api/docker/server.ts';
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
-import { serverTlsOptions, type TlsBundle } from '../pki/index.ts';
+import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
@@ -15,6 +15,7 @@ import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
 import { lifeboatApiRouter } from './lifeboat-api.ts';
+import { DOCKER_FORWARD_PREFIX, LeaderForwarder } from './leader-forward.ts';
 import { Migrator } from './migrate.ts';
 import { Rescheduler } from './rescheduler.ts';
 import { TickerService } from './tickers.ts';
@@ -144,6 +145,7 @@ export class Manager {
       events: this.events,
       checkpointDir: o.dockerCheckpointDir,
       strategyName: o.strategy ?? 'spread',
+      manager: () => ({ name: this.name, role: this.isLeader ? 'primary' : 'replica' }),
       onContainerChange: (name, what) => {
         if (!this.isLeader) return;
         if (what === 'removed') void this.tickers.disarm(name);
@@ -185,19 +187,34 @@ export class Manager {
   }
 
   private async listen(): Promise<void> {
-    const router = lifeboatApiRouter(this);
+    const forwarder = new LeaderForwarder({
+      self: this.name,
+      isLeader: () => this.isLeader,
+      leader: () => this.leaderInfo(),
+      tls: this.o.tls,
+      log: this.log,
+    });
+    const router = lifeboatApiRouter(this, forwarder);
+    // the leader's end of forwarding: replicas' Docker requests, manager certificates only
+    const forwardedDocker = createDockerApiRouter({ backend: this.backend });
+    router.mount(DOCKER_FORWARD_PREFIX, async (req, res, upgrade) => {
+      if (authorizePeer(req, res, ['manager'])) await forwardedDocker.handle(req, res, upgrade);
+      return true;
+    });
     const server = https.createServer(serverTlsOptions(this.o.tls));
     router.attachTo(server as unknown as import('node:http').Server);
     this.apiClose = (await listenTracked(server, this.o.listen)).close;
     this.apiServer = server;
     this.docker = await startDockerApiServer({
       backend: this.backend,
+      intercept: forwarder.docker(),
       host: this.o.docker.host,
       port: this.o.docker.port,
     });
     if (this.o.dockerTls) {
       this.dockerTls = await startDockerApiTlsServer({
         backend: this.backend,
+        intercept: forwarder.docker(),
         tls: this.o.dockerTls.tls,
         host: this.o.dockerTls.host,
         port: this.o.dockerTls.port,

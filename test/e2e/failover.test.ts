@@ -26,6 +26,14 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** GET on a Docker endpoint: the JSON body and the manager that answered a forwarded request. */
+async function dockerGet(dockerHost: string, path: string): Promise<{ body: unknown; answeredBy?: string }> {
+  const res = await fetch(`${dockerHost.replace('tcp://', 'http://')}${path}`);
+  const text = await res.text();
+  const by = res.headers.get('x-lifeboat-answered-by');
+  return { body: text.startsWith('{') ? JSON.parse(text) : text, ...(by ? { answeredBy: by } : {}) };
+}
+
 describe('restore rescheduling when a host dies (Algorithm 2)', () => {
   const ROOT = '/var/tmp/lifeboat-e2e-fail';
   const DOCKER_PORT = 23770;
@@ -216,6 +224,29 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
       ],
       { env: { ...process.env, DOCKER_HOST: up.managers[other]!.dockerHost } },
     );
+    // thesis 3.4.3: the replica answers by forwarding to the leader
+    const viaReplica = await dockerGet(up.managers[other]!.dockerHost, '/info');
+    assert.equal(viaReplica.answeredBy, leader, 'the replica forwards Docker requests to the leader');
+    const status = (viaReplica.body as { SystemStatus: [string, string][] }).SystemStatus;
+    assert.deepEqual(
+      status.filter(([k]) => k === 'Role' || k === 'Manager'),
+      [
+        ['Role', 'primary'],
+        ['Manager', leader],
+      ],
+    );
+    const { stdout: logs } = await run('docker', ['logs', 'tick'], {
+      env: { ...process.env, DOCKER_HOST: up.managers[other]!.dockerHost },
+    });
+    assert.equal(logs, '', 'docker logs through the replica (forwarded, multiplexed frames intact)');
+    const leaderEvents = await clients[li]!.request<ClusterEvent[]>(
+      'GET',
+      '/lifeboat/v1/events?container=tick',
+    );
+    assert.ok(
+      leaderEvents.some((e) => e.type === 'container.create'),
+      'the container was created by the leader (its event log has it)',
+    );
     type Groups = { group: number; versions: { version: number }[] }[];
     const versions = async (): Promise<number[]> =>
       (
@@ -235,6 +266,8 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
     const tookMs = Date.now() - t0;
     process.stderr.write(`# ${up.managers[other]!.name} leads ${tookMs} ms after the leader was killed\n`);
     assert.ok(tookMs < 2 * 2000 + 3000, `new leader within about two lease TTLs (${tookMs} ms)`);
+    const selfAnswer = await dockerGet(up.managers[other]!.dockerHost, '/_ping');
+    assert.equal(selfAnswer.answeredBy, undefined, 'the new leader answers itself');
     const before = (await versions()).length;
     await waitFor('tickers continue under the new leader', 30_000, async () =>
       (await versions()).length >= before + 2 ? true : undefined,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Router } from '../http/router.ts';
+import { Router, type Interceptor } from '../http/router.ts';
 import { serve, type RunningServer } from '../http/serve.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 import type { DockerBackend } from './backend.ts';
@@ -23,6 +23,8 @@ export interface DockerApiOptions {
   logger?: Logger;
   /** Largest JSON body accepted (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** Sees each request first (a manager replica forwarding to its leader). */
+  intercept?: Interceptor;
 }
 
 /** Every route of the Docker-compatible API over `backend`. */
@@ -31,6 +33,7 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
     logger: opts.logger ?? createLogger('docker-api'),
     apiVersions: { min: DOCKER_MIN_API_VERSION, max: DOCKER_API_VERSION },
     ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
+    ...(opts.intercept === undefined ? {} : { intercept: opts.intercept }),
     // The docker CLI reads these from /_ping; `Docker-Experimental: true` is what enables `docker checkpoint`.
     headers: {
       'Api-Version': DOCKER_API_VERSION,

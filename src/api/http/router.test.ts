@@ -186,3 +186,44 @@ describe('http router', () => {
     assert.match(out, /\{"message":"page not found"\}/);
   });
 });
+
+describe('Router mount and intercept', () => {
+  let s: RunningServer;
+  const seen: string[] = [];
+  before(async () => {
+    const inner = new Router();
+    inner.get('/containers/{id}/json', (ctx) =>
+      ctx.send(200, { inner: ctx.param('id'), q: ctx.string('all') }),
+    );
+    const outer = new Router({
+      intercept: async (req, res) => {
+        seen.push(req.url ?? '');
+        if (!req.url?.startsWith('/elsewhere')) return false;
+        res.writeHead(299, { 'Content-Type': 'text/plain' });
+        res.end('forwarded');
+        return true;
+      },
+    });
+    outer.get('/here', (ctx) => ctx.send(200, { here: true }));
+    outer.mount('/fwd/docker/', (req, res, upgrade) => inner.handle(req, res, upgrade).then(() => true));
+    s = await serve(outer);
+  });
+  after(() => s.close());
+  const get = async (path: string): Promise<{ status: number; body: string }> => {
+    const r = await fetch(`http://${s.host}:${s.port}${path}`);
+    return { status: r.status, body: await r.text() };
+  };
+
+  test('a mounted router sees the path without the prefix, query kept; the interceptor never sees it', async () => {
+    const r = await get('/fwd/docker/containers/abc/json?all=1');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { inner: 'abc', q: '1' });
+    assert.ok(!seen.some((u) => u.includes('fwd')));
+  });
+
+  test('the interceptor answers what it takes and lets the rest through to the routes', async () => {
+    assert.deepEqual(await get('/elsewhere/x'), { status: 299, body: 'forwarded' });
+    assert.deepEqual(await get('/here'), { status: 200, body: '{"here":true}\n' });
+    assert.equal((await get('/fwdx')).status, 404, 'a prefix matches whole segments only');
+  });
+});

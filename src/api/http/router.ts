@@ -14,6 +14,16 @@ import {
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
+/**
+ * Sees a request before routing. Returns true when it answered the request
+ * itself (e.g. forwarded it to another server), false to route it here.
+ */
+export type Interceptor = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  upgrade: UpgradeRequest | undefined,
+) => Promise<boolean>;
+
 export interface RouterOptions {
   /** Largest JSON body accepted; 413 beyond. Default 1 MiB. */
   bodyLimitBytes?: number;
@@ -21,6 +31,8 @@ export interface RouterOptions {
   headers?: Record<string, string>;
   /** Accepted range for `/vX.Y/...` paths; unversioned paths always pass. */
   apiVersions?: { min: string; max: string };
+  /** Runs before routing (a manager replica forwarding to its leader). */
+  intercept?: Interceptor;
   logger?: Logger;
 }
 
@@ -40,6 +52,8 @@ const VERSION_PREFIX = /^\/v(\d+\.\d+)(\/.*)$/;
  */
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly mounts: { prefix: string; handler: Interceptor }[] = [];
+  private readonly intercept: Interceptor | undefined;
   private readonly bodyLimitBytes: number;
   private readonly headers: Record<string, string>;
   private readonly apiVersions: { min: string; max: string } | undefined;
@@ -49,6 +63,7 @@ export class Router {
     this.bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
     this.headers = opts.headers ?? {};
     this.apiVersions = opts.apiVersions;
+    this.intercept = opts.intercept;
     this.log = opts.logger ?? createLogger('http');
   }
 
@@ -66,6 +81,16 @@ export class Router {
         return m?.[1] ? { param: m[1] } : { literal: s };
       });
     this.routes.push({ method: method.toUpperCase(), pattern, segments, handler });
+    return this;
+  }
+
+  /**
+   * Hands every request under `prefix` (a literal path, no parameters) to
+   * `handler` with the prefix removed from `req.url`; the handler answers it
+   * entirely (its return value is ignored).
+   */
+  mount(prefix: string, handler: Interceptor): this {
+    this.mounts.push({ prefix: prefix.replace(/\/+$/, ''), handler });
     return this;
   }
 
@@ -122,6 +147,15 @@ export class Router {
     });
     try {
       url = parseTarget(req.url);
+      const mounted = this.mounts.find(
+        (m) => url!.pathname === m.prefix || url!.pathname.startsWith(`${m.prefix}/`),
+      );
+      if (mounted) {
+        req.url = `${url.pathname.slice(mounted.prefix.length) || '/'}${url.search}`;
+        await mounted.handler(req, res, upgrade);
+        return;
+      }
+      if (this.intercept && (await this.intercept(req, res, upgrade))) return;
       const { path, apiVersion } = this.splitVersion(url.pathname);
       const { route, params } = this.match(method, path);
       ctx = new RequestContext({
