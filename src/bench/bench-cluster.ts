@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ManagerClient } from '../cli/manager-client.ts';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../devcluster/cluster-up.ts';
 import { LocalCluster } from '../devcluster/local-cluster.ts';
+import type { ClusterEvent } from '../manager/events.ts';
 import { LifeboatError, ValidationError } from '../util/errors.ts';
 
 /**
@@ -25,6 +26,14 @@ export function parseStorages(list: string[]): BenchStorage[] {
   return list as BenchStorage[];
 }
 
+/** Checkpoint intervals in seconds, as `--intervals` gives them: the ticker's minimum is 1 s. */
+export function parseIntervals(list: readonly number[]): number[] {
+  for (const s of list)
+    if (!Number.isFinite(s) || s < 1)
+      throw new ValidationError(`--intervals ${list.join(',')}`, 'give seconds >= 1, e.g. 5,10,30');
+  return [...list];
+}
+
 export interface BenchCluster {
   up: ClusterUpResult;
   api: ManagerClient;
@@ -33,11 +42,19 @@ export interface BenchCluster {
   docker: DockerEndpoint;
 }
 
-/** Runs `fn` against a fresh 2-host cluster and always takes the cluster down afterwards. */
+/** How long the bench cluster's manager waits for a heartbeat before a host counts as failed. */
+export const BENCH_FAILURE_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs `fn` against a fresh 2-host cluster and always takes the cluster down
+ * afterwards. `failureTimeoutMs` defaults to 10 s: generous, so a loaded
+ * machine never fails a host by mistake in the middle of a measurement.
+ */
 export async function withBenchCluster<T>(
   storage: BenchStorage,
   log: (line: string) => void,
   fn: (c: BenchCluster) => Promise<T>,
+  opts: { failureTimeoutMs?: number } = {},
 ): Promise<T> {
   const root = storage === 'tmpfs' ? BENCH_ROOT_TMPFS : BENCH_ROOT;
   // a bench killed half-way leaves its cluster recorded: clear it first
@@ -50,7 +67,7 @@ export async function withBenchCluster<T>(
     cluster: { bridge: 'lbbench0', subnet: '10.95.0.0/24', namePrefix: 'b' },
     managerPort: MANAGER_PORT,
     dockerPort: DOCKER_PORT,
-    failureTimeoutMs: 10_000,
+    failureTimeoutMs: opts.failureTimeoutMs ?? BENCH_FAILURE_TIMEOUT_MS,
   });
   // Ctrl-C during a long bench must still leave no cluster behind.
   const interrupted = (): void => {
@@ -132,13 +149,15 @@ export class DockerEndpoint {
     port?: number;
     hostPort?: number;
     labels?: Record<string, string>;
+    /** Further `-e` entries, e.g. Swarm's `reschedule:on-node-failure`. */
+    env?: string[];
     cmd?: string[];
   }): Promise<string> {
     const key = `${o.port ?? 0}/tcp`;
     const create = (): Promise<{ Id: string }> =>
       this.request<{ Id: string }>('POST', `/containers/create?name=${encodeURIComponent(o.name)}`, {
         Image: o.image,
-        Env: [`constraint:node==${o.node}`],
+        Env: [`constraint:node==${o.node}`, ...(o.env ?? [])],
         Labels: o.labels ?? {},
         ...(o.cmd ? { Cmd: o.cmd } : {}),
         ...(o.port
@@ -165,7 +184,82 @@ export class DockerEndpoint {
     return created.Id;
   }
 
+  /** `docker stop -t SECONDS NAME`. */
+  async stop(name: string, seconds = 1): Promise<void> {
+    await this.request('POST', `/containers/${encodeURIComponent(name)}/stop?t=${seconds}`);
+  }
+
   async remove(name: string): Promise<void> {
     await this.request('DELETE', `/containers/${encodeURIComponent(name)}?force=true`).catch(() => undefined);
   }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a value (errors count as "not yet"); throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined>,
+  periodMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await sleep(periodMs);
+  }
+  throw new LifeboatError('bench_timeout', `timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+interface NodeSummary {
+  name: string;
+  status: string;
+  containers: number;
+  capabilities: { canPreDump: boolean; softDirty: string };
+}
+
+export function benchNodes(c: BenchCluster): Promise<NodeSummary[]> {
+  return c.api.request<NodeSummary[]>('GET', '/lifeboat/v1/nodes');
+}
+
+/**
+ * The manager places by its hosts' last heartbeat reports: right after a move
+ * the source may still be listed with the container (and its port) for a
+ * heartbeat or two. Moving back before that would be refused by the port
+ * filter, so wait until the target is reported empty.
+ */
+export async function waitReportedEmpty(c: BenchCluster, host: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if ((await benchNodes(c)).find((n) => n.name === host)?.containers === 0) return;
+    await sleep(100);
+  }
+  throw new LifeboatError('bench_stale_report', `host ${host} still reports containers after 15 s`);
+}
+
+/** Every host of the bench cluster is healthy again (after a kill and reboot). */
+export async function waitAllHealthy(c: BenchCluster, timeoutMs = 90_000): Promise<void> {
+  const want = c.up.hosts.map((h) => h.name);
+  await waitFor(`hosts ${want.join(', ')} healthy`, timeoutMs, async () => {
+    const nodes = await benchNodes(c);
+    return want.every((h) => nodes.find((n) => n.name === h)?.status === 'healthy') ? true : undefined;
+  });
+}
+
+/** The manager's events, optionally of one container, oldest first. */
+export function clusterEvents(c: BenchCluster, container?: string): Promise<ClusterEvent[]> {
+  return c.api.request<ClusterEvent[]>(
+    'GET',
+    `/lifeboat/v1/events${container ? `?container=${encodeURIComponent(container)}` : ''}`,
+  );
+}
+
+/** Hosts can pre-dump (soft-dirty tracking)? If not, why, as `lifeboat node ls` says. */
+export async function preDumpSupport(c: BenchCluster): Promise<{ canPreDump: boolean; why: string }> {
+  const nodes = await benchNodes(c);
+  const without = nodes.find((n) => !n.capabilities.canPreDump);
+  return without
+    ? { canPreDump: false, why: `${without.name}: ${without.capabilities.softDirty}` }
+    : { canPreDump: true, why: 'every host tracks soft-dirty memory' };
 }

@@ -13,10 +13,14 @@ export interface BenchOptions {
   quick: boolean;
   /** Repetitions per variant (default per bench). */
   runs?: number;
-  /** Data sizes in MB (migrate). */
+  /** Data sizes in MB (migrate, failover, storage). */
   sizesMb?: number[];
-  /** Checkpoint storage variants (migrate): dir, tmpfs, gluster. */
+  /** Checkpoint storage variants: dir, tmpfs, gluster. */
   storage?: string[];
+  /** Checkpoint ticker intervals in seconds (ticker-overhead: one variant each; failover, storage: the first). */
+  intervalsSec?: number[];
+  /** Checkpoint ticks to let happen before measuring (storage). */
+  ticks?: number;
   /** Progress lines for the user (stderr). */
   log: (line: string) => void;
 }

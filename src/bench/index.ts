@@ -1,7 +1,10 @@
 import type { Bench } from './bench.ts';
+import { failoverBench } from './failover-bench.ts';
 import { migrateBench } from './migrate-bench.ts';
+import { storageBench } from './storage-bench.ts';
+import { tickerOverheadBench } from './ticker-overhead-bench.ts';
 
 /** Every benchmark `lifeboat bench <name>` knows, in the order of the thesis' chapter 4. */
-export const BENCHES: readonly Bench[] = [migrateBench];
+export const BENCHES: readonly Bench[] = [migrateBench, tickerOverheadBench, failoverBench, storageBench];
 
 export { runBench, type Bench, type BenchOptions } from './bench.ts';

@@ -8,9 +8,17 @@ import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../images/test-images.ts';
 import type { MigrationResult, MigrationStep } from '../manager/migrate.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
 import type { Bench, BenchOptions } from './bench.ts';
-import { parseStorages, withBenchCluster, type BenchCluster, type BenchStorage } from './bench-cluster.ts';
+import {
+  parseStorages,
+  sleep,
+  waitReportedEmpty,
+  withBenchCluster,
+  type BenchCluster,
+  type BenchStorage,
+} from './bench-cluster.ts';
 import { DowntimeProbe } from './downtime-probe.ts';
 import { RedisClient } from './redis-client.ts';
+import { populate, VALUE_BYTES } from './redis-fill.ts';
 import { formatStats, medianOf, summarizeSamples, type BenchOutcome, type Sample } from './results.ts';
 import type { StackedBar } from './svg-plot.ts';
 
@@ -24,9 +32,6 @@ import type { StackedBar } from './svg-plot.ts';
 // each fresh lifeboat container gets its own host port: a failed restore can leave a port holder behind
 const LIFEBOAT_PORT_BASE = 6400;
 const BASELINE_PORT_BASE = 6500;
-const VALUE_BYTES = 1000;
-// DEBUG POPULATE's per-key overhead beside a 1000-byte value, measured roughly: sizes are approximate.
-const KEY_BYTES = 1100;
 const MAX_ATTEMPTS = 4;
 
 /** The phases of Figure 4.1, in the order they happen; `other` is the rest of the total. */
@@ -50,29 +55,6 @@ interface Variant {
 const groupName = (v: Variant): string =>
   `${v.kind === 'podman' ? 'podman baseline' : `lifeboat ${v.kind}`} ${v.sizeMb}MB ${v.storage}`;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function populate(
-  host: string,
-  port: number,
-  sizeMb: number,
-): Promise<{ keys: number; usedBytes: number }> {
-  const c = await RedisClient.waitReady(host, port);
-  try {
-    const keys = Math.max(1, Math.round((sizeMb * 1e6) / KEY_BYTES));
-    const ok = await c.command(['DEBUG', 'POPULATE', keys, 'key', VALUE_BYTES]);
-    if (ok !== 'OK') throw new LifeboatError('bench_populate', `DEBUG POPULATE answered ${String(ok)}`);
-    return { keys, usedBytes: await usedMemory(c) };
-  } finally {
-    c.close();
-  }
-}
-
-async function usedMemory(c: RedisClient): Promise<number> {
-  const info = String(await c.command(['INFO', 'memory']));
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
-}
-
 /** Data came along: the key count on the new host equals what was written. */
 async function checkKeys(host: string, port: number, keys: number, what: string): Promise<void> {
   const c = await RedisClient.waitReady(host, port, 10_000);
@@ -90,22 +72,6 @@ async function checkKeys(host: string, port: number, keys: number, what: string)
 
 function other(hosts: string[], name: string): string {
   return hosts.find((h) => h !== name) ?? name;
-}
-
-/**
- * The manager places by its hosts' last heartbeat reports: right after a move
- * the source may still be listed with the container (and its port) for a
- * heartbeat or two. Moving back before that would be refused by the port
- * filter, so wait until the target is reported empty.
- */
-async function waitReportedEmpty(c: BenchCluster, host: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const nodes = await c.api.request<{ name: string; containers: number }[]>('GET', '/lifeboat/v1/nodes');
-    if (nodes.find((n) => n.name === host)?.containers === 0) return;
-    await sleep(100);
-  }
-  throw new LifeboatError('bench_stale_report', `host ${host} still reports containers after 15 s`);
 }
 
 /** No probe: a stand-in that answers at once, so both paths share one shape. */

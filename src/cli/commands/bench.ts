@@ -12,14 +12,25 @@ function positiveInts(flag: string, v: string): number[] {
   return out;
 }
 
+function wholeNumber(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ValidationError(`${flag} ${v}: give a whole number >= 1`);
+  return n;
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench <name>')
     .description("measure lifeboat against the thesis' experiments (chapter 4) on a local bench cluster")
     .option('--quick', 'a short smoke run: tiny data, one run')
     .option('--runs <n>', 'repetitions per variant')
-    .option('--sizes <mb,...>', 'Redis data sizes in MB (migrate), e.g. 10,100,500')
-    .option('--storage <kind,...>', 'checkpoint storage variants (migrate): dir, tmpfs, gluster', 'dir')
+    .option('--sizes <mb,...>', 'Redis data sizes in MB (migrate, failover, storage), e.g. 10,100,500')
+    .option('--storage <kind,...>', 'checkpoint storage variants: dir, tmpfs, gluster', 'dir')
+    .option(
+      '--intervals <s,...>',
+      'checkpoint intervals in seconds (ticker-overhead: one variant each; failover, storage: the first)',
+    )
+    .option('--ticks <n>', 'checkpoints to let the ticker write before measuring (storage)')
     .option('--results <dir>', 'where the JSON, Markdown and SVG files go', 'bench-results')
     .option('--json', 'print the whole report as JSON on stdout')
     .addHelpText(
@@ -30,8 +41,12 @@ ${BENCHES.map((b) => `  ${b.name.padEnd(16)} ${b.description}`).join('\n')}
 
 Each run brings up its own 2-host cluster (root /var/tmp/lifeboat-bench,
 bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
-<results>/<name>-<timestamp>.json, .md (table) and .svg (plot). Example:
-  lifeboat bench migrate --sizes 10,100 --runs 3`,
+<results>/<name>-<timestamp>.json, .md (table) and .svg (plot). Examples:
+  lifeboat bench migrate --sizes 10,100 --runs 3
+  lifeboat bench ticker-overhead --intervals 5,10,30 --runs 3
+  lifeboat bench failover --sizes 10,100 --runs 3
+  lifeboat bench storage --ticks 30
+  lifeboat bench <name> --quick     (a short smoke run, as CI does)`,
     )
     .action(
       async (
@@ -41,6 +56,8 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
           runs?: string;
           sizes?: string;
           storage: string;
+          intervals?: string;
+          ticks?: string;
           results: string;
           json?: boolean;
         },
@@ -51,16 +68,14 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
             `no benchmark "${name}"`,
             `choose one of ${BENCHES.map((b) => b.name).join(', ')}`,
           );
-        let runs: number | undefined;
-        if (o.runs !== undefined) {
-          runs = Number(o.runs);
-          if (!Number.isInteger(runs) || runs < 1)
-            throw new ValidationError(`--runs ${o.runs}: give a whole number >= 1`);
-        }
+        const runs = o.runs === undefined ? undefined : wholeNumber('--runs', o.runs);
+        const ticks = o.ticks === undefined ? undefined : wholeNumber('--ticks', o.ticks);
         const { report, files } = await runBench(bench, {
           quick: o.quick === true,
           ...(runs !== undefined ? { runs } : {}),
           ...(o.sizes !== undefined ? { sizesMb: positiveInts('--sizes', o.sizes) } : {}),
+          ...(o.intervals !== undefined ? { intervalsSec: positiveInts('--intervals', o.intervals) } : {}),
+          ...(ticks !== undefined ? { ticks } : {}),
           storage: o.storage.split(',').map((s) => s.trim()),
           resultsDir: o.results,
           command: `lifeboat ${process.argv.slice(2).join(' ')}`,
