@@ -1,7 +1,7 @@
 import type { TlsBundle } from '../pki/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { httpsUrl, type HostPort } from './agent-config.ts';
-import { HeartbeatLoop } from './heartbeat.ts';
+import { AgentNotReadyError, HeartbeatLoop } from './heartbeat.ts';
 import { startNodeApi, type RunningNodeApi } from './node-api.ts';
 import type { NodeService } from './node-service.ts';
 
@@ -13,6 +13,7 @@ export interface AgentOptions {
   listen: HostPort;
   /** URL managers use to reach the node API; default from `listen` (or the node's address for 0.0.0.0). */
   advertiseUrl?: string;
+  /** Managers to heartbeat to; none: wait to be polled by managers with static discovery. */
   managers: readonly HostPort[];
   heartbeatIntervalMs?: number;
   /** The managers' failure timeout until their first answer says otherwise. */
@@ -52,8 +53,15 @@ export class Agent {
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const log = opts.logger ?? createLogger(`agent/${opts.service.name}`);
+    // the node API starts first (its port is in the heartbeat); pulled heartbeats wait for the loop
+    const started: { loop?: HeartbeatLoop } = {};
     const api = await startNodeApi({
       service: opts.service,
+      membership: {
+        pulled: () => started.loop?.pulled() ?? Promise.reject(new AgentNotReadyError()),
+        answered: (m, seq, r) =>
+          started.loop?.answered(m, seq, r) ?? Promise.reject(new AgentNotReadyError()),
+      },
       tls: opts.tls,
       host: opts.listen.host,
       port: opts.listen.port,
@@ -82,6 +90,7 @@ export class Agent {
       throw err;
     }
     heartbeat.start();
+    started.loop = heartbeat;
     log.info('agent started', { node: opts.service.name, url });
     return new Agent(opts.service, api, heartbeat, url, log);
   }

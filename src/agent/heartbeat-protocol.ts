@@ -17,6 +17,8 @@ import type { NodeReport } from './node-service.ts';
  * then the managers restore them elsewhere.
  */
 export const HEARTBEAT_PATH = '/lifeboat/v1/heartbeat';
+/** Static discovery: on the agent's node API, managers GET the heartbeat here and POST their answer to `.../answer`. */
+export const PULL_HEARTBEAT_PATH = '/v1/heartbeat';
 export const HEARTBEAT_PROTOCOL = 1;
 
 export interface HeartbeatRequest {

@@ -135,3 +135,46 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     assert.equal(loop.lastAccepted, undefined);
   });
 });
+
+describe('heartbeat loop pulled by managers (static discovery)', () => {
+  let pki: TestPki;
+  before(async () => {
+    pki = await makeTestPki();
+  });
+  after(() => pki.remove());
+
+  test('answered polls are contact; none for the failure timeout fences; an answer to an unknown poll is refused', async (t) => {
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls),
+      managers: [],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 50,
+      failureTimeoutMs: 600,
+      fenceMarginMs: 100,
+      logger: quiet,
+    });
+    t.after(() => loop.stop());
+    loop.start();
+    for (let i = 0; i < 8; i++) {
+      const hb = await loop.pulled();
+      assert.equal(hb.report.name, 'node-a');
+      await loop.answered('m1', hb.sequence, { accepted: true, failureTimeoutMs: 600, elsewhere: [] });
+      await sleep(100);
+    }
+    assert.deepEqual(calls, [], 'polled every 100 ms: never fenced');
+    assert.equal(loop.state, 'connected');
+    await assert.rejects(
+      loop.answered('m1', 9999, { accepted: true, failureTimeoutMs: 600, elsewhere: [] }),
+      /no pulled heartbeat 9999/,
+    );
+    await sleep(800);
+    assert.deepEqual(calls, ['fence'], 'no poll for the failure timeout: fenced');
+    const hb = await loop.pulled();
+    assert.equal(hb.state, 'fenced');
+    await loop.answered('m1', hb.sequence, { accepted: true, failureTimeoutMs: 600, elsewhere: ['web'] });
+    assert.deepEqual(calls, ['fence', 'reconcile:web']);
+    assert.equal(loop.state, 'connected');
+  });
+});

@@ -5,7 +5,7 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { readBody } from '../engine/unix-http.ts';
 import { clientTlsOptions, type ClientTlsOptions, type TlsBundle } from '../pki/index.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { defaultFenceMarginMs, formatHostPort, type HostPort } from './agent-config.ts';
 import { FenceMonitor, type FenceState } from './fencing.ts';
@@ -30,7 +30,11 @@ export interface HeartbeatOptions {
   node: Pick<NodeClient, 'name' | 'report' | 'fence' | 'reconcile'> & {
     heartbeatReport?: () => Promise<NodeReport>;
   };
-  /** Manager replicas, tried in turn until one accepts. */
+  /**
+   * Manager replicas, tried in turn until one accepts. None: static
+   * discovery, where managers poll this agent (`pulled`/`answered`) and each
+   * answered poll counts as contact.
+   */
   managers: readonly HostPort[];
   /** The agent's identity (role agent) and the cluster CA. */
   tls: TlsBundle;
@@ -78,9 +82,10 @@ export class HeartbeatLoop {
   private reconcilePending = false;
   private last: { manager: string; response: HeartbeatResponse } | undefined;
   private readonly repeated = new Map<string, number>();
+  private readonly pulledBeats = new Map<number, ReadonlySet<string>>();
+  private answering: Promise<unknown> = Promise.resolve();
 
   constructor(opts: HeartbeatOptions) {
-    if (opts.managers.length === 0) throw new Error('heartbeat needs at least one manager address');
     this.opts = opts;
     this.log = opts.logger ?? createLogger(`agent/${opts.node.name}/heartbeat`);
     this.intervalMs = opts.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -112,7 +117,42 @@ export class HeartbeatLoop {
       bootId: this.bootId,
     });
     this.fenceTimer = setInterval(() => this.checkFence(), FENCE_CHECK_MS);
-    this.loop = this.run();
+    if (this.opts.managers.length === 0) {
+      this.log.info(
+        'no manager to heartbeat to: waiting to be polled by managers whose --discovery lists this host',
+      );
+      this.loop = Promise.resolve();
+    } else {
+      this.loop = this.run();
+    }
+  }
+
+  /**
+   * Static discovery (a manager's `--discovery nodes://...`): the heartbeat
+   * a manager pulls. Its answer comes back through `answered`.
+   */
+  async pulled(): Promise<HeartbeatRequest> {
+    if (!this.monitor || this.stopped) throw new AgentNotReadyError();
+    const request = await this.request();
+    this.pulledBeats.set(request.sequence, new Set(request.report.containers.flatMap((c) => c.Names)));
+    for (const k of this.pulledBeats.keys()) if (this.pulledBeats.size > 16) this.pulledBeats.delete(k);
+    return request;
+  }
+
+  /** A polling manager's answer to the pulled heartbeat `sequence`: contact, as an accepted heartbeat. */
+  async answered(manager: string, sequence: number, response: HeartbeatResponse): Promise<void> {
+    if (!this.monitor || this.stopped) throw new AgentNotReadyError();
+    const listed = this.pulledBeats.get(sequence);
+    if (!listed)
+      throw new ValidationError(
+        `no pulled heartbeat ${sequence} to answer (this agent keeps the last 16)`,
+        'poll GET /v1/heartbeat again and answer that one',
+      );
+    this.pulledBeats.delete(sequence);
+    // two managers may poll at once: answers are handled one after another
+    const turn = this.answering.then(() => this.accepted(manager, response, listed));
+    this.answering = turn.catch(() => undefined);
+    await turn;
   }
 
   async stop(): Promise<void> {
@@ -156,20 +196,24 @@ export class HeartbeatLoop {
     }
   }
 
+  private async request(): Promise<HeartbeatRequest> {
+    return {
+      protocol: HEARTBEAT_PROTOCOL,
+      report: await (this.opts.node.heartbeatReport?.() ?? this.opts.node.report()),
+      apiUrl: this.opts.apiUrl,
+      bootId: this.bootId,
+      sequence: ++this.sequence,
+      state: this.monitor!.current,
+      fenced: [...this.fencedNames],
+      sentAt: new Date().toISOString(),
+    };
+  }
+
   private async beat(): Promise<void> {
     const monitor = this.monitor!;
     let request: HeartbeatRequest;
     try {
-      request = {
-        protocol: HEARTBEAT_PROTOCOL,
-        report: await (this.opts.node.heartbeatReport?.() ?? this.opts.node.report()),
-        apiUrl: this.opts.apiUrl,
-        bootId: this.bootId,
-        sequence: ++this.sequence,
-        state: monitor.current,
-        fenced: [...this.fencedNames],
-        sentAt: new Date().toISOString(),
-      };
+      request = await this.request();
     } catch (err) {
       // Without its own state the host cannot say it is healthy: no heartbeat (the timeout decides).
       this.logRepeated('warn', 'report', 'cannot read the host state; no heartbeat sent', {
@@ -408,5 +452,14 @@ export class HeartbeatLoop {
       .finally(() => {
         this.fencing = undefined;
       });
+  }
+}
+
+export class AgentNotReadyError extends LifeboatError {
+  constructor() {
+    super('agent_not_ready', 'the agent is starting or stopping: no heartbeat to pull', {
+      status: 503,
+      hint: 'poll again in a moment',
+    });
   }
 }

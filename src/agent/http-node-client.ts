@@ -7,6 +7,12 @@ import { httpsTransport, readBody, type QueryValue, type Transport } from '../en
 import { sendRequest } from '../engine/unix-http.ts';
 import { clientTlsOptions, type TlsBundle } from '../pki/index.ts';
 import type { NodeClient, RestoreRequest } from './node-client.ts';
+import {
+  parseHeartbeatRequest,
+  PULL_HEARTBEAT_PATH,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from './heartbeat-protocol.ts';
 import type { NodeReport, RestoreOutcome } from './node-service.ts';
 import { reviveError } from './wire-errors.ts';
 
@@ -113,6 +119,16 @@ export class HttpNodeClient implements NodeClient {
 
   async report(): Promise<NodeReport> {
     return this.json('GET', '/v1/report');
+  }
+
+  /** Static discovery: the agent's heartbeat, pulled by a manager. */
+  async pullHeartbeat(timeoutMs: number): Promise<HeartbeatRequest> {
+    return parseHeartbeatRequest(await this.json('GET', PULL_HEARTBEAT_PATH, { timeoutMs }));
+  }
+
+  /** Static discovery: the manager's answer to a pulled heartbeat (contact, elsewhere, leader). */
+  async answerHeartbeat(sequence: number, response: HeartbeatResponse, timeoutMs: number): Promise<void> {
+    await this.json('POST', `${PULL_HEARTBEAT_PATH}/answer`, { json: { sequence, response }, timeoutMs });
   }
 
   /** Created through the proxy, which puts the container under this host's cgroup parent. */

@@ -6,8 +6,14 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../api/http/context.ts';
 import { Router, type Handler } from '../api/http/router.ts';
-import { authorizePeer, serverTlsOptions, type Role, type TlsBundle } from '../pki/index.ts';
-import { errorMessage, LifeboatError } from '../util/errors.ts';
+import { authorizePeer, peerIdentity, serverTlsOptions, type Role, type TlsBundle } from '../pki/index.ts';
+import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
+import {
+  parseHeartbeatResponse,
+  PULL_HEARTBEAT_PATH,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from './heartbeat-protocol.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import {
   checkpointKey,
@@ -44,7 +50,15 @@ export interface NodeApiOptions {
   allowedRoles?: readonly Role[];
   /** Largest JSON request body (413 beyond). */
   bodyLimitBytes?: number;
+  /** Heartbeats pulled by managers with static discovery (`--discovery nodes://...`). */
+  membership?: PulledMembership;
   logger?: Logger;
+}
+
+/** The agent's heartbeat, pulled: a manager GETs it and POSTs its answer (see HeartbeatLoop). */
+export interface PulledMembership {
+  pulled(): Promise<HeartbeatRequest>;
+  answered(manager: string, sequence: number, response: HeartbeatResponse): Promise<void>;
 }
 
 export interface RunningNodeApi {
@@ -103,7 +117,7 @@ async function streamOut(ctx: RequestContext, source: Readable, log: Logger, wha
 /** The /v1 routes: NodeService operations as JSON endpoints and tar streams. */
 export function nodeApiRouter(
   service: NodeService,
-  opts: { bodyLimitBytes?: number; logger?: Logger } = {},
+  opts: { bodyLimitBytes?: number; logger?: Logger; membership?: PulledMembership } = {},
 ): Router {
   const log = opts.logger ?? createLogger(`agent/${service.name}/api`);
   const router = new Router({ bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_JSON_LIMIT_BYTES, logger: log });
@@ -120,6 +134,31 @@ export function nodeApiRouter(
       }
     };
 
+  const { membership } = opts;
+  if (membership) {
+    router.get(
+      PULL_HEARTBEAT_PATH,
+      v1(async (ctx) => ctx.send(200, await membership.pulled())),
+    );
+    router.post(
+      `${PULL_HEARTBEAT_PATH}/answer`,
+      v1(async (ctx) => {
+        const body = (await ctx.json()) as { sequence?: unknown; response?: unknown } | null;
+        const sequence = body?.sequence;
+        if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1)
+          throw new ValidationError('sequence must be the positive integer of a pulled heartbeat');
+        let response: HeartbeatResponse;
+        try {
+          response = parseHeartbeatResponse(body?.response);
+        } catch (err) {
+          throw new ValidationError(`unusable heartbeat answer: ${errorMessage(err)}`);
+        }
+        const manager = peerIdentity(ctx.req.socket as Socket)?.name ?? 'a manager';
+        await membership.answered(manager, sequence, response);
+        ctx.send(204);
+      }),
+    );
+  }
   router.get(
     '/v1/report',
     v1(async (ctx) => ctx.send(200, await service.report())),
@@ -236,7 +275,11 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
   const log = opts.logger ?? createLogger(`agent/${service.name}/api`);
   const roles = opts.allowedRoles ?? ['manager'];
   const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_JSON_LIMIT_BYTES;
-  const router = nodeApiRouter(service, { bodyLimitBytes, logger: log });
+  const router = nodeApiRouter(service, {
+    bodyLimitBytes,
+    logger: log,
+    ...(opts.membership ? { membership: opts.membership } : {}),
+  });
   const proxy = new PodmanProxy({
     socketPath: opts.podmanSocket ?? service.podman.socketPath,
     cgroupParent: service.hostPaths.cgroupParent,

@@ -1,5 +1,5 @@
 import https from 'node:https';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateClusterKey } from '../checkpoint/crypto/index.ts';
@@ -33,6 +33,12 @@ export interface ClusterUpOptions {
   store?: 'embedded' | 'etcd';
   managers?: number;
   etcdBasePort?: number;
+  /**
+   * How hosts join: heartbeat (agents push to the managers, the default), or
+   * Swarm's static discovery, the managers polling agents listed in a
+   * nodes:// URL or a file:// host list.
+   */
+  discovery?: 'heartbeat' | 'nodes' | 'file';
   /** Bridge, subnet and host names (tests use their own, beside a user's cluster). */
   cluster?: Pick<LocalClusterConfig, 'bridge' | 'subnet' | 'namePrefix' | 'glusterVolume'>;
 }
@@ -132,6 +138,17 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       await waitForEtcd(plan.map((m) => m.clientUrl));
       note('store', `etcd with 3 members: ${storeUrl}`);
     }
+    const discovery = o.discovery ?? 'heartbeat';
+    const agentAddresses = up.hosts.map((h) => `${h.address}:${AGENT_PORT}`);
+    let discoveryArgs: string[] = [];
+    if (discovery === 'nodes') discoveryArgs = ['--discovery', `nodes://${agentAddresses.join(',')}`];
+    if (discovery === 'file') {
+      const file = join(root, 'manager', 'hosts');
+      mkdirSync(join(root, 'manager'), { recursive: true, mode: 0o700 });
+      writeFileSync(file, `# lifeboat up: the agents' node APIs\n${agentAddresses.join('\n')}\n`);
+      discoveryArgs = ['--discovery', `file://${file}`];
+    }
+    if (discovery !== 'heartbeat') note('discovery', `managers poll the agents: ${discoveryArgs[1]}`);
     const managers: ClusterUpResult['managers'] = [];
     for (let i = 0; i < replicas; i++) {
       const name = `manager-${i + 1}`;
@@ -152,6 +169,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           '--store',
           storeUrl,
           ...(o.store === 'etcd' ? ['--replication'] : []),
+          ...discoveryArgs,
           '--pki',
           join(pki, name),
           '--docker-checkpoint-dir',
@@ -188,8 +206,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
             h.address,
             '--listen',
             `${h.address}:${AGENT_PORT}`,
-            '--manager',
-            managerList,
+            ...(discovery === 'heartbeat' ? ['--manager', managerList] : ['--polled']),
             '--podman-socket',
             h.podmanSocket,
             '--cgroup-parent',

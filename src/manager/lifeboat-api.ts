@@ -63,14 +63,23 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
   });
   const users = USERS;
 
-  r.post(
-    HEARTBEAT_PATH,
-    guard(['agent'], async (ctx) => {
-      const hb = parseHeartbeatRequest(await ctx.json());
-      const resp: HeartbeatResponse = await m.acceptHeartbeat(hb);
-      ctx.send(200, resp);
-    }),
-  );
+  r.post(HEARTBEAT_PATH, async (ctx) => {
+    const peer = authorizePeer(ctx.req as IncomingMessage, ctx.res as ServerResponse, ['agent']);
+    if (!peer) return;
+    const hb = parseHeartbeatRequest(await ctx.json());
+    // an agent speaks for its own host only: the certificate's CN is the node name
+    if (hb.report.name !== peer.name)
+      throw new LifeboatError(
+        'heartbeat_name_mismatch',
+        `agent certificate ${peer.name} sent a heartbeat for host ${hb.report.name}`,
+        {
+          status: 403,
+          hint: 'issue the agent a certificate named after its host (lifeboat cert issue agent NAME)',
+        },
+      );
+    const resp: HeartbeatResponse = await m.acceptHeartbeat(hb);
+    ctx.send(200, resp);
+  });
 
   r.get(
     `${API_PREFIX}/nodes`,

@@ -16,6 +16,8 @@ import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
 import { lifeboatApiRouter } from './lifeboat-api.ts';
 import { DOCKER_FORWARD_PREFIX, LeaderForwarder } from './leader-forward.ts';
+import type { Discovery } from './discovery.ts';
+import { DiscoveryPoller } from './discovery-poller.ts';
 import { Migrator } from './migrate.ts';
 import { Rescheduler } from './rescheduler.ts';
 import { TickerService } from './tickers.ts';
@@ -39,6 +41,8 @@ export interface ManagerOptions {
   dockerCheckpointDir: string;
   strategy?: string;
   filters?: string[];
+  /** Static host list (Swarm's nodes:// and file://): this manager polls those agents. */
+  discovery?: Discovery;
   logger?: Logger;
 }
 
@@ -73,6 +77,7 @@ export class Manager {
   private dockerTls: { close(): Promise<void> } | undefined;
   private leadership: Leadership | undefined;
   private leaderTimer: NodeJS.Timeout | undefined;
+  private poller: DiscoveryPoller | undefined;
   private campaignAbort = new AbortController();
   private resuming: Promise<unknown> | undefined;
   private lastResume = 0;
@@ -157,6 +162,15 @@ export class Manager {
   static async start(o: ManagerOptions): Promise<Manager> {
     const m = new Manager(o);
     await m.listen();
+    if (o.discovery) {
+      m.poller = new DiscoveryPoller({
+        discovery: o.discovery,
+        tls: o.tls,
+        accept: (hb) => m.acceptHeartbeat(hb),
+        log: m.log.child('discovery'),
+      });
+      m.poller.start();
+    }
     void m.campaign();
     return m;
   }
@@ -373,6 +387,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     this.campaignAbort.abort();
+    await this.poller?.stop();
     await this.tickers.stopAll();
     if (this.leaderTimer) clearTimeout(this.leaderTimer);
     await this.leadership?.resign().catch(() => undefined);

@@ -41,6 +41,7 @@ interface AgentFlags {
   failureTimeout: number;
   heartbeatInterval: number;
   selfTest?: boolean;
+  polled?: boolean;
 }
 
 const HELP = `
@@ -52,7 +53,10 @@ What it does:
   for --failure-timeout (minus a margin), the agent fences the host: it kills
   every container labelled lifeboat.reschedule, because the managers restore
   them elsewhere. When contact returns it removes the copies the cluster now
-  runs on other hosts before it reports healthy again.
+  runs on other hosts before it reports healthy again. With --polled (static
+  discovery: \`lifeboat manage --discovery nodes://...\` lists this host) the
+  managers pull the heartbeat instead, and a host no manager polls for
+  --failure-timeout fences itself the same way.
 
 Files:
   --pki DIR holds the agent's identity in the docker layout (ca.pem, cert.pem,
@@ -112,6 +116,10 @@ export function registerAgent(program: Command): void {
     .option('--address <ip>', 'address managers and other hosts reach this host at')
     .option('--listen <ip:port>', `where the node API listens (default <address>:${DEFAULT_NODE_API_PORT})`)
     .option('--manager <host:port,...>', 'manager replicas, tried in turn (repeatable)', collectManagers)
+    .option(
+      '--polled',
+      "no heartbeats: managers whose --discovery lists this host poll it (Swarm's static discovery); fencing counts their polls",
+    )
     .option('--label <key=value>', 'node label for scheduling constraints (repeatable)', collectLabel)
     .option('--podman-socket <path>', "this host's Podman REST socket", DEFAULT_PODMAN_SOCKET)
     .option('--runroot <dir>', "Podman's run root (default: asked from Podman)")
@@ -157,8 +165,11 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   if (flags.address === undefined)
     throw new ValidationError('--address is required', 'give the IP address managers reach this host at');
   const managers = flags.manager ?? [];
-  if (managers.length === 0)
-    throw new ValidationError('--manager is required', 'give the manager replicas as HOST:PORT[,HOST:PORT]');
+  if (managers.length === 0 && !flags.polled)
+    throw new ValidationError(
+      '--manager or --polled is required',
+      'give the manager replicas as HOST:PORT[,HOST:PORT], or --polled when managers list this host in --discovery',
+    );
   if (flags.checkpointDir !== undefined && flags.clusterKey === undefined)
     throw new ValidationError(
       '--checkpoint-dir needs --cluster-key',

@@ -4,6 +4,7 @@ import { loadTlsBundle } from '../../pki/index.ts';
 import { formatDuration, parseDuration } from '../../policy/duration.ts';
 import { openStore } from '../../store/index.ts';
 import { Manager } from '../../manager/manager.ts';
+import { parseDiscovery } from '../../manager/discovery.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 
@@ -52,6 +53,10 @@ export function registerManage(program: Command): void {
       'archives of `docker checkpoint create`',
       '/var/lib/lifeboat/manager/docker-checkpoints',
     )
+    .option(
+      '--discovery <url>',
+      'static host list, polled by this manager (agents then run without --manager): nodes://HOST:PORT,... or file:///PATH',
+    )
     .option('--strategy <name>', 'placement strategy: spread, binpack or random', 'spread')
     .addOption(
       new Option(
@@ -67,6 +72,8 @@ export function registerManage(program: Command): void {
 Examples:
   lifeboat manage --listen 10.0.0.1:7440 --store embedded:///var/lib/lifeboat/manager/state.json
   lifeboat manage --replication --store etcd://10.0.0.1:2379,10.0.0.2:2379/lifeboat --name m2
+  lifeboat manage --discovery nodes://10.0.0.[11:13]:7443   # poll three agents (Swarm's static discovery)
+  lifeboat manage --discovery file:///etc/lifeboat/hosts    # one HOST:PORT per line, re-read every second
 Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
     )
     .action(
@@ -82,7 +89,9 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         dockerCheckpointDir: string;
         strategy: string;
         failureTimeout: number;
+        discovery?: string;
       }) => {
+        const discovery = f.discovery === undefined ? undefined : parseDiscovery(f.discovery);
         const log = createLogger(`manager/${f.name}`);
         const docker = hostPort(f.docker, '--docker');
         if (!LOOPBACK.test(docker.host)) {
@@ -111,6 +120,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           failureTimeoutMs: f.failureTimeout,
           dockerCheckpointDir: f.dockerCheckpointDir,
           strategy: f.strategy,
+          ...(discovery ? { discovery } : {}),
         });
         log.info('manager started', { api: m.apiUrl, docker: m.dockerUrl, store: f.store });
         await new Promise<void>((resolve) => {

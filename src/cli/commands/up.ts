@@ -31,6 +31,11 @@ export function registerUp(program: Command): void {
       'embedded',
     )
     .option('--managers <n>', 'manager replicas with --store etcd', '2')
+    .option(
+      '--discovery <how>',
+      "how hosts join: heartbeat (agents push), or Swarm's static nodes / file (managers poll a host list)",
+      'heartbeat',
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -49,8 +54,11 @@ Undo everything with \`lifeboat down\`.`,
         dockerPort: string;
         store: string;
         managers: string;
+        discovery: string;
         json?: boolean;
       }) => {
+        if (o.discovery !== 'heartbeat' && o.discovery !== 'nodes' && o.discovery !== 'file')
+          throw new ValidationError(`--discovery ${o.discovery}: use heartbeat, nodes or file`);
         if (o.store !== 'embedded' && o.store !== 'etcd')
           throw new ValidationError(`--store ${o.store}: use embedded or etcd`);
         const nodes = Number(o.nodes);
@@ -66,6 +74,7 @@ Undo everything with \`lifeboat down\`.`,
           dockerPort: Number(o.dockerPort),
           store: o.store,
           managers: Number(o.managers),
+          discovery: o.discovery,
           ...(o.json
             ? {}
             : { onProgress: (step, d) => process.stderr.write(formatProgress(step, d) + '\n') }),
