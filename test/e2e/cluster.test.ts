@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
+import Docker from 'dockerode';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
@@ -116,6 +117,59 @@ describe('a lifeboat cluster end to end', () => {
       await dockerFails('run', '-d', '-e', 'constraint:region=eu', 'localhost/lifeboat/busybox:latest'),
       /constraint "region=eu"|region=eu/,
     );
+  });
+
+  test('dockerode: create with a Swarm constraint, start, list, inspect, logs, stop, checkpoint, start from it, remove', async () => {
+    const d = new Docker({ host: '127.0.0.1', port: DOCKER_PORT });
+    const c = await d.createContainer({
+      name: 'dk',
+      Image: 'localhost/lifeboat/busybox:latest',
+      Cmd: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'],
+      Env: ['constraint:node==e3', 'KEEP=1'],
+      Labels: { via: 'dockerode' },
+    });
+    await c.start();
+    const info = (await c.inspect()) as Docker.ContainerInspectInfo & { Node?: { Name: string } };
+    assert.equal(info.Node?.Name, 'e3', 'placed by the constraint');
+    assert.ok(info.State.Running);
+    assert.ok(info.Config.Env.includes('KEEP=1'));
+    assert.ok(!info.Config.Env.some((e) => e.startsWith('constraint:')), 'the constraint is not in the env');
+    const listed = await d.listContainers({ filters: { label: ['via=dockerode'] } });
+    assert.deepEqual(
+      listed.map((x) => x.Names),
+      [['/dk']],
+    );
+    await sleep(500);
+    const logs = ((await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer)
+      .toString('latin1')
+      .replace(/[\x00-\x08]/g, '');
+    assert.match(logs, /\b3\b/, 'multiplexed log frames');
+    // the experimental checkpoint endpoints, as `docker checkpoint create` calls them
+    await new Promise((resolve, reject) =>
+      d.modem.dial(
+        {
+          path: '/containers/dk/checkpoints',
+          method: 'POST',
+          options: { CheckpointID: 'dk1', Exit: true },
+          statusCodes: { 201: true, 204: true, 200: true },
+        },
+        (err: unknown, data: unknown) => (err ? reject(err as Error) : resolve(data)),
+      ),
+    );
+    assert.equal((await c.inspect()).State.Running, false, 'Exit stops the container');
+    await c.start({ checkpoint: 'dk1' } as object);
+    await sleep(400);
+    const after = ((await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer)
+      .toString('latin1')
+      .split(/[\x00-\x08\n]+/)
+      .map(Number)
+      .filter((n) => n > 0);
+    const resumedAt = after.findIndex((n, i) => i > 0 && n <= after[i - 1]!);
+    assert.equal(resumedAt, -1, `the counter never went back: restored with its memory (${after.slice(-5)})`);
+    await c.stop({ t: 1 });
+    assert.equal((await c.inspect()).State.Running, false);
+    await c.remove({ force: true });
+    await assert.rejects(c.inspect(), /no such container|404/i);
   });
 
   test('docker checkpoint create/ls, start --checkpoint continues the counter, rm', async () => {
