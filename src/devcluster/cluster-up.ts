@@ -174,6 +174,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           join(pki, name),
           '--docker-checkpoint-dir',
           join(root, 'manager', 'docker-checkpoints'),
+          '--cluster-key',
+          keyPath,
           '--failure-timeout',
           failure,
           ...(o.managerArgs ?? []),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { Keyring } from '../checkpoint/crypto/index.ts';
 import type { NodeClient } from '../agent/node-client.ts';
 import type {
   AttachOptions,
@@ -42,6 +43,8 @@ export interface ClusterDockerBackendOptions {
   events: EventLog;
   /** Where archives of `docker checkpoint create` live (on the manager), per host below it. */
   checkpointDir: string;
+  /** Seals `docker checkpoint create` archives under the cluster key. */
+  archiveKey?: Keyring;
   strategyName?: string;
   /** The answering manager and whether it leads (docker info's Role, as Swarm's primary/replica). */
   manager?: () => { name: string; role: 'primary' | 'replica' };
@@ -69,6 +72,7 @@ export class ClusterDockerBackend implements DockerBackend {
       cgroupParent: `/lifeboat_${node}`,
       // one directory for all hosts: a checkpoint taken on one host starts on any other
       checkpointDir: this.o.checkpointDir,
+      ...(this.o.archiveKey ? { archiveKey: this.o.archiveKey } : {}),
       node: { name: node },
       checkpointArchive: (id, opts) => client.checkpointStream(id, opts),
       restoreArchive: async (archive: Readable, opts) => {

@@ -8,6 +8,7 @@ import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
 import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
+import type { Keyring } from '../checkpoint/crypto/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
 import { CheckpointCommands } from './checkpoint-commands.ts';
@@ -39,6 +40,8 @@ export interface ManagerOptions {
   failureTimeoutMs: number;
   /** Where `docker checkpoint create` archives are kept. */
   dockerCheckpointDir: string;
+  /** Encrypts those archives (cluster key, previous keys for reading); plain tar files without. */
+  clusterKey?: Keyring;
   strategy?: string;
   filters?: string[];
   /** Static host list (Swarm's nodes:// and file://): this manager polls those agents. */
@@ -149,6 +152,7 @@ export class Manager {
       scheduler: this.scheduler,
       events: this.events,
       checkpointDir: o.dockerCheckpointDir,
+      ...(o.clusterKey ? { archiveKey: o.clusterKey } : {}),
       strategyName: o.strategy ?? 'spread',
       manager: () => ({ name: this.name, role: this.isLeader ? 'primary' : 'replica' }),
       onContainerChange: (name, what) => {

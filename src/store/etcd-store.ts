@@ -68,6 +68,18 @@ export interface EtcdStoreOptions {
   callTimeoutMs?: number;
   /** How long one operation keeps retrying transient failures. Default 15000. */
   retryBudgetMs?: number;
+  /**
+   * Mutual TLS to etcd (https endpoints): the CA etcd's certificates come
+   * from, and this manager's client certificate. Without it, plain http.
+   */
+  tls?: EtcdTls;
+}
+
+/** PEM texts for etcd's client-cert-auth (see `lifeboat manage --etcd-pki`). */
+export interface EtcdTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
 }
 
 /** Failures that a retry (possibly on another member) can cure. */
@@ -195,7 +207,16 @@ export class EtcdStore implements ClusterStore {
     this.retryBudgetMs = opts.retryBudgetMs ?? 15_000;
     const callTimeoutMs = opts.callTimeoutMs ?? 5000;
     this.client = new Etcd3({
-      hosts: this.endpoints.map((e) => `http://${e}`),
+      hosts: this.endpoints.map((e) => `${opts.tls ? 'https' : 'http'}://${e}`),
+      ...(opts.tls
+        ? {
+            credentials: {
+              rootCertificate: Buffer.from(opts.tls.caPem),
+              certChain: Buffer.from(opts.tls.certPem),
+              privateKey: Buffer.from(opts.tls.keyPem),
+            },
+          }
+        : {}),
       dialTimeout: callTimeoutMs,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     });

@@ -3,7 +3,7 @@ import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
 import type { ClusterStore } from './store.ts';
 import { parseStoreUrl } from './store-url.ts';
 
-export type OpenStoreOptions = Pick<EtcdStoreOptions, 'callTimeoutMs' | 'retryBudgetMs'>;
+export type OpenStoreOptions = Pick<EtcdStoreOptions, 'callTimeoutMs' | 'retryBudgetMs' | 'tls'>;
 
 /** Opens the store a URL names (see store-url.ts for the forms). */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<ClusterStore> {

@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { ClusterKey, Keyring } from '../../checkpoint/crypto/index.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { CheckpointArchives } from './checkpoint-archives.ts';
 import { CheckpointExistsError, NoSuchCheckpointError } from './errors.ts';
@@ -99,5 +101,42 @@ describe('checkpoint archives of the Docker API', () => {
     assert.equal(statSync(join(dir, 'db/cp1.tar')).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'db')).mode & 0o777, 0o700);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
+  });
+});
+
+describe('checkpoint archives sealed with the cluster key', () => {
+  const keyring = new Keyring(new ClusterKey(randomBytes(32)));
+  const sealed = new CheckpointArchives(join(root, 'sealed'), keyring);
+  const memory = Buffer.concat([Buffer.from('password=hunter2;'), randomBytes(3 << 20)]);
+  const read = async (s: AsyncIterable<Buffer>): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const p of s) parts.push(p);
+    return Buffer.concat(parts);
+  };
+
+  test('written encrypted and 0600 (no plaintext on disk), read back equal', async () => {
+    const path = await sealed.write('db', 'cp1', async () => Readable.from([memory]));
+    assert.match(path, /\/db\/cp1\.tar\.sealed$/);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const onDisk = readFileSync(path);
+    assert.equal(onDisk.includes(Buffer.from('hunter2')), false, 'the secret is not on disk in clear');
+    assert.deepEqual(await sealed.list('db'), [{ Name: 'cp1' }]);
+    assert.ok((await read((await sealed.open('db', 'cp1')).stream)).equals(memory));
+  });
+
+  test('a flipped byte, a cut end or an archive renamed to another checkpoint is refused, naming it', async () => {
+    const path = sealed.pathOf('db', 'cp1');
+    const good = readFileSync(path);
+    const flipped = Buffer.from(good);
+    flipped[good.length >> 1]! ^= 0x01;
+    writeFileSync(path, flipped);
+    await assert.rejects(read((await sealed.open('db', 'cp1')).stream), /docker checkpoint cp1 of db/);
+    writeFileSync(path, good.subarray(0, good.length - 100));
+    await assert.rejects(read((await sealed.open('db', 'cp1')).stream), /docker checkpoint cp1 of db/);
+    writeFileSync(sealed.pathOf('db', 'cp2'), good);
+    await assert.rejects(read((await sealed.open('db', 'cp2')).stream), /docker checkpoint cp2 of db/);
+    const other = new CheckpointArchives(join(root, 'sealed'), new Keyring(new ClusterKey(randomBytes(32))));
+    writeFileSync(path, good);
+    await assert.rejects(read((await other.open('db', 'cp1')).stream), /unknown|key/i);
   });
 });

@@ -3,12 +3,15 @@ import { link, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createDecryptStream, createEncryptStream, type Keyring } from '../../checkpoint/crypto/index.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { CheckpointExistsError, NoSuchCheckpointError } from './errors.ts';
 import type { DockerCheckpoint } from './types.ts';
 import { validateCheckpointDir, validateCheckpointId, validateContainerName } from './validate.ts';
 
-const SUFFIX = '.tar';
+const PLAIN_SUFFIX = '.tar';
+/** An archive sealed with the cluster key (src/checkpoint/crypto): not a tar until decrypted. */
+const SEALED_SUFFIX = '.tar.sealed';
 
 /**
  * Checkpoints made through the Docker API, one archive file each:
@@ -18,11 +21,25 @@ const SUFFIX = '.tar';
  */
 export class CheckpointArchives {
   readonly baseDir: string;
+  private readonly suffix: string;
 
-  constructor(baseDir: string) {
+  /**
+   * With `keyring` every archive is encrypted and authenticated (AES-256-GCM,
+   * chunked, bound to its container and checkpoint ID) under the cluster key:
+   * it holds the container's memory. Without it archives are plain tar files.
+   */
+  constructor(
+    baseDir: string,
+    private readonly keyring?: Keyring,
+  ) {
     const dir = validateCheckpointDir(baseDir);
     if (dir === undefined) throw new Error('checkpoint base directory is required');
     this.baseDir = dir;
+    this.suffix = keyring ? SEALED_SUFFIX : PLAIN_SUFFIX;
+  }
+
+  get sealed(): boolean {
+    return this.keyring !== undefined;
   }
 
   dirOf(container: string, dir?: string): string {
@@ -30,7 +47,7 @@ export class CheckpointArchives {
   }
 
   pathOf(container: string, checkpoint: string, dir?: string): string {
-    return join(this.dirOf(container, dir), validateCheckpointId(checkpoint) + SUFFIX);
+    return join(this.dirOf(container, dir), validateCheckpointId(checkpoint) + this.suffix);
   }
 
   async exists(container: string, checkpoint: string, dir?: string): Promise<boolean> {
@@ -50,7 +67,16 @@ export class CheckpointArchives {
     const path = this.pathOf(container, checkpoint, dir);
     if (!(await this.exists(container, checkpoint, dir)))
       throw new NoSuchCheckpointError(container, checkpoint, this.dirOf(container, dir));
-    return { path, stream: createReadStream(path) };
+    const file = createReadStream(path);
+    if (!this.keyring) return { path, stream: file };
+    // plaintext leaves only chunk by authenticated chunk; a flipped byte or a cut end is an error naming the checkpoint
+    const plain = createDecryptStream(this.keyring, {
+      context: sealContext(container, checkpoint),
+      location: { container, dockerCheckpoint: checkpoint },
+    });
+    file.on('error', (err) => plain.destroy(err));
+    plain.on('close', () => file.destroy());
+    return { path, stream: file.pipe(plain) };
   }
 
   /**
@@ -74,7 +100,14 @@ export class CheckpointArchives {
     const tmp = `${path}.partial-${process.pid}-${Date.now()}`;
     try {
       // An archive holds the container's whole memory: readable by its owner (root) only.
-      await pipeline(await source(), createWriteStream(tmp, { flush: true, mode: 0o600 }));
+      const sink = createWriteStream(tmp, { flush: true, mode: 0o600 });
+      if (this.keyring)
+        await pipeline(
+          await source(),
+          createEncryptStream(this.keyring, { context: sealContext(container, checkpoint) }),
+          sink,
+        );
+      else await pipeline(await source(), sink);
       try {
         await link(tmp, path);
       } catch (err) {
@@ -101,10 +134,10 @@ export class CheckpointArchives {
     }
     const found: { name: string; mtime: number }[] = [];
     for (const n of names) {
-      if (!n.endsWith(SUFFIX)) continue;
+      if (!n.endsWith(this.suffix)) continue;
       try {
         const s = await stat(join(d, n));
-        if (s.isFile()) found.push({ name: n.slice(0, -SUFFIX.length), mtime: s.mtimeMs });
+        if (s.isFile()) found.push({ name: n.slice(0, -this.suffix.length), mtime: s.mtimeMs });
       } catch {
         // removed meanwhile
       }
@@ -128,6 +161,11 @@ export class CheckpointArchives {
   async removeAll(container: string): Promise<void> {
     await rm(this.dirOf(container), { recursive: true, force: true });
   }
+}
+
+/** Binds a sealed archive to its checkpoint: renamed to another one, it fails authentication. */
+function sealContext(container: string, checkpoint: string): string {
+  return `lifeboat docker checkpoint\0${container}\0${checkpoint}`;
 }
 
 /**

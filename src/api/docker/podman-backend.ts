@@ -26,6 +26,7 @@ import type {
   WaitHandle,
 } from './backend.ts';
 import { CheckpointArchives } from './checkpoint-archives.ts';
+import type { Keyring } from '../../checkpoint/crypto/index.ts';
 import { selectContainers } from './container-filters.ts';
 import {
   AmbiguousReferenceError,
@@ -68,6 +69,8 @@ export interface PodmanDockerBackendOptions {
   cgroupParent: string;
   /** Base directory of checkpoint archives made through the Docker API (absolute). */
   checkpointDir: string;
+  /** Encrypts those archives under the cluster key (they hold process memory); plain tar without. */
+  archiveKey?: Keyring;
   /** How this host appears in /info's node list. */
   node?: { name?: string; address?: string; labels?: Record<string, string> };
   /**
@@ -122,7 +125,7 @@ export class PodmanDockerBackend implements DockerBackend {
   constructor(opts: PodmanDockerBackendOptions) {
     this.podman = opts.podman;
     this.cgroupParent = opts.cgroupParent;
-    this.archives = new CheckpointArchives(opts.checkpointDir);
+    this.archives = new CheckpointArchives(opts.checkpointDir, opts.archiveKey);
     this.node = opts.node ?? {};
     this.tcpEstablished = opts.tcpEstablished ?? true;
     this.restoreArchive = opts.restoreArchive ?? ((archive, o) => this.podman.restoreImport(archive, o));

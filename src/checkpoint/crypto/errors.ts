@@ -13,14 +13,19 @@ export type ArchiveIntegrityReason =
   | 'size_mismatch'
   | 'bad_manifest';
 
-/** The checkpoint an archive belongs to, so an error names it. */
-export interface ArchiveLocation {
+/** The checkpoint an archive belongs to, so an error names it: a stored version, or a Docker API checkpoint. */
+export type ArchiveLocation =
+  VersionLocation | { readonly container: string; readonly dockerCheckpoint: string };
+
+/** A version in the checkpoint store (tickers, migrations via the store). */
+export interface VersionLocation {
   readonly container: string;
   readonly group: number;
   readonly version: number | 'pre-dump';
 }
 
 export function describeLocation(loc: ArchiveLocation): string {
+  if ('dockerCheckpoint' in loc) return `docker checkpoint ${loc.dockerCheckpoint} of ${loc.container}`;
   const v = loc.version === 'pre-dump' ? 'pre-dump' : `version ${loc.version}`;
   return `checkpoint ${loc.container} group ${loc.group} ${v}`;
 }

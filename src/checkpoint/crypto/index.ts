@@ -17,6 +17,7 @@ export {
   describeLocation,
   type ArchiveIntegrityReason,
   type ArchiveLocation,
+  type VersionLocation,
 } from './errors.ts';
 export {
   archiveMagic,

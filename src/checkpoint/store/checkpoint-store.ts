@@ -14,7 +14,7 @@ import {
   assertChunkSize,
   createDecryptStream,
   createEncryptStream,
-  type ArchiveLocation,
+  type VersionLocation as ArchiveLocation,
   type Keyring,
 } from '../crypto/index.ts';
 import {

@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { generateClusterKey, loadKeyring } from '../../checkpoint/crypto/index.ts';
 import { loadTlsBundle } from '../../pki/index.ts';
 import { formatDuration, parseDuration } from '../../policy/duration.ts';
 import { openStore } from '../../store/index.ts';
@@ -13,6 +15,8 @@ function hostPort(v: string, what: string): { host: string; port: number } {
   if (!m?.[1] || !m[2]) throw new ValidationError(`${what} "${v}" is not HOST:PORT`);
   return { host: m[1], port: Number(m[2]) };
 }
+
+const DEFAULT_CLUSTER_KEY = '/var/lib/lifeboat/cluster.key';
 
 const LOOPBACK = /^(127\.|localhost$|::1$)/;
 
@@ -44,6 +48,10 @@ export function registerManage(program: Command): void {
     )
     .option('--replication', 'take part in leader election with other managers on the same etcd store')
     .option(
+      '--etcd-pki <dir>',
+      "mutual TLS to etcd: ca.pem (etcd's CA), cert.pem and key.pem (this manager's etcd client certificate)",
+    )
+    .option(
       '--pki <dir>',
       'manager certificate, key and the cluster CA (ca.pem, cert.pem, key.pem)',
       '/var/lib/lifeboat/pki/manager',
@@ -56,6 +64,16 @@ export function registerManage(program: Command): void {
     .option(
       '--discovery <url>',
       'static host list, polled by this manager (agents then run without --manager): nodes://HOST:PORT,... or file:///PATH',
+    )
+    .option(
+      '--cluster-key <file>',
+      `key that encrypts \`docker checkpoint create\` archives (created, 0600, when the default is absent)`,
+      DEFAULT_CLUSTER_KEY,
+    )
+    .option(
+      '--previous-cluster-key <file>',
+      'an older archive key, still accepted for reading during a key rotation (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--strategy <name>', 'placement strategy: spread, binpack or random', 'spread')
     .addOption(
@@ -90,6 +108,9 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         strategy: string;
         failureTimeout: number;
         discovery?: string;
+        clusterKey: string;
+        previousClusterKey?: string[];
+        etcdPki?: string;
       }) => {
         const discovery = f.discovery === undefined ? undefined : parseDiscovery(f.discovery);
         const log = createLogger(`manager/${f.name}`);
@@ -106,7 +127,17 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
             'pass --store etcd://HOST:PORT[,HOST:PORT]/PREFIX',
           );
         }
-        const store = await openStore(f.store);
+        if (f.clusterKey === DEFAULT_CLUSTER_KEY && !existsSync(f.clusterKey)) {
+          const key = await generateClusterKey(f.clusterKey);
+          log.warn('generated a new cluster key: give every manager and agent of this cluster the same one', {
+            path: f.clusterKey,
+            keyId: key.id,
+          });
+        }
+        const clusterKey = await loadKeyring(f.clusterKey, f.previousClusterKey ?? []);
+        if (f.etcdPki && !f.store.startsWith('etcd://'))
+          throw new ValidationError('--etcd-pki needs an etcd store', 'pass --store etcd://HOST:PORT/PREFIX');
+        const store = await openStore(f.store, f.etcdPki ? { tls: await loadTlsBundle(f.etcdPki) } : {});
         const tls = await loadTlsBundle(f.pki);
         const listen = hostPort(f.listen, '--listen');
         const m = await Manager.start({
@@ -119,6 +150,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           ...(f.dockerTls ? { dockerTls: { ...hostPort(f.dockerTls, '--docker-tls'), tls } } : {}),
           failureTimeoutMs: f.failureTimeout,
           dockerCheckpointDir: f.dockerCheckpointDir,
+          clusterKey,
           strategy: f.strategy,
           ...(discovery ? { discovery } : {}),
         });
