@@ -346,10 +346,17 @@ export class Migrator {
       // (8) delete checkpoint images and the source container
       await step('cleanup', async () => {
         const t = Date.now();
-        await source!.remove(rec.name, true);
+        let detail = 'source container and its kept checkpoint removed';
+        try {
+          await source!.remove(rec.name, true);
+        } catch (err) {
+          // once the move is recorded, the source's agent may remove its stale copy first (heartbeat "elsewhere")
+          if (!(err instanceof LifeboatError && err.code === 'container_not_found')) throw err;
+          detail = `source container already removed by ${from}'s agent (the move was recorded)`;
+        }
         phases.removeMs = Date.now() - t;
         phases.deleteCheckpointMs = 0;
-        steps[7]!.detail = 'source container and its kept checkpoint removed';
+        steps[7]!.detail = detail;
       });
       // (9) re-arm the ticker
       if (rec.ticker && this.deps.rearmTicker) {
