@@ -3,7 +3,13 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateClusterKey } from '../checkpoint/crypto/index.ts';
-import { clientTlsOptions, createClusterCa, issueToDirectory, loadTlsBundle } from '../pki/index.ts';
+import {
+  clientTlsOptions,
+  createClusterCa,
+  issueToDirectory,
+  loadTlsBundle,
+  type TlsBundle,
+} from '../pki/index.ts';
 import { LifeboatError } from '../util/errors.ts';
 import { etcdClusterPlan } from '../store/etcd-cluster.ts';
 import { LocalCluster, type LocalClusterConfig, type StorageKind } from './local-cluster.ts';
@@ -81,16 +87,33 @@ async function nodesHealthy(managerUrl: string, pkiDir: string): Promise<number>
   });
 }
 
-async function waitForEtcd(clientUrls: string[], timeoutMs = 30_000): Promise<void> {
+/** True when etcd's /health says so (over mutual TLS). */
+function etcdHealthy(url: string, tls: TlsBundle): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      `${url}/health`,
+      { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, timeout: 1000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: string }).health === 'true');
+          } catch {
+            resolve(false);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function waitForEtcd(clientUrls: string[], tls: TlsBundle, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await Promise.all(
-      clientUrls.map((u) =>
-        fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) })
-          .then(async (r) => r.ok && ((await r.json()) as { health?: string }).health === 'true')
-          .catch(() => false),
-      ),
-    );
+    const ok = await Promise.all(clientUrls.map((u) => etcdHealthy(u, tls)));
     if (ok.every(Boolean)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -124,19 +147,33 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     const failure = `${o.failureTimeoutMs ?? 5000}ms`;
     const replicas = o.store === 'etcd' ? Math.max(1, o.managers ?? 2) : 1;
     let storeUrl = `embedded://${join(root, 'manager', 'state.json')}`;
+    // etcd holds the cluster's state: mutual TLS with its own CA, whose client
+    // certificates only managers get (an agent's cluster certificate does not open it)
+    const etcdCa = join(pki, 'etcd-ca');
     if (o.store === 'etcd') {
       const base = o.etcdBasePort ?? 23790;
+      await createClusterCa(etcdCa);
+      const server = await issueToDirectory(etcdCa, 'manager', 'etcd', join(pki, 'etcd-server'), {
+        ipAddresses: ['127.0.0.1'],
+        dnsNames: ['localhost'],
+        overwrite: true,
+      });
+      const { caPath, certPath, keyPath: serverKey } = server.paths;
       const plan = etcdClusterPlan({
         members: 3,
         host: '127.0.0.1',
         ports: Array.from({ length: 6 }, (_, i) => base + i),
         dataDir: join(root, 'manager', 'etcd'),
+        tls: { caFile: caPath, certFile: certPath, keyFile: serverKey },
       });
       mkdirSync(join(root, 'manager', 'etcd'), { recursive: true, mode: 0o700 });
       for (const m of plan) cluster.spawnInRoot(`etcd-${m.name}`, 'etcd', m.args);
-      storeUrl = `etcd://${plan.map((m) => m.clientUrl.replace('http://', '')).join(',')}/lifeboat`;
-      await waitForEtcd(plan.map((m) => m.clientUrl));
-      note('store', `etcd with 3 members: ${storeUrl}`);
+      storeUrl = `etcd://${plan.map((m) => m.clientUrl.replace('https://', '')).join(',')}/lifeboat`;
+      await waitForEtcd(
+        plan.map((m) => m.clientUrl),
+        await loadTlsBundle(join(pki, 'etcd-server')),
+      );
+      note('store', `etcd with 3 members, mutual TLS (CA ${etcdCa}): ${storeUrl}`);
     }
     const discovery = o.discovery ?? 'heartbeat';
     const agentAddresses = up.hosts.map((h) => `${h.address}:${AGENT_PORT}`);
@@ -157,6 +194,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
         dnsNames: ['localhost'],
         overwrite: true,
       });
+      if (o.store === 'etcd')
+        await issueToDirectory(etcdCa, 'manager', name, join(pki, `${name}-etcd`), { overwrite: true });
       cluster.spawnManager(
         [
           'manage',
@@ -168,7 +207,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           `127.0.0.1:${dockerPort + i}`,
           '--store',
           storeUrl,
-          ...(o.store === 'etcd' ? ['--replication'] : []),
+          ...(o.store === 'etcd' ? ['--replication', '--etcd-pki', join(pki, `${name}-etcd`)] : []),
           ...discoveryArgs,
           '--pki',
           join(pki, name),

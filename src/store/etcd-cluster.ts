@@ -164,10 +164,28 @@ export function etcdClusterPlan(o: {
   dataDir: string;
   heartbeatMs?: number;
   electionMs?: number;
+  /**
+   * Mutual TLS for clients and peers: every member serves `certFile` and
+   * accepts only certificates from `caFile` (etcd's client-cert-auth).
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }): { name: string; dataDir: string; clientUrl: string; peerUrl: string; args: string[] }[] {
   const names = Array.from({ length: o.members }, (_, i) => `etcd${i}`);
-  const peerUrl = (i: number): string => `http://${o.host}:${o.ports[2 * i + 1]}`;
-  const clientUrl = (i: number): string => `http://${o.host}:${o.ports[2 * i]}`;
+  const scheme = o.tls ? 'https' : 'http';
+  const peerUrl = (i: number): string => `${scheme}://${o.host}:${o.ports[2 * i + 1]}`;
+  const clientUrl = (i: number): string => `${scheme}://${o.host}:${o.ports[2 * i]}`;
+  const tlsArgs = o.tls
+    ? [
+        `--cert-file=${o.tls.certFile}`,
+        `--key-file=${o.tls.keyFile}`,
+        `--trusted-ca-file=${o.tls.caFile}`,
+        '--client-cert-auth',
+        `--peer-cert-file=${o.tls.certFile}`,
+        `--peer-key-file=${o.tls.keyFile}`,
+        `--peer-trusted-ca-file=${o.tls.caFile}`,
+        '--peer-client-cert-auth',
+      ]
+    : [];
   const initialCluster = names.map((name, i) => `${name}=${peerUrl(i)}`).join(',');
   const token = `lifeboat-${randomBytes(6).toString('hex')}`;
   return names.map((name, i) => {
@@ -187,6 +205,7 @@ export function etcdClusterPlan(o: {
       `--election-timeout=${o.electionMs ?? 500}`,
       '--logger=zap',
       '--log-outputs=stderr',
+      ...tlsArgs,
     ];
     return { name, dataDir, clientUrl: clientUrl(i), peerUrl: peerUrl(i), args };
   });

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
@@ -9,6 +10,8 @@ import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
 import { RedisClient } from '../support/redis-client.ts';
+import { EtcdStore } from '../../src/store/index.ts';
+import { loadTlsBundle } from '../../src/pki/index.ts';
 
 // Thesis 3.4 on a real local cluster: a host dies and its labelled redis comes
 // back elsewhere with everything written before its last checkpoint; the
@@ -274,5 +277,20 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
     );
     const all = await versions();
     assert.equal(new Set(all).size, all.length, 'no version written twice');
+  });
+
+  test("etcd speaks mutual TLS and accepts only the managers' etcd certificates", async () => {
+    const endpoints = up.storeUrl.replace('etcd://', '').split('/')[0]!.split(',');
+    const pki = join(ROOT, 'pki');
+    const etcdCa = readFileSync(join(pki, 'etcd-ca', 'ca.pem'), 'utf8');
+    const quick = { endpoints, callTimeoutMs: 1000, retryBudgetMs: 1500 };
+    await assert.rejects(EtcdStore.open(quick), 'plain http is refused');
+    const agent = await loadTlsBundle(join(pki, 'agents', 'h1'));
+    await assert.rejects(
+      EtcdStore.open({ ...quick, tls: { ...agent, caPem: etcdCa } }),
+      "an agent's cluster certificate does not open etcd",
+    );
+    const manager = await EtcdStore.open({ ...quick, tls: await loadTlsBundle(join(pki, 'manager-1-etcd')) });
+    await manager.close();
   });
 });
