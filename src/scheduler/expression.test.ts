@@ -351,3 +351,13 @@ describe('extractSchedulingFromRequest', () => {
     assert.deepEqual(again.labels, first.labels);
   });
 });
+
+test('a /regex/ or glob that could backtrack for ever is a 400 naming the expression', () => {
+  assert.throws(
+    () => parseExpression('constraint', 'node==/(a+)+$/'),
+    (e: unknown) =>
+      e instanceof ValidationError && /node==\/\(a\+\)\+\$\//.test(e.message) && /refused/.test(e.message),
+  );
+  assert.throws(() => parseExpression('constraint', 'region==(a+)+b'), /refused/);
+  assert.equal(parseExpression('constraint', 'region==/(eu|us)-.*/').key, 'region');
+});

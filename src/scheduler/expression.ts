@@ -4,6 +4,7 @@
  * scheduler/filter/expr.go and cluster/config.go).
  */
 import { ValidationError } from '../util/errors.ts';
+import { unsafePatternReason } from '../util/safe-regexp.ts';
 import type { ContainerRequest } from './types.ts';
 
 export type ExpressionKind = 'constraint' | 'affinity';
@@ -124,6 +125,8 @@ function compileRegexp(kind: ExpressionKind, text: string, body: string): RegExp
     source = source.slice(inline[0].length);
   }
   source = source.replaceAll('(?P<', '(?<');
+  const unsafe = unsafePatternReason(source);
+  if (unsafe) throw new ExpressionError(kind, text, `regexp /${body}/ refused: ${unsafe}`);
   try {
     return new RegExp(source, flags);
   } catch (err) {
@@ -133,6 +136,8 @@ function compileRegexp(kind: ExpressionKind, text: string, body: string): RegExp
 
 // Swarm turns `*` into `.*`, anchors, and leaves every other character to the regexp engine.
 function compileGlob(kind: ExpressionKind, text: string, value: string): RegExp {
+  const unsafe = unsafePatternReason(value.replaceAll('*', '.*'));
+  if (unsafe) throw new ExpressionError(kind, text, `pattern "${value}" refused: ${unsafe}`);
   try {
     return new RegExp('^' + value.replaceAll('*', '.*') + '$');
   } catch (err) {

@@ -83,3 +83,11 @@ describe('container list selection (dockerd semantics)', () => {
     );
   });
 });
+
+test('a name filter that could backtrack for ever is a 400, before any container is matched', () => {
+  const many = [c('a'.repeat(64), 'a'.repeat(100), 'running', 1)];
+  assert.throws(
+    () => selectContainers(many, { all: true, filters: { name: ['(a+)+$b'] } }),
+    (e: Error & { status?: number }) => e.status === 400 && /refused/.test(e.message),
+  );
+});

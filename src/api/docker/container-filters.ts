@@ -1,3 +1,4 @@
+import { compileClientRegExp } from '../../util/safe-regexp.ts';
 import type { DockerContainerSummary, DockerFilters } from './types.ts';
 
 export const CONTAINER_FILTER_KEYS = ['name', 'id', 'label', 'status'] as const;
@@ -35,11 +36,15 @@ export function matchesFilters(c: DockerContainerSummary, f: DockerFilters): boo
 
 /** Docker matches name and id filters as regular expressions (so `web` matches `/web-1`). */
 function regexMatch(pattern: string, value: string): boolean {
+  let re: RegExp;
   try {
-    return new RegExp(pattern).test(value);
+    re = new RegExp(pattern);
   } catch {
     return value.includes(pattern);
   }
+  // valid but able to backtrack for ever: a 400, not a frozen manager
+  compileClientRegExp(pattern, '', 'filter');
+  return re.test(value);
 }
 
 function labelMatch(filter: string, labels: Record<string, string>): boolean {
