@@ -25,6 +25,8 @@ export interface HttpNodeClientOptions {
   tls: TlsBundle;
   /** Name to verify the agent's certificate against, when `url` holds another. */
   servername?: string;
+  /** Refuse an agent whose certificate names another node than `name` (static discovery pins it). */
+  pinName?: boolean;
   /** Limit for short calls (JSON in, JSON out) until the answer's status line; default 120 s. */
   timeoutMs?: number;
 }
@@ -55,6 +57,7 @@ export class HttpNodeClient implements NodeClient {
     const tls = clientTlsOptions(opts.tls, {
       serverRoles: ['agent'],
       ...(opts.servername === undefined ? {} : { servername: opts.servername }),
+      ...(opts.pinName ? { serverIdentity: opts.name } : {}),
     });
     this.api = httpsTransport({ baseUrl: this.url, tls });
     this.podman = PodmanClient.overHttps({ baseUrl: `${this.url}/podman`, tls });

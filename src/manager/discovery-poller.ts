@@ -78,20 +78,28 @@ export class DiscoveryPoller {
 
   private async poll(address: string): Promise<void> {
     const url = `https://${address}`;
-    let client = this.clients.get(address);
-    if (!client) {
-      // the name is learned from the heartbeat; the certificate check needs only the address
-      client = new HttpNodeClient({ name: address, url, tls: this.o.tls });
-      this.clients.set(address, client);
-    }
     const timeoutMs = Math.max(this.interval, 1000);
+    let client = this.clients.get(address);
     try {
+      if (!client) {
+        // Learn the host's name from one heartbeat, then poll only through a client that
+        // refuses any certificate but that host's: an agent speaks for its own host only.
+        const probe = new HttpNodeClient({ name: address, url, tls: this.o.tls });
+        const name = await probe.pullHeartbeat(timeoutMs).finally(() => probe.close());
+        client = new HttpNodeClient({ name: name.report.name, url, tls: this.o.tls, pinName: true });
+        this.clients.set(address, client);
+      }
       const hb = await client.pullHeartbeat(timeoutMs);
+      if (hb.report.name !== client.name)
+        throw new Error(`the agent certified as ${client.name} reports itself as ${hb.report.name}`);
       // managers reach the agent where discovery says it is, whatever it advertises
       const answer = await this.o.accept({ ...hb, apiUrl: url });
       await client.answerHeartbeat(hb.sequence, answer, timeoutMs);
       this.noteUp(address, hb.report.name);
     } catch (err) {
+      // the next round asks again who is there (a host replaced at this address is found)
+      client?.close();
+      this.clients.delete(address);
       this.noteDown(address, errorMessage(err));
     }
   }

@@ -182,6 +182,22 @@ describe('mutual TLS over loopback', () => {
     );
   });
 
+  test("a client pinned to a node name refuses another node's certificate", async () => {
+    const ok = await get(
+      agentPort,
+      clientTlsOptions(bundle('manager'), { serverRoles: ['agent'], serverIdentity: 'node-1' }),
+    );
+    assert.equal(ok.status, 200);
+    await assert.rejects(
+      get(
+        agentPort,
+        clientTlsOptions(bundle('manager'), { serverRoles: ['agent'], serverIdentity: 'node-2' }),
+      ),
+      (err: NodeJS.ErrnoException & { message: string }) =>
+        err.code === 'pki_server_identity' && /certificate of node-1; expected node-2/.test(err.message),
+    );
+  });
+
   test('server addresses are verified against IP SANs, never skipped', async () => {
     // Issued for a name only: reaching it by IP must fail unless that name is what is verified.
     const named = await bundleFor(ca, { role: 'manager', name: 'manager-2' });

@@ -214,6 +214,8 @@ export interface ClientTlsSettings {
   serverRoles?: readonly Role[];
   /** Name to verify instead of the connection's host. IP addresses are verified against IP SANs. */
   servername?: string;
+  /** Refuse servers whose certificate's CN (lifeboat identity name) is another, e.g. a node's name. */
+  serverIdentity?: string;
   minVersion?: TlsMinVersion;
 }
 
@@ -244,7 +246,18 @@ export function clientTlsOptions(bundle: TlsBundle, settings: ClientTlsSettings 
     checkServerIdentity: (connectedHost, cert) => {
       const host = settings.servername ?? connectedHost;
       const mismatch = defaultCheckServerIdentity(host, cert);
-      if (mismatch !== undefined || serverRoles === undefined) return mismatch;
+      if (mismatch !== undefined) return mismatch;
+      const expected = settings.serverIdentity;
+      if (expected !== undefined && identityOf(cert)?.name !== expected)
+        return new PkiError(
+          'pki_server_identity',
+          `server ${host} presented the certificate of ${identityOf(cert)?.name ?? 'no lifeboat identity'}; expected ${expected}`,
+          {
+            status: 502,
+            hint: 'the host at this address is not the one it claims to be: check its certificate',
+          },
+        );
+      if (serverRoles === undefined) return undefined;
       const server = identityOf(cert);
       if (server !== undefined && serverRoles.includes(server.role)) return undefined;
       return new PkiError(
