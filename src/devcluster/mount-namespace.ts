@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { sh } from './sh.ts';
 
 /**
@@ -66,4 +66,9 @@ export async function removeMountNamespace(name: string): Promise<void> {
   const ns = mountNsPath(name);
   if (isMountpoint(ns)) await sh('umount', ['-l', ns], { allowFail: true });
   if (existsSync(ns)) rmSync(ns, { force: true });
+  // the last host gone: the machine is left as it was, without NS_DIR's private mount
+  if (existsSync(NS_DIR) && !readdirSync(NS_DIR).some((f) => f.endsWith('.mnt'))) {
+    if (isMountpoint(NS_DIR)) await sh('umount', ['-l', NS_DIR], { allowFail: true });
+    rmSync(NS_DIR, { recursive: true, force: true });
+  }
 }
