@@ -18,7 +18,7 @@ import {
 } from './bench-cluster.ts';
 import { RedisClient } from './redis-client.ts';
 import { countExisting, KeyWriter, populate, POPULATE_PREFIX } from './redis-fill.ts';
-import { formatStats, medianOf, summarizeSamples, type BenchOutcome, type Sample } from './results.ts';
+import { medianOf, summarizeSamples, summaryCell, type BenchOutcome, type Sample } from './results.ts';
 import type { StackedBar } from './svg-plot.ts';
 
 /**
@@ -301,8 +301,7 @@ export const failoverBench: Bench = {
       );
     const summary = summarizeSamples(samples);
     const groups = [...new Set(samples.map((s) => s.group))];
-    const cell = (g: string, m: string, digits = 0): string =>
-      formatStats(summary.find((r) => r.group === g && r.metric === m)?.stats, digits);
+    const cell = summaryCell(summary);
     const table = {
       columns: [
         'variant',

@@ -19,7 +19,7 @@ import {
 import { DowntimeProbe } from './downtime-probe.ts';
 import { RedisClient } from './redis-client.ts';
 import { populate, VALUE_BYTES } from './redis-fill.ts';
-import { formatStats, medianOf, summarizeSamples, type BenchOutcome, type Sample } from './results.ts';
+import { medianOf, summarizeSamples, summaryCell, type BenchOutcome, type Sample } from './results.ts';
 import type { StackedBar } from './svg-plot.ts';
 
 /**
@@ -455,8 +455,7 @@ export const migrateBench: Bench = {
       rows: [] as string[][],
     };
     const groups = [...new Set(samples.map((s) => s.group))];
-    const cell = (g: string, m: string, digits = 0): string =>
-      formatStats(summary.find((r) => r.group === g && r.metric === m)?.stats, digits);
+    const cell = summaryCell(summary);
     for (const g of groups) {
       table.rows.push([
         g,

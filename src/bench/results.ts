@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeMachine, type MachineInfo } from './machine-info.ts';
-import { summarize, type Stats } from './stats.ts';
+import { formatStats, summarize, type Stats } from './stats.ts';
 import { stackedBarSvg, type StackedBarPlot } from './svg-plot.ts';
 
 export { summarize, formatStats, type Stats } from './stats.ts';
@@ -139,4 +139,12 @@ export function writeReport(dir: string, r: BenchReport): WrittenFiles {
   writeAtomic(files.md, reportMarkdown(r));
   writeAtomic(files.svg, stackedBarSvg(r.plot));
   return files;
+}
+
+/** A table cell of `summary`: the median of `metric` in `group` with its spread, or an em dash. */
+export function summaryCell(
+  summary: readonly SummaryRow[],
+): (group: string, metric: string, digits?: number) => string {
+  return (group, metric, digits = 0) =>
+    formatStats(summary.find((r) => r.group === group && r.metric === metric)?.stats, digits);
 }

@@ -16,7 +16,7 @@ import {
   type BenchCluster,
   type BenchStorage,
 } from './bench-cluster.ts';
-import { formatStats, medianOf, summarizeSamples, type BenchOutcome, type Sample } from './results.ts';
+import { medianOf, summarizeSamples, summaryCell, type BenchOutcome, type Sample } from './results.ts';
 import type { StackedBar } from './svg-plot.ts';
 
 /**
@@ -249,8 +249,7 @@ export const tickerOverheadBench: Bench = {
       );
     const summary = summarizeSamples(samples);
     const groups = [...new Set(samples.map((s) => s.group))];
-    const cell = (g: string, m: string, digits = 0): string =>
-      formatStats(summary.find((r) => r.group === g && r.metric === m)?.stats, digits);
+    const cell = summaryCell(summary);
     const table = {
       columns: [
         'variant',

@@ -8,21 +8,11 @@ import { ManagerClient } from '../../src/cli/manager-client.ts';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
+import { waitFor } from '../support/wait.ts';
 
 // Swarm's static discovery (file://): the manager polls the agents listed in a
 // file, re-read every poll; agents run with --polled and count polls as contact.
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 describe('static discovery: a file:// host list polled by the manager', () => {
   const ROOT = '/var/tmp/lifeboat-e2e-disc';

@@ -10,6 +10,7 @@ import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
 import { RedisClient } from '../support/redis-client.ts';
+import { waitFor } from '../support/wait.ts';
 import { EtcdStore } from '../../src/store/index.ts';
 import { loadTlsBundle } from '../../src/pki/index.ts';
 
@@ -17,17 +18,6 @@ import { loadTlsBundle } from '../../src/pki/index.ts';
 // back elsewhere with everything written before its last checkpoint; the
 // leading manager dies and a replica leads and keeps the tickers going.
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** GET on a Docker endpoint: the JSON body and the manager that answered a forwarded request. */
 async function dockerGet(dockerHost: string, path: string): Promise<{ body: unknown; answeredBy?: string }> {
