@@ -139,4 +139,14 @@ describe('checkpoint archives sealed with the cluster key', () => {
     writeFileSync(path, good);
     await assert.rejects(read((await other.open('db', 'cp1')).stream), /unknown|key/i);
   });
+
+  test('after a key rotation (--previous-cluster-key) old archives open and new ones use the new key', async () => {
+    const next = new ClusterKey(randomBytes(32));
+    const rotated = new CheckpointArchives(join(root, 'sealed'), new Keyring(next, [keyring.current]));
+    assert.ok((await read((await rotated.open('db', 'cp1')).stream)).equals(memory));
+    await rotated.write('db', 'cp3', async () => Readable.from([Buffer.from('new')]));
+    assert.equal((await read((await rotated.open('db', 'cp3')).stream)).toString(), 'new');
+    // the old key alone cannot read what the new one wrote
+    await assert.rejects(read((await sealed.open('db', 'cp3')).stream), /unknown|key/i);
+  });
 });
