@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import {
+  fastestRun,
   frozenPct,
   iterationsFor,
   jobScript,
   parseJobOutput,
   roundVariants,
   slowdownPct,
+  targetSecFor,
 } from './ticker-overhead-bench.ts';
 import { ValidationError } from '../util/errors.ts';
 import { parseIntervals } from './bench-cluster.ts';
@@ -41,6 +43,28 @@ describe('ticker-overhead bench logic', () => {
     assert.equal(iterationsFor(25, { iterations: 500_000, runSec: 1.25 }), 10_000_000);
     assert.equal(iterationsFor(5, { iterations: 1000, runSec: 0 }), 500_000);
     assert.equal(iterationsFor(0.001, { iterations: 1000, runSec: 10 }), 1000);
+  });
+
+  test('the job is sized to 2.5 x the largest interval, never below the minimum', () => {
+    assert.equal(targetSecFor([5, 10, 30], 20), 75);
+    assert.equal(targetSecFor([30, 5], 20), 75);
+    assert.equal(targetSecFor([2], 5), 5);
+    assert.equal(targetSecFor([3], 5), 8);
+    assert.equal(targetSecFor([2, 5], 20), 20);
+    assert.equal(targetSecFor([], 20), 20);
+  });
+
+  test('the fastest calibration run sizes the job; none is an error', () => {
+    const runs = [
+      { iterations: 1_000_000, runSec: 4 },
+      { iterations: 1_000_000, runSec: 2.5 },
+      { iterations: 1_000_000, runSec: 3 },
+    ];
+    assert.deepEqual(fastestRun(runs), { iterations: 1_000_000, runSec: 2.5 });
+    assert.deepEqual(fastestRun([{ iterations: 300_000, runSec: 0 }]), { iterations: 300_000, runSec: 0 });
+    assert.throws(() => fastestRun([]), ValidationError);
+    // an in-container rate of 400k/s and the default intervals: a ~75 s job
+    assert.equal(iterationsFor(targetSecFor([5, 10, 30], 20), fastestRun(runs)), 30_000_000);
   });
 
   test('a round is the baseline first, then one variant per interval; intervals below 1 s are refused', () => {

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { collectLogs } from '../engine/demux-stream.ts';
 import { PodmanClient } from '../engine/podman-client.ts';
 import { BUSYBOX_IMAGE } from '../images/test-images.ts';
@@ -29,11 +27,26 @@ import type { StackedBar } from './svg-plot.ts';
  */
 const DEFAULT_INTERVALS_SEC = [5, 10, 30];
 const QUICK_INTERVALS_SEC = [2];
-// long enough for the 30 s interval to fire once
-const TARGET_SEC = 40;
-const QUICK_TARGET_SEC = 5;
-const CALIBRATION_ITERATIONS = 300_000;
+// The job runs at least this many times the largest interval, so that even
+// the longest ticker fires twice (its first tick comes one interval after
+// the container's creation).
+const INTERVAL_FACTOR = 2.5;
+// ... and never shorter than this
+const MIN_TARGET_SEC = 20;
+const QUICK_MIN_TARGET_SEC = 5;
+// The job is sized from short runs of the same loop in a container on the
+// bench cluster (the image's busybox, the cluster's cgroups), not on the
+// host: the host's busybox ran the loop at about half the containers' rate.
+const CALIBRATION_ITERATIONS = 1_000_000;
 const CALIBRATION_RUNS = 3;
+// On a shared machine the in-container rate varies: a calibration of 310k
+// iterations/s was followed by jobs at up to 540k/s as the load dropped
+// (2026-11-25 16:26), so jobs meant as 75 s ran 43 s. The job is sized for
+// LOAD_HEADROOM x the target at the calibrated rate, so that it still runs
+// about the target on a quieter machine.
+const LOAD_HEADROOM = 1.5;
+const QUICK_CALIBRATION_ITERATIONS = 300_000;
+const QUICK_CALIBRATION_RUNS = 1;
 const MARK = 'lifeboat-job';
 
 /** The job: a fixed number of loop iterations with arithmetic, timed from inside by /proc/uptime. */
@@ -58,6 +71,26 @@ export function parseJobOutput(text: string): { iterations: number; runSec: numb
   const start = Number(m[2]);
   const end = Number(m[3]);
   return { iterations: Number(m[1]), runSec: Math.round((end - start) * 100) / 100 };
+}
+
+/** The job's intended run time: INTERVAL_FACTOR x the largest interval, at least `minSec`. */
+export function targetSecFor(intervalsSec: readonly number[], minSec: number): number {
+  return Math.max(minSec, Math.ceil(INTERVAL_FACTOR * Math.max(0, ...intervalsSec)));
+}
+
+/**
+ * The calibration run to size from: the fastest (most iterations per second).
+ * On a shared machine the slower ones measure the neighbours, and a job
+ * sized from the fastest rate only comes out longer, never shorter, when
+ * the machine is busier during the measured runs.
+ */
+export function fastestRun(runs: readonly { iterations: number; runSec: number }[]): {
+  iterations: number;
+  runSec: number;
+} {
+  if (runs.length === 0) throw new ValidationError('calibration: no runs');
+  const rate = (r: { iterations: number; runSec: number }): number => r.iterations / Math.max(r.runSec, 0.01);
+  return runs.reduce((best, r) => (rate(r) > rate(best) ? r : best));
 }
 
 /** Iterations for a job of about `targetSec`, from a calibration run. */
@@ -87,25 +120,6 @@ export function roundVariants(intervalsSec: readonly number[]): (number | undefi
 
 const groupName = (intervalSec: number | undefined, storage: BenchStorage): string =>
   intervalSec === undefined ? `no checkpoints ${storage}` : `every ${intervalSec}s ${storage}`;
-
-/**
- * The same job on this machine's busybox, outside any container, sizes the
- * job: the fastest of a few short runs (on a shared machine the slower ones
- * measure the neighbours).
- */
-async function calibrate(): Promise<{ iterations: number; runSec: number }> {
-  let best: { iterations: number; runSec: number } | undefined;
-  for (let i = 0; i < CALIBRATION_RUNS; i++) {
-    const { stdout } = await promisify(execFile)('/bin/busybox', [
-      'sh',
-      '-c',
-      jobScript(CALIBRATION_ITERATIONS),
-    ]);
-    const r = parseJobOutput(stdout);
-    if (!best || r.runSec < best.runSec) best = r;
-  }
-  return best!;
-}
 
 interface JobResult {
   runSec: number;
@@ -155,6 +169,46 @@ async function runJob(
   }
 }
 
+interface Calibration {
+  /** Every calibration run, in order. */
+  runs: { iterations: number; runSec: number }[];
+  /** The fastest of them, which sizes the job. */
+  fastest: { iterations: number; runSec: number };
+  targetSec: number;
+  /** The job's size on this cluster. */
+  iterations: number;
+}
+
+/**
+ * Sizes the job on the bench cluster itself: a few short runs of the same
+ * loop, without a ticker, in containers on the job's host, timed from inside
+ * like the measured jobs; the fastest rate is scaled to `targetSec`.
+ */
+async function calibrate(
+  c: BenchCluster,
+  node: string,
+  targetSec: number,
+  quick: boolean,
+  log: (l: string) => void,
+): Promise<Calibration> {
+  const n = quick ? QUICK_CALIBRATION_RUNS : CALIBRATION_RUNS;
+  const calIterations = quick ? QUICK_CALIBRATION_ITERATIONS : CALIBRATION_ITERATIONS;
+  const runs: { iterations: number; runSec: number }[] = [];
+  for (let i = 1; i <= n; i++) {
+    const r = await runJob(c, node, `bench-cal-${i}`, undefined, calIterations);
+    runs.push({ iterations: calIterations, runSec: r.runSec });
+  }
+  const fastest = fastestRun(runs);
+  const headroom = quick ? 1 : LOAD_HEADROOM;
+  const iterations = iterationsFor(targetSec * headroom, fastest);
+  log(
+    `calibration in a container on ${node}: ${calIterations} iterations in ` +
+      `${runs.map((r) => r.runSec.toFixed(2)).join(', ')} s; the job runs ${iterations} ` +
+      `(~${Math.round(targetSec * headroom)} s at that rate, for at least ~${targetSec} s)`,
+  );
+  return { runs, fastest, targetSec, iterations };
+}
+
 /** The first checkpoint of a fresh Podman service is slow: pay it once, unmeasured. */
 async function warmUp(c: BenchCluster, node: string, log: (l: string) => void): Promise<void> {
   log('warm-up: one ticker checkpoint of a sleeping busybox (not measured)');
@@ -181,13 +235,15 @@ async function benchOneCluster(
   c: BenchCluster,
   intervals: number[],
   runs: number,
-  iterations: number,
+  targetSec: number,
   o: BenchOptions,
   samples: Sample[],
   notes: string[],
-): Promise<void> {
+): Promise<Calibration> {
   const node = c.up.hosts[0]!.name;
   if (!o.quick) await warmUp(c, node, o.log);
+  const cal = await calibrate(c, node, targetSec, o.quick, o.log);
+  const iterations = cal.iterations;
   const pd = await preDumpSupport(c);
   if (!pd.canPreDump && !notes.some((n) => n.startsWith('pre-dump')))
     notes.push(`pre-dump skipped at every group start (${pd.why}): every checkpoint is a full dump`);
@@ -223,6 +279,7 @@ async function benchOneCluster(
       );
     }
   }
+  return cal;
 }
 
 export const tickerOverheadBench: Bench = {
@@ -235,17 +292,13 @@ export const tickerOverheadBench: Bench = {
       o.quick ? QUICK_INTERVALS_SEC : (o.intervalsSec ?? DEFAULT_INTERVALS_SEC),
     );
     const storages = parseStorages(o.storage ?? ['dir']);
-    const targetSec = o.quick ? QUICK_TARGET_SEC : TARGET_SEC;
-    const cal = await calibrate();
-    const iterations = iterationsFor(targetSec, cal);
-    o.log(
-      `calibration: ${cal.iterations} iterations in ${cal.runSec} s on the host; the job runs ${iterations} (~${targetSec} s)`,
-    );
+    const targetSec = targetSecFor(intervals, o.quick ? QUICK_MIN_TARGET_SEC : MIN_TARGET_SEC);
     const samples: Sample[] = [];
     const notes: string[] = [];
+    const calibration: Record<string, Calibration> = {};
     for (const storage of storages)
-      await withBenchCluster(storage, o.log, (c) =>
-        benchOneCluster(c, intervals, runs, iterations, o, samples, notes),
+      calibration[storage] = await withBenchCluster(storage, o.log, (c) =>
+        benchOneCluster(c, intervals, runs, targetSec, o, samples, notes),
       );
     const summary = summarizeSamples(samples);
     const groups = [...new Set(samples.map((s) => s.group))];
@@ -290,6 +343,7 @@ export const tickerOverheadBench: Bench = {
       };
     });
     notes.push(
+      `job size = calibrated on each bench cluster: ${o.quick ? QUICK_CALIBRATION_RUNS : CALIBRATION_RUNS} short run(s) of the same loop in a container on the job's host, without a ticker; the fastest rate scaled to ${o.quick ? 1 : LOAD_HEADROOM} x ${targetSec} s (${targetSec} s = ${INTERVAL_FACTOR} x the largest interval, at least ${o.quick ? QUICK_MIN_TARGET_SEC : MIN_TARGET_SEC} s; the factor ${o.quick ? 1 : LOAD_HEADROOM} leaves room for a machine quieter than during calibration); a busier machine makes the jobs longer`,
       'run time = the job itself, measured inside the container (/proc/uptime before and after the loop, 10 ms resolution); container start and exit are not included',
       'slowdown % = run time / run time of the no-checkpoint job of the same round and storage - 1; rounds run the variants one after another (no checkpoints first)',
       'checkpoints per job = checkpoint.done events of the job container; the ticker starts at container creation, so an interval longer than the job yields none',
@@ -308,8 +362,8 @@ export const tickerOverheadBench: Bench = {
         storage: storages,
         quick: o.quick,
         targetSec,
-        iterations,
-        calibration: cal,
+        iterations: Object.fromEntries(Object.entries(calibration).map(([k, v]) => [k, v.iterations])),
+        calibration,
       },
       samples,
       table,
