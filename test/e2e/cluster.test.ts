@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { clusterDown, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
@@ -21,21 +22,7 @@ let up: ClusterUpResult;
 let api: ManagerClient;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function docker(...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', args, {
-    env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${DOCKER_PORT}` },
-  });
-  return stdout.trim();
-}
-
-async function dockerFails(...args: string[]): Promise<string> {
-  try {
-    await docker(...args);
-  } catch (err) {
-    return String((err as { stderr?: string }).stderr ?? err);
-  }
-  throw new Error(`docker ${args.join(' ')} succeeded`);
-}
+const { docker, dockerFails } = dockerCli(DOCKER_PORT);
 
 /** The payload of Docker's multiplexed stream: 8-byte frame headers (stream, 0, 0, 0, size BE) dropped. */
 function demux(raw: Buffer): string {
@@ -55,20 +42,14 @@ interface NodeRow {
 
 describe('a lifeboat cluster end to end', () => {
   before(async () => {
-    await clusterDown(ROOT).catch(() => undefined);
-    up = await clusterUp({
+    ({ up, api } = await freshCluster({
       nodes: 3,
       root: ROOT,
       cluster: { bridge: 'lbe2e0', subnet: '10.96.0.0/24', namePrefix: 'e' },
       managerPort: 7450,
       dockerPort: DOCKER_PORT,
       failureTimeoutMs: 3000,
-    });
-    api = await ManagerClient.open({
-      managerUrl: up.managerUrl,
-      pkiDir: up.pkiDir,
-      dockerHost: up.dockerHost,
-    });
+    }));
   });
 
   after(async () => {

@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
-import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { clusterDown } from '../../src/devcluster/cluster-up.ts';
+import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
 import { waitFor } from '../support/wait.ts';
@@ -17,13 +18,9 @@ const run = promisify(execFile);
 describe('static discovery: a file:// host list polled by the manager', () => {
   const ROOT = '/var/tmp/lifeboat-e2e-disc';
   const DOCKER_PORT = 23796;
-  let up: ClusterUpResult;
   let api: ManagerClient;
   const hostsFile = join(ROOT, 'manager', 'hosts');
-  const docker = async (...args: string[]): Promise<string> =>
-    (
-      await run('docker', args, { env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${DOCKER_PORT}` } })
-    ).stdout.trim();
+  const { docker } = dockerCli(DOCKER_PORT);
   type NodeSummary = { name: string; status: string };
   const nodes = async (): Promise<Record<string, string>> =>
     Object.fromEntries(
@@ -31,8 +28,7 @@ describe('static discovery: a file:// host list polled by the manager', () => {
     );
 
   before(async () => {
-    await clusterDown(ROOT).catch(() => undefined);
-    up = await clusterUp({
+    ({ api } = await freshCluster({
       nodes: 2,
       root: ROOT,
       cluster: { bridge: 'lbdisc0', subnet: '10.92.0.0/24', namePrefix: 'd' },
@@ -40,12 +36,7 @@ describe('static discovery: a file:// host list polled by the manager', () => {
       dockerPort: DOCKER_PORT,
       failureTimeoutMs: 3000,
       discovery: 'file',
-    });
-    api = await ManagerClient.open({
-      managerUrl: up.managerUrl,
-      pkiDir: up.pkiDir,
-      dockerHost: up.dockerHost,
-    });
+    }));
   });
   after(async () => {
     await clusterDown(ROOT);

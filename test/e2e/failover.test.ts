@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
@@ -55,26 +56,17 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
   const DOCKER_PORT = 23770;
   let up: ClusterUpResult;
   let api: ManagerClient;
-  const docker = async (...args: string[]): Promise<string> =>
-    (
-      await run('docker', args, { env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${DOCKER_PORT}` } })
-    ).stdout.trim();
+  const { docker } = dockerCli(DOCKER_PORT);
 
   before(async () => {
-    await clusterDown(ROOT).catch(() => undefined);
-    up = await clusterUp({
+    ({ up, api } = await freshCluster({
       nodes: 3,
       root: ROOT,
       cluster: { bridge: 'lbfail0', subnet: '10.94.0.0/24', namePrefix: 'f' },
       managerPort: 7470,
       dockerPort: DOCKER_PORT,
       failureTimeoutMs: 3000,
-    });
-    api = await ManagerClient.open({
-      managerUrl: up.managerUrl,
-      pkiDir: up.pkiDir,
-      dockerHost: up.dockerHost,
-    });
+    }));
   });
   after(async () => {
     await clusterDown(ROOT);
