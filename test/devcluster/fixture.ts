@@ -134,4 +134,7 @@ export async function startWebContainer(
     portMappings: [{ containerPort: 80, hostPort }],
   });
   await host.podman.startContainer(name);
+  // a started container is not yet a listening httpd: callers fetch from it right away
+  if (!(await eventually(() => tcpConnects(host.address, hostPort, 500))))
+    throw new Error(`${name} on ${host.name} does not accept connections on ${host.address}:${hostPort}`);
 }
