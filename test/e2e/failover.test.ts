@@ -243,8 +243,12 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
         ['Manager', leader],
       ],
     );
-    const { stdout: logs } = await run('docker', ['logs', 'tick'], {
-      env: { ...process.env, DOCKER_HOST: up.managers[other]!.dockerHost },
+    // the container prints a line every 0.1 s: wait until three exist (a loaded machine may not have them yet)
+    const logs = await waitFor('three lines of docker logs through the replica', 20_000, async () => {
+      const { stdout } = await run('docker', ['logs', 'tick'], {
+        env: { ...process.env, DOCKER_HOST: up.managers[other]!.dockerHost },
+      });
+      return stdout.split('\n').length > 3 ? stdout : undefined;
     });
     assert.deepEqual(
       logs.split('\n').slice(0, 3),
