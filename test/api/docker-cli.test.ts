@@ -5,7 +5,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { PodmanDockerBackend } from '../../src/api/docker/podman-backend.ts';
 import { startDockerApiServer } from '../../src/api/docker/server.ts';
@@ -14,6 +13,7 @@ import { demux } from '../../src/engine/demux-stream.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+import { waitFor } from '../support/wait.ts';
 
 // The real docker CLI and dockerode against lifeboat's Docker API, served
 // over one real Podman host (own namespaces, runc, CRIU).
@@ -147,8 +147,11 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
       'ID prefix resolves',
     );
 
-    await sleep(700);
-    const values = await counterValues('dk-life');
+    // a line every 0.1 s when idle, far slower on a loaded machine: wait for the lines, not for a time
+    const values = await waitFor('three counter lines', 15_000, async () => {
+      const v = await counterValues('dk-life');
+      return v.length >= 3 ? v : undefined;
+    });
     assert.ok(values.length >= 3, `logs carry the output (got ${values.length} lines)`);
     assert.deepEqual(
       values,
@@ -181,7 +184,10 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
 
   test('checkpoint create / ls / start --checkpoint / rm: the counter continues from its value', async () => {
     await ok(['run', '-d', '--name', 'dk-ckpt', 'busybox', 'sh', '-c', COUNTER]);
-    await sleep(1500);
+    // the lines the assertion below counts, however slowly a loaded machine prints them
+    await waitFor('8 counter lines', 30_000, async () =>
+      (await counterValues('dk-ckpt')).length >= 8 ? true : undefined,
+    );
     await ok(['checkpoint', 'create', 'dk-ckpt', 'cp1']);
     assert.ok(existsSync(`${CHECKPOINTS}/dk-ckpt/cp1.tar`), 'one archive file per checkpoint');
     assert.match(await ok(['checkpoint', 'ls', 'dk-ckpt']), /CHECKPOINT NAME\s+cp1/);
@@ -190,9 +196,11 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.ok(atCheckpoint >= 8, `the counter ran before the checkpoint (${atCheckpoint})`);
 
     await ok(['start', '--checkpoint', 'cp1', 'dk-ckpt']);
-    await sleep(1200);
+    const values = await waitFor('4 lines past the checkpoint', 30_000, async () => {
+      const v = await counterValues('dk-ckpt');
+      return Math.max(...v) > atCheckpoint + 3 ? v : undefined;
+    });
     assert.equal((await ok(['inspect', '--format', '{{.State.Running}}', 'dk-ckpt'])).trim(), 'true');
-    const values = await counterValues('dk-ckpt');
     // A fresh start would count 1, 2, ... again; the restored process goes on from its memory.
     assert.ok(values.includes(atCheckpoint + 1), `${atCheckpoint + 1} follows ${atCheckpoint}`);
     assert.ok(Math.max(...values) > atCheckpoint + 3, 'and it keeps counting');
@@ -266,10 +274,17 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.equal(info.State.Running, true);
     assert.equal(info.Config.Labels['via'], 'dockerode');
     assert.ok(info.Config.Env.includes('GREETING=hi'));
-    await sleep(300);
-    const raw = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-    const out: Record<string, string> = { stdout: '', stderr: '' };
-    for await (const f of demux(Readable.from([raw]))) out[f.stream] += f.data.toString();
+    const streams = async (): Promise<Record<string, string>> => {
+      const raw = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const out: Record<string, string> = { stdout: '', stderr: '' };
+      for await (const f of demux(Readable.from([raw]))) out[f.stream] += f.data.toString();
+      return out;
+    };
+    // the echoes run after start returns: wait until both streams have something, then check them exactly
+    const out = await waitFor('output on both streams', 15_000, async () => {
+      const o = await streams();
+      return o['stdout'] !== '' && o['stderr'] !== '' ? o : undefined;
+    });
     assert.deepEqual(out, { stdout: 'hello\n', stderr: 'oops\n' });
     const listed = await d.listContainers({ filters: { label: ['via=dockerode'] } });
     assert.deepEqual(
