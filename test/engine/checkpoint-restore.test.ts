@@ -14,6 +14,7 @@ import { hostHasSoftDirty } from '../../src/engine/soft-dirty.ts';
 import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../../src/images/test-images.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+import { waitFor } from '../support/wait.ts';
 
 // Two independent Podman instances (each a host sandbox with its own storage,
 // namespaces and service), real runc and real CRIU: archives from A restore on B.
@@ -22,15 +23,14 @@ let b: TestHost;
 
 const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'];
 
-async function counterValues(host: TestHost, name: string): Promise<number[]> {
-  const text = await collectLogs(await host.podman.logs(name));
+/** The counter's numbers in a container's log, or only in the lines logged after `since` (an ISO time). */
+async function counterValues(host: TestHost, name: string, since?: string): Promise<number[]> {
+  const text = await collectLogs(await host.podman.logs(name, since ? { since } : {}));
   return text
     .split('\n')
     .filter((l) => /^\d+$/.test(l))
     .map(Number);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function checkpointToFile(
   host: TestHost,
@@ -73,21 +73,34 @@ describe('engine: real CRIU checkpoint/restore across two Podman instances', () 
         cgroupParent: a.service.cgroupParent,
       });
       await a.podman.startContainer(name);
-      await sleep(1500);
+      // a line every 0.1 s when idle, far slower on a loaded machine: wait for the lines, not for a time
+      await waitFor('5 counter lines on A', 20_000, async () =>
+        (await counterValues(a, name)).length >= 5 ? true : undefined,
+      );
+      // Left running, A goes on counting through the export and the log read after it, so a value read
+      // then overshoots the dumped one by what the load allows: read a lower bound before the export.
+      // Stopped, A's log ends exactly at the dumped value.
+      const beforeExport = Math.max(...(await counterValues(a, name)));
       const file = `${TEST_ROOT}/${name}.tar`;
       await checkpointToFile(a, name, file, { leaveRunning, printStats: true });
-      const atCheckpoint = Math.max(...(await counterValues(a, name)));
+      const atCheckpoint = leaveRunning ? beforeExport : Math.max(...(await counterValues(a, name)));
       assert.ok(atCheckpoint >= 5, `counter ran before the checkpoint (saw ${atCheckpoint})`);
       const src = await a.podman.inspectContainer(name);
       assert.equal(src.State.Running, leaveRunning);
 
+      const restoreStart = new Date().toISOString();
       const restored = await b.podman.restoreImport(createReadStream(file), {
         printStats: true,
         cleanupName: name,
       });
       assert.ok(restored.id.length > 0);
-      await sleep(1000);
-      const values = await counterValues(b, name);
+      // Only B's own lines: its log starts with A's, and with leaveRunning Podman copies A's log into
+      // the archive after the dump let A go on, so A's last lines there run past the restored value.
+      const values = await waitFor('3 lines printed on B', 20_000, async () => {
+        const v = await counterValues(b, name, restoreStart);
+        return v.length >= 3 ? v : undefined;
+      });
+      assert.ok(values[0]! > atCheckpoint, `B went on from A's value, not from 1 (first ${values[0]})`);
       const after = values.filter((v) => v > atCheckpoint);
       assert.ok(
         after.length >= 3,
