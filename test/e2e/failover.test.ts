@@ -29,7 +29,11 @@ async function dockerGet(dockerHost: string, path: string): Promise<{ body: unkn
   return { body: text.startsWith('{') ? JSON.parse(text) : text, ...(by ? { answeredBy: by } : {}) };
 }
 
-/** `docker attach` by hand: the 101 answer's head and what arrives on the upgraded stream within a second. */
+/**
+ * `docker attach` by hand: the answer's head and what arrived on the upgraded stream. Resolves once a 101
+ * head and a counter line are in (or at once on another answer, or when the server closes), since the
+ * answer comes back through replica, leader, agent and Podman, as slowly as the load makes it.
+ */
 function rawAttach(dockerHost: string, name: string): Promise<{ head: string; body: string }> {
   const { hostname, port } = new URL(dockerHost.replace('tcp://', 'http://'));
   return new Promise((resolve, reject) => {
@@ -40,14 +44,35 @@ function rawAttach(dockerHost: string, name: string): Promise<{ head: string; bo
       ),
     );
     let raw = Buffer.alloc(0);
-    sock.on('data', (d: Buffer) => (raw = Buffer.concat([raw, d])));
-    sock.on('error', reject);
-    setTimeout(() => {
-      sock.destroy();
+    const parsed = (): { head: string; body: string } | undefined => {
       const text = raw.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
-      resolve({ head: text.slice(0, end), body: text.slice(end + 4) });
-    }, 1500);
+      return end === -1 ? undefined : { head: text.slice(0, end), body: text.slice(end + 4) };
+    };
+    const settle = (fn: () => void): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      fn();
+    };
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(
+            new Error(
+              `attach: no 101 answer with output within 15 s (got ${JSON.stringify(raw.toString('latin1'))})`,
+            ),
+          ),
+        ),
+      15_000,
+    );
+    sock.on('data', (d: Buffer) => {
+      raw = Buffer.concat([raw, d]);
+      const p = parsed();
+      if (p && (!/^HTTP\/1\.1 101/.test(p.head) || /\d+\n/.test(p.body))) settle(() => resolve(p));
+    });
+    // a server that closes first: the assertions judge what came
+    sock.on('close', () => settle(() => resolve(parsed() ?? { head: raw.toString('latin1'), body: '' })));
+    sock.on('error', (err) => settle(() => reject(err)));
   });
 }
 
@@ -117,15 +142,28 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
     assert.equal(await d.command(['GET', 'a:1999']), '1999');
     d.close();
     const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events');
-    assert.ok(
-      evs.some((e) => e.type === 'node.failed' && e.node === 'f1'),
-      'host failure is an event',
-    );
+    const failed = evs.find((e) => e.type === 'node.failed' && e.node === 'f1');
+    assert.ok(failed, 'host failure is an event');
     assert.ok(
       evs.some((e) => e.container === 'kv' && /restore/.test(e.type)),
       'the restore is an event',
     );
-    assert.ok(servedMs < 3000 + 30_000, `served again after ${servedMs} ms`);
+    // The product's bounds come from its own records: the silence the detector saw before declaring f1
+    // failed (1.5 s over the timeout for its 250 ms tick and store access on a loaded machine), and the
+    // restore's own duration. The wall clock adds the kill, this test's polling and redis's start-up, so
+    // it is bounded only as loosely as the waits above.
+    const silentMs = Number(/no heartbeat for (\d+) ms/.exec(failed.message)?.[1]);
+    assert.ok(
+      silentMs <= 3000 + 1500,
+      `f1 declared failed after ${silentMs} ms of silence (timeout 3000 ms)`,
+    );
+    const restoreDone = evs.find((e) => e.type === 'restore.done' && e.container === 'kv');
+    const restoreMs = Number(restoreDone?.fields?.['durationMs']);
+    assert.ok(
+      restoreMs < 30_000,
+      `restored in ${restoreMs} ms (${restoreDone?.message ?? 'no restore.done event'})`,
+    );
+    assert.ok(servedMs < 60_000, `served again after ${servedMs} ms`);
     process.stderr.write(`# kv served again on ${rec.node} ${servedMs} ms after f1 was killed\n`);
   });
   test('a partitioned host: restored elsewhere, its copy fenced, and after healing exactly one copy runs', async () => {
@@ -166,7 +204,9 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
       (await f2.podman.containerExists('island')) ? undefined : true,
     );
     const running = [];
-    for (const h of ['f2', 'f3']) {
+    // every host: if the first test stopped before killing f1, island may have gone there (a killed
+    // host's inspect rejects, which counts as not running)
+    for (const h of ['f1', 'f2', 'f3']) {
       const ok = await cluster
         .host(h)
         .podman.inspectContainer('island')
@@ -281,16 +321,26 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
     const pid = state.processes.find((p) => p.role === leader)!.pid;
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
-    await waitFor('the replica to lead', 15_000, async () =>
+    await waitFor('the replica to lead', 30_000, async () =>
       (await leaderOf(other)).isLeader ? true : undefined,
     );
-    const tookMs = Date.now() - t0;
+    // timed by the new leader's own event, not by this test's polling over HTTPS
+    const led = await waitFor('the manager.leader event of the replica', 15_000, async () =>
+      (await clients[other]!.request<ClusterEvent[]>('GET', '/lifeboat/v1/events')).find(
+        (e) => e.type === 'manager.leader' && Date.parse(e.time) > t0,
+      ),
+    );
+    const tookMs = Date.parse(led.time) - t0;
     process.stderr.write(`# ${up.managers[other]!.name} leads ${tookMs} ms after the leader was killed\n`);
-    assert.ok(tookMs < 2 * 2000 + 3000, `new leader within about two lease TTLs (${tookMs} ms)`);
+    // the lease TTL is 2 s: it runs out at most 2 s after the last keepalive; the 5 s over two TTLs
+    // cover etcd's expiry scan, the watch and the campaign with 3 etcd members and 2 managers on a
+    // loaded 2-core machine
+    assert.ok(tookMs < 2 * 2000 + 5000, `new leader within about two lease TTLs (${tookMs} ms)`);
     const selfAnswer = await dockerGet(up.managers[other]!.dockerHost, '/_ping');
     assert.equal(selfAnswer.answeredBy, undefined, 'the new leader answers itself');
     const before = (await versions()).length;
-    await waitFor('tickers continue under the new leader', 30_000, async () =>
+    // the new leader's grace (3 s) and 2 s ticks, on a loaded machine
+    await waitFor('tickers continue under the new leader', 60_000, async () =>
       (await versions()).length >= before + 2 ? true : undefined,
     );
     const all = await versions();
@@ -308,7 +358,12 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
       EtcdStore.open({ ...quick, tls: { ...agent, caPem: etcdCa } }),
       "an agent's cluster certificate does not open etcd",
     );
-    const manager = await EtcdStore.open({ ...quick, tls: await loadTlsBundle(join(pki, 'manager-1-etcd')) });
+    // the open that must succeed gets the default call timeout and retry budget: the machine may still
+    // be busy with the previous test (the quick ones are only for the refusals)
+    const manager = await EtcdStore.open({
+      endpoints,
+      tls: await loadTlsBundle(join(pki, 'manager-1-etcd')),
+    });
     await manager.close();
   });
 });
