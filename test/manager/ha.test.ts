@@ -218,8 +218,21 @@ describe('checkpoint tickers and restore rescheduling on a 4-host cluster', () =
     const d = await RedisClient.waitReady(h.host(to).address, 6379);
     const servingMs = Date.now() - killedAt;
     const restoreMs = Number(done.fields?.['durationMs']);
+    // The detection bound comes from the detector's own record: the silence it saw when it declared th1
+    // failed. 1.5 s over the timeout cover its 250 ms tick on this test's event loop, which is busy with
+    // archive streaming on a loaded machine. The restore's duration is its own record too.
+    const failed = h.events.since(killSeq, { type: 'node.failed' }).find((e) => e.node === 'th1');
+    assert.ok(failed, 'th1 declared failed');
+    const silentMs = Number(/no heartbeat for (\d+) ms/.exec(failed.message)?.[1]);
     assert.ok(
-      servingMs <= FAILURE_TIMEOUT_MS + restoreMs + 2000,
+      silentMs <= FAILURE_TIMEOUT_MS + 1500,
+      `th1 declared failed after ${silentMs} ms of silence (failure timeout ${FAILURE_TIMEOUT_MS} ms)`,
+    );
+    // The wall clock adds the heartbeat pump, the detector's hand-off, this test's polling and redis's
+    // start-up, all on the same busy event loop: bounded loosely, and printed.
+    process.stderr.write(`# redis-a served again ${servingMs} ms after the kill (restore ${restoreMs} ms)\n`);
+    assert.ok(
+      servingMs <= FAILURE_TIMEOUT_MS + restoreMs + 10_000,
       `served again ${servingMs} ms after the kill (failure timeout ${FAILURE_TIMEOUT_MS} ms + restore ${restoreMs} ms)`,
     );
     assert.equal(await d.command(['GET', 'key:9999']), 'value:9999');
