@@ -112,7 +112,9 @@ describe('EtcdStore against a real 3-member etcd', () => {
       let killedAt = 0;
       const started = Date.now();
       let i = 0;
-      while (Date.now() - started < 3000) {
+      // Counted, not timed: round trips go on until 1.5 s past the kill and 40 of them at least, however
+      // slowly the election and the fsyncs of a loaded disk let them go (30 s at most).
+      while (!(killedAt > 0 && Date.now() - killedAt > 1500 && i >= 40) && Date.now() - started < 30_000) {
         i++;
         if (killedAt === 0 && Date.now() - started > 500) {
           await c.killMember(victim ?? 0);
@@ -141,7 +143,9 @@ describe('EtcdStore against a real 3-member etcd', () => {
       assert.ok(killedAt > 0 && i > 20, `made ${i} round trips`);
       const newLeader = await c.leaderIndex();
       assert.ok(newLeader !== undefined && newLeader !== victim, 'another member leads');
-      await sleep(300);
+      // the watch catches up across the failover in its own time: wait for the count, then compare
+      const caughtUp = Date.now() + 10_000;
+      while (events.filter((e) => e.type === 'put').length < i + 1 && Date.now() < caughtUp) await sleep(20);
       const puts = events.filter((e) => e.type === 'put').map((e) => e.value);
       assert.deepEqual(
         puts,
