@@ -27,9 +27,12 @@ import { plainConnect, sendRaw, tlsConnect, type Connect, type RawAnswer } from 
 // LIFEBOAT_FUZZ_SEED=<seed> (printed in every failure report).
 const SEED = Number(process.env['LIFEBOAT_FUZZ_SEED'] ?? 0x1b0a7);
 const DOCKER_REQUESTS = Number(process.env['LIFEBOAT_FUZZ_REQUESTS'] ?? 4000);
-const DOCKER_BUDGET_MS = 30_000;
+// The count is the goal; the budgets only stop a barrage that a loaded machine (a benchmark alongside
+// on 2 cores) slows far down, so the floors below judge the server, not the load. Hangs are caught
+// per request by REQUEST_TIMEOUT_MS.
+const DOCKER_BUDGET_MS = 120_000;
 const MANAGER_REQUESTS = Number(process.env['LIFEBOAT_FUZZ_MANAGER_REQUESTS'] ?? 3000);
-const MANAGER_BUDGET_MS = 15_000;
+const MANAGER_BUDGET_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const CONCURRENCY = 6;
 const PRESENT_IMAGE = 'busybox';
@@ -45,6 +48,8 @@ interface Failure {
 
 interface Report {
   sent: number;
+  /** How long the barrage took, for the rate in the summary. */
+  ms: number;
   byStatus: Map<number, number>;
   byKind: Map<string, number>;
   created: number;
@@ -83,8 +88,9 @@ async function barrage<R extends FuzzRequest>(opts: {
   onSuccess?: (req: R, a: RawAnswer) => Promise<string | undefined>;
 }): Promise<Report> {
   const rng = new Rng(SEED);
-  const report: Report = { sent: 0, byStatus: new Map(), byKind: new Map(), created: 0, failures: [] };
-  const deadline = Date.now() + opts.budgetMs;
+  const report: Report = { sent: 0, ms: 0, byStatus: new Map(), byKind: new Map(), created: 0, failures: [] };
+  const started = Date.now();
+  const deadline = started + opts.budgetMs;
   const worker = async (): Promise<void> => {
     while (report.sent < opts.count && Date.now() < deadline) {
       const req = opts.next(rng);
@@ -110,6 +116,7 @@ async function barrage<R extends FuzzRequest>(opts: {
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  report.ms = Date.now() - started;
   return report;
 }
 
@@ -124,7 +131,8 @@ function summary(name: string, r: Report): string {
     .map((f) => `  [${f.kind}] ${f.request}\n      -> ${f.problem}`)
     .join('\n');
   return (
-    `${name}: seed ${SEED}, ${r.sent} requests, ${r.created} accepted and cleaned up\n` +
+    `${name}: seed ${SEED}, ${r.sent} requests in ${r.ms} ms (${Math.round((r.sent * 1000) / Math.max(1, r.ms))}/s), ` +
+    `${r.created} accepted and cleaned up\n` +
     `  statuses ${statuses}\n  kinds ${kinds}\n` +
     (r.failures.length > 0 ? `${r.failures.length} failures (first 25):\n${failures}` : 'no failures')
   );
@@ -307,7 +315,8 @@ describe('fuzz: the Docker API over a real Podman host', () => {
       const a = await call(connect, method, path, body);
       const problem = judge({ kind: 'directed', method, path, malformed: true }, a);
       if (problem !== undefined) failures.push(`${method} ${path} ${JSON.stringify(body) ?? ''}: ${problem}`);
-      if (Date.now() - started > 5000) failures.push(`${method} ${path}: took ${Date.now() - started} ms`);
+      // a slow path, not a hang (REQUEST_TIMEOUT_MS catches those): 10 s leaves room for a loaded machine
+      if (Date.now() - started > 10_000) failures.push(`${method} ${path}: took ${Date.now() - started} ms`);
     }
     assert.deepEqual(failures, []);
     const inspect = await call(connect, 'GET', `/containers/${target}/json`);
