@@ -76,7 +76,13 @@ describe('local hosts: kill, reboot, partition, stop', () => {
 
     assert.equal(await n2.podman.ping(), true);
     assert.equal(await httpGet(`http://${n2.address}:18080/index.html`), 'two');
-    assert.deepEqual(n2.pids().sort(), before2.sort(), 'the other host keeps every process');
+    // every process n2 had is still alive; comparing whole sets would also trip over the child httpd
+    // forks for the request above, which may still be exiting
+    assert.deepEqual(
+      before2.filter((p) => !isAlive(p)),
+      [],
+      'the other host keeps every process',
+    );
   });
 
   test('reboot: Podman answers again over the old disk state and lists the stale container', async () => {
@@ -98,8 +104,9 @@ describe('local hosts: kill, reboot, partition, stop', () => {
 
   test('partition cuts the host off the network, heal restores it; processes keep running', async () => {
     const url = `http://${n2.address}:18080/index.html`;
-    assert.equal(await httpGet(url), 'two');
+    // before the request: httpd forks a child per connection, which would be in the snapshot and die
     const pids = n2.pids();
+    assert.equal(await httpGet(url), 'two');
     await n2.partition();
     assert.equal(n2.partitioned, true);
     assert.equal(await tcpConnects(n2.address, 18080, 1_000), false);
@@ -115,7 +122,10 @@ describe('local hosts: kill, reboot, partition, stop', () => {
 
   test('spawnInHost: the process runs in the host (netns, cgroup), dies with it, restarts on boot', async () => {
     const p = n2.spawnInHost('/bin/busybox', ['sleep', '600'], { role: 'agent', restartOnBoot: true });
-    assert.equal(await eventually(async () => freezerCgroupOf(p.pid) === '/lifeboat_dcf2/host', 3_000), true);
+    assert.equal(
+      await eventually(async () => freezerCgroupOf(p.pid) === '/lifeboat_dcf2/host', 10_000),
+      true,
+    );
     assert.equal(readlinkSync(`/proc/${p.pid}/ns/net`), readlinkSync(`/proc/${n2.processes[0]?.pid}/ns/net`));
     assert.notEqual(readlinkSync(`/proc/${p.pid}/ns/net`), readlinkSync('/proc/self/ns/net'));
     const env = readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0');
