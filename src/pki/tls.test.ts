@@ -70,7 +70,8 @@ describe('mutual TLS over loopback', () => {
   const tlsClientErrors: string[] = [];
 
   async function nextTlsClientError(): Promise<string> {
-    for (let i = 0; i < 100 && tlsClientErrors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // up to 5 s: the client may see the failed handshake well before the server's event is handled
+    for (let i = 0; i < 500 && tlsClientErrors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const message = tlsClientErrors.shift();
     assert.ok(message !== undefined, 'the server reported no handshake failure');
     return message;
