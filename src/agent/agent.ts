@@ -2,7 +2,7 @@ import type { TlsBundle } from '../pki/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { httpsUrl, type HostPort } from './agent-config.ts';
 import { AgentNotReadyError, HeartbeatLoop } from './heartbeat.ts';
-import { startNodeApi, type RunningNodeApi } from './node-api.ts';
+import { startNodeApi, type RunningNodeApi } from '../node-api/server.ts';
 import type { NodeService } from './node-service.ts';
 
 export interface AgentOptions {

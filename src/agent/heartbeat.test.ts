@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../util/log.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
-import type { NodeReport } from './node-service.ts';
+import type { NodeReport } from '../node-api/node-client.ts';
 import { FakeManager, makeTestPki, type TestPki } from './test-support.ts';
 
 const report: NodeReport = {

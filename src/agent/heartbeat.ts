@@ -1,4 +1,4 @@
-import type { NodeReport } from './node-service.ts';
+import type { NodeReport } from '../node-api/node-client.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
 import https from 'node:https';
@@ -15,8 +15,8 @@ import {
   parseHeartbeatResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
-} from './heartbeat-protocol.ts';
-import type { NodeClient } from './node-client.ts';
+} from '../node-api/heartbeat-protocol.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
 export const DEFAULT_FAILURE_TIMEOUT_MS = 5000;

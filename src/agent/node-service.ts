@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Readable } from 'node:stream';
-import { rewriteArchive, type ArchiveInfo, type HostPaths } from '../checkpoint/archive/index.ts';
+import { rewriteArchive, type HostPaths } from '../checkpoint/archive/index.ts';
 import type {
   CheckpointGroup,
   CheckpointStore,
@@ -15,37 +15,13 @@ import type {
   CheckpointOptions,
   ContainerCreateSpec,
   ContainerInspect,
-  ContainerListEntry,
-  CriuRestoreStats,
   RestoreResult,
 } from '../engine/types.ts';
 import { restorePolicyOf } from '../policy/labels.ts';
 import { LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
-import type { NodeClient, RestoreRequest } from './node-client.ts';
+import type { NodeClient, NodeReport, RestoreOutcome, RestoreRequest } from '../node-api/node-client.ts';
 import { spoolAndValidate } from './spool.ts';
-
-/** What an agent reports about its host in every heartbeat. */
-export interface NodeReport {
-  name: string;
-  address: string;
-  labels: Record<string, string>;
-  cpus: number;
-  memoryBytes: number;
-  containers: ContainerListEntry[];
-  capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
-  images: { id: string; names: string[] }[];
-}
-
-export interface RestoreOutcome {
-  id: string;
-  name: string;
-  info: ArchiveInfo;
-  stats: CriuRestoreStats;
-  /** Milliseconds per phase: receive (spool+validate), restore (rewrite+podman). */
-  timings: { receiveMs: number; restoreMs: number };
-  bytes: number;
-}
 
 export interface NodeServiceOptions {
   name: string;

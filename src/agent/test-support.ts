@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClusterCa, createMutualTlsServer, issueCertificate, type TlsBundle } from '../pki/index.ts';
 import type { Role } from '../pki/index.ts';
-import type { HeartbeatRequest, HeartbeatResponse } from './heartbeat-protocol.ts';
-import { HEARTBEAT_PATH, parseHeartbeatRequest } from './heartbeat-protocol.ts';
+import type { HeartbeatRequest, HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
+import { HEARTBEAT_PATH, parseHeartbeatRequest } from '../node-api/heartbeat-protocol.ts';
 
 /** Certificates for tests: one cluster CA with every role on 127.0.0.1, and a foreign CA. */
 export interface TestPki {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
-import type { NodeClient } from '../agent/node-client.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
 import type {
   AttachOptions,
   AttachStream,

@@ -1,5 +1,5 @@
-import type { HeartbeatRequest, HeartbeatResponse } from '../agent/heartbeat-protocol.ts';
-import { HttpNodeClient } from '../agent/http-node-client.ts';
+import type { HeartbeatRequest, HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
+import { HttpNodeClient } from '../node-api/http-node-client.ts';
 import type { TlsBundle } from '../pki/index.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';

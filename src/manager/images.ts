@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { NodeClient } from '../agent/node-client.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
 import { LifeboatError } from '../util/errors.ts';
 
 /**

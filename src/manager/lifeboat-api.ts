@@ -3,7 +3,7 @@ import {
   parseHeartbeatRequest,
   HEARTBEAT_PATH,
   type HeartbeatResponse,
-} from '../agent/heartbeat-protocol.ts';
+} from '../node-api/heartbeat-protocol.ts';
 import { Router } from '../api/http/router.ts';
 import type { RequestContext } from '../api/http/context.ts';
 import { authorizePeer, type Role } from '../pki/index.ts';

@@ -1,7 +1,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { HttpNodeClient } from '../agent/http-node-client.ts';
-import type { HeartbeatRequest, HeartbeatResponse } from '../agent/heartbeat-protocol.ts';
+import { HttpNodeClient } from '../node-api/http-node-client.ts';
+import type { HeartbeatRequest, HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
 import { listenTracked, type RunningServer } from '../api/http/serve.ts';
 import { createDockerApiRouter, startDockerApiServer } from '../api/docker/server.ts';
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';

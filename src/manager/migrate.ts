@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { NodeClient } from '../agent/node-client.ts';
-import type { RestoreOutcome } from '../agent/node-service.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
+import type { RestoreOutcome } from '../node-api/node-client.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';

@@ -1,4 +1,4 @@
-import type { NodeClient } from '../agent/node-client.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
 import type { NodeRecord } from './records.ts';
 
 /** Where the manager finds a client for each host (in-process NodeService or HTTPS). */

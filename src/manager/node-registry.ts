@@ -1,5 +1,5 @@
-import type { NodeClient } from '../agent/node-client.ts';
-import type { NodeReport } from '../agent/node-service.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
+import type { NodeReport } from '../node-api/node-client.ts';
 import { LifeboatError } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';

@@ -1,4 +1,4 @@
-import { HEARTBEAT_PATH } from '../agent/heartbeat-protocol.ts';
+import { HEARTBEAT_PATH } from '../node-api/heartbeat-protocol.ts';
 
 /**
  * The lifeboat API as an OpenAPI 3.1 document, served at

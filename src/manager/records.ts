@@ -1,5 +1,5 @@
 import type { ContainerCreateSpec } from '../engine/types.ts';
-import type { NodeReport } from '../agent/node-service.ts';
+import type { NodeReport } from '../node-api/node-client.ts';
 import type { RestorePolicy, TickerConfig } from '../policy/labels.ts';
 
 /**

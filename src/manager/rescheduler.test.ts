@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import type { NodeClient } from '../agent/node-client.ts';
-import type { NodeReport } from '../agent/node-service.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
+import type { NodeReport } from '../node-api/node-client.ts';
 import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
 import type { ContainerListEntry } from '../engine/types.ts';
 import { CONSTRAINTS_LABEL, Scheduler } from '../scheduler/index.ts';

@@ -1,4 +1,4 @@
-import type { NodeClient } from '../agent/node-client.ts';
+import type { NodeClient } from '../node-api/node-client.ts';
 import type { CheckpointManifest } from '../checkpoint/store/index.ts';
 import { DEFAULT_VERSION_GROUP } from '../policy/labels.ts';
 import type { Scheduler } from '../scheduler/index.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { NodeService, type NodeReport } from '../../src/agent/node-service.ts';
+import { NodeService } from '../../src/agent/node-service.ts';
+import type { NodeReport } from '../../src/node-api/node-client.ts';
 import { generateClusterKey, Keyring } from '../../src/checkpoint/crypto/index.ts';
 import { CheckpointStore } from '../../src/checkpoint/store/index.ts';
 import { probeHostCapabilities } from '../../src/engine/capabilities.ts';

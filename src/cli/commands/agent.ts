@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { Agent } from '../../agent/agent.ts';
 import { parseHostPort, parseHostPortList, parseLabel, type HostPort } from '../../agent/agent-config.ts';
 import { DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../agent/heartbeat.ts';
-import { DEFAULT_NODE_API_PORT } from '../../agent/node-api.ts';
+import { DEFAULT_NODE_API_PORT } from '../../node-api/server.ts';
 import { NodeService } from '../../agent/node-service.ts';
 import { loadKeyring } from '../../checkpoint/crypto/index.ts';
 import { CheckpointStore } from '../../checkpoint/store/index.ts';

@@ -28,7 +28,7 @@ import {
   restoreInPlaceBody,
   restoreRequestFromQuery,
 } from './api-input.ts';
-import type { NodeService } from './node-service.ts';
+import type { NodeService } from '../agent/node-service.ts';
 import { PodmanProxy, sendJsonError } from './podman-proxy.ts';
 import { toWireError } from './wire-errors.ts';
 

@@ -1,8 +1,36 @@
 import type { Readable } from 'node:stream';
 import type { PodmanClient } from '../engine/podman-client.ts';
 import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
-import type { CheckpointOptions, ContainerCreateSpec, ContainerInspect } from '../engine/types.ts';
-import type { NodeReport, RestoreOutcome } from './node-service.ts';
+import type { ArchiveInfo } from '../checkpoint/archive/index.ts';
+import type {
+  CheckpointOptions,
+  ContainerCreateSpec,
+  ContainerInspect,
+  ContainerListEntry,
+  CriuRestoreStats,
+} from '../engine/types.ts';
+
+/** What an agent reports about its host in every heartbeat. */
+export interface NodeReport {
+  name: string;
+  address: string;
+  labels: Record<string, string>;
+  cpus: number;
+  memoryBytes: number;
+  containers: ContainerListEntry[];
+  capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
+  images: { id: string; names: string[] }[];
+}
+
+export interface RestoreOutcome {
+  id: string;
+  name: string;
+  info: ArchiveInfo;
+  stats: CriuRestoreStats;
+  /** Milliseconds per phase: receive (spool+validate), restore (rewrite+podman). */
+  timings: { receiveMs: number; restoreMs: number };
+  bytes: number;
+}
 
 export interface RestoreRequest {
   name?: string;

@@ -1,6 +1,6 @@
 import { ValidationError } from '../util/errors.ts';
-import type { FenceState } from './fencing.ts';
-import type { NodeReport } from './node-service.ts';
+import type { FenceState } from '../agent/fencing.ts';
+import type { NodeReport } from './node-client.ts';
 
 /**
  * The heartbeat contract between agents and managers.

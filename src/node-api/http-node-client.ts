@@ -13,7 +13,7 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from './heartbeat-protocol.ts';
-import type { NodeReport, RestoreOutcome } from './node-service.ts';
+import type { NodeReport, RestoreOutcome } from './node-client.ts';
 import { reviveError } from './wire-errors.ts';
 
 export interface HttpNodeClientOptions {
