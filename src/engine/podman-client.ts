@@ -448,26 +448,120 @@ export class PodmanClient {
   }
 
   /**
-   * Restores a container from its own checkpoint kept on this host (a dump
-   * taken with `keep`, export or not): the way back when a migration fails
-   * after the freeze.
+   * Restores a container from CRIU images already in its own directory: its
+   * own checkpoint kept on this host (the way back when a migration fails
+   * after the freeze), or images a migration placed there
+   * (agent/prepared-restore.ts). Returns CRIU's restore statistics.
    */
   async restore(
     name: string,
-    opts: Pick<RestoreOptions, 'tcpEstablished' | 'keep' | 'printStats' | 'fileLocks'> = {},
-  ): Promise<void> {
-    const operation = `restore container ${name} from its kept checkpoint`;
+    opts: Pick<
+      RestoreOptions,
+      'tcpEstablished' | 'keep' | 'printStats' | 'fileLocks' | 'ignoreStaticIp' | 'ignoreStaticMac'
+    > = {},
+  ): Promise<RestoreResult> {
+    const operation = `restore container ${name} from the checkpoint in its directory`;
     const res = await this.call('POST', `/containers/${enc(name)}/restore`, {
       query: {
         tcpEstablished: opts.tcpEstablished,
         keep: opts.keep,
         printStats: opts.printStats,
         fileLocks: opts.fileLocks,
+        ignoreStaticIP: opts.ignoreStaticIp,
+        ignoreStaticMAC: opts.ignoreStaticMac,
       },
       timeoutMs: 0,
     });
     const body = await readBody(res);
     if (!isOk(res)) throw classifyRestoreError(operation, res.statusCode ?? 0, body);
+    return restoreResult(body);
+  }
+
+  /**
+   * Writes `config.dump` and `spec.dump` into a running container's
+   * directory without dumping anything: what an export writes before the
+   * freeze (libpod's prepareCheckpointExport), asked for with an export whose
+   * `withPrevious` has no pre-dump to build on, so Podman stops right after.
+   * Only call it when `<userdata>/pre-checkpoint` does not exist, or a real
+   * dump would start.
+   */
+  async writeCheckpointConfig(name: string): Promise<void> {
+    const operation = `write the checkpoint configuration of container ${name}`;
+    const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
+      query: { export: true, withPrevious: true },
+      timeoutMs: 60_000,
+    });
+    const body = await readBody(res);
+    if (isOk(res)) {
+      throw new CheckpointFailedError(
+        operation,
+        res.statusCode ?? 0,
+        'Podman dumped the container unexpectedly',
+      );
+    }
+    const msg = podmanMessage(body);
+    if (!/pre-checkpoint/.test(msg)) throw classifyCheckpointError(operation, res.statusCode ?? 0, body);
+  }
+
+  /**
+   * Creates a container, in state `configured`, from a checkpoint's
+   * `config.dump` and `spec.dump` alone (a tar holding just those two):
+   * Podman's import creates it with the checkpoint's ID, name, image,
+   * networks and ports, then finds no CRIU images and stops before touching
+   * the network or starting anything. Returns the container's ID; the caller
+   * places the images in its directory and calls `restore`.
+   */
+  async createFromCheckpointConfig(configTar: Buffer, containerId: string): Promise<string> {
+    const operation = `create container ${containerId.slice(0, 12)} from a checkpoint configuration`;
+    const res = await this.call('POST', '/containers/import/restore', {
+      query: { import: true },
+      body: configTar,
+      headers: { 'Content-Type': 'application/x-tar' },
+      timeoutMs: 60_000,
+    });
+    const body = await readBody(res);
+    if (isOk(res)) {
+      throw new RestoreFailedError(
+        operation,
+        res.statusCode ?? 0,
+        'Podman restored a checkpoint without images',
+      );
+    }
+    const msg = podmanMessage(body);
+    if (!/complete checkpoint for this container cannot be found/.test(msg))
+      throw classifyRestoreError(operation, res.statusCode ?? 0, body);
+    const c = await this.inspectContainer(containerId);
+    if (c.State.Status !== 'configured' && c.State.Status !== 'created') {
+      throw new RestoreFailedError(operation, 500, `the new container is ${c.State.Status}, not configured`);
+    }
+    return c.Id;
+  }
+
+  /** Changes to a container's root file system against its image (`podman diff`). */
+  async changes(name: string): Promise<{ Path: string; Kind: 0 | 1 | 2 }[]> {
+    return (
+      (await this.json<{ Path: string; Kind: 0 | 1 | 2 }[] | null>(
+        `list changes of container ${name}`,
+        'GET',
+        `/containers/${enc(name)}/changes`,
+        { query: { diffType: 'container' } },
+      )) ?? []
+    );
+  }
+
+  /** Mounts a container's root file system (also when it is not running); returns the mount point. */
+  async mount(name: string): Promise<string> {
+    const operation = `mount container ${name}`;
+    const res = await this.call('POST', `/containers/${enc(name)}/mount`);
+    const body = await readBody(res);
+    if (!isOk(res)) throw toEngineError(operation, res.statusCode ?? 0, body);
+    // Podman answers the path as plain text (some versions as a JSON string)
+    const text = body.toString('utf8').trim();
+    return text.startsWith('"') ? (JSON.parse(text) as string) : text;
+  }
+
+  async unmount(name: string): Promise<void> {
+    await this.noContent(`unmount container ${name}`, 'POST', `/containers/${enc(name)}/unmount`);
   }
 
   /**
@@ -506,18 +600,7 @@ export class PodmanClient {
       if (leftover) await this.removeLeftover(leftover);
       throw err;
     }
-    const r = JSON.parse(body.toString('utf8')) as {
-      Id: string;
-      RuntimeDuration?: number;
-      CRIUStatistics?: { pages_restored?: number; restore_time?: number; forking_time?: number };
-    };
-    const s = r.CRIUStatistics ?? {};
-    const stats: CriuRestoreStats = {};
-    if (s.pages_restored !== undefined) stats.pagesRestored = s.pages_restored;
-    if (s.restore_time !== undefined) stats.restoreTimeUs = s.restore_time;
-    if (s.forking_time !== undefined) stats.forkingTimeUs = s.forking_time;
-    if (r.RuntimeDuration !== undefined) stats.runtimeRestoreDurationUs = r.RuntimeDuration;
-    return { id: r.Id, stats };
+    return restoreResult(body);
   }
 
   /** Removes a non-running leftover of a failed restore; a running container is never touched. */
@@ -538,6 +621,25 @@ function enc(s: string): string {
 function isOk(res: IncomingMessage): boolean {
   const s = res.statusCode ?? 0;
   return s >= 200 && s < 300;
+}
+
+/** Podman's restore answer: the container ID and CRIU's statistics (snake case, microseconds). */
+function restoreResult(body: Buffer): RestoreResult {
+  const r = JSON.parse(body.toString('utf8')) as {
+    Id: string;
+    RuntimeDuration?: number;
+    runtime_restore_duration?: number;
+    CRIUStatistics?: { pages_restored?: number; restore_time?: number; forking_time?: number };
+    criu_statistics?: { pages_restored?: number; restore_time?: number; forking_time?: number };
+  };
+  const s = r.CRIUStatistics ?? r.criu_statistics ?? {};
+  const stats: CriuRestoreStats = {};
+  if (s.pages_restored !== undefined) stats.pagesRestored = s.pages_restored;
+  if (s.restore_time !== undefined) stats.restoreTimeUs = s.restore_time;
+  if (s.forking_time !== undefined) stats.forkingTimeUs = s.forking_time;
+  const runtime = r.RuntimeDuration ?? r.runtime_restore_duration;
+  if (runtime !== undefined) stats.runtimeRestoreDurationUs = runtime;
+  return { id: r.Id, stats };
 }
 
 function checkpointQuery(opts: CheckpointOptions): Record<string, QueryValue> {

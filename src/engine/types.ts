@@ -82,6 +82,11 @@ export interface ContainerInspect {
     IPAddress: string;
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
   };
+  /** The container's own directory (Podman's "userdata"): config.json, checkpoint images, logs. */
+  StaticDir?: string;
+  /** Storage driver paths; for overlay `UpperDir` is `<graphroot>/overlay/<layer>/diff`. */
+  GraphDriver?: { Name: string; Data: Record<string, string> | null };
+  Mounts?: { Type: string; Name?: string; Source: string; Destination: string }[] | null;
 }
 
 export interface ContainerListEntry {

@@ -19,7 +19,8 @@ export type ArchiveRule =
   | 'invalid-json'
   | 'link-escape'
   | 'through-symlink'
-  | 'deleted-files-escape';
+  | 'deleted-files-escape'
+  | 'config-mismatch';
 
 /** Where a broken rule was found: an outer member, or a member of a tar nested in one. */
 export interface ArchiveLocation {

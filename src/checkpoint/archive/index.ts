@@ -30,4 +30,5 @@ export {
   type RewriteTarget,
   type RewrittenArchiveInfo,
 } from './rewrite.ts';
+export { unpackArchive } from './unpack.ts';
 export { validateArchive } from './validate.ts';
