@@ -1,7 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { rewriteArchive, type HostPaths } from '../checkpoint/archive/index.ts';
+import { packDirectory } from '../checkpoint/archive/pack-directory.ts';
 import type {
   CheckpointGroup,
   CheckpointStore,
@@ -11,17 +14,33 @@ import type {
 import type { HostCapabilities } from '../engine/capabilities.ts';
 import { ImageNotFoundError, SOFT_DIRTY_MISSING } from '../engine/errors.ts';
 import type { PodmanClient } from '../engine/podman-client.ts';
+import type { CheckpointOptions, ContainerCreateSpec, RestoreResult } from '../engine/types.ts';
 import type {
-  CheckpointOptions,
-  ContainerCreateSpec,
-  ContainerInspect,
-  RestoreResult,
-} from '../engine/types.ts';
+  MigrationOutcome,
+  MigrationProgress,
+  NodeClient,
+  NodeReport,
+  PeerDialer,
+  PeerRef,
+  PeerSource,
+  PreparedMigration,
+  PrepareMigrationRequest,
+  RestoreOutcome,
+  RestoreRequest,
+  TransferGrant,
+  TransferMode,
+} from '../node-api/node-client.ts';
+import { PodmanNode } from '../node-api/podman-node.ts';
 import { restorePolicyOf } from '../policy/labels.ts';
 import { LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
-import type { NodeClient, NodeReport, RestoreOutcome, RestoreRequest } from '../node-api/node-client.ts';
+import { CheckpointSource } from './checkpoint-source.ts';
+import { gzipMBps } from './gzip-speed.ts';
+import { MigrationTarget } from './migration-target.ts';
+import { PreparedRestore, type StagedArchive } from './prepared-restore.ts';
+import type { HostCommand } from './rootfs-diff.ts';
 import { spoolAndValidate } from './spool.ts';
+import { TransferGrants } from './transfer-grants.ts';
 
 export interface NodeServiceOptions {
   name: string;
@@ -32,17 +51,24 @@ export interface NodeServiceOptions {
   hostPaths: HostPaths;
   /** Shared checkpoint store (tickers, failover); absent on a host without shared storage. */
   store?: CheckpointStore;
-  /** Private directory for archives in transit (0700). */
+  /** Private directory for archives in transit (0700); on the file system of Podman's storage, so they move in by rename. */
   spoolDir: string;
   capabilities: HostCapabilities;
+  /** How this agent reaches another one's source side (its certificate pinned to the peer's name). */
+  peers?: PeerDialer;
+  /** Runs a command in this host's mount namespace, where Podman mounts containers (default: as is). */
+  inHost?: HostCommand;
   logger?: Logger;
 }
 
+const IP_TAKEN = /IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat/i;
+
 /**
  * Everything an agent does for its host, independent of the transport: the
- * node API exposes these operations to managers.
+ * node API exposes these operations to managers, and its source side
+ * (`peer`) to other agents holding a grant.
  */
-export class NodeService implements NodeClient {
+export class NodeService extends PodmanNode implements NodeClient {
   readonly name: string;
   readonly address: string;
   readonly labels: Record<string, string>;
@@ -52,8 +78,15 @@ export class NodeService implements NodeClient {
   readonly capabilities: HostCapabilities;
   private readonly spoolDir: string;
   private readonly log: Logger;
+  private readonly grants = new TransferGrants();
+  /** Transfer mode each granted migration was prepared in. */
+  private readonly plans = new Map<string, TransferMode>();
+  private readonly source: CheckpointSource;
+  private readonly restorer: PreparedRestore;
+  private readonly target: MigrationTarget;
 
   constructor(opts: NodeServiceOptions) {
+    super();
     this.name = opts.name;
     this.address = opts.address;
     this.labels = opts.labels ?? {};
@@ -63,6 +96,21 @@ export class NodeService implements NodeClient {
     this.spoolDir = opts.spoolDir;
     this.capabilities = opts.capabilities;
     this.log = opts.logger ?? createLogger(`agent/${opts.name}`);
+    this.source = new CheckpointSource(this.podman, this.log, opts.inHost);
+    this.restorer = new PreparedRestore(this.podman, this.hostPaths, this.spoolDir, this.log);
+    const peers = opts.peers;
+    this.target = new MigrationTarget({
+      restorer: this.restorer,
+      restoreArchive: (input, o) => this.restoreArchive(input, o),
+      dial: (ref) => {
+        if (!peers)
+          throw new LifeboatError('no_peers', `host ${this.name} cannot reach other agents`, {
+            hint: 'the agent needs its certificate to dial peers (lifeboat agent --pki)',
+          });
+        return peers(ref);
+      },
+      log: this.log,
+    });
   }
 
   private lastReport: NodeReport | undefined;
@@ -113,41 +161,6 @@ export class NodeService implements NodeClient {
     return this.podman.createContainer({ ...spec, cgroupParent: this.hostPaths.cgroupParent });
   }
 
-  async start(name: string): Promise<void> {
-    await this.podman.startContainer(name);
-  }
-
-  async stop(name: string, timeoutSeconds = 10): Promise<void> {
-    await this.podman.stopContainer(name, timeoutSeconds);
-  }
-
-  async kill(name: string, signal = 'SIGKILL'): Promise<void> {
-    await this.podman.killContainer(name, signal);
-  }
-
-  async remove(name: string, force = false): Promise<void> {
-    await this.podman.removeContainer(name, { force, volumes: true });
-  }
-
-  async inspect(name: string): Promise<ContainerInspect> {
-    return this.podman.inspectContainer(name);
-  }
-
-  async logs(
-    name: string,
-    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean },
-  ): Promise<Readable> {
-    return this.podman.logs(name, opts);
-  }
-
-  async wait(name: string, condition = 'stopped'): Promise<number> {
-    return this.podman.wait(name, condition);
-  }
-
-  async imageExists(ref: string): Promise<boolean> {
-    return this.podman.imageExists(ref);
-  }
-
   async listCheckpoints(key: string): Promise<CheckpointGroup[]> {
     return this.requireStore().list(key);
   }
@@ -168,7 +181,7 @@ export class NodeService implements NodeClient {
     await this.podman.checkpoint(name, { preCheckpoint: true, keep: true });
   }
 
-  /** Streams a checkpoint archive of a container (migration by stream). */
+  /** Streams a checkpoint archive of a container (kept by a manager: `docker checkpoint create`). */
   async checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable> {
     return this.podman.checkpointExport(name, opts);
   }
@@ -211,25 +224,38 @@ export class NodeService implements NodeClient {
     }
   }
 
-  /**
-   * Restores a container from an archive stream: receive into a private spool
-   * while validating, check the image is here with the archive's ID, rewrite
-   * the host-specific paths for this host, then hand it to Podman.
-   */
   async restoreFromStream(
     input: Readable | AsyncIterable<Uint8Array>,
-    opts: {
-      name?: string;
-      tcpEstablished?: boolean;
-      ignoreStaticIp?: boolean;
-      ignoreStaticMac?: boolean;
-    } = {},
+    opts: RestoreRequest = {},
+  ): Promise<RestoreOutcome> {
+    return this.restoreArchive(input, opts);
+  }
+
+  /** Restores one stored version (Algorithm 2, line 12); integrity is checked before Podman sees a byte. */
+  async restoreFromStore(
+    key: string,
+    ref: CheckpointRef,
+    opts: RestoreRequest = {},
+  ): Promise<RestoreOutcome> {
+    return this.restoreArchive(await this.requireStore().open(key, ref), opts);
+  }
+
+  /**
+   * Restores a whole archive: unpacked and checked into a private staging
+   * directory as it arrives, then, if nothing was refused, restored into a
+   * container created from its configuration (PreparedRestore); Podman's
+   * import takes what that path cannot carry (named volumes, another name,
+   * a storage driver other than overlay).
+   */
+  async restoreArchive(
+    input: Readable | AsyncIterable<Uint8Array>,
+    opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
     const t0 = Date.now();
-    const spooled = await spoolAndValidate(input, this.spoolDir);
+    const staged = await this.restorer.stage(input);
     const receiveMs = Date.now() - t0;
     try {
-      const info = spooled.info;
+      const info = staged.info;
       if (info.kind !== 'checkpoint') {
         throw new LifeboatError(
           'archive_not_restorable',
@@ -246,76 +272,167 @@ export class NodeService implements NodeClient {
         );
       }
       const t1 = Date.now();
-      const name = opts.name ?? info.containerName;
-      // Established TCP connections can only come back on the container's old
-      // address: keep it when this host has it free; else take a new one
-      // (fine without open connections; CRIU says so otherwise).
-      const attempts = opts.ignoreStaticIp === undefined ? [false, true] : [opts.ignoreStaticIp];
-      let result: RestoreResult | undefined;
-      for (const [i, ignoreIp] of attempts.entries()) {
-        const rewritten = rewriteArchive(createReadStream(spooled.path), this.hostPaths, {
-          source: { runroot: info.runroot, graphroot: info.graphroot, cgroupParent: info.cgroupParent },
-        });
-        const restored = this.podman.restoreImport(rewritten.output, {
-          ...(opts.name ? { name: opts.name } : {}),
-          cleanupName: name,
-          tcpEstablished: opts.tcpEstablished ?? info.tcpEstablished,
-          ignoreStaticIp: ignoreIp,
-          ignoreStaticMac: opts.ignoreStaticMac ?? ignoreIp,
-          printStats: true,
-        });
+      const supported = await this.restorer.supported();
+      let result: RestoreResult;
+      let addressKept: boolean;
+      let mode: TransferMode = 'prepared';
+      if (opts.name === undefined && info.volumes.length === 0 && supported.ok) {
+        const { configDump, specDump } = this.restorer.stagedConfig(staged);
+        const c = await this.restorer.create(configDump, specDump);
         try {
-          [result] = await Promise.all([restored, rewritten.info]);
-          break;
+          this.restorer.place(c, staged);
+          ({ result, addressKept } = await this.restorer.restore(c, {
+            tcpEstablished: opts.tcpEstablished ?? info.tcpEstablished,
+            ...(opts.ignoreStaticIp === undefined ? {} : { ignoreStaticIp: opts.ignoreStaticIp }),
+          }));
         } catch (err) {
-          rewritten.output.destroy();
-          const last = i === attempts.length - 1;
-          if (
-            last ||
-            !/IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat/i.test(
-              String(err),
-            )
-          )
-            throw err;
-          this.log.info("the container's address is taken here: restoring with a new one", {
-            container: name,
-            error: String(err),
-          });
+          await this.restorer.discard(c).catch(() => undefined);
+          throw err;
         }
+      } else {
+        mode = 'import';
+        ({ result, addressKept } = await this.importStaged(staged, opts));
       }
-      if (!result) throw new LifeboatError('restore_failed', `restore of ${name} produced no container`);
       const restoreMs = Date.now() - t1;
-      this.log.info('restored container', { container: name, bytes: spooled.bytes, receiveMs, restoreMs });
+      this.log.info('restored container', {
+        container: info.containerName,
+        mode,
+        bytes: info.archiveBytes,
+        receiveMs,
+        restoreMs,
+      });
       return {
         id: result.id,
-        name,
+        name: opts.name ?? info.containerName,
         info,
         stats: result.stats,
         timings: { receiveMs, restoreMs },
-        bytes: spooled.bytes,
+        bytes: info.archiveBytes,
+        mode,
+        addressKept,
       };
     } finally {
-      spooled.remove();
+      this.restorer.drop(staged);
     }
   }
 
-  /** Restores one stored version (Algorithm 2, line 12); integrity is checked before Podman sees a byte. */
-  async restoreFromStore(
-    key: string,
-    ref: CheckpointRef,
-    opts: RestoreRequest = {},
-  ): Promise<RestoreOutcome> {
-    const store = this.requireStore();
-    const plain = await store.open(key, ref);
-    return this.restoreFromStream(plain, opts);
+  /** Podman's import of a staged archive, rewritten for this host on the way in. */
+  private async importStaged(
+    staged: StagedArchive,
+    opts: RestoreRequest,
+  ): Promise<{ result: RestoreResult; addressKept: boolean }> {
+    const info = staged.info;
+    const name = opts.name ?? info.containerName;
+    // Established TCP connections can only come back on the container's old
+    // address: keep it when this host has it free; else take a new one.
+    const attempts = opts.ignoreStaticIp === undefined ? [false, true] : [opts.ignoreStaticIp];
+    for (const [i, ignoreIp] of attempts.entries()) {
+      const rewritten = rewriteArchive(
+        packDirectory(staged.dir, readdirSync(staged.dir).sort()),
+        this.hostPaths,
+        {
+          source: { runroot: info.runroot, graphroot: info.graphroot, cgroupParent: info.cgroupParent },
+        },
+      );
+      const restored = this.podman.restoreImport(rewritten.output, {
+        ...(opts.name ? { name: opts.name } : {}),
+        cleanupName: name,
+        tcpEstablished: opts.tcpEstablished ?? info.tcpEstablished,
+        ignoreStaticIp: ignoreIp,
+        ignoreStaticMac: opts.ignoreStaticMac ?? ignoreIp,
+        printStats: true,
+      });
+      try {
+        const [result] = await Promise.all([restored, rewritten.info]);
+        return { result, addressKept: !ignoreIp };
+      } catch (err) {
+        rewritten.output.destroy();
+        if (i === attempts.length - 1 || !IP_TAKEN.test(String(err))) throw err;
+        this.log.info("the container's address is taken here: restoring with a new one", {
+          container: name,
+          error: String(err),
+        });
+      }
+    }
+    throw new LifeboatError('restore_failed', `restore of ${name} produced no container`);
   }
 
-  async imageArchive(ref: string): Promise<Readable> {
-    return this.podman.saveImage(ref);
+  // ---------------------------------------------------------------- agent to agent
+
+  async grantTransfer(grant: TransferGrant): Promise<void> {
+    this.grants.accept(grant);
+    this.log.info('transfer granted', { kind: grant.kind, subject: grant.subject, to: grant.target });
   }
 
-  async loadImage(archive: Readable): Promise<string[]> {
-    return this.podman.loadImage(archive);
+  async prepareMigration(req: PrepareMigrationRequest): Promise<PreparedMigration> {
+    return this.target.prepare(req);
+  }
+
+  async completeMigration(
+    grant: string,
+    opts: { onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<MigrationOutcome> {
+    return this.target.complete(grant, opts);
+  }
+
+  async discardMigration(grant: string): Promise<void> {
+    await this.target.discard(grant);
+  }
+
+  async pullImage(req: { grant: string; source: PeerRef; image: string }): Promise<{ names: string[] }> {
+    const peer = this.target.dialer(req.source);
+    const names = await this.podman.loadImage(await peer.imageArchive(req.grant));
+    this.log.info('image pulled from a peer', {
+      image: req.image,
+      from: req.source.name,
+      names: names.join(','),
+    });
+    return { names };
+  }
+
+  /**
+   * This host's source side as the agent `caller` (the name its certificate
+   * carries) may use it: only under a grant a manager gave for that caller.
+   */
+  peer(caller: string): PeerSource {
+    return {
+      prepareCheckpoint: async (id) => {
+        const g = this.grants.use(id, caller, 'prepare');
+        const plan = await this.source.prepare(g.subject);
+        this.plans.set(id, plan.mode);
+        return { ...plan, gzipMBps: gzipMBps() };
+      },
+      dumpCheckpoint: async (id, o) => {
+        const g = this.grants.use(id, caller, 'dump');
+        const planned = this.plans.get(id);
+        this.plans.delete(id);
+        if (planned === undefined)
+          throw new LifeboatError('not_prepared', 'dump before prepare', { status: 409 });
+        if (planned === 'import' && o.mode === 'prepared')
+          throw new LifeboatError('bad_mode', `${g.subject} can only move by Podman's export here`, {
+            status: 409,
+          });
+        this.log.info('dumping for a peer', {
+          container: g.subject,
+          to: caller,
+          mode: o.mode,
+          compression: o.compression,
+        });
+        const { archive, dumpMs } = await this.source.dump(g.subject, o.mode, { tcpEstablished: true });
+        if (o.compression === 'none') return { archive, dumpMs };
+        const gz = createGzip({ level: 1, chunkSize: 1 << 20 });
+        archive.on('error', (err) => gz.destroy(err));
+        return { archive: archive.pipe(gz), dumpMs };
+      },
+      imageArchive: async (id) => {
+        const g = this.grants.use(id, caller, 'image');
+        return this.podman.saveImage(g.subject);
+      },
+      probe: async (id, bytes) => {
+        this.grants.peek(id, caller);
+        return Readable.from(randomChunks(Math.min(bytes, 64 << 20)));
+      },
+    };
   }
 
   /**
@@ -371,4 +488,8 @@ export class NodeService implements NodeClient {
     }
     return this.store;
   }
+}
+
+function* randomChunks(bytes: number): Generator<Buffer> {
+  for (let left = bytes; left > 0; left -= 1 << 20) yield randomBytes(Math.min(left, 1 << 20));
 }

@@ -15,6 +15,8 @@ export interface TestPki {
   client: TlsBundle;
   /** A manager certificate from another CA (trusting only that CA). */
   foreign: TlsBundle;
+  /** Another certificate of this cluster's CA, e.g. an agent per test host. */
+  issue(role: Role, name: string): Promise<TlsBundle>;
   remove(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function makeTestPki(): Promise<TestPki> {
     agent: await issue(ca, 'agent', 'node-a'),
     client: await issue(ca, 'client', 'alice'),
     foreign: await issue(other, 'manager', 'manager-x'),
+    issue: (role, name) => issue(ca, role, name),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -182,6 +182,7 @@ export class CheckpointCommands {
       }
       if (rec?.spec.image)
         await ensureImage(
+          this.o.nodes,
           node,
           { ref: rec.spec.image },
           healthy.map((n) => this.o.nodes.client(n.report.name)),

@@ -1,6 +1,4 @@
-import type { Readable } from 'node:stream';
-import type { NodeClient } from '../node-api/node-client.ts';
-import type { RestoreOutcome } from '../node-api/node-client.ts';
+import type { Compression, NodeClient, PreparedMigration, RestoreOutcome } from '../node-api/node-client.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -8,6 +6,7 @@ import { ContainerNotInClusterError } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import { ensureImage } from './images.ts';
+import { newGrant } from './transfer-grant.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 
 /**
@@ -24,8 +23,10 @@ export interface MigrateRequest {
   /** Extra Swarm expressions (`constraint:...`, `affinity:...`) for this move. */
   env?: string[];
   labels?: Record<string, string>;
-  /** stream: archive goes source -> target directly; store: through the shared checkpoint store. */
+  /** stream: the target fetches the archive from the source, agent to agent; store: through the shared checkpoint store. */
   via?: 'stream' | 'store';
+  /** Compression of the stream between the agents; `auto` measures the link. Default: the manager's. */
+  compression?: Compression | 'auto';
 }
 
 export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed';
@@ -54,7 +55,7 @@ const STEPS: { id: StepId; title: string }[] = [
   { id: 'hosts', title: 'check the cluster has at least two hosts' },
   { id: 'filters', title: 'read Swarm filters from env and labels' },
   { id: 'exclude-source', title: 'add a constraint excluding the current host' },
-  { id: 'prepare-target', title: 'prepare the target (image with the same ID)' },
+  { id: 'prepare-target', title: 'prepare the target (image with the same ID, container created)' },
   { id: 'pre-dump', title: 'pre-dump memory' },
   { id: 'checkpoint', title: 'checkpoint (dump) the container' },
   { id: 'restore', title: 'transfer and restore on the target' },
@@ -89,6 +90,13 @@ export interface MigrationResult {
     pagesRestored?: number;
   };
   archiveBytes: number;
+  /** Bytes on the wire between the agents (after compression); the manager carries none. */
+  wireBytes: number;
+  /** prepared: restored into a container created before the freeze; import: Podman's export/import. */
+  mode: PreparedMigration['mode'];
+  compression: Compression;
+  /** Link throughput measured before the freeze (compression `auto`), MB/s. */
+  linkMBps?: number;
   placement: { candidates: string[]; trace: { filter: string; remaining: string[] }[] };
 }
 
@@ -127,6 +135,10 @@ export interface MigratorDeps {
   rearmTicker?: (container: string) => Promise<boolean>;
   /** Per-container exclusive section (the manager's operation lock). */
   exclusive?: <T>(container: string, fn: () => Promise<T>) => Promise<T>;
+  /** Compression when a request does not say (`lifeboat manage --transfer-compression`); default none. */
+  compression?: Compression | 'auto';
+  /** How often the hosts' health is checked while a move is frozen, ms. */
+  healthCheckMs?: number;
 }
 
 export class Migrator {
@@ -142,6 +154,37 @@ export class Migrator {
   ): Promise<MigrationResult> {
     const run = (): Promise<MigrationResult> => this.run(req, onStep);
     return this.deps.exclusive ? this.deps.exclusive(req.container, run) : run();
+  }
+
+  /**
+   * Runs `fn` and calls it off (through `signal`) as soon as one of `hosts`
+   * is no longer healthy: a host that died mid-transfer never holds the
+   * move for longer than the failure detector takes to notice.
+   */
+  private async whileHealthy<T>(hosts: string[], fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const calledOff = new AbortController();
+    const watch = setInterval(() => {
+      void this.deps.nodes.healthy().then(
+        (h) => {
+          const alive = new Set(h.map((n) => n.report.name));
+          const gone = hosts.find((x) => !alive.has(x));
+          if (gone !== undefined && !calledOff.signal.aborted)
+            calledOff.abort(
+              new LifeboatError('host_failed', `host ${gone} was declared failed during the move`, {
+                status: 503,
+              }),
+            );
+        },
+        () => undefined,
+      );
+    }, this.deps.healthCheckMs ?? 500);
+    try {
+      return await fn(calledOff.signal);
+    } catch (err) {
+      throw calledOff.signal.aborted ? calledOff.signal.reason : err;
+    } finally {
+      clearInterval(watch);
+    }
   }
 
   private async run(req: MigrateRequest, onStep: (s: MigrationStep) => void): Promise<MigrationResult> {
@@ -169,17 +212,28 @@ export class Migrator {
     let restoredOn: NodeClient | undefined;
     let recorded = false;
     let source: NodeClient | undefined;
+    /** The target and the grant of a stream move, once prepared: what a failure must clean up there. */
+    let preparedOn: { target: NodeClient; grant: string } | undefined;
 
-    const step = async <T>(id: StepId, fn: () => Promise<T>): Promise<T> => {
+    const started = new Map<StepId, number>();
+    const begin = (id: StepId): MigrationStep => {
       const s = steps.find((x) => x.id === id)!;
       current = s;
       s.status = 'running';
+      started.set(id, Date.now());
       onStep({ ...s });
-      const t = Date.now();
-      const out = await fn();
-      s.ms = Date.now() - t;
+      return s;
+    };
+    const end = (id: StepId): void => {
+      const s = steps.find((x) => x.id === id)!;
+      s.ms = Date.now() - (started.get(id) ?? Date.now());
       if (s.status === 'running') s.status = 'ok';
       onStep({ ...s });
+    };
+    const step = async <T>(id: StepId, fn: () => Promise<T>): Promise<T> => {
+      begin(id);
+      const out = await fn();
+      end(id);
       return out;
     };
     const skip = (id: StepId, why: string): void => {
@@ -261,14 +315,35 @@ export class Migrator {
         fields: { from, to, via, candidates: placement.candidates.join(',') },
       });
       await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'migrating' }));
-      // (4) image with the same ID on the target
+      // (4) image with the same ID on the target; the container created there before the freeze
+      let prepared: PreparedMigration | undefined;
+      const grant = newGrant('migration', rec.name, to);
       await step('prepare-target', async () => {
         const t = Date.now();
         const sources = [source!, ...healthy.map((n) => nodes.client(n.report.name))];
-        const r = await ensureImage(target, { ref: inspect.Image, name: inspect.ImageName }, sources);
-        steps[3]!.detail = r.shipped
+        const r = await ensureImage(nodes, target, { ref: inspect.Image, name: inspect.ImageName }, sources);
+        const image = r.shipped
           ? `shipped image ${inspect.ImageName} (${inspect.Image.slice(0, 12)}) from ${r.from}`
           : `image ${inspect.ImageName} (${inspect.Image.slice(0, 12)}) present`;
+        if (via === 'stream') {
+          await source!.grantTransfer(grant);
+          preparedOn = { target, grant: grant.id };
+          prepared = await target.prepareMigration({
+            grant: grant.id,
+            source: nodes.peer(from),
+            container: rec.name,
+            compression: req.compression ?? this.deps.compression ?? 'none',
+          });
+          steps[3]!.detail =
+            `${image}; ` +
+            (prepared.mode === 'prepared'
+              ? `container created on ${to} from its checkpoint configuration`
+              : `Podman's export/import: ${prepared.reason ?? ''}`) +
+            `; compression ${prepared.compression}` +
+            (prepared.linkMBps === undefined ? '' : ` (link ${Math.round(prepared.linkMBps)} MB/s)`);
+        } else {
+          steps[3]!.detail = image;
+        }
         phases.createMs = Date.now() - t;
       });
       // (5) pre-dump where the source host can
@@ -284,24 +359,46 @@ export class Migrator {
       }
       // (6) + (7): dump, transfer, restore
       let outcome: RestoreOutcome;
+      let wireBytes = 0;
       const tcpEstablished = true;
       if (via === 'stream') {
-        const archive = await step('checkpoint', async () => {
-          const t = Date.now();
-          frozen = true;
-          const s = await source!.checkpointStream(rec.name, {
-            tcpEstablished,
-            keep: true,
-            withPrevious: report.capabilities.canPreDump,
-          });
-          phases.checkpointMs = Date.now() - t;
-          return s;
-        });
-        outcome = await step('restore', async () =>
-          target.restoreFromStream(archive as Readable, { tcpEstablished }),
+        frozen = true;
+        // step 6 lasts until the source reports its dump, step 7 until the target answers
+        begin('checkpoint');
+        const moved = await this.whileHealthy([from, to], (signal) =>
+          target.completeMigration(grant.id, {
+            signal,
+            onProgress: (p) => {
+              if (p.phase === 'dumped' && current.id === 'checkpoint') {
+                end('checkpoint');
+                begin('restore');
+              } else if (p.phase === 'received') {
+                current.detail = `${(p.bytes / 1e6).toFixed(1)} MB received in ${p.ms} ms; restoring`;
+                onStep({ ...current });
+              }
+            },
+          }),
         );
-        phases.transferMs = outcome.timings.receiveMs;
-        phases.restoreMs = outcome.timings.restoreMs;
+        if (current.id === 'checkpoint') {
+          end('checkpoint');
+          begin('restore');
+        }
+        preparedOn = undefined;
+        outcome = moved;
+        wireBytes = moved.wireBytes;
+        phases.checkpointMs = moved.dumpMs;
+        phases.transferMs = moved.timings.receiveMs;
+        phases.restoreMs = moved.timings.restoreMs;
+        steps[6]!.detail =
+          `${(moved.bytes / 1e6).toFixed(1)} MB archive` +
+          (moved.compression === 'gzip'
+            ? ` (${(moved.wireBytes / 1e6).toFixed(1)} MB gzip on the wire)`
+            : '') +
+          ` from ${from} to ${to}; transfer ${phases.transferMs} ms ` +
+          `(${(moved.wireBytes / 1e6 / Math.max(phases.transferMs / 1000, 0.001)).toFixed(0)} MB/s), ` +
+          `restore ${phases.restoreMs} ms` +
+          (moved.addressKept ? '' : '; address taken on the target: new address');
+        end('restore');
       } else {
         const key = `${rec.name}.migration`;
         const ref = { group: 0, version: Date.now() % 1_000_000_000 };
@@ -320,6 +417,8 @@ export class Migrator {
         });
         phases.transferMs += outcome.timings.receiveMs;
         phases.restoreMs = outcome.timings.restoreMs;
+        wireBytes = outcome.bytes;
+        steps[6]!.detail = `${(outcome.bytes / 1e6).toFixed(1)} MB archive; transfer ${phases.transferMs} ms, restore ${phases.restoreMs} ms`;
       }
       restoredOn = target;
       const s = outcome.info.dumpStats;
@@ -329,7 +428,6 @@ export class Migrator {
       if (s?.pagesWritten !== undefined) criu.pagesWritten = s.pagesWritten;
       if (outcome.stats.restoreTimeUs !== undefined) criu.restoreTimeUs = outcome.stats.restoreTimeUs;
       if (outcome.stats.pagesRestored !== undefined) criu.pagesRestored = outcome.stats.pagesRestored;
-      steps[6]!.detail = `${(outcome.bytes / 1e6).toFixed(1)} MB archive; transfer ${phases.transferMs} ms, restore ${phases.restoreMs} ms`;
 
       // The container now runs on the target: record the move before cleanup,
       // so a crash from here on leaves the record pointing at the live copy.
@@ -381,6 +479,10 @@ export class Migrator {
         phases,
         criu,
         archiveBytes: outcome.bytes,
+        wireBytes,
+        mode: outcome.mode,
+        compression: prepared?.compression ?? 'none',
+        ...(prepared?.linkMBps === undefined ? {} : { linkMBps: prepared.linkMBps }),
         placement: { candidates: placement.candidates, trace: placement.trace },
       };
       events.emit('migrate.done', `migrated ${rec.name} from ${from} to ${to} in ${result.totalMs} ms`, {
@@ -400,9 +502,16 @@ export class Migrator {
         where = `container ${rec.name} runs on its new host; the copy on ${from} could not be removed`;
         throw new MigrationError(current, steps, err, false, where);
       }
-      if (restoredOn) {
-        // never two copies: drop the target's before the source runs again
-        await restoredOn.remove(rec.name, true).catch(() => undefined);
+      let targetNote = '';
+      if (preparedOn && !frozen) {
+        await preparedOn.target.discardMigration(preparedOn.grant).catch(() => undefined);
+      } else if (preparedOn || restoredOn) {
+        // never two copies: the target may have restored before its answer was lost; drop its copy first
+        const t = preparedOn?.target ?? restoredOn!;
+        await t.remove(rec.name, true).catch((rmErr: unknown) => {
+          if (!(rmErr instanceof LifeboatError && rmErr.code === 'container_not_found'))
+            targetNote = `; ${t.name} could not be asked to drop its copy (${errorMessage(rmErr)}): if it restored one, it fences it when cut off (restore-policy containers) or the next heartbeat reconciles it`;
+        });
       }
       if (frozen && source) {
         try {
@@ -411,9 +520,10 @@ export class Migrator {
           rolledBack = true;
           where = `container ${rec.name} restored and running again on ${from}`;
         } catch (rbErr) {
-          where = `ROLLBACK FAILED, container ${rec.name} is stopped on ${from}: ${errorMessage(rbErr)}`;
+          where = `ROLLBACK FAILED, container ${rec.name} is stopped on ${from}: ${errorMessage(rbErr)}; ${afterLostSource(rec.restorePolicy, from)}`;
         }
       }
+      where += targetNote;
       await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'running' })).catch(() => undefined);
       events.emit(
         'migrate.failed',
@@ -427,4 +537,13 @@ export class Migrator {
       throw new MigrationError(current, steps, err, rolledBack, where);
     }
   }
+}
+
+/** What becomes of a container whose source host stopped answering in the middle of a move. */
+function afterLostSource(policy: string | undefined, from: string): string {
+  if (policy === 'checkpoint')
+    return `if ${from} is dead, the rescheduler restores the container from its newest checkpoint once ${from} is declared failed (Algorithm 2)`;
+  if (policy === 'on-node-failure')
+    return `if ${from} is dead, the rescheduler starts the container afresh elsewhere once ${from} is declared failed`;
+  return `it has no restore policy: it runs again only if ${from} comes back`;
 }

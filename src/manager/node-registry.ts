@@ -1,4 +1,4 @@
-import type { NodeClient } from '../node-api/node-client.ts';
+import type { NodeClient, PeerRef } from '../node-api/node-client.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { LifeboatError } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -84,6 +84,13 @@ export class NodeRegistry implements NodeDirectory {
   client(name: string): NodeClient {
     const c = this.clients.get(name);
     if (c) return c.client;
+    throw new NoSuchNodeError(name, [...this.clients.keys()]);
+  }
+
+  /** Where agents reach this host's node API themselves (agent-to-agent transfers). */
+  peer(name: string): PeerRef {
+    const c = this.clients.get(name);
+    if (c) return { name, url: c.apiUrl };
     throw new NoSuchNodeError(name, [...this.clients.keys()]);
   }
 

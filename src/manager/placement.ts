@@ -105,6 +105,7 @@ export async function createInCluster(
   try {
     const client = deps.nodes.client(node);
     await ensureImage(
+      deps.nodes,
       client,
       { ref: input.image },
       (await deps.nodes.healthy()).map((n) => deps.nodes.client(n.report.name)),

@@ -123,6 +123,7 @@ function nodeRecord(h: Host): NodeRecord {
 
 const nodes: NodeDirectory = {
   client: (n) => hosts.get(n)!.client,
+  peer: (n) => ({ name: n, url: `local://${n}` }),
   healthy: async () => [...hosts.values()].filter((h) => !down.has(h.name)).map(nodeRecord),
   all: async () => [...hosts.values()].map(nodeRecord),
 };

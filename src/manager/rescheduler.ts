@@ -218,6 +218,7 @@ export class Rescheduler {
       // N_r needs the image with the same ID: shipped from any healthy host that has it (as migration step 4)
       const sources = candidates.map((n) => nodes.client(n.report.name));
       const shipped = await ensureImage(
+        nodes,
         target,
         { ref: rec.imageId ?? rec.spec.image, name: rec.spec.image },
         sources,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import type { NodeClient } from '../node-api/node-client.ts';
-import type { NodeReport } from '../node-api/node-client.ts';
+import type { NodeReport, PeerRef } from '../node-api/node-client.ts';
 import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
 import { EmbeddedStore } from '../store/index.ts';
 import { ClusterState } from './cluster-state.ts';
@@ -102,6 +102,9 @@ class FakeNodes implements NodeDirectory {
   constructor(private readonly preDump = new Set<string>()) {}
   client(name: string): NodeClient {
     return this.hosts.get(name)!.client;
+  }
+  peer(name: string): PeerRef {
+    return { name, url: `local://${name}` };
   }
   async healthy(): Promise<NodeRecord[]> {
     return (await this.all()).filter((n) => !this.down.has(n.report.name));

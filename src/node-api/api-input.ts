@@ -2,7 +2,15 @@ import type { CheckpointRef } from '../checkpoint/store/index.ts';
 import { validateContainerKey } from '../checkpoint/store/index.ts';
 import type { CheckpointOptions } from '../engine/types.ts';
 import { ValidationError } from '../util/errors.ts';
-import type { RestoreRequest } from './node-client.ts';
+import type {
+  Compression,
+  PeerRef,
+  PrepareMigrationRequest,
+  RestoreRequest,
+  SourcePreparation,
+  TransferGrant,
+  TransferMode,
+} from './node-client.ts';
 
 /**
  * Input checks of the node API's /v1 endpoints. Names end up in Podman
@@ -199,4 +207,124 @@ export function restoreInPlaceBody(value: unknown): { tcpEstablished?: boolean }
   onlyKeys(obj, ['tcpEstablished'], 'request body');
   const v = optionalBool(obj, 'tcpEstablished', 'request body');
   return v === undefined ? {} : { tcpEstablished: v };
+}
+
+const GRANT_ID = /^[A-Za-z0-9_-]{43}$/;
+
+export function grantId(value: unknown): string {
+  if (typeof value !== 'string' || !GRANT_ID.test(value))
+    throw new ValidationError(
+      'invalid transfer grant id',
+      'a grant id is 43 base64url characters a manager issued',
+    );
+  return value;
+}
+
+function nodeName(value: unknown, what: string): string {
+  return containerName(value, what);
+}
+
+function peerRef(value: unknown): PeerRef {
+  const obj = object(value, 'source');
+  onlyKeys(obj, ['name', 'url'], 'source');
+  const url = obj['url'];
+  if (typeof url !== 'string' || !/^(https:\/\/[A-Za-z0-9.:[\]-]+|local:\/\/[A-Za-z0-9_.-]+)$/.test(url))
+    throw new ValidationError('source.url must be the https://host:port of a node API');
+  return { name: nodeName(obj['name'], 'source.name'), url };
+}
+
+export function transferGrantBody(value: unknown): TransferGrant {
+  const obj = object(value, 'request body');
+  onlyKeys(obj, ['id', 'kind', 'subject', 'target', 'ttlMs'], 'request body');
+  const kind = obj['kind'];
+  if (kind !== 'migration' && kind !== 'image') throw new ValidationError('kind must be migration or image');
+  const ttl = obj['ttlMs'];
+  if (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1)
+    throw new ValidationError('ttlMs must be a positive integer');
+  return {
+    id: grantId(obj['id']),
+    kind,
+    subject: kind === 'image' ? imageRef(obj['subject']) : containerName(obj['subject']),
+    target: nodeName(obj['target'], 'target'),
+    ttlMs: ttl,
+  };
+}
+
+function compression(value: unknown, allowAuto: boolean): Compression | 'auto' {
+  if (value === 'none' || value === 'gzip' || (allowAuto && value === 'auto')) return value;
+  throw new ValidationError(`compression must be none, gzip${allowAuto ? ' or auto' : ''}`);
+}
+
+export function prepareMigrationBody(value: unknown): PrepareMigrationRequest {
+  const obj = object(value, 'request body');
+  onlyKeys(obj, ['grant', 'source', 'container', 'compression'], 'request body');
+  return {
+    grant: grantId(obj['grant']),
+    source: peerRef(obj['source']),
+    container: containerName(obj['container']),
+    compression: compression(obj['compression'] ?? 'none', true),
+  };
+}
+
+export function pullImageBody(value: unknown): { grant: string; source: PeerRef; image: string } {
+  const obj = object(value, 'request body');
+  onlyKeys(obj, ['grant', 'source', 'image'], 'request body');
+  return { grant: grantId(obj['grant']), source: peerRef(obj['source']), image: imageRef(obj['image']) };
+}
+
+export function dumpQuery(query: URLSearchParams): { mode: TransferMode; compression: Compression } {
+  onlyQueryKeys(query, ['mode', 'compression']);
+  const mode = query.get('mode');
+  if (mode !== 'prepared' && mode !== 'import') throw new ValidationError('mode must be prepared or import');
+  return { mode, compression: compression(query.get('compression') ?? 'none', false) as Compression };
+}
+
+/** A source's answer to `prepare`, as its peer receives it (buffers travel as base64). */
+export interface SourcePreparationWire {
+  containerId: string;
+  mode: TransferMode;
+  reason?: string;
+  configDump?: string;
+  specDump?: string;
+  gzipMBps: number;
+}
+
+export function toPreparationWire(p: SourcePreparation): SourcePreparationWire {
+  return {
+    containerId: p.containerId,
+    mode: p.mode,
+    ...(p.reason ? { reason: p.reason } : {}),
+    ...(p.configDump ? { configDump: p.configDump.toString('base64') } : {}),
+    ...(p.specDump ? { specDump: p.specDump.toString('base64') } : {}),
+    gzipMBps: p.gzipMBps,
+  };
+}
+
+/** Checks a peer's answer: it comes from another host, which may be compromised. */
+export function fromPreparationWire(value: unknown): SourcePreparation {
+  const obj = object(value, 'prepare answer');
+  const mode = obj['mode'];
+  if (mode !== 'prepared' && mode !== 'import') throw new ValidationError('prepare answer: bad mode');
+  const id = obj['containerId'];
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id))
+    throw new ValidationError('prepare answer: bad containerId');
+  const gz = obj['gzipMBps'];
+  const b64 = (k: string): Buffer | undefined => {
+    const v = obj[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length > 16 * 1024 * 1024)
+      throw new ValidationError(`prepare answer: bad ${k}`);
+    return Buffer.from(v, 'base64');
+  };
+  const configDump = b64('configDump');
+  const specDump = b64('specDump');
+  const reason = obj['reason'];
+  return {
+    containerId: id,
+    mode,
+    ...(typeof reason === 'string' ? { reason: reason.slice(0, 1000) } : {}),
+    ...(configDump ? { configDump } : {}),
+    ...(specDump ? { specDump } : {}),
+    gzipMBps: typeof gz === 'number' && Number.isFinite(gz) && gz > 0 ? gz : 1,
+  };
 }

@@ -2,18 +2,30 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
 import { PodmanClient } from '../engine/podman-client.ts';
-import type { CheckpointOptions, ContainerCreateSpec, ContainerInspect } from '../engine/types.ts';
-import { httpsTransport, readBody, type QueryValue, type Transport } from '../engine/unix-http.ts';
-import { sendRequest } from '../engine/unix-http.ts';
+import type { CheckpointOptions, ContainerCreateSpec } from '../engine/types.ts';
+import { httpsTransport, type QueryValue } from '../engine/unix-http.ts';
 import { clientTlsOptions, type TlsBundle } from '../pki/index.ts';
-import type { NodeClient, RestoreRequest } from './node-client.ts';
+import { LifeboatError } from '../util/errors.ts';
+import { idleTimeout, NodeApiCaller, type CallOptions } from './api-call.ts';
 import {
   parseHeartbeatRequest,
   PULL_HEARTBEAT_PATH,
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from './heartbeat-protocol.ts';
-import type { NodeReport, RestoreOutcome } from './node-client.ts';
+import type {
+  MigrationOutcome,
+  MigrationProgress,
+  NodeClient,
+  NodeReport,
+  PeerRef,
+  PreparedMigration,
+  PrepareMigrationRequest,
+  RestoreOutcome,
+  RestoreRequest,
+  TransferGrant,
+} from './node-client.ts';
+import { PodmanNode } from './podman-node.ts';
 import { reviveError } from './wire-errors.ts';
 
 export interface HttpNodeClientOptions {
@@ -31,7 +43,8 @@ export interface HttpNodeClientOptions {
   timeoutMs?: number;
 }
 
-const JSON_LIMIT = 64 * 1024 * 1024;
+/** A target that sends no progress line for this long during a migration is given up on. */
+const MIGRATION_IDLE_MS = 15_000;
 
 function enc(s: string): string {
   return encodeURIComponent(s);
@@ -43,15 +56,15 @@ function enc(s: string): string {
  * proxy with the ordinary PodmanClient; checkpoints, restores, the store,
  * images and fencing through /v1. Archives stream both ways, never buffered.
  */
-export class HttpNodeClient implements NodeClient {
+export class HttpNodeClient extends PodmanNode implements NodeClient {
   readonly name: string;
   readonly url: string;
   /** This host's Podman, through the agent's allow-listed proxy. */
   readonly podman: PodmanClient;
-  private readonly api: Transport;
-  private readonly timeoutMs: number;
+  private readonly api: NodeApiCaller;
 
   constructor(opts: HttpNodeClientOptions) {
+    super();
     this.name = opts.name;
     this.url = opts.url.replace(/\/+$/, '');
     const tls = clientTlsOptions(opts.tls, {
@@ -59,65 +72,26 @@ export class HttpNodeClient implements NodeClient {
       ...(opts.servername === undefined ? {} : { servername: opts.servername }),
       ...(opts.pinName ? { serverIdentity: opts.name } : {}),
     });
-    this.api = httpsTransport({ baseUrl: this.url, tls });
+    this.api = new NodeApiCaller(
+      this.name,
+      httpsTransport({ baseUrl: this.url, tls }),
+      opts.timeoutMs ?? 120_000,
+    );
     this.podman = PodmanClient.overHttps({ baseUrl: `${this.url}/podman`, tls });
-    this.timeoutMs = opts.timeoutMs ?? 120_000;
   }
 
   /** Releases kept-alive connections. */
   close(): void {
-    this.api.close();
+    this.api.transport.close();
     this.podman.close();
   }
 
-  private async call(
-    method: string,
-    path: string,
-    opts: { query?: Record<string, QueryValue>; json?: unknown; body?: Readable; timeoutMs?: number } = {},
-  ): Promise<IncomingMessage> {
-    const headers: Record<string, string> = {};
-    let body: Readable | string | undefined;
-    if (opts.json !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(opts.json);
-    } else if (opts.body !== undefined) {
-      headers['Content-Type'] = 'application/x-tar';
-      body = opts.body;
-    }
-    // An upload the node refuses early is cut here, so the connection is not left half-sent.
-    const upload = opts.body === undefined ? undefined : new AbortController();
-    let res: IncomingMessage;
-    try {
-      res = await sendRequest(this.api, {
-        method,
-        path,
-        headers,
-        timeoutMs: opts.timeoutMs ?? this.timeoutMs,
-        ...(opts.query ? { query: opts.query } : {}),
-        ...(body === undefined ? {} : { body }),
-        ...(upload ? { signal: upload.signal } : {}),
-      });
-    } catch (err) {
-      opts.body?.destroy();
-      throw err;
-    }
-    const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return res;
-    const text = await readBody(res, JSON_LIMIT).catch(() => Buffer.alloc(0));
-    // The node refused an upload early (a hostile archive): stop sending, and release the source.
-    opts.body?.destroy();
-    upload?.abort();
-    throw reviveError(this.name, status, text);
+  private call(method: string, path: string, opts: CallOptions = {}): Promise<IncomingMessage> {
+    return this.api.call(method, path, opts);
   }
 
-  private async json<T>(
-    method: string,
-    path: string,
-    opts: { query?: Record<string, QueryValue>; json?: unknown; body?: Readable; timeoutMs?: number } = {},
-  ): Promise<T> {
-    const res = await this.call(method, path, opts);
-    const text = await readBody(res, JSON_LIMIT);
-    return (text.length === 0 ? undefined : JSON.parse(text.toString('utf8'))) as T;
+  private json<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    return this.api.json<T>(method, path, opts);
   }
 
   async report(): Promise<NodeReport> {
@@ -138,37 +112,6 @@ export class HttpNodeClient implements NodeClient {
   async create(spec: ContainerCreateSpec): Promise<string> {
     const { cgroupParent: _ignored, ...rest } = spec;
     return this.podman.createContainer(rest);
-  }
-
-  async start(name: string): Promise<void> {
-    await this.podman.startContainer(name);
-  }
-
-  async stop(name: string, timeoutSeconds = 10): Promise<void> {
-    await this.podman.stopContainer(name, timeoutSeconds);
-  }
-
-  async kill(name: string, signal = 'SIGKILL'): Promise<void> {
-    await this.podman.killContainer(name, signal);
-  }
-
-  async remove(name: string, force = false): Promise<void> {
-    await this.podman.removeContainer(name, { force, volumes: true });
-  }
-
-  async inspect(name: string): Promise<ContainerInspect> {
-    return this.podman.inspectContainer(name);
-  }
-
-  async logs(
-    name: string,
-    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean },
-  ): Promise<Readable> {
-    return this.podman.logs(name, opts);
-  }
-
-  async wait(name: string, condition = 'stopped'): Promise<number> {
-    return this.podman.wait(name, condition);
   }
 
   /** The archive streams as the node sends it; a failure before the first byte is a typed error. */
@@ -234,21 +177,62 @@ export class HttpNodeClient implements NodeClient {
     await this.json('DELETE', `/v1/checkpoints/${enc(key)}`);
   }
 
-  async imageExists(ref: string): Promise<boolean> {
-    const r = await this.json<{ exists: boolean }>('GET', `/v1/images/${enc(ref)}/exists`);
-    return r.exists;
+  async grantTransfer(grant: TransferGrant): Promise<void> {
+    await this.json('POST', '/v1/transfers', { json: grant });
   }
 
-  async imageArchive(ref: string): Promise<Readable> {
-    return this.call('GET', `/v1/images/${enc(ref)}/archive`, { timeoutMs: 0 });
+  async prepareMigration(req: PrepareMigrationRequest): Promise<PreparedMigration> {
+    return this.json('POST', '/v1/migrations', { json: req, timeoutMs: 120_000 });
   }
 
-  async loadImage(archive: Readable): Promise<string[]> {
-    const r = await this.json<{ names: string[] }>('POST', '/v1/images/load', {
-      body: archive,
-      timeoutMs: 0,
+  /**
+   * The target reports as it goes (NDJSON, a line at least every second);
+   * a target that goes silent for MIGRATION_IDLE_MS is given up on, and
+   * aborting `signal` hangs up, which calls the migration off there.
+   */
+  async completeMigration(
+    grant: string,
+    opts: { onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<MigrationOutcome> {
+    const res = idleTimeout(
+      await this.call('POST', `/v1/migrations/${grant}/complete`, {
+        timeoutMs: 30_000,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }),
+      MIGRATION_IDLE_MS,
+      `migration on ${this.name}`,
+    );
+    let rest = '';
+    for await (const chunk of res) {
+      rest += (chunk as Buffer).toString('utf8');
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line.trim() === '') continue;
+        const msg = JSON.parse(line) as {
+          phase?: string;
+          result?: MigrationOutcome;
+          error?: unknown;
+          status?: number;
+        };
+        if (msg.result) return msg.result;
+        if (msg.error !== undefined)
+          throw reviveError(this.name, msg.status ?? 500, Buffer.from(JSON.stringify(msg.error)));
+        if (msg.phase === 'dumped' || msg.phase === 'received') opts.onProgress?.(msg as MigrationProgress);
+      }
+    }
+    throw new LifeboatError('migration_cut', `${this.name} ended the migration answer without a result`, {
+      status: 502,
     });
-    return r.names;
+  }
+
+  async discardMigration(grant: string): Promise<void> {
+    await this.json('DELETE', `/v1/migrations/${grant}`);
+  }
+
+  async pullImage(req: { grant: string; source: PeerRef; image: string }): Promise<{ names: string[] }> {
+    return this.json('POST', '/v1/images/pull', { json: req, timeoutMs: 0 });
   }
 
   async fence(reason: string): Promise<string[]> {

@@ -27,9 +27,82 @@ export interface RestoreOutcome {
   name: string;
   info: ArchiveInfo;
   stats: CriuRestoreStats;
-  /** Milliseconds per phase: receive (spool+validate), restore (rewrite+podman). */
+  /**
+   * Milliseconds per phase: receive (archive unpacked and checked), restore
+   * (container created if it was not yet, Podman restore).
+   */
   timings: { receiveMs: number; restoreMs: number };
+  /** Archive bytes (uncompressed). */
   bytes: number;
+  /** `prepared`: restored into a container created from the checkpoint's configuration; `import`: Podman's import. */
+  mode: TransferMode;
+  /** The container kept its address (established connections need it). */
+  addressKept: boolean;
+}
+
+/**
+ * How a container's checkpoint travels. `prepared`: the target creates the
+ * container from the checkpoint's configuration (before the freeze, for a
+ * migration) and restores from the CRIU images in place; `import`: Podman's
+ * own export and import, for what the prepared path cannot carry (named
+ * volumes, a storage driver other than overlay).
+ */
+export type TransferMode = 'prepared' | 'import';
+export type Compression = 'none' | 'gzip';
+
+/**
+ * What a manager lets one agent fetch from another (given to the source):
+ * single use, short-lived, for one subject and one peer. The peer proves
+ * who it is with its agent certificate; the id is the capability.
+ */
+export interface TransferGrant {
+  /** 256 random bits, base64url. */
+  id: string;
+  kind: 'migration' | 'image';
+  /** Container name (migration) or image reference. */
+  subject: string;
+  /** Node name the peer's certificate must carry. */
+  target: string;
+  /** Lifetime, counted by the source from when it accepts the grant (no clocks compared). */
+  ttlMs: number;
+}
+
+/** Where an agent reaches another: its node name (certificate CN) and node API URL. */
+export interface PeerRef {
+  name: string;
+  url: string;
+}
+
+/** Asks a target to get ready for a container before its source freezes it. */
+export interface PrepareMigrationRequest {
+  grant: string;
+  source: PeerRef;
+  container: string;
+  /** `auto`: gzip when the link measured between the two is slower than the source can compress. */
+  compression: Compression | 'auto';
+}
+
+export interface PreparedMigration {
+  mode: TransferMode;
+  /** Why `import` was chosen. */
+  reason?: string;
+  containerId: string;
+  compression: Compression;
+  /** Link throughput measured for `auto`, MB/s. */
+  linkMBps?: number;
+  prepareMs: number;
+}
+
+/** Progress of a migration's frozen phase, as the target sees it. */
+export type MigrationProgress =
+  { phase: 'dumped'; dumpMs: number } | { phase: 'received'; bytes: number; wireBytes: number; ms: number };
+
+export interface MigrationOutcome extends RestoreOutcome {
+  /** The source's dump (freeze to first byte), ms. */
+  dumpMs: number;
+  /** Bytes on the wire (after compression). */
+  wireBytes: number;
+  compression: Compression;
 }
 
 export interface RestoreRequest {
@@ -42,7 +115,9 @@ export interface RestoreRequest {
 /**
  * What a manager asks of one host. NodeService implements it in-process;
  * HttpNodeClient implements it over the node API (mutual TLS). Manager logic
- * is written against this interface only.
+ * is written against this interface only. Managers coordinate, agents move
+ * bytes: for a migration or an image the manager hands out a grant and the
+ * target fetches from the source itself (`PeerSource`).
  */
 export interface NodeClient {
   readonly name: string;
@@ -60,7 +135,10 @@ export interface NodeClient {
     opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean },
   ): Promise<Readable>;
   wait(name: string, condition?: string): Promise<number>;
+  imageExists(ref: string): Promise<boolean>;
+  /** A checkpoint archive for the manager to keep (`docker checkpoint create`). */
   checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable>;
+  /** Restores an archive the manager kept (`docker start --checkpoint`). */
   restoreFromStream(input: Readable, opts?: RestoreRequest): Promise<RestoreOutcome>;
   /** Restores a container from the checkpoint it kept here (rollback of a failed migration). */
   restoreInPlace(name: string, opts?: { tcpEstablished?: boolean }): Promise<void>;
@@ -72,13 +150,51 @@ export interface NodeClient {
     ref: CheckpointRef,
     opts: CheckpointOptions,
   ): Promise<{ manifest: CheckpointManifest; timings: { dumpMs: number; storeMs: number } }>;
+  /** Restores one stored version; the host reads the shared store itself. */
   restoreFromStore(key: string, ref: CheckpointRef, opts?: RestoreRequest): Promise<RestoreOutcome>;
   listCheckpoints(key: string): Promise<CheckpointGroup[]>;
   deleteCheckpointGroup(key: string, group: number): Promise<void>;
   deleteCheckpoints(key: string): Promise<void>;
-  imageExists(ref: string): Promise<boolean>;
-  imageArchive(ref: string): Promise<Readable>;
-  loadImage(archive: Readable): Promise<string[]>;
+  /** On a source: let `grant.target` fetch `grant.subject` from here. */
+  grantTransfer(grant: TransferGrant): Promise<void>;
+  /** On a target, before the freeze: the container created here, waiting for its images. */
+  prepareMigration(req: PrepareMigrationRequest): Promise<PreparedMigration>;
+  /** On a target: the source dumps, the archive streams here and is restored. */
+  completeMigration(
+    grant: string,
+    opts?: { onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal },
+  ): Promise<MigrationOutcome>;
+  /** On a target: forget a migration; a container it created that does not run is removed. */
+  discardMigration(grant: string): Promise<void>;
+  /** On a target: fetch an image from a peer (same image ID), granted by `grant`. */
+  pullImage(req: { grant: string; source: PeerRef; image: string }): Promise<{ names: string[] }>;
   fence(reason: string): Promise<string[]>;
   reconcile(elsewhere: ReadonlySet<string>): Promise<string[]>;
+}
+
+/** Reaches another agent's source side, checking its certificate names `ref.name`. */
+export type PeerDialer = (ref: PeerRef) => PeerSource;
+
+/** What a source agent answers its peer, the target, under a grant. */
+export interface PeerSource {
+  prepareCheckpoint(grant: string): Promise<SourcePreparation>;
+  /** Freezes and dumps, then streams the archive (compressed as asked). */
+  dumpCheckpoint(
+    grant: string,
+    opts: { mode: TransferMode; compression: Compression },
+  ): Promise<{ archive: Readable; dumpMs: number }>;
+  imageArchive(grant: string): Promise<Readable>;
+  /** Incompressible bytes to measure the link with, before the freeze. */
+  probe(grant: string, bytes: number): Promise<Readable>;
+}
+
+export interface SourcePreparation {
+  containerId: string;
+  mode: TransferMode;
+  reason?: string;
+  /** libpod's config.dump and spec.dump, for `prepared`. */
+  configDump?: Buffer;
+  specDump?: Buffer;
+  /** What the source's gzip level 1 does per second on checkpoint-like data, MB/s. */
+  gzipMBps: number;
 }

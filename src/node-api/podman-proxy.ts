@@ -6,7 +6,7 @@ import { readJsonBody } from '../api/http/body.ts';
 import { LifeboatError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { decidePodmanRoute } from './podman-allow-list.ts';
-import { toWireError } from './wire-errors.ts';
+import { sendWireError } from './wire-errors.ts';
 
 export interface PodmanProxyOptions {
   /** This host's Podman socket. */
@@ -38,19 +38,6 @@ function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return out;
 }
 
-export function sendJsonError(res: ServerResponse, err: LifeboatError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(toWireError(err)) + '\n';
-  res.writeHead(err.status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 /**
  * A streaming reverse proxy from `/podman/...` to the host's Podman socket
  * for the allow-listed routes (podman-allow-list.ts). Bodies both ways are
@@ -71,7 +58,7 @@ export class PodmanProxy {
     const decision = decidePodmanRoute(method, path, false);
     if (!decision.allow) {
       this.opts.logger.warn('refused a Podman route', { method, path, status: decision.status });
-      sendJsonError(
+      sendWireError(
         res,
         new LifeboatError('proxy_forbidden', decision.message, {
           status: decision.status,
@@ -86,7 +73,7 @@ export class PodmanProxy {
       try {
         body = await this.withCgroupParent(req);
       } catch (err) {
-        if (err instanceof LifeboatError) return sendJsonError(res, err);
+        if (err instanceof LifeboatError) return sendWireError(res, err);
         throw err;
       }
       headers['content-length'] = body.length;
@@ -128,7 +115,7 @@ export class PodmanProxy {
     const decision = decidePodmanRoute(method, path, true);
     if (!decision.allow) {
       this.opts.logger.warn('refused a Podman upgrade', { method, path, status: decision.status });
-      sendJsonError(
+      sendWireError(
         res,
         new LifeboatError('proxy_forbidden', decision.message, {
           status: decision.status,
@@ -188,7 +175,7 @@ export class PodmanProxy {
     }
     const unreachable = err.code === 'ENOENT' || err.code === 'ECONNREFUSED';
     this.opts.logger.warn('Podman request failed', { error: err.message, socket: this.opts.socketPath });
-    sendJsonError(
+    sendWireError(
       res,
       new LifeboatError(
         unreachable ? 'engine_unavailable' : 'proxy_error',

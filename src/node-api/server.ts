@@ -20,22 +20,25 @@ import {
   checkpointOptionsFromQuery,
   checkpointToStoreBody,
   containerName,
+  dumpQuery,
   fenceBody,
-  imageRef,
+  grantId,
   index,
+  prepareMigrationBody,
+  pullImageBody,
   reconcileBody,
   restoreFromStoreBody,
   restoreInPlaceBody,
   restoreRequestFromQuery,
+  toPreparationWire,
+  transferGrantBody,
 } from './api-input.ts';
 import type { NodeService } from '../agent/node-service.ts';
-import { PodmanProxy, sendJsonError } from './podman-proxy.ts';
-import { toWireError } from './wire-errors.ts';
+import { PodmanProxy } from './podman-proxy.ts';
+import { sendWireError, toWireError } from './wire-errors.ts';
 
 export const DEFAULT_NODE_API_PORT = 7443;
 export const DEFAULT_JSON_LIMIT_BYTES = 1024 * 1024;
-/** How long a refused upload may go on being drained before its connection is cut. */
-const DRAIN_GRACE_MS = 10_000;
 
 export interface NodeApiOptions {
   service: NodeService;
@@ -46,7 +49,7 @@ export interface NodeApiOptions {
   port?: number;
   /** Default: the service's Podman socket. */
   podmanSocket?: string;
-  /** Default: managers only. */
+  /** Who may call /v1 and /podman; default managers only. `/v1/peer/...` is for agents holding a grant. */
   allowedRoles?: readonly Role[];
   /** Largest JSON request body (413 beyond). */
   bodyLimitBytes?: number;
@@ -69,32 +72,6 @@ export interface RunningNodeApi {
   close(): Promise<void>;
 }
 
-/**
- * Answers a LifeboatError as `{message, code, hint, ...}` with its status.
- * A request body still arriving (a refused archive) is drained for a while
- * rather than reset, so the caller reads the answer instead of ECONNRESET.
- */
-function answerError(req: IncomingMessage, res: ServerResponse, err: LifeboatError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(toWireError(err)) + '\n';
-  res.writeHead(err.status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
-  if (!req.complete) {
-    req.unpipe();
-    req.resume();
-    const timer = setTimeout(() => req.socket.destroy(), DRAIN_GRACE_MS);
-    timer.unref();
-    req.once('end', () => clearTimeout(timer));
-    req.once('close', () => clearTimeout(timer));
-  }
-}
-
 /** The request body as a stream this handler owns: a consumer that stops early does not reset the connection. */
 function bodyStream(req: IncomingMessage): Readable {
   const body = new PassThrough({ highWaterMark: 1 << 20 });
@@ -103,8 +80,14 @@ function bodyStream(req: IncomingMessage): Readable {
   return body;
 }
 
-async function streamOut(ctx: RequestContext, source: Readable, log: Logger, what: string): Promise<void> {
-  ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+async function streamOut(
+  ctx: RequestContext,
+  source: Readable,
+  log: Logger,
+  what: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar', ...headers });
   ctx.res.flushHeaders();
   try {
     await pipeline(source, ctx.res);
@@ -130,7 +113,7 @@ export function nodeApiRouter(
         // Anything else is a bug: the router logs it and answers a generic 500.
         if (!(err instanceof LifeboatError)) throw err;
         if (err.status >= 500) log.warn(err.message, { method: ctx.method, path: ctx.path, code: err.code });
-        answerError(ctx.req, ctx.res, err);
+        sendWireError(ctx.res, err, ctx.req);
       }
     };
 
@@ -229,20 +212,93 @@ export function nodeApiRouter(
       ctx.send(204);
     }),
   );
-  router.get(
-    '/v1/images/{ref}/exists',
-    v1(async (ctx) => ctx.send(200, { exists: await service.imageExists(imageRef(ctx.param('ref'))) })),
+  router.post(
+    '/v1/images/pull',
+    v1(async (ctx) => ctx.send(200, await service.pullImage(pullImageBody(await ctx.json())))),
   );
-  router.get(
-    '/v1/images/{ref}/archive',
+  router.post(
+    '/v1/transfers',
     v1(async (ctx) => {
-      const ref = imageRef(ctx.param('ref'));
-      await streamOut(ctx, await service.imageArchive(ref), log, `image archive of ${ref}`);
+      await service.grantTransfer(transferGrantBody(await ctx.json()));
+      ctx.send(204);
     }),
   );
   router.post(
-    '/v1/images/load',
-    v1(async (ctx) => ctx.send(200, { names: await service.loadImage(bodyStream(ctx.req)) })),
+    '/v1/migrations',
+    v1(async (ctx) => ctx.send(200, await service.prepareMigration(prepareMigrationBody(await ctx.json())))),
+  );
+  router.delete(
+    '/v1/migrations/{grant}',
+    v1(async (ctx) => {
+      await service.discardMigration(grantId(ctx.param('grant')));
+      ctx.send(204);
+    }),
+  );
+  // NDJSON: progress lines, a line every second while nothing happens, then {result} or {error, status}.
+  // The manager hanging up calls the migration off.
+  router.post(
+    '/v1/migrations/{grant}/complete',
+    v1(async (ctx) => {
+      const grant = grantId(ctx.param('grant'));
+      const res = ctx.res;
+      const calledOff = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) calledOff.abort();
+      });
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.flushHeaders();
+      const line = (o: unknown): void => void res.write(JSON.stringify(o) + '\n');
+      const alive = setInterval(() => line({ phase: 'alive' }), 1000);
+      try {
+        line({
+          result: await service.completeMigration(grant, { onProgress: line, signal: calledOff.signal }),
+        });
+      } catch (err) {
+        const e = err instanceof LifeboatError ? err : new LifeboatError('internal_error', errorMessage(err));
+        line({ error: toWireError(e), status: e.status });
+      } finally {
+        clearInterval(alive);
+        res.end();
+      }
+    }),
+  );
+  // --- agent to agent: a peer holding a grant (the router's caller is checked for role agent)
+  const caller = (ctx: RequestContext): string => peerIdentity(ctx.req.socket as Socket)?.name ?? '';
+  router.post(
+    '/v1/peer/{grant}/prepare',
+    v1(async (ctx) => {
+      const prep = await service.peer(caller(ctx)).prepareCheckpoint(grantId(ctx.param('grant')));
+      ctx.send(200, toPreparationWire(prep));
+    }),
+  );
+  router.post(
+    '/v1/peer/{grant}/dump',
+    v1(async (ctx) => {
+      const opts = dumpQuery(ctx.query);
+      const peer = service.peer(caller(ctx));
+      const { archive, dumpMs } = await peer.dumpCheckpoint(grantId(ctx.param('grant')), opts);
+      await streamOut(ctx, archive, log, 'checkpoint for a peer', {
+        'X-Lifeboat-Dump-Ms': String(dumpMs),
+        ...(opts.compression === 'gzip' ? { 'Content-Type': 'application/gzip' } : {}),
+      });
+    }),
+  );
+  router.get(
+    '/v1/peer/{grant}/image',
+    v1(async (ctx) => {
+      const archive = await service.peer(caller(ctx)).imageArchive(grantId(ctx.param('grant')));
+      await streamOut(ctx, archive, log, 'image for a peer');
+    }),
+  );
+  router.get(
+    '/v1/peer/{grant}/probe',
+    v1(async (ctx) => {
+      const bytes = Number(ctx.query.get('bytes') ?? 0);
+      if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 64 << 20)
+        throw new ValidationError('bytes must be 1 .. 64 MiB');
+      const data = await service.peer(caller(ctx)).probe(grantId(ctx.param('grant')), bytes);
+      await streamOut(ctx, data, log, 'link probe', { 'Content-Type': 'application/octet-stream' });
+    }),
   );
   router.post(
     '/v1/fence',
@@ -263,6 +319,8 @@ export function nodeApiRouter(
 }
 
 const PODMAN_PREFIX = '/podman';
+const PEER_PREFIX = '/v1/peer/';
+const PEER_ROLES: readonly Role[] = ['agent'];
 
 /**
  * The node API: HTTPS with mutual TLS, certificates of the cluster CA only
@@ -298,8 +356,10 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
   server.on('tlsClientError', (err, socket) => {
     log.warn('refused a TLS handshake', { remote: socket.remoteAddress, error: err.message });
   });
+  const rolesFor = (req: IncomingMessage): readonly Role[] =>
+    (req.url ?? '').startsWith(PEER_PREFIX) ? PEER_ROLES : roles;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (authorizePeer(req, res, roles) === undefined) return;
+    if (authorizePeer(req, res, rolesFor(req)) === undefined) return;
     const podman = podmanPath(req);
     if (podman === undefined) {
       void router.handle(req, res, undefined);
@@ -307,7 +367,7 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
     }
     proxy.handle(req, res, podman.path, podman.search).catch((err: unknown) => {
       log.error('proxy failed', { error: errorMessage(err), url: req.url });
-      sendJsonError(res, new LifeboatError('internal_error', 'internal error', { status: 500 }));
+      sendWireError(res, new LifeboatError('internal_error', 'internal error', { status: 500 }));
     });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -317,7 +377,7 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
     res.on('finish', () => socket.end());
-    if (authorizePeer(req, res, roles) === undefined) return;
+    if (authorizePeer(req, res, rolesFor(req)) === undefined) return;
     const podman = podmanPath(req);
     if (podman === undefined) void router.handle(req, res, { socket, head });
     else proxy.upgrade(req, socket, head, res, podman.path, podman.search);

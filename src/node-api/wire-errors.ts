@@ -7,6 +7,7 @@ import {
   RestoreFailedError,
   UnsupportedError,
 } from '../engine/errors.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LifeboatError } from '../util/errors.ts';
 
 /**
@@ -96,4 +97,35 @@ export function reviveError(node: string, status: number, body: Buffer): Lifeboa
     return new UnsupportedError(wire.feature, detail, hint);
   }
   return new RemoteNodeError(node, code, wire.message, { status, ...(hint === undefined ? {} : { hint }) });
+}
+
+/** How long a refused upload may go on being drained before its connection is cut. */
+const DRAIN_GRACE_MS = 10_000;
+
+/**
+ * The one way the node API answers an error: `{message, code, hint, ...}`
+ * with its status. With `req`, a request body still arriving (a refused
+ * archive) is drained for a while rather than reset, so the caller reads the
+ * answer instead of ECONNRESET. Once headers are out, only cutting the
+ * connection is left to say it.
+ */
+export function sendWireError(res: ServerResponse, err: LifeboatError, req?: IncomingMessage): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(toWireError(err)) + '\n';
+  res.writeHead(err.status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+  if (req && !req.complete) {
+    req.unpipe();
+    req.resume();
+    const timer = setTimeout(() => req.socket.destroy(), DRAIN_GRACE_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+  }
 }

@@ -6,6 +6,7 @@ import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../../src/images/test-images.ts';
 import { collectLogs } from '../../src/engine/demux-stream.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { startHarness, type Harness } from '../support/cluster-harness.ts';
+import { waitFor } from '../support/wait.ts';
 
 // Live migration (thesis 3.3) between real hosts with real CRIU: the nine
 // steps, data safety under a writing client, and failures that must leave the
@@ -61,7 +62,10 @@ describe('migration on a 3-host cluster', () => {
     await sleep(500);
     const seen: MigrationStep[] = [];
     const result = await h.migrator.migrate({ container: 'redis' }, (s) => seen.push(s));
-    await sleep(700);
+    const ackedAtEnd = acked.length;
+    await waitFor('the writer reconnected and wrote on the new host', 20_000, async () =>
+      reconnects >= 1 && acked.length > ackedAtEnd ? true : undefined,
+    );
     writing = false;
     await writer;
     client?.close();
@@ -121,9 +125,12 @@ describe('migration on a 3-host cluster', () => {
     await h.services.get(start)!.stop('files', 1);
     const c = h.services.get(start)!;
     await c.podman.startContainer('files');
-    await sleep(500);
+    // a fresh start prints "found precious" only if the file came along through six moves
+    const fresh = await waitFor('"found precious" from the restarted container', 15_000, async () => {
+      const l = await collectLogs(await c.logs('files', {}));
+      return /found precious/.test(l) ? l : undefined;
+    });
     assert.equal((await c.inspect('files')).State.Running, true);
-    const fresh = await collectLogs(await c.logs('files', {}));
     assert.match(fresh, /found precious/, 'the file written before six moves is still there');
   });
 
@@ -161,12 +168,12 @@ describe('migration on a 3-host cluster', () => {
       env: ['constraint:node==tm1'],
     });
     const target = h.host('tm2');
-    // the target's Podman goes away the moment the dump starts
+    // the target's Podman goes away the moment the move completes (the source dumps)
     const svc = h.services.get('tm2')!;
-    const orig = svc.restoreFromStream.bind(svc);
-    svc.restoreFromStream = async (input, opts) => {
+    const orig = svc.completeMigration.bind(svc);
+    svc.completeMigration = async (grant, opts) => {
       await target.service.stop();
-      return orig(input, opts);
+      return orig(grant, opts);
     };
     try {
       await assert.rejects(h.migrator.migrate({ container: 'victim', to: 'tm2' }), (err: unknown) => {
@@ -177,15 +184,15 @@ describe('migration on a 3-host cluster', () => {
         return true;
       });
     } finally {
-      svc.restoreFromStream = orig;
+      svc.completeMigration = orig;
       await target.service.start();
     }
     assert.equal(await nodeOf('victim'), 'tm1');
     const t1 = h.services.get('tm1')!;
     assert.equal((await t1.inspect('victim')).State.Running, true);
     const before = await collectLogs(await t1.logs('victim', {}));
-    await sleep(500);
-    const later = await collectLogs(await t1.logs('victim', {}));
-    assert.ok(later.length > before.length, 'still counting on the source');
+    await waitFor('still counting on the source', 15_000, async () =>
+      (await collectLogs(await t1.logs('victim', {}))).length > before.length ? true : undefined,
+    );
   });
 });

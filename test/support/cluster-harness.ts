@@ -95,6 +95,9 @@ export async function startHarness(
         store,
         spoolDir: `${TEST_ROOT}/${h.name}/spool`,
         capabilities: caps,
+        // agents reach each other in-process here: the caller is this host, as its certificate would say
+        peers: (ref) => services.get(ref.name)!.peer(h.name),
+        inHost: (cmd, args) => ['nsenter', [...h.sandbox.nsenterArgs(), cmd, ...args]],
       }),
     );
   }

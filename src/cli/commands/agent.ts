@@ -8,6 +8,7 @@ import { parseHostPort, parseHostPortList, parseLabel, type HostPort } from '../
 import { DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../agent/heartbeat.ts';
 import { DEFAULT_NODE_API_PORT } from '../../node-api/server.ts';
 import { NodeService } from '../../agent/node-service.ts';
+import { peerDialer } from '../../node-api/http-peer-client.ts';
 import { loadKeyring } from '../../checkpoint/crypto/index.ts';
 import { CheckpointStore } from '../../checkpoint/store/index.ts';
 import { probeHostCapabilities } from '../../engine/capabilities.ts';
@@ -215,6 +216,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     ...(store === undefined ? {} : { store }),
     spoolDir: flags.spoolDir,
     capabilities,
+    peers: peerDialer(tls),
   });
   const agent = await Agent.start({
     service,

@@ -1,0 +1,279 @@
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { ArchiveInfoCollector, type ArchiveInfo } from '../checkpoint/archive/archive-info.ts';
+import {
+  HostileArchiveError,
+  rewriteConfigDump,
+  rewriteSpecDump,
+  unpackArchive,
+  type HostPaths,
+} from '../checkpoint/archive/index.ts';
+import { DEFAULT_ARCHIVE_LIMITS } from '../checkpoint/archive/limits.ts';
+import { ImageNotFoundError } from '../engine/errors.ts';
+import type { PodmanClient } from '../engine/podman-client.ts';
+import type { RestoreResult } from '../engine/types.ts';
+import { LifeboatError, errorMessage } from '../util/errors.ts';
+import type { Logger } from '../util/log.ts';
+
+/** A container created on this host from a checkpoint's configuration, waiting for its CRIU images. */
+export interface PreparedContainer {
+  id: string;
+  name: string;
+  /** Its directory (Podman's userdata), where the images go. */
+  dir: string;
+  /** The root file system mount point runc must be given (overlay's `merged`). */
+  rootPath: string;
+  /** The checkpoint's configuration as received, to check the archive against. */
+  configDump: Buffer;
+  specDump: Buffer;
+  /** spec.dump rewritten for this host: the runtime spec of the restore. */
+  spec: string;
+  imageId: string | undefined;
+}
+
+/** An archive unpacked and checked, not yet given to Podman. */
+export interface StagedArchive {
+  dir: string;
+  info: ArchiveInfo;
+}
+
+const IP_TAKEN =
+  /IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat|Cannot assign requested address/i;
+
+/**
+ * Restores a checkpoint into a container created before the images arrive
+ * (the thesis' order: create on the target, then restore into it), instead
+ * of Podman's import, which copies the whole archive into a temporary file
+ * and unpacks it again before restoring:
+ *
+ * 1. `create`: Podman creates the container from `config.dump`/`spec.dump`
+ *    alone (same ID, name, image, networks and ports; state `configured`).
+ *    For a migration this happens before the source freezes.
+ * 2. `receive`: the archive is unpacked into a private staging directory
+ *    while every rule of checkpoint/archive holds; only a complete, valid
+ *    archive whose configuration is the one the container was created from
+ *    moves into the container's directory.
+ * 3. `restore`: the runtime spec (spec.dump for this host, the container's
+ *    own root) is written and Podman restores from the images in place,
+ *    keeping the address when it is free here, else taking a new one.
+ *
+ * `discard` removes the container and the staging directory; nothing of a
+ * refused archive ever reaches Podman.
+ */
+export class PreparedRestore {
+  constructor(
+    private readonly podman: PodmanClient,
+    private readonly hostPaths: HostPaths,
+    private readonly stagingRoot: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Podman's storage driver must be overlay: its mount point is derived from the layer's directory. */
+  async supported(): Promise<{ ok: boolean; reason?: string }> {
+    const info = (await this.podman.info()) as { store?: { graphDriverName?: string } };
+    const driver = info.store?.graphDriverName;
+    return driver === 'overlay'
+      ? { ok: true }
+      : { ok: false, reason: `storage driver ${String(driver)}: only overlay is prepared for restores here` };
+  }
+
+  async create(configDump: Buffer, specDump: Buffer): Promise<PreparedContainer> {
+    const info = new ArchiveInfoCollector();
+    for (const [name, role, data] of [
+      ['config.dump', 'config-dump', configDump],
+      ['spec.dump', 'spec-dump', specDump],
+    ] as const) {
+      if (data.length > DEFAULT_ARCHIVE_LIMITS.maxMetadataBytes)
+        throw new HostileArchiveError('oversize', { member: name }, `${data.length} bytes`);
+      info.add(name, role, data);
+    }
+    const cfg = JSON.parse(configDump.toString('utf8')) as {
+      id: string;
+      name: string;
+      rootfsImageID?: string;
+    };
+    const source = info.sourceHostPaths();
+    const config = rewriteConfigDump(configDump.toString('utf8'), source, this.hostPaths).text;
+    const spec = rewriteSpecDump(specDump.toString('utf8'), source, this.hostPaths).text;
+    if (cfg.rootfsImageID && !(await this.podman.imageExists(cfg.rootfsImageID))) {
+      throw new ImageNotFoundError(
+        `restore ${cfg.name}`,
+        `image ID ${cfg.rootfsImageID.slice(0, 12)} is not on this host`,
+      );
+    }
+    const id = await this.podman.createFromCheckpointConfig(await configTar(config, spec), cfg.id);
+    try {
+      const c = await this.podman.inspectContainer(id);
+      const upper = c.GraphDriver?.Data?.['UpperDir'];
+      if (!c.StaticDir || c.GraphDriver?.Name !== 'overlay' || !upper?.endsWith('/diff')) {
+        throw new LifeboatError(
+          'unsupported_storage',
+          `container ${cfg.name}: storage ${String(c.GraphDriver?.Name)} gives no overlay mount point`,
+        );
+      }
+      return {
+        id,
+        name: cfg.name,
+        dir: c.StaticDir,
+        rootPath: upper.replace(/\/diff$/, '/merged'),
+        configDump,
+        specDump,
+        spec,
+        imageId: cfg.rootfsImageID,
+      };
+    } catch (err) {
+      await this.podman.removeContainer(id, { force: true, volumes: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Unpacks an archive into a private staging directory while checking it.
+   * On any failure the directory is gone and the error is the archive's.
+   */
+  async stage(input: AsyncIterable<Uint8Array>): Promise<StagedArchive> {
+    const dir = join(this.stagingRoot, `restore-${Date.now()}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      return { dir, info: await unpackArchive(input, dir) };
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** The staged archive's configuration, to create its container from. */
+  stagedConfig(staged: StagedArchive): { configDump: Buffer; specDump: Buffer } {
+    return {
+      configDump: readFileSync(join(staged.dir, 'config.dump')),
+      specDump: readFileSync(join(staged.dir, 'spec.dump')),
+    };
+  }
+
+  /**
+   * Moves a staged archive into the container's directory. It must be a full
+   * checkpoint carrying the configuration the container was created from,
+   * byte for byte. The staging directory is removed either way.
+   */
+  place(c: PreparedContainer, staged: StagedArchive): void {
+    try {
+      const { configDump, specDump } = this.stagedConfig(staged);
+      for (const [name, got, expected] of [
+        ['config.dump', configDump, c.configDump],
+        ['spec.dump', specDump, c.specDump],
+      ] as const) {
+        if (!got.equals(expected))
+          throw new HostileArchiveError(
+            'config-mismatch',
+            { member: name },
+            'differs from the configuration the container was created from',
+          );
+      }
+      if (staged.info.kind !== 'checkpoint')
+        throw new LifeboatError(
+          'archive_not_restorable',
+          'a pre-checkpoint archive cannot be restored by itself',
+          { status: 400 },
+        );
+      if (staged.info.volumes.length > 0)
+        throw new LifeboatError(
+          'archive_not_restorable',
+          `the archive carries named volumes (${staged.info.volumes.join(', ')}): restore it with Podman's import`,
+          { status: 400 },
+        );
+      for (const entry of readdirSync(staged.dir)) {
+        // Podman's import leaves the configuration out of the container directory too
+        if (entry === 'config.dump' || entry === 'spec.dump') continue;
+        move(join(staged.dir, entry), join(c.dir, entry));
+      }
+    } finally {
+      this.drop(staged);
+    }
+  }
+
+  drop(staged: StagedArchive): void {
+    rmSync(staged.dir, { recursive: true, force: true });
+  }
+
+  /** stage() then place(): the archive of a container prepared before it arrived. */
+  async receive(c: PreparedContainer, input: AsyncIterable<Uint8Array>): Promise<ArchiveInfo> {
+    const staged = await this.stage(input);
+    this.place(c, staged);
+    return staged.info;
+  }
+
+  /** Restores from the images in place; a taken address is given up for a new one. */
+  async restore(
+    c: PreparedContainer,
+    opts: { tcpEstablished: boolean; ignoreStaticIp?: boolean },
+  ): Promise<{ result: RestoreResult; addressKept: boolean }> {
+    const spec = JSON.parse(c.spec) as { root?: { path?: string } };
+    spec.root = { ...(spec.root ?? {}), path: c.rootPath };
+    writeFileSync(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    const attempts = opts.ignoreStaticIp === undefined ? [false, true] : [opts.ignoreStaticIp];
+    for (const [i, ignore] of attempts.entries()) {
+      try {
+        const result = await this.podman.restore(c.id, {
+          tcpEstablished: opts.tcpEstablished,
+          printStats: true,
+          ignoreStaticIp: ignore,
+          ignoreStaticMac: ignore,
+        });
+        return { result, addressKept: !ignore };
+      } catch (err) {
+        if (i === attempts.length - 1 || !IP_TAKEN.test(errorMessage(err))) throw err;
+        this.log.info("the container's address is taken here: restoring with a new one", {
+          container: c.name,
+          error: errorMessage(err),
+        });
+      }
+    }
+    throw new LifeboatError('restore_failed', `restore of ${c.name} produced no container`);
+  }
+
+  /** Removes a prepared container that will not run here (a failed or abandoned move). */
+  async discard(c: Pick<PreparedContainer, 'id' | 'name'>): Promise<void> {
+    try {
+      const state = await this.podman.inspectContainer(c.id);
+      if (state.State.Running) {
+        this.log.warn('not discarding a prepared container that runs', { container: c.name });
+        return;
+      }
+      await this.podman.removeContainer(c.id, { force: true, volumes: true });
+    } catch (err) {
+      if (!(err instanceof LifeboatError && err.code === 'container_not_found')) throw err;
+    }
+  }
+}
+
+/** A rename where staging and Podman's storage share a file system, else a copy. */
+function move(from: string, to: string): void {
+  if (existsSync(to)) rmSync(to, { recursive: true, force: true });
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+  }
+}
+
+async function configTar(config: string, spec: string): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name: 'config.dump', mode: 0o600 }, config);
+  pack.entry({ name: 'spec.dump', mode: 0o600 }, spec);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
