@@ -86,6 +86,12 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
     guard(users, async (ctx) => ctx.send(200, await m.nodeSummaries())),
   );
 
+  // what this manager carried of the data plane: checkpoint archives it keeps for `docker checkpoint`, nothing else
+  r.get(
+    `${API_PREFIX}/data-plane`,
+    guard(users, async (ctx) => ctx.send(200, { manager: m.name, archiveBytesRelayed: m.relayed.bytes })),
+  );
+
   r.get(
     `${API_PREFIX}/containers`,
     guard(users, async (ctx) => ctx.send(200, await m.state.containers())),
@@ -173,7 +179,13 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
       const raw = (await ctx.json()) ?? {};
       if (typeof raw !== 'object' || Array.isArray(raw))
         throw new ValidationError('the body must be a JSON object');
-      const body = raw as { env?: unknown; labels?: unknown; to?: unknown; via?: unknown };
+      const body = raw as {
+        env?: unknown;
+        labels?: unknown;
+        to?: unknown;
+        via?: unknown;
+        compression?: unknown;
+      };
       // answer 404 before the 200 of the progress stream
       if (!(await m.state.container(name))) throw new ContainerNotInClusterError(name);
       const env = Array.isArray(body.env) ? body.env.map(String) : [];
@@ -184,6 +196,16 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
       if (via !== 'stream' && via !== 'store')
         throw new ValidationError(`via must be stream or store, got "${via}"`);
       if (to !== undefined && !NAME_RE.test(to)) throw new ValidationError(`invalid host name "${to}"`);
+      const compression = ctx.string('compression') ?? body.compression;
+      if (
+        compression !== undefined &&
+        compression !== 'none' &&
+        compression !== 'gzip' &&
+        compression !== 'auto'
+      )
+        throw new ValidationError(
+          `compression must be none, gzip or auto, got ${JSON.stringify(compression)}`,
+        );
       const res = ctx.res as ServerResponse;
       res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
       const line = (o: unknown): void => {
@@ -191,7 +213,14 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
       };
       try {
         const result = await m.migrator.migrate(
-          { container: name, ...(to ? { to } : {}), env, labels, via },
+          {
+            container: name,
+            ...(to ? { to } : {}),
+            env,
+            labels,
+            via,
+            ...(compression ? { compression } : {}),
+          },
           (step) => line({ step }),
         );
         line({ result });

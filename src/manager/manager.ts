@@ -1,6 +1,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { HttpNodeClient } from '../node-api/http-node-client.ts';
+import { HttpNodeClient, type RelayCounter } from '../node-api/http-node-client.ts';
+import type { Compression } from '../node-api/node-client.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
 import { listenTracked, type RunningServer } from '../api/http/serve.ts';
 import { createDockerApiRouter, startDockerApiServer } from '../api/docker/server.ts';
@@ -46,6 +47,8 @@ export interface ManagerOptions {
   filters?: string[];
   /** Static host list (Swarm's nodes:// and file://): this manager polls those agents. */
   discovery?: Discovery;
+  /** Compression of migration streams between agents when a request does not say; default none. */
+  transferCompression?: Compression | 'auto';
   logger?: Logger;
 }
 
@@ -65,6 +68,8 @@ const ELECTION = 'managers';
 export class Manager {
   readonly name: string;
   readonly state: ClusterState;
+  /** Archive bytes this manager carried itself (`docker checkpoint` archives only; moves go agent to agent). */
+  readonly relayed: RelayCounter = { bytes: 0 };
   readonly events: EventLog;
   readonly registry: NodeRegistry;
   readonly scheduler: Scheduler;
@@ -107,7 +112,8 @@ export class Manager {
       state: this.state,
       events: this.events,
       failureTimeoutMs: o.failureTimeoutMs,
-      clientFor: (rec) => new HttpNodeClient({ name: rec.report.name, url: rec.apiUrl, tls: o.tls }),
+      clientFor: (rec) =>
+        new HttpNodeClient({ name: rec.report.name, url: rec.apiUrl, tls: o.tls, relayed: this.relayed }),
     });
     this.tickers = new TickerService({ state: this.state, nodes: this.registry, events: this.events });
     this.rescheduler = new Rescheduler({
@@ -117,6 +123,7 @@ export class Manager {
       events: this.events,
       tickers: this.tickers,
       exclusive: (name, fn) => this.exclusive(name, fn),
+      ...(o.transferCompression ? { compression: o.transferCompression } : {}),
     });
     this.migrator = new Migrator({
       state: this.state,

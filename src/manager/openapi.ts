@@ -62,6 +62,13 @@ export const openApiDocument = {
         responses: { '200': { description: 'groups' }, '400': error },
       },
     },
+    [`${P}/data-plane`]: {
+      get: {
+        summary:
+          'archive bytes this manager carried itself (docker checkpoint archives it keeps); migrations, store restores and image moves go agent to agent',
+        responses: { '200': { description: '{manager, archiveBytesRelayed}' } },
+      },
+    },
     [`${P}/containers/{name}/migrate`]: {
       post: {
         summary:
@@ -70,6 +77,7 @@ export const openApiDocument = {
           name,
           { name: 'to', in: 'query', schema: { type: 'string' } },
           { name: 'via', in: 'query', schema: { enum: ['stream', 'store'] } },
+          { name: 'compression', in: 'query', schema: { enum: ['none', 'gzip', 'auto'] } },
         ],
         requestBody: {
           content: {
@@ -85,6 +93,10 @@ export const openApiDocument = {
                   labels: { type: 'object', additionalProperties: { type: 'string' } },
                   to: { type: 'string' },
                   via: { enum: ['stream', 'store'] },
+                  compression: {
+                    enum: ['none', 'gzip', 'auto'],
+                    description: "stream compression between the agents (default: the manager's)",
+                  },
                 },
               },
             },

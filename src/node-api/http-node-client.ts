@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { CheckpointGroup, CheckpointManifest, CheckpointRef } from '../checkpoint/store/index.ts';
 import { PodmanClient } from '../engine/podman-client.ts';
 import type { CheckpointOptions, ContainerCreateSpec } from '../engine/types.ts';
@@ -41,6 +41,26 @@ export interface HttpNodeClientOptions {
   pinName?: boolean;
   /** Limit for short calls (JSON in, JSON out) until the answer's status line; default 120 s. */
   timeoutMs?: number;
+  /** Counts archive bytes that pass through this process (a manager keeping `docker checkpoint` archives). */
+  relayed?: RelayCounter;
+}
+
+/** Archive bytes a manager carried itself; migrations, restores from the store and image moves add none. */
+export interface RelayCounter {
+  bytes: number;
+}
+
+function counted(stream: Readable, counter: RelayCounter | undefined): Readable {
+  if (!counter) return stream;
+  const out = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, done) {
+      counter.bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  stream.on('error', (err) => out.destroy(err));
+  return stream.pipe(out);
 }
 
 /** A target that sends no progress line for this long during a migration is given up on. */
@@ -62,6 +82,7 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
   /** This host's Podman, through the agent's allow-listed proxy. */
   readonly podman: PodmanClient;
   private readonly api: NodeApiCaller;
+  private readonly relayed: RelayCounter | undefined;
 
   constructor(opts: HttpNodeClientOptions) {
     super();
@@ -78,6 +99,7 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
       opts.timeoutMs ?? 120_000,
     );
     this.podman = PodmanClient.overHttps({ baseUrl: `${this.url}/podman`, tls });
+    this.relayed = opts.relayed;
   }
 
   /** Releases kept-alive connections. */
@@ -118,12 +140,13 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
   async checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable> {
     const query: Record<string, QueryValue> = {};
     for (const [k, v] of Object.entries(opts)) if (typeof v === 'boolean') query[k] = v;
-    return this.call('POST', `/v1/containers/${enc(name)}/checkpoint`, { query, timeoutMs: 0 });
+    const res = await this.call('POST', `/v1/containers/${enc(name)}/checkpoint`, { query, timeoutMs: 0 });
+    return counted(res, this.relayed);
   }
 
   async restoreFromStream(input: Readable, opts: RestoreRequest = {}): Promise<RestoreOutcome> {
     return this.json('POST', '/v1/restore', {
-      body: input,
+      body: counted(input, this.relayed),
       timeoutMs: 0,
       query: {
         name: opts.name,

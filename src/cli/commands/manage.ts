@@ -78,6 +78,14 @@ export function registerManage(program: Command): void {
     .option('--strategy <name>', 'placement strategy: spread, binpack or random', 'spread')
     .addOption(
       new Option(
+        '--transfer-compression <how>',
+        'compression of migration streams between agents: none, gzip (level 1) or auto (gzip when the measured link is slower than the source compresses)',
+      )
+        .choices(['none', 'gzip', 'auto'])
+        .default('none'),
+    )
+    .addOption(
+      new Option(
         '--failure-timeout <duration>',
         'a host without heartbeat for this long is failed; its containers are restored elsewhere',
       )
@@ -106,6 +114,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         pki: string;
         dockerCheckpointDir: string;
         strategy: string;
+        transferCompression: 'none' | 'gzip' | 'auto';
         failureTimeout: number;
         discovery?: string;
         clusterKey: string;
@@ -152,6 +161,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           dockerCheckpointDir: f.dockerCheckpointDir,
           clusterKey,
           strategy: f.strategy,
+          transferCompression: f.transferCompression,
           ...(discovery ? { discovery } : {}),
         });
         log.info('manager started', { api: m.apiUrl, docker: m.dockerUrl, store: f.store });

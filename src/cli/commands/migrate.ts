@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { MigrationResult, MigrationStep } from '../../manager/migrate.ts';
 import { LifeboatError, ValidationError } from '../../util/errors.ts';
 import { readContext } from '../context.ts';
@@ -26,7 +26,17 @@ export function registerMigrate(program: Command): void {
       collect,
     )
     .option('-l, --label <key=value>', 'extra label for scheduling (repeatable)', collect)
-    .option('--via <how>', 'stream (host to host) or store (through the shared checkpoint store)', 'stream')
+    .option(
+      '--via <how>',
+      'stream (the target agent fetches from the source agent) or store (through the shared checkpoint store)',
+      'stream',
+    )
+    .addOption(
+      new Option(
+        '--compression <how>',
+        "stream compression between the agents: none, gzip (level 1), auto (gzip when the link is slower than the source compresses); default: the manager's",
+      ).choices(['none', 'gzip', 'auto']),
+    )
     .option('--json', 'print the result (steps, timings, CRIU statistics) as JSON')
     .addHelpText(
       'after',
@@ -40,7 +50,14 @@ names the step. Example:
     .action(
       async (
         container: string,
-        o: { to?: string; env?: string[]; label?: string[]; via: string; json?: boolean },
+        o: {
+          to?: string;
+          env?: string[];
+          label?: string[];
+          via: string;
+          compression?: string;
+          json?: boolean;
+        },
       ) => {
         if (o.via !== 'stream' && o.via !== 'store')
           throw new ValidationError(`--via ${o.via}: use stream or store`);
@@ -59,7 +76,13 @@ names the step. Example:
         await c.request(
           'POST',
           `/lifeboat/v1/containers/${encodeURIComponent(container)}/migrate`,
-          { env, labels, via: o.via, ...(o.to ? { to: o.to } : {}) },
+          {
+            env,
+            labels,
+            via: o.via,
+            ...(o.to ? { to: o.to } : {}),
+            ...(o.compression ? { compression: o.compression } : {}),
+          },
           (line) => {
             const l = line as {
               step?: MigrationStep;
@@ -94,7 +117,9 @@ names the step. Example:
             (r.criu.frozenTimeUs !== undefined
               ? `; CRIU frozen ${(r.criu.frozenTimeUs / 1000).toFixed(0)} ms`
               : '') +
-            `; archive ${(r.archiveBytes / 1e6).toFixed(1)} MB\n`,
+            `; archive ${(r.archiveBytes / 1e6).toFixed(1)} MB` +
+            (r.compression === 'gzip' ? ` (${(r.wireBytes / 1e6).toFixed(1)} MB gzip on the wire)` : '') +
+            `, ${r.mode === 'prepared' ? 'restored into a container created before the freeze' : "Podman's export/import"}\n`,
         );
       },
     );
