@@ -21,6 +21,10 @@ export interface BenchOptions {
   intervalsSec?: number[];
   /** Checkpoint ticks to let happen before measuring (storage). */
   ticks?: number;
+  /** Shape the bench hosts' links to this rate each way (tc tbf syntax, e.g. 1gbit). */
+  link?: string;
+  /** Compression of lifeboat's agent-to-agent streams (migrate): none, gzip or auto. */
+  compression?: 'none' | 'gzip' | 'auto';
   /** Progress lines for the user (stderr). */
   log: (line: string) => void;
 }

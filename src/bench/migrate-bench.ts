@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
-import { copyFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { validateArchive } from '../checkpoint/archive/index.ts';
@@ -17,6 +17,8 @@ import {
   type BenchStorage,
 } from './bench-cluster.ts';
 import { DowntimeProbe } from './downtime-probe.ts';
+import { copyAcrossLink } from './link-copy.ts';
+import { agentPeakRss } from './agent-memory.ts';
 import { RedisClient } from './redis-client.ts';
 import { populate, VALUE_BYTES } from './redis-fill.ts';
 import { medianOf, summarizeSamples, summaryCell, type BenchOutcome, type Sample } from './results.ts';
@@ -84,6 +86,22 @@ async function startProbe(
   return { waitReply: async () => true, stop: async () => ({ downtimeMs: NaN, replies: 0 }) };
 }
 
+interface LifeboatMove {
+  result: MigrationResult;
+  wallMs: number;
+  downtimeMs: number;
+  /** Peak RSS of the two agents during the move, MB. */
+  agentRssMB: number;
+  /** Archive bytes the manager carried during the move (must be 0). */
+  managerBytes: number;
+}
+
+/** Archive bytes the bench cluster's manager carried so far. */
+async function managerRelayed(c: BenchCluster): Promise<number> {
+  const r = await c.api.request<{ archiveBytesRelayed: number }>('GET', '/lifeboat/v1/data-plane');
+  return r.archiveBytesRelayed;
+}
+
 /** One move through the lifeboat API, with its downtime. */
 async function lifeboatMove(
   c: BenchCluster,
@@ -92,20 +110,23 @@ async function lifeboatMove(
   via: 'stream' | 'store',
   port: number,
   probed: boolean,
-): Promise<{ result: MigrationResult; wallMs: number; downtimeMs: number }> {
+  compression: 'none' | 'gzip' | 'auto',
+): Promise<LifeboatMove> {
   await waitReportedEmpty(c, to);
   const probe = await startProbe(
     probed,
     c.up.hosts.map((h) => h.address),
     port,
   );
+  const rss = agentPeakRss(c);
+  const relayedBefore = await managerRelayed(c);
   const t0 = Date.now();
   let wallMs = 0;
   try {
     const last = await c.api.request<{ result?: MigrationResult; error?: { message: string } }>(
       'POST',
       `/lifeboat/v1/containers/${encodeURIComponent(container)}/migrate`,
-      { env: [], labels: {}, via, to },
+      { env: [], labels: {}, via, to, compression },
       () => undefined,
     );
     wallMs = Date.now() - t0;
@@ -113,18 +134,20 @@ async function lifeboatMove(
       throw new LifeboatError('bench_migrate', `migration failed: ${last.error?.message ?? 'no result'}`);
     await probe.waitReply(Date.now(), 20_000);
     const { downtimeMs } = await probe.stop();
-    return { result: last.result, wallMs, downtimeMs: probed ? downtimeMs : NaN };
+    return {
+      result: last.result,
+      wallMs,
+      downtimeMs: probed ? downtimeMs : NaN,
+      agentRssMB: rss.peakMB(),
+      managerBytes: (await managerRelayed(c)) - relayedBefore,
+    };
   } catch (err) {
     await probe.stop();
     throw err;
   }
 }
 
-function lifeboatSample(
-  v: Variant,
-  run: number,
-  m: { result: MigrationResult; wallMs: number; downtimeMs: number },
-): Sample {
+function lifeboatSample(v: Variant, run: number, m: LifeboatMove): Sample {
   const { result: r } = m;
   const p = r.phases;
   const known =
@@ -157,11 +180,17 @@ function lifeboatSample(
       memdumpMs: (r.criu.memdumpTimeUs ?? NaN) / 1000,
       criuRestoreMs: (r.criu.restoreTimeUs ?? NaN) / 1000,
       archiveMB: r.archiveBytes / 1e6,
+      wireMB: r.wireBytes / 1e6,
+      transferMBps: r.wireBytes / 1e6 / Math.max(p.transferMs / 1000, 0.001),
+      agentRssMB: m.agentRssMB,
+      managerBytes: m.managerBytes,
     },
     info: {
       from: r.from,
       to: r.to,
       via: r.via,
+      mode: r.mode,
+      compression: r.compression,
       preDump: preDump?.status === 'skipped' ? (preDump.detail ?? 'skipped') : (preDump?.status ?? 'unknown'),
     },
   };
@@ -196,7 +225,8 @@ async function podmanMove(
       createWriteStream(srcFile),
     );
     const t1 = Date.now();
-    await copyFile(srcFile, dstFile);
+    // as scp would between two machines: the bytes cross the hosts' links (shaped with --link)
+    await copyAcrossLink(c.local.host(from).sandbox, c.local.host(to).sandbox, srcFile, dstFile);
     const t2 = Date.now();
     const restored = await dst.restoreImport(createReadStream(dstFile), {
       tcpEstablished: true,
@@ -240,6 +270,8 @@ async function podmanMove(
         memdumpMs: (s?.memdumpTimeUs ?? NaN) / 1000,
         criuRestoreMs: (restored.stats.restoreTimeUs ?? NaN) / 1000,
         archiveMB: info.archiveBytes / 1e6,
+        wireMB: info.archiveBytes / 1e6,
+        transferMBps: info.archiveBytes / 1e6 / Math.max((t2 - t1) / 1000, 0.001),
       },
       info: {
         from,
@@ -294,6 +326,10 @@ async function benchOneCluster(
 ): Promise<void> {
   const hosts = c.up.hosts.map((h) => h.name);
   const address = (name: string): string => c.up.hosts.find((h) => h.name === name)!.address;
+  if (o.link) {
+    for (const h of hosts) await c.local.host(h).sandbox.shapeLink(o.link);
+    o.log(`links shaped to ${o.link} each way (tc tbf on both ends of every host's veth)`);
+  }
   if (!o.quick) await warmUp(c, o.log);
   for (const sizeMb of sizes) {
     // lifeboat: one container, moved back and forth
@@ -323,7 +359,15 @@ async function benchOneCluster(
             try {
               // With a connected client the move can fail (see the notes): the retry runs unprobed.
               const probed = attempt === 1;
-              const m = await lifeboatMove(c, name, other(hosts, at), via, port, probed);
+              const m = await lifeboatMove(
+                c,
+                name,
+                other(hosts, at),
+                via,
+                port,
+                probed,
+                o.compression ?? 'none',
+              );
               at = m.result.to;
               await checkKeys(address(at), port, filled.keys, groupName(v));
               const s = lifeboatSample(v, run, m);
@@ -410,7 +454,7 @@ export const migrateBench: Bench = {
   description:
     'live migration of a filled Redis per step, downtime, and Podman by hand as baseline (thesis Figure 4.1)',
   async run(o: BenchOptions): Promise<BenchOutcome> {
-    const sizes = o.quick ? [5] : (o.sizesMb ?? [10, 100, 500]);
+    const sizes = o.quick ? [5] : (o.sizesMb ?? [10, 100, 500, 1000, 2000]);
     const runs = o.quick ? 1 : (o.runs ?? 3);
     const storages = parseStorages(o.storage ?? ['dir']);
     const samples: Sample[] = [];
@@ -430,8 +474,13 @@ export const migrateBench: Bench = {
       'outage = time the container runs nowhere, from the start of the dump to the end of the restore (lifeboat: the checkpoint and restore steps)',
       'CRIU share = (freezing + frozen + restore time, from CRIU statistics) / total; memdump happens inside the frozen time',
       'downtime = longest gap between PING replies of a client probing both hosts every 10 ms over a kept connection (reply timeout 100 ms); a retried run goes unprobed (downtime not measured), see failures',
-      'podman baseline: no host-path rewrite and no archive validation before restore (what an operator would type by hand); "total" excludes reading CRIU statistics from the archive afterwards',
-      'a simulated cluster on one machine: both hosts share its CPU, memory and disk, "transfer" is a local copy',
+      'podman baseline: no host-path rewrite and no archive validation before restore (what an operator would type by hand); "total" excludes reading CRIU statistics from the archive afterwards; its copy is a plain TCP stream between the two hosts\' network namespaces (as scp without encryption), over the same links',
+      'lifeboat stream: the target agent fetches the archive from the source agent over mutual TLS; "transfer" is the target\'s receive phase (first byte to the last member unpacked and checked), MB/s are wire bytes over it',
+      'agent RSS peak: the larger VmHWM of the two agents during the move (reset before it); manager bytes: archive bytes the manager carried (GET /lifeboat/v1/data-plane), 0 when agents move the data',
+      'a simulated cluster on one machine: both hosts share its CPU, memory and disk' +
+        (o.link
+          ? `; each host's link shaped to ${o.link} each way with tc tbf`
+          : '; links unshaped (a local bridge)'),
     );
     if (failures.length > 0)
       notes.push(
@@ -451,6 +500,9 @@ export const migrateBench: Bench = {
         'client downtime ms',
         'CRIU share',
         'archive MB',
+        'wire MB/s',
+        'agent RSS MB',
+        'manager bytes',
       ],
       rows: [] as string[][],
     };
@@ -468,6 +520,9 @@ export const migrateBench: Bench = {
         cell(g, 'downtimeMs'),
         cell(g, 'criuShare', 2),
         cell(g, 'archiveMB', 1),
+        cell(g, 'transferMBps'),
+        cell(g, 'agentRssMB'),
+        cell(g, 'managerBytes'),
       ]);
     }
     for (const storage of storages) {
@@ -477,6 +532,10 @@ export const migrateBench: Bench = {
           const g = groupName({ kind, storage, sizeMb });
           const t = medianOf(summary, g, 'totalMs');
           if (t !== undefined && base) derived[`total ratio ${g} / podman baseline`] = t / base;
+          const down = medianOf(summary, g, 'downtimeMs');
+          const baseDown = medianOf(summary, groupName({ kind: 'podman', storage, sizeMb }), 'downtimeMs');
+          if (down !== undefined && baseDown)
+            derived[`downtime ratio ${g} / podman baseline`] = down / baseDown;
         }
         for (const kind of ['stream', 'store', 'podman'] as const) {
           const g = groupName({ kind, storage, sizeMb });
@@ -490,7 +549,15 @@ export const migrateBench: Bench = {
       segments: PHASES.map(([key, label]) => ({ name: label, value: medianOf(summary, g, key) ?? 0 })),
     }));
     return {
-      params: { sizesMb: sizes, runs, storage: storages, quick: o.quick, valueBytes: VALUE_BYTES },
+      params: {
+        sizesMb: sizes,
+        runs,
+        storage: storages,
+        quick: o.quick,
+        valueBytes: VALUE_BYTES,
+        link: o.link ?? 'unshaped',
+        compression: o.compression ?? 'none',
+      },
       samples,
       table,
       plot: {

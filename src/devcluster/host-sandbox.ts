@@ -1,6 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { createMountNamespace, mountNsPath, removeMountNamespace } from './mount-namespace.ts';
-import { createHostNetns, removeHostNetns, setLink, DEFAULT_BRIDGE, type BridgeConfig } from './network.ts';
+import {
+  createHostNetns,
+  removeHostNetns,
+  setLink,
+  shapeLink,
+  DEFAULT_BRIDGE,
+  type BridgeConfig,
+} from './network.ts';
 
 /**
  * One simulated host on this machine: its own network namespace (an address
@@ -64,6 +71,11 @@ export class HostSandbox {
 
   async setLink(up: boolean): Promise<void> {
     await setLink(this.netns, up);
+  }
+
+  /** Limits the host's link to `rate` each way (tc tbf), or lifts the limit. */
+  async shapeLink(rate: string | undefined): Promise<void> {
+    await shapeLink(this.netns, rate);
   }
 
   async destroy(): Promise<void> {

@@ -61,6 +61,39 @@ export async function setLink(netns: string, up: boolean): Promise<void> {
   await sh('ip', ['link', 'set', vethName(netns), up ? 'up' : 'down']);
 }
 
+/**
+ * Gives a host's link the speed of a real one (`1gbit`, `100mbit`, tc's
+ * syntax) with a token bucket on both ends of its veth, so each direction is
+ * limited as between two machines; `undefined` takes the limit off. (netem,
+ * for delay and loss, is not in these kernels.)
+ */
+export async function shapeLink(netns: string, rate: string | undefined): Promise<void> {
+  const ends: [string[], string][] = [
+    [[], vethName(netns)],
+    [['ip', 'netns', 'exec', netns], 'eth0'],
+  ];
+  for (const [prefix, dev] of ends) {
+    const tc = (args: string[], opts: { allowFail?: boolean } = {}): Promise<unknown> =>
+      prefix.length === 0 ? sh('tc', args, opts) : sh(prefix[0]!, [...prefix.slice(1), 'tc', ...args], opts);
+    await tc(['qdisc', 'del', 'dev', dev, 'root'], { allowFail: true });
+    if (rate !== undefined)
+      await tc([
+        'qdisc',
+        'add',
+        'dev',
+        dev,
+        'root',
+        'tbf',
+        'rate',
+        rate,
+        'burst',
+        '256kb',
+        'latency',
+        '10ms',
+      ]);
+  }
+}
+
 export async function removeHostNetns(netns: string): Promise<void> {
   const veth = vethName(netns);
   if (existsSync(`/sys/class/net/${veth}`)) await sh('ip', ['link', 'del', veth], { allowFail: true });

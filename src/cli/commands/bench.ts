@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runBench } from '../../bench/bench.ts';
 import { BENCHES } from '../../bench/index.ts';
 import { describeMachine } from '../../bench/machine-info.ts';
@@ -10,6 +10,15 @@ function positiveInts(flag: string, v: string): number[] {
   if (out.length === 0 || out.some((n) => !Number.isFinite(n) || n <= 0))
     throw new ValidationError(`${flag} ${v}: give positive numbers separated by commas, e.g. 10,100,500`);
   return out;
+}
+
+/** Where results go unless --results says otherwise: beside lifeboat's state, never into a checkout. */
+const DEFAULT_RESULTS_DIR = '/var/lib/lifeboat/bench-results';
+
+function linkRate(v: string): string {
+  if (!/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/i.test(v))
+    throw new ValidationError(`--link ${v}`, 'give a rate as tc writes it, e.g. 1gbit, 500mbit');
+  return v.toLowerCase();
 }
 
 function wholeNumber(flag: string, v: string): number {
@@ -31,7 +40,16 @@ export function registerBench(program: Command): void {
       'checkpoint intervals in seconds (ticker-overhead: one variant each; failover, storage: the first)',
     )
     .option('--ticks <n>', 'checkpoints to let the ticker write before measuring (storage)')
-    .option('--results <dir>', 'where the JSON, Markdown and SVG files go', 'bench-results')
+    .option(
+      '--link <rate>',
+      "shape each bench host's link to this rate each way with tc tbf, e.g. 1gbit (migrate: the baseline's copy crosses it too)",
+    )
+    .addOption(
+      new Option('--compression <how>', "lifeboat's stream compression between agents (migrate)")
+        .choices(['none', 'gzip', 'auto'])
+        .default('none'),
+    )
+    .option('--results <dir>', 'where the JSON, Markdown and SVG files go', DEFAULT_RESULTS_DIR)
     .option('--json', 'print the whole report as JSON on stdout')
     .addHelpText(
       'after',
@@ -41,8 +59,10 @@ ${BENCHES.map((b) => `  ${b.name.padEnd(16)} ${b.description}`).join('\n')}
 
 Each run brings up its own 2-host cluster (root /var/tmp/lifeboat-bench,
 bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
-<results>/<name>-<timestamp>.json, .md (table) and .svg (plot). Examples:
+<results>/<name>-<timestamp>.json, .md (table) and .svg (plot)
+(default ${DEFAULT_RESULTS_DIR}). Examples:
   lifeboat bench migrate --sizes 10,100 --runs 3
+  lifeboat bench migrate --sizes 100,500 --link 1gbit --compression auto
   lifeboat bench ticker-overhead --intervals 5,10,30 --runs 3
   lifeboat bench failover --sizes 10,100 --runs 3
   lifeboat bench storage --ticks 30
@@ -58,6 +78,8 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
           storage: string;
           intervals?: string;
           ticks?: string;
+          link?: string;
+          compression: 'none' | 'gzip' | 'auto';
           results: string;
           json?: boolean;
         },
@@ -76,6 +98,8 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
           ...(o.sizes !== undefined ? { sizesMb: positiveInts('--sizes', o.sizes) } : {}),
           ...(o.intervals !== undefined ? { intervalsSec: positiveInts('--intervals', o.intervals) } : {}),
           ...(ticks !== undefined ? { ticks } : {}),
+          ...(o.link !== undefined ? { link: linkRate(o.link) } : {}),
+          compression: o.compression,
           storage: o.storage.split(',').map((s) => s.trim()),
           resultsDir: o.results,
           command: `lifeboat ${process.argv.slice(2).join(' ')}`,
