@@ -1,11 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { Agent } from '../../src/agent/agent.ts';
 import { HttpNodeClient } from '../../src/node-api/http-node-client.ts';
+import { peerDialer } from '../../src/node-api/http-peer-client.ts';
+import type { PeerRef } from '../../src/node-api/node-client.ts';
+import { newGrant } from '../../src/manager/transfer-grant.ts';
 import { startNodeApi, type RunningNodeApi } from '../../src/node-api/server.ts';
 import { NodeService } from '../../src/agent/node-service.ts';
 import { FakeManager, makeTestPki, type TestPki } from '../../src/agent/test-support.ts';
@@ -19,6 +22,7 @@ import { BUSYBOX_IMAGE } from '../../src/images/test-images.ts';
 import type { TlsBundle } from '../../src/pki/index.ts';
 import { LifeboatError } from '../../src/util/errors.ts';
 import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+import { waitFor } from '../support/wait.ts';
 
 // The node API on two real hosts: a manager-side HttpNodeClient drives
 // each host's agent over mutual TLS, archives stream agent to agent.
@@ -31,9 +35,24 @@ let apiA: RunningNodeApi;
 let apiB: RunningNodeApi;
 let ca: HttpNodeClient;
 let cb: HttpNodeClient;
+let tlsA: TlsBundle;
+let tlsB: TlsBundle;
+const peerOf = (api: RunningNodeApi, name: string): PeerRef => ({
+  name,
+  url: `https://127.0.0.1:${api.port}`,
+});
 const storeRoot = `${TEST_ROOT}/node-api-store`;
 const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What a compromised agent might send: a member that climbs out of the container directory. */
+async function* hostileArchive(): AsyncGenerator<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name: 'config.dump' }, '{"id":"x","name":"vic"}');
+  pack.entry({ name: '../../etc/evil' }, 'x');
+  pack.finalize();
+  for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
+}
 
 async function lastCount(c: HttpNodeClient, name: string): Promise<number> {
   const text = await collectLogs(await c.logs(name, {}));
@@ -86,7 +105,10 @@ describe('node API on real hosts', () => {
     const key = await generateClusterKey(`${storeRoot}/cluster.key`);
     const store = new CheckpointStore({ root: `${storeRoot}/checkpoints`, keyring: new Keyring(key) });
     const caps = await probeHostCapabilities({ selfTest: false });
-    const mk = (h: TestHost): NodeService =>
+    // each host's agent has its own certificate (CN = host name): peers are told apart by it
+    tlsA = await pki.issue('agent', a.name);
+    tlsB = await pki.issue('agent', b.name);
+    const mk = (h: TestHost, tls: TlsBundle): NodeService =>
       new NodeService({
         name: h.name,
         address: h.address,
@@ -99,11 +121,13 @@ describe('node API on real hosts', () => {
         store,
         spoolDir: `${TEST_ROOT}/${h.name}/spool`,
         capabilities: caps,
+        peers: peerDialer(tls),
+        inHost: (cmd, args) => ['nsenter', [...h.sandbox.nsenterArgs(), cmd, ...args]],
       });
-    na = mk(a);
-    nb = mk(b);
-    apiA = await startNodeApi({ service: na, tls: pki.agent });
-    apiB = await startNodeApi({ service: nb, tls: pki.agent });
+    na = mk(a, tlsA);
+    nb = mk(b, tlsB);
+    apiA = await startNodeApi({ service: na, tls: tlsA });
+    apiB = await startNodeApi({ service: nb, tls: tlsB });
     ca = new HttpNodeClient({ name: a.name, url: `https://127.0.0.1:${apiA.port}`, tls: pki.manager });
     cb = new HttpNodeClient({ name: b.name, url: `https://127.0.0.1:${apiB.port}`, tls: pki.manager });
   });
@@ -120,7 +144,7 @@ describe('node API on real hosts', () => {
     await cleanupTestNetwork();
   });
 
-  test('migration by stream between two agents: the counter continues on B', async () => {
+  test('migration agent to agent under a grant: B fetches from A, the counter continues on B', async () => {
     await ca.create({ name: 'mig', image: BUSYBOX_IMAGE, command: COUNTER });
     assert.equal(
       (await ca.inspect('mig')).HostConfig.CgroupParent,
@@ -128,18 +152,129 @@ describe('node API on real hosts', () => {
       "created through the proxy under A's cgroup parent",
     );
     await ca.start('mig');
-    await sleep(1000);
+    await waitFor('the counter is running on A', 15_000, async () =>
+      (await lastCount(ca, 'mig')) >= 3 ? true : undefined,
+    );
     assert.equal(await cb.imageExists(BUSYBOX_IMAGE), true);
+    const grant = newGrant('migration', 'mig', 'tapb');
+    await ca.grantTransfer(grant);
+    const prepared = await cb.prepareMigration({
+      grant: grant.id,
+      source: peerOf(apiA, 'tapa'),
+      container: 'mig',
+      compression: 'gzip',
+    });
+    assert.equal(prepared.mode, 'prepared');
+    assert.equal((await cb.inspect('mig')).State.Status, 'created', 'created on B before the freeze');
+    assert.equal((await ca.inspect('mig')).State.Running, true, 'still running on A while B prepares');
     const before = await lastCount(ca, 'mig');
-    const archive = await ca.checkpointStream('mig', {});
-    const out = await cb.restoreFromStream(archive);
+    const phases: string[] = [];
+    const out = await cb.completeMigration(grant.id, { onProgress: (p) => phases.push(p.phase) });
+    assert.deepEqual(phases, ['dumped', 'received']);
     assert.equal(out.name, 'mig');
+    assert.equal(out.mode, 'prepared');
+    assert.equal(out.compression, 'gzip');
+    assert.ok(
+      out.wireBytes > 0 && out.wireBytes < out.bytes,
+      `gzip on the wire: ${out.wireBytes} < ${out.bytes}`,
+    );
     assert.equal(out.info.cgroupParent, '/lifeboat_tapa', 'archive came from A');
     assert.equal((await cb.inspect('mig')).HostConfig.CgroupParent, '/lifeboat_tapb');
-    await sleep(800);
-    assert.ok((await lastCount(cb, 'mig')) > before, 'counter continued on B');
+    await waitFor('the counter continued on B', 15_000, async () =>
+      (await lastCount(cb, 'mig')) > before ? true : undefined,
+    );
     await ca.remove('mig', true);
     await cb.remove('mig', true);
+  });
+
+  test('grants: forged, expired, replayed, for another peer, or from a source with another name are refused', async () => {
+    await ca.create({ name: 'guard', image: BUSYBOX_IMAGE, command: COUNTER });
+    await ca.start('guard');
+    const refused = (err: unknown, why: RegExp): boolean => {
+      assert.ok(err instanceof LifeboatError, String(err));
+      assert.equal(err.code, 'transfer_refused', err.message);
+      assert.equal(err.status, 403);
+      assert.match(err.message, why);
+      return true;
+    };
+    const prepare = (grant: string, source = peerOf(apiA, 'tapa')) =>
+      cb.prepareMigration({ grant, source, container: 'guard', compression: 'none' });
+    // forged: an id no manager gave to A
+    await assert.rejects(prepare(newGrant('migration', 'guard', 'tapb').id), (e) =>
+      refused(e, /no such grant/),
+    );
+    // expired
+    const short = newGrant('migration', 'guard', 'tapb', 50);
+    await ca.grantTransfer(short);
+    await sleep(120);
+    await assert.rejects(prepare(short.id), (e) => refused(e, /no such grant/));
+    // for another peer: a third agent's certificate with B's grant
+    const other = newGrant('migration', 'guard', 'tapb');
+    await ca.grantTransfer(other);
+    const tlsC = await pki.issue('agent', 'tapc');
+    const c = peerDialer(tlsC)(peerOf(apiA, 'tapa'));
+    await assert.rejects(c.prepareCheckpoint(other.id), (e) => refused(e, /for tapb, not for tapc/));
+    // a manager certificate is not a peer
+    const asManager = await raw(apiA.port, pki.manager, 'POST', `/v1/peer/${other.id}/prepare`);
+    assert.equal(asManager.status, 403);
+    assert.equal(JSON.parse(asManager.body).code, 'pki_role_forbidden');
+    // the source's certificate must name the host the manager said holds the data
+    await assert.rejects(prepare(other.id, peerOf(apiA, 'tapx')), /tapx|certificate|identity/i);
+    // replayed: prepared once, the same grant cannot prepare again; dumped once, not again
+    await prepare(other.id);
+    await assert.rejects(
+      prepare(other.id),
+      (e) => e instanceof LifeboatError && /already prepared|replay/.test(e.message),
+    );
+    const b = peerDialer(tlsB)(peerOf(apiA, 'tapa'));
+    await assert.rejects(b.prepareCheckpoint(other.id), (e) => refused(e, /replay/));
+    await cb.discardMigration(other.id);
+    assert.equal(await cb.podman.containerExists('guard'), false, 'the prepared container is gone');
+    assert.equal((await ca.inspect('guard')).State.Running, true, 'nothing was frozen on A');
+    await ca.remove('guard', true);
+  });
+
+  test('a compromised source: a hostile archive is refused mid-stream, nothing stays on the target', async () => {
+    await ca.create({ name: 'vic', image: BUSYBOX_IMAGE, command: COUNTER });
+    await ca.start('vic');
+    const honest = na.peer.bind(na);
+    na.peer = (caller) => {
+      const p = honest(caller);
+      return {
+        ...p,
+        // the real dump happens (the container is frozen on A), then A sends something else
+        dumpCheckpoint: async (grant, opts) => {
+          const real = await p.dumpCheckpoint(grant, opts);
+          real.archive.destroy();
+          return { archive: Readable.from(hostileArchive()), dumpMs: real.dumpMs };
+        },
+      };
+    };
+    try {
+      const grant = newGrant('migration', 'vic', 'tapb');
+      await ca.grantTransfer(grant);
+      await cb.prepareMigration({
+        grant: grant.id,
+        source: peerOf(apiA, 'tapa'),
+        container: 'vic',
+        compression: 'none',
+      });
+      await assert.rejects(cb.completeMigration(grant.id), (err: unknown) => {
+        assert.ok(err instanceof LifeboatError, String(err));
+        assert.equal(err.code, 'archive_rejected');
+        assert.equal(err.status, 400);
+        assert.match(err.message, /dot-dot/);
+        return true;
+      });
+    } finally {
+      na.peer = honest;
+    }
+    assert.equal(await cb.podman.containerExists('vic'), false, 'the prepared container was removed on B');
+    assert.deepEqual(readdirSync(`${TEST_ROOT}/tapb/spool`), [], 'no staging left on B');
+    // what a manager's rollback does: A restores from the images its dump kept
+    await ca.restoreInPlace('vic', { tcpEstablished: true });
+    assert.equal((await ca.inspect('vic')).State.Running, true);
+    await ca.remove('vic', true);
   });
 
   test('container lifecycle, logs and attach through the Podman proxy', async () => {
@@ -151,8 +286,9 @@ describe('node API on real hosts', () => {
     await ca.start('px');
     assert.equal((await ca.inspect('px')).State.Running, true);
     assert.ok((await ca.podman.listContainers()).some((c) => c.Names.includes('px')));
-    await sleep(200);
-    assert.match(await collectLogs(await ca.logs('px', {})), /hello/);
+    await waitFor('hello in the logs', 15_000, async () =>
+      /hello/.test(await collectLogs(await ca.logs('px', {}))) ? true : undefined,
+    );
     await ca.stop('px', 1);
     assert.equal((await ca.inspect('px')).State.Running, false);
     assert.notEqual(await ca.wait('px'), undefined);
@@ -275,20 +411,25 @@ describe('node API on real hosts', () => {
     await ca.create({ name: 'plain', image: BUSYBOX_IMAGE, command: COUNTER });
     await ca.start('guarded');
     await ca.start('plain');
-    const hb = await manager.next((h) => h.report.containers.some((c) => c.Names.includes('guarded')), 5000);
+    const hb = await manager.next(
+      (h) => h.report.containers.some((c) => c.Names.includes('guarded')),
+      20_000,
+    );
     assert.equal(hb.apiUrl, agent.url);
     assert.equal(hb.state, 'connected');
 
     manager.mode = 'hang';
     const cut = Date.now();
-    while ((await a.podman.inspectContainer('guarded')).State.Running && Date.now() - cut < 5000)
-      await sleep(100);
-    const stoppedAfter = Date.now() - cut;
+    // the fence decision is the agent's own: timed in-process, not through Podman's answers
+    while (agent.heartbeat.state !== 'fenced' && Date.now() - cut < 5000) await sleep(20);
+    const fencedAfter = Date.now() - cut;
     assert.ok(
-      stoppedAfter < 2000,
-      `fenced ${stoppedAfter} ms after contact was lost (manager timeout 2000 ms)`,
+      fencedAfter < 2000,
+      `fenced ${fencedAfter} ms after contact was lost (manager timeout 2000 ms)`,
     );
-    assert.equal(agent.heartbeat.state, 'fenced');
+    await waitFor('guarded stopped', 15_000, async () =>
+      (await a.podman.inspectContainer('guarded')).State.Running ? undefined : true,
+    );
     assert.equal(
       (await a.podman.inspectContainer('plain')).State.Running,
       true,
@@ -297,7 +438,7 @@ describe('node API on real hosts', () => {
 
     manager.answer = { failureTimeoutMs: 2000, elsewhere: ['guarded'] };
     manager.mode = 'accept';
-    const healthy = await manager.next((h) => h.state === 'connected', 5000);
+    const healthy = await manager.next((h) => h.state === 'connected', 20_000);
     assert.equal(await a.podman.containerExists('guarded'), false, 'the copy restored elsewhere is gone');
     assert.ok(!healthy.report.containers.some((c) => c.Names.includes('guarded')));
   });

@@ -11,6 +11,7 @@ import { probeHostCapabilities } from '../../src/engine/capabilities.ts';
 import { collectLogs } from '../../src/engine/demux-stream.ts';
 import { BUSYBOX_IMAGE } from '../../src/images/test-images.ts';
 import { removeTree } from '../../src/devcluster/remove-tree.ts';
+import { waitFor } from '../support/wait.ts';
 import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
 
 // Agents' operations on real hosts: archives cross between hosts with
@@ -79,8 +80,9 @@ describe('agent node service on real hosts', () => {
     assert.equal(out.info.cgroupParent, '/lifeboat_tna', 'archive came from A');
     const inspect = await b.podman.inspectContainer('mig');
     assert.equal(inspect.HostConfig.CgroupParent, '/lifeboat_tnb', "runs under B's cgroup parent");
-    await sleep(800);
-    assert.ok((await lastCount(nb, 'mig')) > before, 'counter continued on B');
+    await waitFor('the counter continued on B', 15_000, async () =>
+      (await lastCount(nb, 'mig')) > before ? true : undefined,
+    );
     await a.podman.removeContainer('mig', { force: true });
     await b.podman.removeContainer('mig', { force: true });
   });
