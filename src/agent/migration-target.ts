@@ -175,7 +175,13 @@ export class MigrationTarget {
         from: p.req.source.name,
         error: errorMessage(err),
       });
-      throw err;
+      if (err instanceof LifeboatError) throw err;
+      // a bare stream error ("aborted", ECONNRESET): the source's side of the connection went away
+      throw new LifeboatError(
+        'transfer_cut',
+        `the archive from ${p.req.source.name} broke off (${errorMessage(err)}); nothing was restored here`,
+        { status: 502, cause: err },
+      );
     } finally {
       opts.signal?.removeEventListener('abort', abort);
     }

@@ -7,6 +7,7 @@ import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import { ensureImage } from './images.ts';
 import { newGrant } from './transfer-grant.ts';
+import { withDeadline } from '../util/deadline.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 
 /**
@@ -503,15 +504,30 @@ export class Migrator {
         throw new MigrationError(current, steps, err, false, where);
       }
       let targetNote = '';
+      // a target the failure detector gave up on is not asked anything: it would only hold the answer up
+      const targetFailed =
+        err instanceof LifeboatError && err.code === 'host_failed' && preparedOn !== undefined
+          ? err.message.includes(`host ${preparedOn.target.name} `)
+          : false;
       if (preparedOn && !frozen) {
-        await preparedOn.target.discardMigration(preparedOn.grant).catch(() => undefined);
-      } else if (preparedOn || restoredOn) {
+        await withDeadline(
+          preparedOn.target.discardMigration(preparedOn.grant),
+          CLEANUP_DEADLINE_MS,
+          'discard',
+        ).catch(() => undefined);
+      } else if ((preparedOn || restoredOn) && !targetFailed) {
         // never two copies: the target may have restored before its answer was lost; drop its copy first
         const t = preparedOn?.target ?? restoredOn!;
-        await t.remove(rec.name, true).catch((rmErr: unknown) => {
+        await withDeadline(
+          t.remove(rec.name, true),
+          CLEANUP_DEADLINE_MS,
+          `remove ${rec.name} on ${t.name}`,
+        ).catch((rmErr: unknown) => {
           if (!(rmErr instanceof LifeboatError && rmErr.code === 'container_not_found'))
             targetNote = `; ${t.name} could not be asked to drop its copy (${errorMessage(rmErr)}): if it restored one, it fences it when cut off (restore-policy containers) or the next heartbeat reconciles it`;
         });
+      } else if (targetFailed) {
+        targetNote = `; ${preparedOn!.target.name} failed: if it comes back with a copy, reconciliation removes it`;
       }
       if (frozen && source) {
         try {
@@ -538,6 +554,9 @@ export class Migrator {
     }
   }
 }
+
+/** How long a failed move waits for the target to drop what it prepared or restored. */
+const CLEANUP_DEADLINE_MS = 5_000;
 
 /** What becomes of a container whose source host stopped answering in the middle of a move. */
 function afterLostSource(policy: string | undefined, from: string): string {

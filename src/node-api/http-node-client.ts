@@ -5,7 +5,7 @@ import { PodmanClient } from '../engine/podman-client.ts';
 import type { CheckpointOptions, ContainerCreateSpec } from '../engine/types.ts';
 import { httpsTransport, type QueryValue } from '../engine/unix-http.ts';
 import { clientTlsOptions, type TlsBundle } from '../pki/index.ts';
-import { LifeboatError } from '../util/errors.ts';
+import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { idleTimeout, NodeApiCaller, type CallOptions } from './api-call.ts';
 import {
   parseHeartbeatRequest,
@@ -226,24 +226,33 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
       `migration on ${this.name}`,
     );
     let rest = '';
-    for await (const chunk of res) {
-      rest += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = rest.indexOf('\n')) >= 0) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        if (line.trim() === '') continue;
-        const msg = JSON.parse(line) as {
-          phase?: string;
-          result?: MigrationOutcome;
-          error?: unknown;
-          status?: number;
-        };
-        if (msg.result) return msg.result;
-        if (msg.error !== undefined)
-          throw reviveError(this.name, msg.status ?? 500, Buffer.from(JSON.stringify(msg.error)));
-        if (msg.phase === 'dumped' || msg.phase === 'received') opts.onProgress?.(msg as MigrationProgress);
+    try {
+      for await (const chunk of res) {
+        rest += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = rest.indexOf('\n')) >= 0) {
+          const line = rest.slice(0, nl);
+          rest = rest.slice(nl + 1);
+          if (line.trim() === '') continue;
+          const msg = JSON.parse(line) as {
+            phase?: string;
+            result?: MigrationOutcome;
+            error?: unknown;
+            status?: number;
+          };
+          if (msg.result) return msg.result;
+          if (msg.error !== undefined)
+            throw reviveError(this.name, msg.status ?? 500, Buffer.from(JSON.stringify(msg.error)));
+          if (msg.phase === 'dumped' || msg.phase === 'received') opts.onProgress?.(msg as MigrationProgress);
+        }
       }
+    } catch (err) {
+      if (err instanceof LifeboatError) throw err;
+      throw new LifeboatError(
+        'migration_cut',
+        `${this.name} stopped answering during the migration (${errorMessage(err)})`,
+        { status: 502, cause: err },
+      );
     }
     throw new LifeboatError('migration_cut', `${this.name} ended the migration answer without a result`, {
       status: 502,

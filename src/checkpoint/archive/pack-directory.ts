@@ -56,10 +56,14 @@ function headerOf(dir: string, name: string): Header {
 }
 
 async function addPath(pack: Pack, dir: string, name: string, header: Header): Promise<void> {
+  // a reader that went away destroys the pack: stop here instead of writing into it
+  if (pack.destroying) throw new LifeboatError('archive_abandoned', 'the archive reader went away');
   let sink!: ReturnType<Pack['entry']>;
   const done = new Promise<void>((resolve, reject) => {
     sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
   });
+  // observed here: a failing entry is reported by `await done` below, or by the error that ends the loop
+  done.catch(() => undefined);
   if (header.type === 'file') {
     for await (const chunk of createReadStream(join(dir, name), { highWaterMark: 1 << 20 })) {
       if (!sink.write(chunk as Buffer)) await drainedOrClosed(sink);
