@@ -1,4 +1,7 @@
 import { after, before, describe, test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import assert from 'node:assert/strict';
 import { MigrationError, type MigrationStep } from '../../src/manager/migrate.ts';
 import { NoNodeFitsError } from '../../src/scheduler/index.ts';
@@ -6,6 +9,7 @@ import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../../src/images/test-images.ts';
 import { collectLogs } from '../../src/engine/demux-stream.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { startHarness, type Harness } from '../support/cluster-harness.ts';
+import { TEST_ROOT } from '../support/podman-host.ts';
 import { waitFor } from '../support/wait.ts';
 
 // Live migration (thesis 3.3) between real hosts with real CRIU: the nine
@@ -194,5 +198,46 @@ describe('migration on a 3-host cluster', () => {
     await waitFor('still counting on the source', 15_000, async () =>
       (await collectLogs(await t1.logs('victim', {}))).length > before.length ? true : undefined,
     );
+  });
+
+  test('a compromised source sends a hostile archive: refused mid-stream, the container runs on its source, nothing stays on the target', async () => {
+    await h.run('evil', BUSYBOX_IMAGE, {
+      command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'],
+      env: ['constraint:node==tm1'],
+    });
+    const src = h.services.get('tm1')!;
+    const honest = src.peer.bind(src);
+    src.peer = (caller) => {
+      const p = honest(caller);
+      return {
+        ...p,
+        // the real dump freezes the container; then a path that climbs out of the container directory
+        dumpCheckpoint: async (grant, opts) => {
+          const real = await p.dumpCheckpoint(grant, opts);
+          real.archive.destroy();
+          const pack = tar.pack();
+          pack.entry({ name: 'config.dump' }, '{"id":"x","name":"evil"}');
+          pack.entry({ name: 'checkpoint/../../../../etc/cron.d/evil' }, '* * * * * root sh');
+          pack.finalize();
+          return { archive: Readable.from(pack), dumpMs: real.dumpMs };
+        },
+      };
+    };
+    try {
+      await assert.rejects(h.migrator.migrate({ container: 'evil', to: 'tm2' }), (err: unknown) => {
+        assert.ok(err instanceof MigrationError, String(err));
+        assert.equal(err.step, 'restore');
+        assert.equal(err.rolledBack, true);
+        assert.match(err.message, /archive rejected.*dot-dot/);
+        assert.match(err.message, /running again on tm1/);
+        return true;
+      });
+    } finally {
+      src.peer = honest;
+    }
+    assert.equal(await nodeOf('evil'), 'tm1');
+    assert.equal((await src.inspect('evil')).State.Running, true);
+    assert.equal(await h.services.get('tm2')!.podman.containerExists('evil'), false, 'nothing on the target');
+    assert.deepEqual(readdirSync(`${TEST_ROOT}/tm2/spool`), [], 'no staging left on the target');
   });
 });
