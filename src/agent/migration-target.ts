@@ -149,6 +149,13 @@ export class MigrationTarget {
       if (p.container) {
         const info = await this.deps.restorer.receive(p.container, plain);
         const receiveMs = Date.now() - t0;
+        this.deps.log.debug('archive received', {
+          container: p.req.container,
+          bytes: info.archiveBytes,
+          wireBytes,
+          ms: receiveMs,
+          MBps: Math.round(wireBytes / 1e3 / Math.max(receiveMs, 1)),
+        });
         progress({ phase: 'received', bytes: info.archiveBytes, wireBytes, ms: receiveMs });
         const t1 = Date.now();
         const r = await this.deps.restorer.restore(p.container, { tcpEstablished: info.tcpEstablished });
