@@ -15,7 +15,7 @@ import { waitFor } from '../support/wait.ts';
 // source when the target died, else restored from its checkpoints by the
 // rescheduler (Algorithm 2) when the source died.
 const ROOT = '/var/tmp/lifeboat-mfault';
-const DOCKER_PORT = 23770;
+const DOCKER_PORT = 23740;
 const KEYS = 250_000; // ~270 MB: step 7 lasts about a second
 let up: ClusterUpResult;
 let api: ManagerClient;
@@ -63,8 +63,8 @@ describe('a host dies during a live migration', () => {
     ({ up, api } = await freshCluster({
       nodes: 3,
       root: ROOT,
-      cluster: { bridge: 'lbmf0', subnet: '10.94.0.0/24', namePrefix: 'm' },
-      managerPort: 7470,
+      cluster: { bridge: 'lbmf0', subnet: '10.91.0.0/24', namePrefix: 'm' },
+      managerPort: 7500,
       dockerPort: DOCKER_PORT,
       failureTimeoutMs: 3000,
     }));
