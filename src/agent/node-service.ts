@@ -37,7 +37,7 @@ import { createLogger, type Logger } from '../util/log.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
 import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
-import { PreparedRestore, type StagedArchive } from './prepared-restore.ts';
+import { PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
 import type { HostCommand } from './rootfs-diff.ts';
 import { spoolAndValidate } from './spool.ts';
 import { TransferGrants } from './transfer-grants.ts';
@@ -237,7 +237,8 @@ export class NodeService extends PodmanNode implements NodeClient {
     ref: CheckpointRef,
     opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
-    return this.restoreArchive(await this.requireStore().open(key, ref), opts);
+    // checked as it streams: nothing reaches Podman before the whole version passed
+    return this.restoreArchive(await this.requireStore().openChecked(key, ref), opts);
   }
 
   /**
@@ -252,7 +253,21 @@ export class NodeService extends PodmanNode implements NodeClient {
     opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
     const t0 = Date.now();
-    const staged = await this.restorer.stage(input);
+    const supported = opts.name === undefined ? await this.restorer.supported() : { ok: false };
+    // the container is created from the configuration while the memory pages still stream in
+    let creating: Promise<PreparedContainer> | undefined;
+    const onConfig = (c: { configDump: Buffer; specDump: Buffer }): void => {
+      if (hasNamedVolumes(c.configDump)) return;
+      creating = this.restorer.create(c.configDump, c.specDump);
+      creating.catch(() => undefined);
+    };
+    let staged: StagedArchive;
+    try {
+      staged = await this.restorer.stage(input, supported.ok ? onConfig : undefined);
+    } catch (err) {
+      if (creating) await creating.then((c) => this.restorer.discard(c)).catch(() => undefined);
+      throw err;
+    }
     const receiveMs = Date.now() - t0;
     try {
       const info = staged.info;
@@ -272,13 +287,11 @@ export class NodeService extends PodmanNode implements NodeClient {
         );
       }
       const t1 = Date.now();
-      const supported = await this.restorer.supported();
       let result: RestoreResult;
       let addressKept: boolean;
       let mode: TransferMode = 'prepared';
-      if (opts.name === undefined && info.volumes.length === 0 && supported.ok) {
-        const { configDump, specDump } = this.restorer.stagedConfig(staged);
-        const c = await this.restorer.create(configDump, specDump);
+      if (creating && info.volumes.length === 0) {
+        const c = await creating;
         try {
           this.restorer.place(c, staged);
           ({ result, addressKept } = await this.restorer.restore(c, {
@@ -290,6 +303,7 @@ export class NodeService extends PodmanNode implements NodeClient {
           throw err;
         }
       } else {
+        if (creating) await creating.then((c) => this.restorer.discard(c)).catch(() => undefined);
         mode = 'import';
         ({ result, addressKept } = await this.importStaged(staged, opts));
       }
@@ -311,6 +325,9 @@ export class NodeService extends PodmanNode implements NodeClient {
         mode,
         addressKept,
       };
+    } catch (err) {
+      if (creating) await creating.then((c) => this.restorer.discard(c)).catch(() => undefined);
+      throw err;
     } finally {
       this.restorer.drop(staged);
     }
@@ -492,4 +509,14 @@ export class NodeService extends PodmanNode implements NodeClient {
 
 function* randomChunks(bytes: number): Generator<Buffer> {
   for (let left = bytes; left > 0; left -= 1 << 20) yield randomBytes(Math.min(left, 1 << 20));
+}
+
+/** libpod's config.dump lists the container's named volumes; their content travels only with Podman's import. */
+function hasNamedVolumes(configDump: Buffer): boolean {
+  try {
+    const cfg = JSON.parse(configDump.toString('utf8')) as { namedVolumes?: unknown };
+    return Array.isArray(cfg.namedVolumes) && cfg.namedVolumes.length > 0;
+  } catch {
+    return false;
+  }
 }

@@ -142,11 +142,14 @@ export class PreparedRestore {
    * Unpacks an archive into a private staging directory while checking it.
    * On any failure the directory is gone and the error is the archive's.
    */
-  async stage(input: AsyncIterable<Uint8Array>): Promise<StagedArchive> {
+  async stage(
+    input: AsyncIterable<Uint8Array>,
+    onConfig?: (config: { configDump: Buffer; specDump: Buffer }) => void,
+  ): Promise<StagedArchive> {
     const dir = join(this.stagingRoot, `restore-${Date.now()}-${randomBytes(4).toString('hex')}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
-      return { dir, info: await unpackArchive(input, dir) };
+      return { dir, info: await unpackArchive(input, dir, onConfig ? { onConfig } : {}) };
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;

@@ -18,12 +18,29 @@ import { walkCheckpointArchive } from './walk.ts';
 export async function unpackArchive(
   input: AsyncIterable<Uint8Array>,
   dir: string,
-  limits: Partial<ArchiveLimits> = {},
+  opts: {
+    limits?: Partial<ArchiveLimits>;
+    /**
+     * Called once config.dump and spec.dump have both passed their checks,
+     * while the rest still streams in: what needs only the configuration
+     * (creating the container) need not wait for the memory pages.
+     */
+    onConfig?: (config: { configDump: Buffer; specDump: Buffer }) => void;
+  } = {},
 ): Promise<ArchiveInfo> {
-  return walkCheckpointArchive(input, resolveLimits(limits), {
+  const config: { configDump?: Buffer; specDump?: Buffer } = {};
+  return walkCheckpointArchive(input, resolveLimits(opts.limits), {
     async buffered(member, data) {
       mkdirSync(dirname(join(dir, member.name)), { recursive: true, mode: 0o700 });
       writeFileSync(join(dir, member.name), data, { mode: 0o600 });
+      if (member.role === 'config-dump') config.configDump = data;
+      if (member.role === 'spec-dump') config.specDump = data;
+      if (
+        (member.role === 'config-dump' || member.role === 'spec-dump') &&
+        config.configDump &&
+        config.specDump
+      )
+        opts.onConfig?.({ configDump: config.configDump, specDump: config.specDump });
     },
     async streamed(member, chunks) {
       const path = join(dir, member.name);
@@ -40,6 +57,9 @@ export async function unpackArchive(
         return;
       }
       const out = createWriteStream(path, { mode: 0o600, highWaterMark: 1 << 20 });
+      // reported through `finished` below; a late error (the directory removed after a refusal
+      // while the file was still being opened) must not become an uncaught exception
+      out.on('error', () => undefined);
       try {
         for await (const chunk of chunks) {
           if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));

@@ -65,7 +65,7 @@ export class ArchiveIntegrityError extends LifeboatError {
     opts: { chunk?: number; location?: ArchiveLocation; cause?: unknown } = {},
   ) {
     const where = opts.location === undefined ? 'archive' : describeLocation(opts.location);
-    super('archive_corrupt', `${where}: ${detail}`, {
+    super('archive_corrupt', `${where}: corrupt: ${detail}`, {
       hint: hints[reason],
       status: 500,
       ...(opts.cause === undefined ? {} : { cause: opts.cause }),

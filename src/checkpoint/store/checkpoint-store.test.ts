@@ -264,6 +264,28 @@ describe('CheckpointStore', () => {
     }
   });
 
+  test('openChecked: one pass, the stream ends in an error for a flipped byte or a cut file, plain or encrypted', async () => {
+    for (const encrypt of [true, false]) {
+      const { root, store } = await fresh(encrypt ? {} : { encrypt: false });
+      const ref = { group: 0, version: 3 };
+      const data = randomBytes(3 * chunkSize + 123);
+      await store.write('one', ref, Readable.from([data]), { node: 'n1' });
+      assert.deepEqual(await collect(await store.openChecked('one', ref)), data, 'intact: the plaintext');
+      const file = join(root, 'one', '0', encrypt ? '3.lbx' : '3.tar');
+      const stored = await readFile(file);
+      const flipped = Buffer.from(stored);
+      flipped[flipped.length - 10] = flipped[flipped.length - 10]! ^ 1;
+      await writeFile(file, flipped);
+      await assert.rejects(
+        collect(await store.openChecked('one', ref)),
+        ArchiveIntegrityError,
+        'flipped byte',
+      );
+      await writeFile(file, stored.subarray(0, stored.length - 5000));
+      await assert.rejects(collect(await store.openChecked('one', ref)), ArchiveIntegrityError, 'cut file');
+    }
+  });
+
   test('a truncated file is rejected, by size and, with a forged manifest, by decryption', async () => {
     const { root, store } = await fresh();
     const ref = { group: 0, version: 2 };

@@ -196,6 +196,68 @@ export class CheckpointStore {
     return this.#open(container, ref.group, ref.version);
   }
 
+  /**
+   * The plaintext of a version, checked in one pass as it streams: every
+   * encrypted chunk before it is released, the file's size and sha256 at the
+   * end, where a mismatch ends the stream with ArchiveIntegrityError. For
+   * consumers that act on nothing before the stream ended (a restore that
+   * stages the whole archive first); `open` checks the whole file first.
+   */
+  async openChecked(container: string, ref: CheckpointRef): Promise<Readable> {
+    validateRef(ref);
+    const location: ArchiveLocation = { container, group: ref.group, version: ref.version };
+    const manifest = await this.#readManifest(container, ref.group, ref.version);
+    this.#assertReadable(manifest, location);
+    let fh: FileHandle;
+    try {
+      fh = await open(join(this.#layout.groupDir(container, ref.group), manifest.file), 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new CheckpointNotFoundError(location, err);
+      throw err;
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const checked = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+      flush(done) {
+        const actual = hash.digest('hex');
+        if (size !== manifest.size)
+          done(
+            new ArchiveIntegrityError(
+              'size_mismatch',
+              `stored file is ${size} bytes, manifest says ${manifest.size}`,
+              {
+                location,
+              },
+            ),
+          );
+        else if (actual !== manifest.sha256)
+          done(
+            new ArchiveIntegrityError(
+              'checksum_mismatch',
+              `sha256 ${actual} does not match the manifest's ${manifest.sha256}`,
+              { location },
+            ),
+          );
+        else done();
+      },
+    });
+    const raw = fh.createReadStream({ start: 0, highWaterMark: 1 << 20 });
+    if (!manifest.encrypted) {
+      pipelineWithCallback(raw, checked, () => undefined);
+      return checked;
+    }
+    const keyring = this.#keyring;
+    if (keyring === undefined) throw new Error('unreachable: encrypted archive checked without a keyring');
+    const decrypt = createDecryptStream(keyring, { context: archiveContext(location), location });
+    pipelineWithCallback(raw, checked, decrypt, () => undefined);
+    return decrypt;
+  }
+
   async openPreDump(container: string, group: number): Promise<Readable> {
     validateIndex('group', group);
     return this.#open(container, group, 'pre-dump');
