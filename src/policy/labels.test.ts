@@ -36,6 +36,10 @@ describe('policy labels', () => {
   });
   test('bad ticker values are refused', () => {
     assert.throws(() => tickerConfigOf({ 'lifeboat.checkpoint.interval': '100ms' }), /at least 1s/);
+    // past 2^31-1 ms Node's setInterval would fire every millisecond
+    assert.throws(() => tickerConfigOf({ 'lifeboat.checkpoint.interval': '600h' }), /at most 24h/);
+    assert.throws(() => tickerConfigOf({ 'lifeboat.checkpoint.interval': '9999999h' }), /at most 24h/);
+    assert.equal(tickerConfigOf({ 'lifeboat.checkpoint.interval': '24h' })?.intervalMs, 86_400_000);
     assert.throws(
       () =>
         tickerConfigOf({ 'lifeboat.checkpoint.interval': '5s', 'lifeboat.checkpoint.version-group': '0' }),

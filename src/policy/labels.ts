@@ -17,6 +17,12 @@ export const SWARM_RESCHEDULE_LABEL = 'com.docker.swarm.reschedule-policies';
 
 export const DEFAULT_VERSION_GROUP = 5;
 export const MIN_INTERVAL_MS = 1000;
+/**
+ * A day: a checkpoint less often protects little, and Node's timers take at
+ * most 2^31-1 ms (beyond, they fire every millisecond: the container would be
+ * frozen and dumped back to back).
+ */
+export const MAX_INTERVAL_MS = 24 * 3600 * 1000;
 export const MAX_VERSION_GROUP = 100;
 
 export type RestorePolicy = 'checkpoint' | 'on-node-failure';
@@ -32,6 +38,12 @@ export function tickerConfigOf(labels: Record<string, string> | null | undefined
   const intervalMs = parseDuration(interval, LABEL_INTERVAL);
   if (intervalMs < MIN_INTERVAL_MS) {
     throw new ValidationError(`${LABEL_INTERVAL}=${interval}: the interval must be at least 1s`);
+  }
+  if (intervalMs > MAX_INTERVAL_MS) {
+    throw new ValidationError(
+      `${LABEL_INTERVAL}=${interval}: the interval must be at most 24h`,
+      'checkpoints further apart than a day protect little; use 24h or less',
+    );
   }
   const vgText = labels?.[LABEL_VERSION_GROUP];
   const versionGroup = vgText === undefined || vgText === '' ? DEFAULT_VERSION_GROUP : Number(vgText);

@@ -31,3 +31,22 @@ test('compileClientRegExp: a 400 naming the pattern, or the RegExp', () => {
     (e: unknown) => e instanceof ValidationError && /filter \/\(a\+\)\+\$\/ refused/.test(e.message),
   );
 });
+
+test(
+  'a pattern that backtracks without nested groups cannot stall the process: linear-time fallback',
+  { timeout: 10_000 },
+  () => {
+    // `docker ps --filter name=...` as measured on a 63-character name: >30 s before the fallback
+    const re = compileClientRegExp('^.*a.*a.*a.*a.*a.*a.*a.*a.*b$', '', 'name filter');
+    // without the fallback these do not return within the test's timeout
+    assert.equal(re.test('a'.repeat(255)), false);
+    assert.equal(re.test(`${'a'.repeat(254)}b`), true);
+  },
+);
+
+test('lookarounds are refused: the linear-time engine cannot run them', () => {
+  for (const p of ['a(?=b)', 'a(?!b)', '(?<=a)b', '(?<!a)b'])
+    assert.match(unsafePatternReason(p) ?? '', /lookahead and lookbehind/, p);
+  assert.equal(unsafePatternReason('(?<name>web)-[0-9]+'), undefined, 'named groups are fine');
+  assert.equal(unsafePatternReason('(?:eu|us)-west'), undefined, 'non-capturing groups are fine');
+});

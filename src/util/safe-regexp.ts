@@ -1,4 +1,12 @@
+import { setFlagsFromString } from 'node:v8';
 import { ValidationError } from './errors.ts';
+
+// Docker and Swarm match with Go's RE2, in linear time. V8 backtracks, but
+// can fall back to its linear-time engine once a match backtracks too much:
+// with this, no accepted pattern (no backreferences, no lookarounds) can
+// stall the process, whatever its shape (`^.*a.*a.*a.*b$` on a long name).
+// Set when this module loads, before any client pattern is compiled.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** Longest pattern a client may send (Docker filters, Swarm /regex/ expressions). */
 export const MAX_PATTERN_LENGTH = 256;
@@ -20,7 +28,7 @@ export function unsafePatternReason(source: string): string | undefined {
     const c = source[i]!;
     if (c === '\\') {
       const next = source[i + 1] ?? '';
-      if (/[1-9]/.test(next) || next === 'k') return 'backreferences are not supported';
+      if (/[1-9]/.test(next) || next === 'k') return 'backreferences are not supported (RE2 has none)';
       i++;
       continue;
     }
@@ -30,6 +38,13 @@ export function unsafePatternReason(source: string): string | undefined {
       continue;
     }
     if (c === '(') {
+      // the linear-time engine has no lookarounds (nor has RE2): such a pattern could backtrack without bound
+      if (
+        source[i + 1] === '?' &&
+        /^[=!<]/.test(source.slice(i + 2)) &&
+        !/^<[A-Za-z]/.test(source.slice(i + 2))
+      )
+        return 'lookahead and lookbehind are not supported (RE2 has none)';
       groups.push({ risky: false });
       continue;
     }
