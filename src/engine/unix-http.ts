@@ -47,7 +47,17 @@ export interface HttpsTransportOptions {
   baseUrl: string;
   /** Client certificate and trust (src/pki clientTlsOptions). Verification is never switched off. */
   tls: ConnectionOptions;
+  /** A host that accepts no connection within this long is down (default 1500 ms; the kernel would try for minutes). */
+  connectTimeoutMs?: number;
+  /**
+   * Asked every 250 ms while requests are in flight: an error means the
+   * other host is known to be down (no heartbeat), and every request to it
+   * ends with that error at once instead of waiting on a dead connection.
+   */
+  liveness?: () => Error | undefined;
 }
+
+const LIVENESS_CHECK_MS = 250;
 
 /** A remote API over HTTPS (mutual TLS), with kept-alive connections so a call costs no handshake. */
 export function httpsTransport(opts: HttpsTransportOptions): Transport {
@@ -57,10 +67,26 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? 443 : Number(url.port);
   const agent = new https.Agent({ keepAlive: true, ...opts.tls });
+  const connectMs = opts.connectTimeoutMs ?? 1500;
+  const inFlight = new Set<ClientRequest>();
+  let watch: NodeJS.Timeout | undefined;
+  const watchLiveness = (): void => {
+    if (watch || !opts.liveness) return;
+    watch = setInterval(() => {
+      const down = opts.liveness?.();
+      if (down) for (const r of inFlight) r.destroy(down);
+      if (inFlight.size === 0) {
+        clearInterval(watch);
+        watch = undefined;
+      }
+    }, LIVENESS_CHECK_MS);
+    watch.unref();
+  };
   return {
     endpoint: `${url.origin}${base}`,
-    request: ({ method, path, headers, signal }) =>
-      https.request({
+    request: ({ method, path, headers, signal }) => {
+      const down = opts.liveness?.();
+      const r = https.request({
         ...opts.tls,
         host,
         port,
@@ -69,8 +95,32 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
         headers,
         agent,
         ...(signal ? { signal } : {}),
-      }),
-    close: () => agent.destroy(),
+      });
+      if (down) {
+        // answered at once: the host is known to be down
+        process.nextTick(() => r.destroy(down));
+        return r;
+      }
+      r.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const t = setTimeout(
+          () => r.destroy(new EngineUnavailableError(`${url.host}`, `no connection within ${connectMs} ms`)),
+          connectMs,
+        );
+        socket.once('connect', () => clearTimeout(t));
+        socket.once('close', () => clearTimeout(t));
+      });
+      inFlight.add(r);
+      // the request object outlives its response: drop it once the answer is read or it failed
+      r.once('close', () => inFlight.delete(r));
+      r.once('response', (res) => res.once('close', () => inFlight.delete(r)));
+      watchLiveness();
+      return r;
+    },
+    close: () => {
+      if (watch) clearInterval(watch);
+      agent.destroy();
+    },
   };
 }
 

@@ -17,7 +17,12 @@ import type {
   WaitHandle,
 } from '../api/docker/backend.ts';
 import { NoSuchContainerError } from '../api/docker/errors.ts';
+import { selectContainers } from '../api/docker/container-filters.ts';
 import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
+import { hostDownInspect, hostDownSummary, type PodmanListEntry } from '../api/docker/podman-mapping.ts';
+import { EngineUnavailableError } from '../engine/errors.ts';
+import type { ContainerListEntry } from '../engine/types.ts';
+import { errorMessage } from '../util/errors.ts';
 import type {
   DockerCheckpoint,
   DockerContainerCreateBody,
@@ -32,9 +37,9 @@ import { validateContainerName } from '../api/docker/validate.ts';
 import type { Scheduler } from '../scheduler/index.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
-import type { NodeRegistry } from './node-registry.ts';
+import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
-import type { ContainerPhase } from './records.ts';
+import type { ContainerPhase, ContainerRecord, NodeRecord } from './records.ts';
 
 export interface ClusterDockerBackendOptions {
   state: ClusterState;
@@ -267,18 +272,49 @@ export class ClusterDockerBackend implements DockerBackend {
 
   async inspectContainer(ref: string): Promise<DockerContainerInspect> {
     const { node, name } = await this.locate(ref);
-    const i = await this.backend(node).inspectContainer(name);
     const n = await this.o.state.node(node);
+    let i: DockerContainerInspect;
+    try {
+      i = await this.backend(node).inspectContainer(name);
+    } catch (err) {
+      // a host that does not answer: what its last report (else the record) said, marked as classic Swarm did
+      const rec = (await this.o.state.container(name))?.record;
+      const entry = !isHostDown(err)
+        ? undefined
+        : (n?.report.containers.find((c) => namesOf(c).includes(name)) ??
+          (rec ? recordEntry(rec) : undefined));
+      if (!entry) throw err;
+      i = hostDownInspect(entry as PodmanListEntry, errorMessage(err));
+    }
     // classic Swarm added the host to inspect
     return { ...i, Node: { ID: node, Name: node, Addr: n?.report.address ?? '' } } as DockerContainerInspect;
   }
 
   async listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]> {
+    const everywhere = { ...opts, limit: -1 } as ListContainersOptions;
+    const healthy = new Set(await this.healthyNames());
+    const recs = await this.o.state.containers();
+    const records = new Map(recs.map((r) => [r.name, r.node]));
+    // a silent host's containers, as it last reported them (or as their records say, for ones created
+    // after its last report), unless the cluster moved them elsewhere since
+    const lastReported = (n: NodeRecord): DockerContainerSummary[] => {
+      const reported = n.report.containers.filter((c) =>
+        namesOf(c).every((name) => (records.get(name) ?? n.report.name) === n.report.name),
+      );
+      const seen = new Set(reported.flatMap(namesOf));
+      const recorded = recs.filter((r) => r.node === n.report.name && !seen.has(r.name)).map(recordEntry);
+      return selectContainers(
+        [...reported, ...recorded].map((c) => hostDownSummary(c as PodmanListEntry, Date.now())),
+        everywhere,
+      );
+    };
     const lists = await Promise.all(
-      (await this.healthyNames()).map((n) =>
-        this.backend(n)
-          .listContainers({ ...opts, limit: -1 } as ListContainersOptions)
-          .catch(() => []),
+      (await this.o.nodes.all()).map((n) =>
+        healthy.has(n.report.name)
+          ? this.backend(n.report.name)
+              .listContainers(everywhere)
+              .catch((err: unknown) => (isHostDown(err) ? lastReported(n) : []))
+          : lastReported(n),
       ),
     );
     const all = lists.flat().sort((a, b) => b.Created - a.Created);
@@ -329,4 +365,33 @@ export class ClusterDockerBackend implements DockerBackend {
     const { node, name } = await this.locate(ref);
     await this.backend(node).deleteCheckpoint(name, checkpointId, opts);
   }
+}
+
+/** The host did not answer: known down by its heartbeats, or no connection. */
+function isHostDown(err: unknown): boolean {
+  return err instanceof HostDownError || err instanceof EngineUnavailableError;
+}
+
+function namesOf(c: ContainerListEntry): string[] {
+  return c.Names.map((n) => n.replace(/^\//, ''));
+}
+
+/** A list entry from what the cluster recorded of a container its host never reported. */
+function recordEntry(r: ContainerRecord): ContainerListEntry {
+  return {
+    Id: r.id ?? '',
+    Names: [r.name],
+    Image: r.spec.image,
+    ImageID: r.imageId ?? '',
+    State: 'unknown',
+    Status: '',
+    Created: Math.floor(Date.parse(r.updatedAt) / 1000) || 0,
+    Labels: r.spec.labels ?? {},
+    Ports: null,
+    Command: r.spec.command ?? null,
+    Pid: 0,
+    ExitCode: 0,
+    Exited: false,
+    StartedAt: 0,
+  };
 }

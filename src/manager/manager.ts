@@ -113,7 +113,13 @@ export class Manager {
       events: this.events,
       failureTimeoutMs: o.failureTimeoutMs,
       clientFor: (rec) =>
-        new HttpNodeClient({ name: rec.report.name, url: rec.apiUrl, tls: o.tls, relayed: this.relayed }),
+        new HttpNodeClient({
+          name: rec.report.name,
+          url: rec.apiUrl,
+          tls: o.tls,
+          relayed: this.relayed,
+          liveness: this.registry.liveness(rec.report.name),
+        }),
     });
     this.tickers = new TickerService({ state: this.state, nodes: this.registry, events: this.events });
     this.rescheduler = new Rescheduler({

@@ -15,6 +15,27 @@ export class NoSuchNodeError extends LifeboatError {
   }
 }
 
+/**
+ * A host that stopped heartbeating: calls to it end at once instead of
+ * waiting on a connection nobody answers (classic Swarm showed "Host Down").
+ */
+export class HostDownError extends LifeboatError {
+  readonly node: string;
+  constructor(node: string, silentMs: number, failed: boolean) {
+    super(
+      'host_down',
+      failed
+        ? `host ${node} is down (declared failed; no heartbeat for ${Math.round(silentMs / 1000)} s)`
+        : `host ${node} is not answering: no heartbeat for ${silentMs} ms`,
+      {
+        status: 503,
+        hint: 'a host silent for the failure timeout is declared failed and its restore-policy containers come back elsewhere; `lifeboat node ls` shows the hosts',
+      },
+    );
+    this.node = node;
+  }
+}
+
 export interface NodeRegistryOptions {
   state: ClusterState;
   events: EventLog;
@@ -33,6 +54,9 @@ export interface NodeRegistryOptions {
 export class NodeRegistry implements NodeDirectory {
   private readonly clients = new Map<string, { apiUrl: string; client: NodeClient }>();
   private readonly now: () => number;
+  /** What the records said when last read, and when that was: liveness is judged without a store round trip. */
+  private seen = new Map<string, { lastHeartbeat: number; failed: boolean }>();
+  private seenAt = 0;
 
   constructor(private readonly opts: NodeRegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -71,7 +95,41 @@ export class NodeRegistry implements NodeDirectory {
   }
 
   async all(): Promise<NodeRecord[]> {
-    return (await this.opts.state.nodes()).sort((a, b) => a.report.name.localeCompare(b.report.name));
+    const records = (await this.opts.state.nodes()).sort((a, b) =>
+      a.report.name.localeCompare(b.report.name),
+    );
+    this.remember(records);
+    return records;
+  }
+
+  private remember(records: NodeRecord[]): void {
+    this.seen = new Map(
+      records.map((r) => [r.report.name, { lastHeartbeat: r.lastHeartbeat, failed: r.status === 'failed' }]),
+    );
+    this.seenAt = this.now();
+  }
+
+  /** How long a host may be silent before calls to it stop waiting: two heartbeats, at most half the timeout. */
+  get staleAfterMs(): number {
+    return Math.min(2000, this.opts.failureTimeoutMs / 2);
+  }
+
+  /**
+   * A host's liveness for calls in flight to it: an error once it has been
+   * silent for `staleAfterMs` (or declared failed), judged from the records
+   * as last read (the leader reads them every 250 ms); with no recent read
+   * nothing is judged, so a quiet replica never cuts a live host's calls.
+   */
+  liveness(name: string): () => HostDownError | undefined {
+    return () => {
+      const now = this.now();
+      if (now - this.seenAt > this.staleAfterMs) return undefined;
+      const s = this.seen.get(name);
+      if (!s) return undefined;
+      const silent = now - s.lastHeartbeat;
+      if (s.failed) return new HostDownError(name, silent, true);
+      return silent > this.staleAfterMs ? new HostDownError(name, silent, false) : undefined;
+    };
   }
 
   async healthy(): Promise<NodeRecord[]> {
@@ -96,7 +154,9 @@ export class NodeRegistry implements NodeDirectory {
 
   /** Refreshes clients from the records (call after heartbeats arrive). */
   async refreshClients(): Promise<void> {
-    this.syncClients(await this.opts.state.nodes());
+    const records = await this.opts.state.nodes();
+    this.remember(records);
+    this.syncClients(records);
   }
 
   private syncClients(records: NodeRecord[]): void {

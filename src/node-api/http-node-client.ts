@@ -43,6 +43,8 @@ export interface HttpNodeClientOptions {
   timeoutMs?: number;
   /** Counts archive bytes that pass through this process (a manager keeping `docker checkpoint` archives). */
   relayed?: RelayCounter;
+  /** The host's liveness as the manager judges it from heartbeats: calls to a silent host end at once. */
+  liveness?: () => Error | undefined;
 }
 
 /** Archive bytes a manager carried itself; migrations, restores from the store and image moves add none. */
@@ -95,10 +97,14 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
     });
     this.api = new NodeApiCaller(
       this.name,
-      httpsTransport({ baseUrl: this.url, tls }),
+      httpsTransport({ baseUrl: this.url, tls, ...(opts.liveness ? { liveness: opts.liveness } : {}) }),
       opts.timeoutMs ?? 120_000,
     );
-    this.podman = PodmanClient.overHttps({ baseUrl: `${this.url}/podman`, tls });
+    this.podman = PodmanClient.overHttps({
+      baseUrl: `${this.url}/podman`,
+      tls,
+      ...(opts.liveness ? { liveness: opts.liveness } : {}),
+    });
     this.relayed = opts.relayed;
   }
 

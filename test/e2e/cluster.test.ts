@@ -11,7 +11,7 @@ import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
 import { RedisClient } from '../support/redis-client.ts';
-import { waitFor } from '../support/wait.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 // The whole product on one machine, as a user meets it: `lifeboat up`, the
 // real docker CLI against the manager, `lifeboat migrate` over the lifeboat
@@ -295,7 +295,36 @@ describe('a lifeboat cluster end to end', () => {
     await docker('rm', '-f', 'pinned');
   });
 
-  test('a killed host is reported failed within the failure timeout', async () => {
+  test('a killed host is reported failed within the failure timeout; docker inspect, ps and logs never stall', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'doomed',
+      '-e',
+      'constraint:node==e3',
+      'localhost/lifeboat/busybox',
+      'sleep',
+      '3600',
+    );
+    // a client polling the Docker endpoint all through the host's death: every answer within 2 s
+    const slowest = { ms: 0, what: '' };
+    let polling = true;
+    const poll = async (what: string, path: string): Promise<void> => {
+      while (polling) {
+        const t = Date.now();
+        const res = await fetch(`http://127.0.0.1:${DOCKER_PORT}/v1.41${path}`);
+        await res.arrayBuffer();
+        const ms = Date.now() - t;
+        if (ms > slowest.ms) Object.assign(slowest, { ms, what: `${what} (${res.status})` });
+        await sleep(50);
+      }
+    };
+    const pollers = [
+      poll('inspect', '/containers/doomed/json'),
+      poll('ps', '/containers/json?all=1'),
+      poll('logs', '/containers/doomed/logs?stdout=1&stderr=1'),
+    ];
     const cluster = new LocalCluster({ root: ROOT });
     const t0 = Date.now();
     await cluster.host('e3').kill();
@@ -321,5 +350,15 @@ describe('a lifeboat cluster end to end', () => {
       failedAt <= 3000 + 1500 + 5000,
       `e3 reported failed ${failedAt} ms after the kill began (timeout 3000 ms)`,
     );
+    await sleep(2000);
+    polling = false;
+    await Promise.all(pollers);
+    assert.ok(
+      slowest.ms < 2000,
+      `every Docker API call answered within 2 s; slowest ${slowest.ms} ms: ${slowest.what}`,
+    );
+    const ps = await docker('ps', '-a', '--filter', 'name=doomed', '--format', '{{.Names}} {{.Status}}');
+    assert.equal(ps, 'doomed Host Down', "classic Swarm's status for a container on a dead host");
+    assert.match(await docker('inspect', '--format', '{{.State.Error}}', 'doomed'), /Host Down: host e3/);
   });
 });

@@ -451,3 +451,50 @@ export function toDockerImage(i: PodmanImage): DockerImageSummary {
     Containers: i.Containers ?? -1,
   };
 }
+
+/** Classic Swarm's status for a container on a host that does not answer. */
+export const HOST_DOWN = 'Host Down';
+
+/**
+ * What Docker clients can be told about a container whose host does not
+ * answer, from the host's last report (its list entry): classic Swarm's
+ * "Host Down", with the last state Podman reported and the reason in
+ * State.Error. Nothing that would need the host is invented.
+ */
+export function hostDownInspect(c: PodmanListEntry, why: string): DockerContainerInspect {
+  const name = (c.Names[0] ?? c.Id).replace(/^\//, '');
+  const inspect = toDockerInspect({
+    Id: c.Id,
+    Name: name,
+    Created: typeof c.Created === 'number' ? new Date(c.Created * 1000).toISOString() : c.Created,
+    Image: c.ImageID,
+    ImageName: c.Image,
+    State: {
+      Status: c.State,
+      Running: c.State === 'running',
+      Paused: c.State === 'paused',
+      Pid: 0,
+      ExitCode: c.ExitCode,
+      StartedAt: '',
+      FinishedAt: '',
+      Error: `${HOST_DOWN}: ${why}`,
+    },
+    Config: {
+      Env: null,
+      Cmd: c.Command,
+      Entrypoint: null,
+      Labels: c.Labels,
+      Tty: false,
+      WorkingDir: '',
+      Image: c.Image,
+    },
+    HostConfig: { CgroupParent: '', PortBindings: null },
+    NetworkSettings: { IPAddress: '', Ports: null },
+  });
+  return inspect;
+}
+
+/** A list row for a container on a host that does not answer: its last reported entry, status "Host Down". */
+export function hostDownSummary(c: PodmanListEntry, now: number): DockerContainerSummary {
+  return { ...toDockerSummary(c, now), Status: HOST_DOWN };
+}
