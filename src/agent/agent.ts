@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../util/log.ts';
 import { httpsUrl, type HostPort } from './agent-config.ts';
 import { AgentNotReadyError, HeartbeatLoop } from './heartbeat.ts';
 import { startNodeApi, type RunningNodeApi } from '../node-api/server.ts';
+import { FrozenWatch } from './frozen-watch.ts';
 import type { NodeService } from './node-service.ts';
 
 export interface AgentOptions {
@@ -33,6 +34,8 @@ export class Agent {
   readonly service: NodeService;
   readonly api: RunningNodeApi;
   readonly heartbeat: HeartbeatLoop;
+  /** Thaws containers an interrupted checkpoint left frozen. */
+  readonly frozenWatch: FrozenWatch;
   /** The node API's URL as managers see it. */
   readonly url: string;
   private readonly log: Logger;
@@ -49,6 +52,8 @@ export class Agent {
     this.heartbeat = heartbeat;
     this.url = url;
     this.log = log;
+    this.frozenWatch = new FrozenWatch(service.hostPaths.cgroupParent, () => service.dumpActivity(), log);
+    this.frozenWatch.start();
   }
 
   static async start(opts: AgentOptions): Promise<Agent> {
@@ -97,6 +102,7 @@ export class Agent {
 
   /** Stops heartbeats (a fence in progress finishes), then the node API with every open connection. */
   async stop(): Promise<void> {
+    this.frozenWatch.stop();
     await this.heartbeat.stop();
     await this.api.close();
     this.log.info('agent stopped');

@@ -84,6 +84,7 @@ export class NodeService extends PodmanNode implements NodeClient {
   private readonly source: CheckpointSource;
   private readonly restorer: PreparedRestore;
   private readonly target: MigrationTarget;
+  private readonly dumps = { started: 0, running: 0 };
 
   constructor(opts: NodeServiceOptions) {
     super();
@@ -178,12 +179,28 @@ export class NodeService extends PodmanNode implements NodeClient {
   }
 
   async preDump(name: string): Promise<void> {
-    await this.podman.checkpoint(name, { preCheckpoint: true, keep: true });
+    await this.dumping(() => this.podman.checkpoint(name, { preCheckpoint: true, keep: true }));
   }
 
   /** Streams a checkpoint archive of a container (kept by a manager: `docker checkpoint create`). */
   async checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable> {
-    return this.podman.checkpointExport(name, opts);
+    return this.dumping(() => this.podman.checkpointExport(name, opts));
+  }
+
+  /** Dumps started by this agent and running now: a container frozen meanwhile may be one of them. */
+  dumpActivity(): { started: number; running: number } {
+    return { ...this.dumps };
+  }
+
+  /** A CRIU dump (the container is frozen while it runs), counted for FrozenWatch. */
+  private async dumping<T>(fn: () => Promise<T>): Promise<T> {
+    this.dumps.started++;
+    this.dumps.running++;
+    try {
+      return await fn();
+    } finally {
+      this.dumps.running--;
+    }
   }
 
   /**
@@ -200,7 +217,10 @@ export class NodeService extends PodmanNode implements NodeClient {
   ): Promise<{ manifest: CheckpointManifest; timings: { dumpMs: number; storeMs: number } }> {
     const store = this.requireStore();
     const t0 = Date.now();
-    const spooled = await spoolAndValidate(await this.podman.checkpointExport(name, opts), this.spoolDir);
+    const spooled = await spoolAndValidate(
+      await this.dumping(() => this.podman.checkpointExport(name, opts)),
+      this.spoolDir,
+    );
     const t1 = Date.now();
     try {
       const s = spooled.info.dumpStats;
@@ -435,7 +455,9 @@ export class NodeService extends PodmanNode implements NodeClient {
           mode: o.mode,
           compression: o.compression,
         });
-        const { archive, dumpMs } = await this.source.dump(g.subject, o.mode, { tcpEstablished: true });
+        const { archive, dumpMs } = await this.dumping(() =>
+          this.source.dump(g.subject, o.mode, { tcpEstablished: true }),
+        );
         if (o.compression === 'none') return { archive, dumpMs };
         const gz = createGzip({ level: 1, chunkSize: 1 << 20 });
         archive.on('error', (err) => gz.destroy(err));

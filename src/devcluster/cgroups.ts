@@ -46,10 +46,28 @@ export function pidsIn(rel: string, hierarchy = join(CGROUP_ROOT, 'freezer')): n
   return out;
 }
 
+/**
+ * Freezes or thaws the subtree `rel`. Thawing reaches every descendant: a
+ * container CRIU froze by itself (a dump cut short by a power loss) stays
+ * frozen when only its parent is thawed, and its killed processes would
+ * never die.
+ */
 export function setFrozen(rel: string, frozen: boolean): boolean {
   const f = join(FREEZER, rel, 'freezer.state');
   if (!existsSync(f)) return false;
-  writeFileSync(f, frozen ? 'FROZEN' : 'THAWED');
+  if (frozen) {
+    writeFileSync(f, 'FROZEN');
+    return true;
+  }
+  const thaw = (dir: string): void => {
+    try {
+      writeFileSync(join(dir, 'freezer.state'), 'THAWED');
+      for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) thaw(join(dir, e.name));
+    } catch {
+      // removed meanwhile
+    }
+  };
+  thaw(join(FREEZER, rel));
   return true;
 }
 
@@ -123,6 +141,8 @@ export function removeCgroup(rel: string): string[] {
       left.push(dir);
     }
   };
+  // a frozen subtree keeps its (killed) processes, and a populated cgroup cannot go
+  setFrozen(rel, false);
   for (const h of hierarchies()) rm(join(h, rel));
   return left;
 }

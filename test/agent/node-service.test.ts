@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { FrozenWatch } from '../../src/agent/frozen-watch.ts';
 import { NodeService } from '../../src/agent/node-service.ts';
 import { HostileArchiveError } from '../../src/checkpoint/archive/index.ts';
 import { generateClusterKey, Keyring } from '../../src/checkpoint/crypto/index.ts';
@@ -11,6 +12,7 @@ import { probeHostCapabilities } from '../../src/engine/capabilities.ts';
 import { collectLogs } from '../../src/engine/demux-stream.ts';
 import { BUSYBOX_IMAGE } from '../../src/images/test-images.ts';
 import { removeTree } from '../../src/devcluster/remove-tree.ts';
+import { createLogger } from '../../src/util/log.ts';
 import { waitFor } from '../support/wait.ts';
 import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
 
@@ -143,5 +145,34 @@ describe('agent node service on real hosts', () => {
       return true;
     });
     assert.equal((await b.podman.listContainers({ all: true })).length, before);
+  });
+
+  test('a container left frozen by a checkpoint cut short is found and thawed; one being dumped is not', async () => {
+    await na.create({ name: 'iced', image: BUSYBOX_IMAGE, command: COUNTER });
+    await a.podman.startContainer('iced');
+    const { Id } = await a.podman.inspectContainer('iced');
+    const state = `/sys/fs/cgroup/freezer/${a.service.cgroupParent}/libpod-${Id}/freezer.state`;
+    // what CRIU leaves when it (or runc, or Podman's service) dies in the middle of a dump
+    writeFileSync(state, 'FROZEN');
+    await waitFor('the container frozen', 10_000, async () =>
+      readFileSync(state, 'utf8').trim() === 'FROZEN' ? true : undefined,
+    );
+    const log = createLogger('test/frozen');
+    // a dump running here: the frozen container may be its own, it is left alone
+    const busy = new FrozenWatch(a.service.cgroupParent, () => ({ started: 1, running: 1 }), log);
+    assert.deepEqual([busy.scan(), busy.scan()], [[], []]);
+    const watch = new FrozenWatch(a.service.cgroupParent, () => na.dumpActivity(), log);
+    assert.deepEqual(watch.scan(), [], 'first sighting: a suspect only');
+    assert.deepEqual(
+      watch.scan(),
+      [`${a.service.cgroupParent}/libpod-${Id}`],
+      'frozen twice with no dump: thawed',
+    );
+    assert.equal(readFileSync(state, 'utf8').trim(), 'THAWED');
+    const before = await lastCount(na, 'iced');
+    await waitFor('the counter runs again', 15_000, async () =>
+      (await lastCount(na, 'iced')) > before ? true : undefined,
+    );
+    await a.podman.removeContainer('iced', { force: true });
   });
 });
