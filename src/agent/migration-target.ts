@@ -65,11 +65,13 @@ export class MigrationTarget {
     if (this.pending.has(req.grant))
       throw new LifeboatError('migration_exists', 'this migration is already prepared', { status: 409 });
     const peer = this.deps.dial(req.source);
+    const here = this.deps.restorer.supported();
+    here.catch(() => undefined);
     const src = await peer.prepareCheckpoint(req.grant);
     let mode = src.mode;
     let reason = src.reason;
     if (mode === 'prepared') {
-      const s = await this.deps.restorer.supported();
+      const s = await here;
       if (!s.ok) [mode, reason] = ['import', s.reason];
     }
     let linkMBps: number | undefined;

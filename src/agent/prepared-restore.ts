@@ -79,13 +79,30 @@ export class PreparedRestore {
     private readonly log: Logger,
   ) {}
 
-  /** Podman's storage driver must be overlay: its mount point is derived from the layer's directory. */
+  private driver: Promise<{ ok: boolean; reason?: string }> | undefined;
+
+  /**
+   * Podman's storage driver must be overlay: its mount point is derived from
+   * the layer's directory. Asked once (`podman info` takes a while; the
+   * driver does not change under a running service), again after a failure.
+   */
   async supported(): Promise<{ ok: boolean; reason?: string }> {
-    const info = (await this.podman.info()) as { store?: { graphDriverName?: string } };
-    const driver = info.store?.graphDriverName;
-    return driver === 'overlay'
-      ? { ok: true }
-      : { ok: false, reason: `storage driver ${String(driver)}: only overlay is prepared for restores here` };
+    this.driver ??= this.podman.info().then(
+      (info) => {
+        const driver = (info as { store?: { graphDriverName?: string } }).store?.graphDriverName;
+        return driver === 'overlay'
+          ? { ok: true }
+          : {
+              ok: false,
+              reason: `storage driver ${String(driver)}: only overlay is prepared for restores here`,
+            };
+      },
+      (err: unknown) => {
+        this.driver = undefined;
+        throw err;
+      },
+    );
+    return this.driver;
   }
 
   async create(configDump: Buffer, specDump: Buffer): Promise<PreparedContainer> {

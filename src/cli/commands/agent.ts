@@ -7,6 +7,7 @@ import { Agent } from '../../agent/agent.ts';
 import { parseHostPort, parseHostPortList, parseLabel, type HostPort } from '../../agent/agent-config.ts';
 import { DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../agent/heartbeat.ts';
 import { DEFAULT_NODE_API_PORT } from '../../node-api/server.ts';
+import { gzipMBps } from '../../agent/gzip-speed.ts';
 import { NodeService } from '../../agent/node-service.ts';
 import { peerDialer } from '../../node-api/http-peer-client.ts';
 import { loadKeyring } from '../../checkpoint/crypto/index.ts';
@@ -218,6 +219,8 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     capabilities,
     peers: peerDialer(tls),
   });
+  // measured now rather than in the first migration's prepare step
+  gzipMBps();
   const agent = await Agent.start({
     service,
     tls,
