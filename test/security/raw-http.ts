@@ -29,7 +29,8 @@ export function sendRaw(connect: Connect, req: FuzzRequest, timeoutMs: number): 
   return new Promise((resolve, reject) => {
     const body =
       req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body);
-    const lines = [`${req.method} ${req.path} HTTP/1.1`, 'Host: fuzz', 'Connection: close'];
+    // the Host a client on this machine sends: the clear-text endpoint refuses foreign ones (DNS rebinding)
+    const lines = [`${req.method} ${req.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
     for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== '') lines.push(`${k}: ${v}`);
     if (body !== undefined) {
       if (req.chunked === true) lines.push('Transfer-Encoding: chunked');

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { TlsBundle } from '../../pki/index.ts';
 import { LifeboatError } from '../../util/errors.ts';
@@ -49,4 +50,42 @@ export function isLoopbackHost(host: string): boolean {
 export function checkDockerListen(opts: { host: string; tls: TlsBundle | boolean | undefined }): void {
   if (opts.tls !== undefined && opts.tls !== false) return;
   if (!isLoopbackHost(opts.host)) throw new InsecureListenError(opts.host === '' ? '0.0.0.0' : opts.host);
+}
+
+/** What a web page's request carries and a Docker client's never does. */
+export class BrowserRequestError extends LifeboatError {
+  constructor(why: string) {
+    super('browser_request', `refused: ${why}`, {
+      status: 403,
+      hint:
+        'the clear-text Docker endpoint is root on every host: it answers Docker clients on this machine only, ' +
+        'never a web page open in a browser here (cross-site request forgery, DNS rebinding)',
+    });
+  }
+}
+
+/** Content types a browser may send cross-site without asking first (a "simple request"). */
+const SIMPLE_CONTENT = /^\s*(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)/i;
+
+/**
+ * The clear-text listener's guard: no request from a web page. A browser
+ * names the page in `Origin`; a page that rebinds its own host name to
+ * 127.0.0.1 still sends that name as `Host`; and a form or `fetch` without
+ * preflight can only send the content types above. Docker clients send
+ * none of these.
+ */
+export function refuseBrowserRequests(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin !== undefined)
+    throw new BrowserRequestError(`a request from a web page (Origin: ${origin.slice(0, 100)})`);
+  const host = req.headers.host;
+  if (host !== undefined && !isLoopbackHost(host.replace(/:\d+$/, '')))
+    throw new BrowserRequestError(
+      `Host ${host.slice(0, 100)} is not this loopback listener (DNS rebinding?)`,
+    );
+  const type = req.headers['content-type'];
+  // the docker CLI's attach and exec upgrades say text/plain; a page cannot send an Upgrade header
+  const upgrade = /\bupgrade\b/i.test(req.headers.connection ?? '') && req.headers.upgrade !== undefined;
+  if (type !== undefined && !upgrade && SIMPLE_CONTENT.test(type))
+    throw new BrowserRequestError(`content type ${type.slice(0, 60)} (the API takes JSON or tar bodies)`);
 }

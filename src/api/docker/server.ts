@@ -6,7 +6,8 @@ import type { DockerBackend } from './backend.ts';
 import { registerCheckpointRoutes } from './checkpoints.ts';
 import { registerContainerRoutes } from './containers.ts';
 import { registerImageRoutes } from './images.ts';
-import { checkDockerListen } from './listen-guard.ts';
+import type { IncomingMessage } from 'node:http';
+import { checkDockerListen, refuseBrowserRequests } from './listen-guard.ts';
 import { registerSystemRoutes } from './system.ts';
 
 /** The newest Docker Engine API spoken; the docker CLI uses min(this, its own). */
@@ -25,6 +26,8 @@ export interface DockerApiOptions {
   bodyLimitBytes?: number;
   /** Sees each request first (a manager replica forwarding to its leader). */
   intercept?: Interceptor;
+  /** Refuses requests before anything else (the clear-text listener refuses browsers). */
+  guard?: (req: IncomingMessage) => void;
 }
 
 /** Every route of the Docker-compatible API over `backend`. */
@@ -34,6 +37,7 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
     apiVersions: { min: DOCKER_MIN_API_VERSION, max: DOCKER_API_VERSION },
     ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
     ...(opts.intercept === undefined ? {} : { intercept: opts.intercept }),
+    ...(opts.guard === undefined ? {} : { guard: opts.guard }),
     // The docker CLI reads these from /_ping; `Docker-Experimental: true` is what enables `docker checkpoint`.
     headers: {
       'Api-Version': DOCKER_API_VERSION,
@@ -62,7 +66,7 @@ export async function startDockerApiServer(
   opts: DockerApiOptions & { host?: string; port?: number },
 ): Promise<RunningServer> {
   checkDockerListen({ host: opts.host ?? '127.0.0.1', tls: false });
-  return serve(createDockerApiRouter(opts), {
+  return serve(createDockerApiRouter({ ...opts, guard: refuseBrowserRequests }), {
     ...(opts.host === undefined ? {} : { host: opts.host }),
     ...(opts.port === undefined ? {} : { port: opts.port }),
   });

@@ -33,6 +33,8 @@ export interface RouterOptions {
   apiVersions?: { min: string; max: string };
   /** Runs before routing (a manager replica forwarding to its leader). */
   intercept?: Interceptor;
+  /** Sees every request first; throwing refuses it with that error (e.g. browser requests). */
+  guard?: (req: IncomingMessage) => void;
   logger?: Logger;
 }
 
@@ -54,6 +56,7 @@ export class Router {
   private readonly routes: Route[] = [];
   private readonly mounts: { prefix: string; handler: Interceptor }[] = [];
   private readonly intercept: Interceptor | undefined;
+  private readonly guard: ((req: IncomingMessage) => void) | undefined;
   private readonly bodyLimitBytes: number;
   private readonly headers: Record<string, string>;
   private readonly apiVersions: { min: string; max: string } | undefined;
@@ -64,6 +67,7 @@ export class Router {
     this.headers = opts.headers ?? {};
     this.apiVersions = opts.apiVersions;
     this.intercept = opts.intercept;
+    this.guard = opts.guard;
     this.log = opts.logger ?? createLogger('http');
   }
 
@@ -146,6 +150,7 @@ export class Router {
       });
     });
     try {
+      this.guard?.(req);
       url = parseTarget(req.url);
       const mounted = this.mounts.find(
         (m) => url!.pathname === m.prefix || url!.pathname.startsWith(`${m.prefix}/`),
