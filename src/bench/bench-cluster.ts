@@ -17,6 +17,8 @@ const BENCH_ROOT = '/var/tmp/lifeboat-bench';
 // On tmpfs the whole cluster root (Podman storage, spool, checkpoint store) lives in memory.
 const BENCH_ROOT_TMPFS = '/dev/shm/lifeboat-bench';
 const MANAGER_PORT = 7460;
+/** The bench cluster's own bridge, subnet and host names, apart from a user's (`lifeboat up`) cluster. */
+const BENCH_CLUSTER = { bridge: 'lbbench0', subnet: '10.95.0.0/24', namePrefix: 'b' };
 const DOCKER_PORT = 23760;
 
 export function parseStorages(list: string[]): BenchStorage[] {
@@ -57,14 +59,14 @@ export async function withBenchCluster<T>(
   opts: { failureTimeoutMs?: number } = {},
 ): Promise<T> {
   const root = storage === 'tmpfs' ? BENCH_ROOT_TMPFS : BENCH_ROOT;
-  // a bench killed half-way leaves its cluster recorded: clear it first
-  await clusterDown(root).catch(() => undefined);
+  // a bench killed half-way leaves its cluster behind: clear it first, by the bench's own names only
+  await clusterDown(root, undefined, BENCH_CLUSTER).catch(() => undefined);
   log(`bringing up a 2-host bench cluster at ${root} (storage ${storage})`);
   const up = await clusterUp({
     nodes: 2,
     root,
     storage: storage === 'gluster' ? 'gluster' : 'dir',
-    cluster: { bridge: 'lbbench0', subnet: '10.95.0.0/24', namePrefix: 'b' },
+    cluster: BENCH_CLUSTER,
     managerPort: MANAGER_PORT,
     dockerPort: DOCKER_PORT,
     failureTimeoutMs: opts.failureTimeoutMs ?? BENCH_FAILURE_TIMEOUT_MS,
@@ -72,7 +74,7 @@ export async function withBenchCluster<T>(
   // Ctrl-C during a long bench must still leave no cluster behind.
   const interrupted = (): void => {
     log('interrupted: taking the bench cluster down');
-    void clusterDown(root).finally(() => process.exit(130));
+    void clusterDown(root, undefined, BENCH_CLUSTER).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -93,7 +95,7 @@ export async function withBenchCluster<T>(
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
-    await clusterDown(root);
+    await clusterDown(root, undefined, BENCH_CLUSTER);
     log('bench cluster down');
   }
 }

@@ -301,12 +301,22 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
   }
 }
 
+/**
+ * Takes down the local cluster at `root`. Its names come from what is
+ * recorded there; pass `cluster` (bridge, subnet, name prefix) when a crash
+ * may have left nothing recorded, or only what lies under `root` is removed.
+ */
 export async function clusterDown(
   root?: string,
   onProgress?: ProgressFn,
+  cluster?: ClusterUpOptions['cluster'],
 ): Promise<{ removed: string[]; ms: number }> {
-  const cluster = new LocalCluster({ ...(root ? { root } : {}), ...(onProgress ? { onProgress } : {}) });
-  const r = await cluster.down();
-  rmSync(join(cluster.root, 'pki'), { recursive: true, force: true });
+  const local = new LocalCluster({
+    ...(cluster ?? {}),
+    ...(root ? { root } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
+  const r = await local.down();
+  rmSync(join(local.root, 'pki'), { recursive: true, force: true });
   return r;
 }

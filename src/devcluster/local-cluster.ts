@@ -106,6 +106,14 @@ export class LocalCluster {
   private readonly maxHosts: number;
   private state: ClusterState | null;
   private hostMap = new Map<string, LocalHost>();
+  /**
+   * Whether the names this cluster sweeps (hosts `<prefix>N`, bridge) are its
+   * own: recorded at its root, given by the caller, or the default cluster's
+   * at the default root. A root with nothing recorded and nothing said must
+   * not take another cluster's defaults for its own (a bench's leftover
+   * root would remove the user's cluster).
+   */
+  private readonly namesOwned: boolean;
 
   /**
    * Settings come from the state file when a cluster is recorded at `root`
@@ -120,6 +128,11 @@ export class LocalCluster {
       this.state = null;
     }
     const st = this.state;
+    this.namesOwned =
+      st !== null ||
+      config.namePrefix !== undefined ||
+      config.bridge !== undefined ||
+      this.root === resolve(DEFAULT_CLUSTER_ROOT);
     this.subnet = st?.subnet ?? config.subnet ?? DEFAULT_SUBNET;
     const sub = parseSubnet(this.subnet);
     if (!sub)
@@ -204,7 +217,8 @@ export class LocalCluster {
 
   /** Names of lifeboat objects of this prefix/root that exist on the machine, found by name. */
   private leftovers(): { hosts: Map<string, number>; other: string[] } {
-    const re = new RegExp(`^${this.namePrefix}(\\d+)$`);
+    // names nobody vouched for are not ours to find (see namesOwned)
+    const re = this.namesOwned ? new RegExp(`^${this.namePrefix}(\\d+)$`) : /(?!)/;
     const hosts = new Map<string, number>();
     const found: string[] = [];
     const note = (name: string, what: string): void => {
@@ -222,7 +236,7 @@ export class LocalCluster {
       note(cg.slice('/lifeboat_'.length), `cgroup ${cg}`);
     for (const n of list(join(this.root, 'hosts'))) note(n, `directory ${join(this.root, 'hosts', n)}`);
     const other: string[] = [];
-    if (cgroupExists(this.clusterCgroup)) other.push(`cgroup ${this.clusterCgroup}`);
+    if (this.namesOwned && cgroupExists(this.clusterCgroup)) other.push(`cgroup ${this.clusterCgroup}`);
     if (looksLikeGlusterDir(join(this.root, 'gluster')))
       other.push(`glusterd in ${join(this.root, 'gluster')}`);
     return { hosts, other: [...found, ...other] };
@@ -459,7 +473,7 @@ export class LocalCluster {
     await attempt('storage', 'removing checkpoint storage', async () => {
       const glusterDir = join(this.root, 'gluster');
       const rec = st?.storage.gluster;
-      if (rec || looksLikeGlusterDir(glusterDir)) {
+      if (rec || (this.namesOwned && looksLikeGlusterDir(glusterDir))) {
         const g = rec
           ? GlusterVolume.fromRecord(rec)
           : new GlusterVolume({
@@ -477,15 +491,14 @@ export class LocalCluster {
     });
 
     await attempt('sweep', 'leftovers by name', async () => {
-      const frozen = await freeze(this.clusterCgroup, 1_000);
+      const frozen = this.namesOwned && (await freeze(this.clusterCgroup, 1_000));
       const pids = this.rootProcessPids();
       signal(pids, 'SIGKILL');
       if (frozen) setFrozen(this.clusterCgroup, false);
       await waitGone(pids, 5_000);
-      for (const cg of [
-        this.clusterCgroup,
-        ...topLevelCgroups(new RegExp(`^lifeboat_${this.namePrefix}\\d+$`)),
-      ]) {
+      for (const cg of this.namesOwned
+        ? [this.clusterCgroup, ...topLevelCgroups(new RegExp(`^lifeboat_${this.namePrefix}\\d+$`))]
+        : []) {
         for (let i = 0; i < 20 && removeCgroup(cg).length > 0; i++)
           await new Promise((r) => setTimeout(r, 100));
       }
@@ -494,6 +507,13 @@ export class LocalCluster {
     await attempt('network', `bridge ${this.bridge.name}`, async () => {
       const brif = `/sys/class/net/${this.bridge.name}/brif`;
       if (!existsSync(brif)) return;
+      if (!this.namesOwned) {
+        progress.info(
+          'network',
+          `bridge ${this.bridge.name} kept: nothing at ${this.root} says it is this cluster's`,
+        );
+        return;
+      }
       const ports = readdirSync(brif);
       if (st && !st.bridge.createdByUs) {
         progress.info('network', `bridge ${this.bridge.name} kept: it existed before up`);
@@ -526,6 +546,7 @@ export class LocalCluster {
 
   /** Root-namespace processes started by spawnInRoot (every sub-cgroup of the cluster's but GlusterFS's). */
   private managedProcessPids(): number[] {
+    if (!this.namesOwned) return [];
     const dir = `/sys/fs/cgroup/freezer${this.clusterCgroup}`;
     if (!existsSync(dir)) return [];
     return readdirSync(dir, { withFileTypes: true })
@@ -544,7 +565,7 @@ export class LocalCluster {
           p.argv.some((a) => a.includes(under)),
       )
       .map((p) => p.pid);
-    return [...new Set([...pidsIn(this.clusterCgroup), ...strays])];
+    return [...new Set([...(this.namesOwned ? pidsIn(this.clusterCgroup) : []), ...strays])];
   }
 
   private mountsUnderRoot(): string[] {

@@ -92,4 +92,26 @@ describe('local cluster: down after a crash', () => {
     await testCluster(cfg).down();
     assert.deepEqual(leftovers(cfg), []);
   });
+
+  test("down at another root with nothing recorded leaves this cluster alone (a bench's leftover root)", async () => {
+    const cluster = testCluster(cfg);
+    await cluster.up({ nodes: 1, images: false });
+    const manager = cluster.spawnInRoot('manager', '/bin/busybox', ['sleep', '600']);
+    const before = leftovers(cfg);
+    const elsewhere = '/var/tmp/lbdc-elsewhere';
+    rmSync(elsewhere, { recursive: true, force: true });
+    // what a bench did at its own root, with no cluster recorded there and no names given
+    await new LocalCluster({ root: elsewhere }).down();
+    assert.deepEqual(leftovers(cfg), before, 'nothing of this cluster removed');
+    assert.equal(isAlive(manager.pid), true, "this cluster's manager still runs");
+    // with the names given, it is theirs to sweep, as ever (this cluster's own root directory aside)
+    await new LocalCluster({ ...cfg, root: elsewhere }).down();
+    assert.deepEqual(
+      leftovers(cfg).filter((l) => !l.startsWith(`directory ${cfg.root}`)),
+      [],
+    );
+    assert.equal(isAlive(manager.pid), false);
+    await cluster.down();
+    assert.deepEqual(leftovers(cfg), []);
+  });
 });

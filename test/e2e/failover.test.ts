@@ -225,12 +225,14 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
   const DOCKER_PORT = 23780;
   let up: ClusterUpResult;
 
+  const CLUSTER = { bridge: 'lbha0', subnet: '10.93.0.0/24', namePrefix: 'h' };
+
   before(async () => {
-    await clusterDown(ROOT).catch(() => undefined);
+    await clusterDown(ROOT, undefined, CLUSTER).catch(() => undefined);
     up = await clusterUp({
       nodes: 2,
       root: ROOT,
-      cluster: { bridge: 'lbha0', subnet: '10.93.0.0/24', namePrefix: 'h' },
+      cluster: CLUSTER,
       managerPort: 7480,
       dockerPort: DOCKER_PORT,
       failureTimeoutMs: 3000,

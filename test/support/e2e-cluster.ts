@@ -15,7 +15,7 @@ const run = promisify(execFile);
 export async function freshCluster(
   o: ClusterUpOptions & { root: string },
 ): Promise<{ up: ClusterUpResult; api: ManagerClient }> {
-  await clusterDown(o.root).catch(() => undefined);
+  await clusterDown(o.root, undefined, o.cluster).catch(() => undefined);
   const up = await clusterUp(o);
   const api = await ManagerClient.open({
     managerUrl: up.managerUrl,
