@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { clusterDown, clusterUp } from '../../devcluster/cluster-up.ts';
+import { readClusterState } from '../../devcluster/cluster-state.ts';
 import { DEFAULT_CLUSTER_ROOT } from '../../devcluster/local-cluster.ts';
+import { isAlive } from '../../devcluster/processes.ts';
 import { formatProgress } from '../../devcluster/progress.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { ValidationError } from '../../util/errors.ts';
@@ -66,6 +69,16 @@ Undo everything with \`lifeboat down\`.`,
           throw new ValidationError(`--nodes ${o.nodes}: give a whole number >= 1`);
         if (o.storage !== 'dir' && o.storage !== 'gluster')
           throw new ValidationError(`--storage ${o.storage}: use dir or gluster`);
+        const progress = o.json
+          ? undefined
+          : (step: string, d: Parameters<typeof formatProgress>[1]): void =>
+              void process.stderr.write(formatProgress(step, d) + '\n');
+        // a cluster whose processes all died (a crash, kill -9, a reboot) is cleared, as `down` would
+        const crashed = crashedCluster(o.root);
+        if (crashed) {
+          process.stderr.write(`${crashed}: removing what is left of it first\n`);
+          await clusterDown(o.root, progress);
+        }
         const r = await clusterUp({
           nodes,
           storage: o.storage,
@@ -75,9 +88,7 @@ Undo everything with \`lifeboat down\`.`,
           store: o.store,
           managers: Number(o.managers),
           discovery: o.discovery,
-          ...(o.json
-            ? {}
-            : { onProgress: (step, d) => process.stderr.write(formatProgress(step, d) + '\n') }),
+          ...(progress ? { onProgress: progress } : {}),
         });
         writeContext({
           managerUrl: r.managerUrl,
@@ -114,4 +125,23 @@ Undo everything with \`lifeboat down\`.`,
       const r = await clusterDown(o.root, (step, d) => process.stderr.write(formatProgress(step, d) + '\n'));
       process.stdout.write(`removed ${r.removed.length} things in ${(r.ms / 1000).toFixed(1)} s\n`);
     });
+}
+
+/**
+ * Why the cluster recorded at `root` counts as crashed (no process it
+ * recorded is alive, or its hosts are left without a record), or undefined
+ * when nothing is recorded or it still runs: a running cluster is never
+ * replaced behind its user's back.
+ */
+function crashedCluster(root: string): string | undefined {
+  let st;
+  try {
+    st = readClusterState(join(root, 'state.json'));
+  } catch {
+    return `an unreadable cluster record at ${root}`;
+  }
+  if (!st) return undefined;
+  const pids = [...st.processes.map((p) => p.pid), ...st.hosts.flatMap((h) => h.processes.map((p) => p.pid))];
+  if (pids.some(isAlive)) return undefined;
+  return `the local cluster at ${root} is recorded but none of its ${pids.length} processes runs`;
 }
