@@ -36,6 +36,9 @@ export async function listenTracked(
   server: http.Server | https.Server,
   opts: { host?: string; port?: number } = {},
 ): Promise<{ host: string; port: number; close: () => Promise<void> }> {
+  // Node cuts a request still arriving after 300 s; an archive or image upload over a slow link
+  // takes longer. Dead peers are found by the callers' liveness and idle checks instead.
+  server.requestTimeout = 0;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
