@@ -22,6 +22,7 @@ import { BUSYBOX_IMAGE } from '../../src/images/test-images.ts';
 import type { TlsBundle } from '../../src/pki/index.ts';
 import { LifeboatError } from '../../src/util/errors.ts';
 import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+import { compromiseSource } from '../support/compromised-source.ts';
 import { waitFor } from '../support/wait.ts';
 
 // The node API on two real hosts: a manager-side HttpNodeClient drives
@@ -44,15 +45,6 @@ const peerOf = (api: RunningNodeApi, name: string): PeerRef => ({
 const storeRoot = `${TEST_ROOT}/node-api-store`;
 const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** What a compromised agent might send: a member that climbs out of the container directory. */
-async function* hostileArchive(): AsyncGenerator<Buffer> {
-  const pack = tar.pack();
-  pack.entry({ name: 'config.dump' }, '{"id":"x","name":"vic"}');
-  pack.entry({ name: '../../etc/evil' }, 'x');
-  pack.finalize();
-  for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
-}
 
 async function lastCount(c: HttpNodeClient, name: string): Promise<number> {
   const text = await collectLogs(await c.logs(name, {}));
@@ -237,19 +229,11 @@ describe('node API on real hosts', () => {
   test('a compromised source: a hostile archive is refused mid-stream, nothing stays on the target', async () => {
     await ca.create({ name: 'vic', image: BUSYBOX_IMAGE, command: COUNTER });
     await ca.start('vic');
-    const honest = na.peer.bind(na);
-    na.peer = (caller) => {
-      const p = honest(caller);
-      return {
-        ...p,
-        // the real dump happens (the container is frozen on A), then A sends something else
-        dumpCheckpoint: async (grant, opts) => {
-          const real = await p.dumpCheckpoint(grant, opts);
-          real.archive.destroy();
-          return { archive: Readable.from(hostileArchive()), dumpMs: real.dumpMs };
-        },
-      };
-    };
+    // what a compromised agent might send: a member that climbs out of the container directory
+    const restoreHonest = compromiseSource(na, [
+      { name: 'config.dump', body: '{"id":"x","name":"vic"}' },
+      { name: '../../etc/evil', body: 'x' },
+    ]);
     try {
       const grant = newGrant('migration', 'vic', 'tapb');
       await ca.grantTransfer(grant);
@@ -267,7 +251,7 @@ describe('node API on real hosts', () => {
         return true;
       });
     } finally {
-      na.peer = honest;
+      restoreHonest();
     }
     assert.equal(await cb.podman.containerExists('vic'), false, 'the prepared container was removed on B');
     assert.deepEqual(readdirSync(`${TEST_ROOT}/tapb/spool`), [], 'no staging left on B');

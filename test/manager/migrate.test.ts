@@ -1,7 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import { readdirSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import assert from 'node:assert/strict';
 import { MigrationError, type MigrationStep } from '../../src/manager/migrate.ts';
 import { NoNodeFitsError } from '../../src/scheduler/index.ts';
@@ -9,6 +7,7 @@ import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../../src/images/test-images.ts';
 import { collectLogs } from '../../src/engine/demux-stream.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { startHarness, type Harness } from '../support/cluster-harness.ts';
+import { compromiseSource } from '../support/compromised-source.ts';
 import { TEST_ROOT } from '../support/podman-host.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -206,23 +205,11 @@ describe('migration on a 3-host cluster', () => {
       env: ['constraint:node==tm1'],
     });
     const src = h.services.get('tm1')!;
-    const honest = src.peer.bind(src);
-    src.peer = (caller) => {
-      const p = honest(caller);
-      return {
-        ...p,
-        // the real dump freezes the container; then a path that climbs out of the container directory
-        dumpCheckpoint: async (grant, opts) => {
-          const real = await p.dumpCheckpoint(grant, opts);
-          real.archive.destroy();
-          const pack = tar.pack();
-          pack.entry({ name: 'config.dump' }, '{"id":"x","name":"evil"}');
-          pack.entry({ name: 'checkpoint/../../../../etc/cron.d/evil' }, '* * * * * root sh');
-          pack.finalize();
-          return { archive: Readable.from(pack), dumpMs: real.dumpMs };
-        },
-      };
-    };
+    // the real dump freezes the container; then a path that climbs out of the container directory
+    const restoreHonest = compromiseSource(src, [
+      { name: 'config.dump', body: '{"id":"x","name":"evil"}' },
+      { name: 'checkpoint/../../../../etc/cron.d/evil', body: '* * * * * root sh' },
+    ]);
     try {
       await assert.rejects(h.migrator.migrate({ container: 'evil', to: 'tm2' }), (err: unknown) => {
         assert.ok(err instanceof MigrationError, String(err));
@@ -233,7 +220,7 @@ describe('migration on a 3-host cluster', () => {
         return true;
       });
     } finally {
-      src.peer = honest;
+      restoreHonest();
     }
     assert.equal(await nodeOf('evil'), 'tm1');
     assert.equal((await src.inspect('evil')).State.Running, true);
