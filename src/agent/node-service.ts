@@ -175,25 +175,25 @@ export class NodeService extends PodmanNode implements NodeClient {
   }
 
   async restoreInPlace(name: string, opts: { tcpEstablished?: boolean } = {}): Promise<void> {
-    await this.podman.restore(name, { ...opts, keep: false });
+    await this.criu(() => this.podman.restore(name, { ...opts, keep: false }));
   }
 
   async preDump(name: string): Promise<void> {
-    await this.dumping(() => this.podman.checkpoint(name, { preCheckpoint: true, keep: true }));
+    await this.criu(() => this.podman.checkpoint(name, { preCheckpoint: true, keep: true }));
   }
 
   /** Streams a checkpoint archive of a container (kept by a manager: `docker checkpoint create`). */
   async checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable> {
-    return this.dumping(() => this.podman.checkpointExport(name, opts));
+    return this.criu(() => this.podman.checkpointExport(name, opts));
   }
 
-  /** Dumps started by this agent and running now: a container frozen meanwhile may be one of them. */
+  /** CRIU dumps and restores started by this agent and running now: a container frozen meanwhile may be theirs. */
   dumpActivity(): { started: number; running: number } {
     return { ...this.dumps };
   }
 
-  /** A CRIU dump (the container is frozen while it runs), counted for FrozenWatch. */
-  private async dumping<T>(fn: () => Promise<T>): Promise<T> {
+  /** A CRIU dump or restore (the container's cgroup may be frozen while it runs), counted for FrozenWatch. */
+  private async criu<T>(fn: () => Promise<T>): Promise<T> {
     this.dumps.started++;
     this.dumps.running++;
     try {
@@ -218,7 +218,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     const store = this.requireStore();
     const t0 = Date.now();
     const spooled = await spoolAndValidate(
-      await this.dumping(() => this.podman.checkpointExport(name, opts)),
+      await this.criu(() => this.podman.checkpointExport(name, opts)),
       this.spoolDir,
     );
     const t1 = Date.now();
@@ -248,7 +248,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     input: Readable | AsyncIterable<Uint8Array>,
     opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
-    return this.restoreArchive(input, opts);
+    return this.criu(() => this.restoreArchive(input, opts));
   }
 
   /** Restores one stored version (Algorithm 2, line 12); integrity is checked before Podman sees a byte. */
@@ -258,7 +258,8 @@ export class NodeService extends PodmanNode implements NodeClient {
     opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
     // checked as it streams: nothing reaches Podman before the whole version passed
-    return this.restoreArchive(await this.requireStore().openChecked(key, ref), opts);
+    const archive = await this.requireStore().openChecked(key, ref);
+    return this.criu(() => this.restoreArchive(archive, opts));
   }
 
   /**
@@ -409,7 +410,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     grant: string,
     opts: { onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal } = {},
   ): Promise<MigrationOutcome> {
-    return this.target.complete(grant, opts);
+    return this.criu(() => this.target.complete(grant, opts));
   }
 
   async discardMigration(grant: string): Promise<void> {
@@ -455,7 +456,7 @@ export class NodeService extends PodmanNode implements NodeClient {
           mode: o.mode,
           compression: o.compression,
         });
-        const { archive, dumpMs } = await this.dumping(() =>
+        const { archive, dumpMs } = await this.criu(() =>
           this.source.dump(g.subject, o.mode, { tcpEstablished: true }),
         );
         if (o.compression === 'none') return { archive, dumpMs };
