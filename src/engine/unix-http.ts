@@ -21,6 +21,8 @@ export interface Transport {
     path: string;
     headers: OutgoingHttpHeaders;
     signal?: AbortSignal;
+    /** No deadline for the answer (a dump or restore takes what it takes): only a failed host cuts it. */
+    long?: boolean;
   }): ClientRequest;
   /** Releases pooled connections. */
   close(): void;
@@ -51,10 +53,13 @@ export interface HttpsTransportOptions {
   connectTimeoutMs?: number;
   /**
    * Asked every 250 ms while requests are in flight: an error means the
-   * other host is known to be down (no heartbeat), and every request to it
-   * ends with that error at once instead of waiting on a dead connection.
+   * other host is known to be down, and the request ends with that error at
+   * once instead of waiting on a dead connection. `patient` is true for a
+   * request that may legitimately wait long (no deadline, or an answer that
+   * streams): only a host declared failed cuts it, not one merely silent
+   * for a moment (its agent busy moving gigabytes).
    */
-  liveness?: () => Error | undefined;
+  liveness?: (patient: boolean) => Error | undefined;
 }
 
 const LIVENESS_CHECK_MS = 250;
@@ -68,13 +73,16 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
   const port = url.port === '' ? 443 : Number(url.port);
   const agent = new https.Agent({ keepAlive: true, ...opts.tls });
   const connectMs = opts.connectTimeoutMs ?? 1500;
-  const inFlight = new Set<ClientRequest>();
+  /** In-flight requests, and whether each is patient (long, or already answering). */
+  const inFlight = new Map<ClientRequest, { patient: boolean }>();
   let watch: NodeJS.Timeout | undefined;
   const watchLiveness = (): void => {
     if (watch || !opts.liveness) return;
     watch = setInterval(() => {
-      const down = opts.liveness?.();
-      if (down) for (const r of inFlight) r.destroy(down);
+      for (const [r, how] of inFlight) {
+        const down = opts.liveness?.(how.patient);
+        if (down) r.destroy(down);
+      }
       if (inFlight.size === 0) {
         clearInterval(watch);
         watch = undefined;
@@ -84,8 +92,9 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
   };
   return {
     endpoint: `${url.origin}${base}`,
-    request: ({ method, path, headers, signal }) => {
-      const down = opts.liveness?.();
+    request: ({ method, path, headers, signal, long }) => {
+      const how = { patient: long === true };
+      const down = opts.liveness?.(how.patient);
       const r = https.request({
         ...opts.tls,
         host,
@@ -110,10 +119,14 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
         socket.once('connect', () => clearTimeout(t));
         socket.once('close', () => clearTimeout(t));
       });
-      inFlight.add(r);
+      inFlight.set(r, how);
       // the request object outlives its response: drop it once the answer is read or it failed
       r.once('close', () => inFlight.delete(r));
-      r.once('response', (res) => res.once('close', () => inFlight.delete(r)));
+      r.once('response', (res) => {
+        // a host that answered is alive; from here only its declared failure cuts the stream
+        how.patient = true;
+        res.once('close', () => inFlight.delete(r));
+      });
       watchLiveness();
       return r;
     },
@@ -165,6 +178,7 @@ export function sendRequest(transport: Transport, req: TransportRequest): Promis
       path: buildPath(req.path, req.query),
       headers,
       ...(req.signal ? { signal: req.signal } : {}),
+      ...(req.timeoutMs === 0 ? { long: true } : {}),
     });
     r.on('response', (res) => {
       if (timer) clearTimeout(timer);

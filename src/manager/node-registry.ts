@@ -116,19 +116,21 @@ export class NodeRegistry implements NodeDirectory {
 
   /**
    * A host's liveness for calls in flight to it: an error once it has been
-   * silent for `staleAfterMs` (or declared failed), judged from the records
-   * as last read (the leader reads them every 250 ms); with no recent read
-   * nothing is judged, so a quiet replica never cuts a live host's calls.
+   * silent for `staleAfterMs`, or for a patient call once it is declared
+   * failed; judged from the records as last read (the leader reads them
+   * every 250 ms). With no recent read nothing is judged, so a quiet
+   * replica never cuts a live host's calls.
    */
-  liveness(name: string): () => HostDownError | undefined {
-    return () => {
+  liveness(name: string): (patient: boolean) => HostDownError | undefined {
+    return (patient) => {
       const now = this.now();
       if (now - this.seenAt > this.staleAfterMs) return undefined;
       const s = this.seen.get(name);
       if (!s) return undefined;
       const silent = now - s.lastHeartbeat;
       if (s.failed) return new HostDownError(name, silent, true);
-      return silent > this.staleAfterMs ? new HostDownError(name, silent, false) : undefined;
+      // a patient call (a dump, a migration, a streaming answer) waits for the failure detector's verdict
+      return !patient && silent > this.staleAfterMs ? new HostDownError(name, silent, false) : undefined;
     };
   }
 

@@ -44,7 +44,7 @@ export interface HttpNodeClientOptions {
   /** Counts archive bytes that pass through this process (a manager keeping `docker checkpoint` archives). */
   relayed?: RelayCounter;
   /** The host's liveness as the manager judges it from heartbeats: calls to a silent host end at once. */
-  liveness?: () => Error | undefined;
+  liveness?: (patient: boolean) => Error | undefined;
 }
 
 /** Archive bytes a manager carried itself; migrations, restores from the store and image moves add none. */
