@@ -178,7 +178,8 @@ export class NodeRegistry implements NodeDirectory {
     await this.refreshClients();
     const failed: NodeRecord[] = [];
     const recovered: NodeRecord[] = [];
-    for (const rec of await this.opts.state.nodes()) {
+    const records = await this.opts.state.nodes();
+    for (const rec of records) {
       const alive = this.isAlive(rec);
       if (rec.status === 'healthy' && !alive) {
         const next: NodeRecord = { ...rec, status: 'failed', failedAt: this.now() };
@@ -201,6 +202,9 @@ export class NodeRegistry implements NodeDirectory {
         recovered.push(next);
       }
     }
+    // liveness judges by the verdicts just reached, not the ones before them
+    const changed = new Map([...failed, ...recovered].map((r) => [r.report.name, r]));
+    this.remember(records.map((r) => changed.get(r.report.name) ?? r));
     return { failed, recovered };
   }
 }

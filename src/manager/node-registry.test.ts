@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EmbeddedStore } from '../store/index.ts';
+import type { NodeClient, NodeReport } from '../node-api/node-client.ts';
+import { ClusterState } from './cluster-state.ts';
+import { EventLog } from './events.ts';
+import { HostDownError, NodeRegistry } from './node-registry.ts';
+
+function report(name: string): NodeReport {
+  return {
+    name,
+    address: '10.0.0.1',
+    labels: {},
+    cpus: 2,
+    memoryBytes: 1,
+    containers: [],
+    capabilities: { canCheckpoint: true, canPreDump: false, softDirty: 'no', criu: '4.2' },
+    images: [],
+  };
+}
+
+test('liveness: a silent host cuts calls waiting for an answer, a failed one cuts every call', async () => {
+  let now = 1_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    const reg = new NodeRegistry({
+      state: new ClusterState(kv),
+      events: new EventLog(),
+      failureTimeoutMs: 5000,
+      clientFor: () => ({}) as NodeClient,
+      now: () => now,
+    });
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot');
+    const alive = reg.liveness('n1');
+    await reg.all();
+    assert.equal(alive(false), undefined, 'just heard from');
+    now += 1500;
+    await reg.all();
+    assert.equal(alive(false), undefined, 'one heartbeat late is not silence');
+    now += 1000;
+    await reg.all();
+    assert.ok(alive(false) instanceof HostDownError, 'silent for more than two heartbeats: short calls end');
+    assert.equal(alive(true), undefined, 'a dump or a streaming answer waits for the failure detector');
+    now += 3000;
+    const { failed } = await reg.detect();
+    assert.deepEqual(
+      failed.map((f) => f.report.name),
+      ['n1'],
+    );
+    const err = alive(true);
+    assert.ok(err instanceof HostDownError, 'declared failed: every call ends');
+    assert.match(err.message, /host n1 is down \(declared failed/);
+    // a registry that has not read the records for a while judges nothing (a quiet replica)
+    now += 10_000;
+    assert.equal(alive(false), undefined);
+  } finally {
+    await kv.close();
+  }
+});
