@@ -52,17 +52,20 @@ export interface HttpsTransportOptions {
   /** A host that accepts no connection within this long is down (default 1500 ms; the kernel would try for minutes). */
   connectTimeoutMs?: number;
   /**
-   * Asked every 250 ms while requests are in flight: an error means the
-   * other host is known to be down, and the request ends with that error at
-   * once instead of waiting on a dead connection. `patient` is true for a
+   * Asked while requests are in flight: an error means the other host is
+   * known to be down, and the request ends with that error instead of
+   * waiting on a dead connection. `patient` is true when only a host
+   * declared failed may end the request: always when it starts, for a
    * request that may legitimately wait long (no deadline, or an answer that
-   * streams): only a host declared failed cuts it, not one merely silent
-   * for a moment (its agent busy moving gigabytes).
+   * streams), and for one that has waited less than a second; otherwise a
+   * host silent for a while (its heartbeats late) ends it too.
    */
   liveness?: (patient: boolean) => Error | undefined;
 }
 
 const LIVENESS_CHECK_MS = 250;
+/** A short call waits at least this long before a merely silent host's liveness may end it. */
+const SILENCE_GRACE_MS = 1000;
 
 /** A remote API over HTTPS (mutual TLS), with kept-alive connections so a call costs no handshake. */
 export function httpsTransport(opts: HttpsTransportOptions): Transport {
@@ -73,14 +76,15 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
   const port = url.port === '' ? 443 : Number(url.port);
   const agent = new https.Agent({ keepAlive: true, ...opts.tls });
   const connectMs = opts.connectTimeoutMs ?? 1500;
-  /** In-flight requests, and whether each is patient (long, or already answering). */
-  const inFlight = new Map<ClientRequest, { patient: boolean }>();
+  /** In-flight requests: whether each is patient (long, or already answering), and since when it waits. */
+  const inFlight = new Map<ClientRequest, { patient: boolean; since: number }>();
   let watch: NodeJS.Timeout | undefined;
   const watchLiveness = (): void => {
     if (watch || !opts.liveness) return;
     watch = setInterval(() => {
+      const now = Date.now();
       for (const [r, how] of inFlight) {
-        const down = opts.liveness?.(how.patient);
+        const down = opts.liveness?.(how.patient || now - how.since < SILENCE_GRACE_MS);
         if (down) r.destroy(down);
       }
       if (inFlight.size === 0) {
@@ -93,8 +97,9 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
   return {
     endpoint: `${url.origin}${base}`,
     request: ({ method, path, headers, signal, long }) => {
-      const how = { patient: long === true };
-      const down = opts.liveness?.(how.patient);
+      const how = { patient: long === true, since: Date.now() };
+      // never refused for mere silence before it was tried: a live host may be late on heartbeats
+      const down = opts.liveness?.(true);
       const r = https.request({
         ...opts.tls,
         host,

@@ -109,7 +109,12 @@ export class NodeRegistry implements NodeDirectory {
     this.seenAt = this.now();
   }
 
-  /** How long a host may be silent before calls to it stop waiting: two heartbeats, at most half the timeout. */
+  /**
+   * How long a host may be silent before a call waiting on it stops: two
+   * heartbeats (1 s apart), at most half the failure timeout. A call is
+   * ended for silence only after it has itself waited a second, so a live
+   * host late on heartbeats (busy with a restore) still answers.
+   */
   get staleAfterMs(): number {
     return Math.min(2000, this.opts.failureTimeoutMs / 2);
   }
