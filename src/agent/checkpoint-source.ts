@@ -103,23 +103,24 @@ export class CheckpointSource {
     name: string,
     mode: TransferMode,
     opts: CheckpointOptions,
-  ): Promise<{ archive: Readable; dumpMs: number; stats: Record<string, unknown> }> {
+  ): Promise<{ archive: Readable; dumpMs: number }> {
     const t0 = Date.now();
     if (mode === 'import') {
       const archive = await this.podman.checkpointExport(name, { ...opts, keep: true });
-      return { archive, dumpMs: Date.now() - t0, stats: {} };
+      return { archive, dumpMs: Date.now() - t0 };
     }
     const c = await this.podman.inspectContainer(name);
     const dir = bundleOf(c);
     // images of an earlier dump would be streamed along with this one's
     if (c.State.Running && !opts.withPrevious)
       rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
-    const stats = await this.podman.checkpoint(name, { ...opts, keep: true, printStats: true });
+    // CRIU's statistics go along in the archive (stats-dump)
+    await this.podman.checkpoint(name, { ...opts, keep: true, printStats: true });
     const dumpMs = Date.now() - t0;
     // computed while the images stream; it goes last, as in Podman's export
     const diff = writeRootfsDiff(this.podman, name, dir, this.inHost);
     diff.catch(() => undefined);
-    return { archive: this.members(dir, diff), dumpMs, stats };
+    return { archive: this.members(dir, diff), dumpMs };
   }
 
   private members(dir: string, diff: Promise<RootfsDiff>): Readable {

@@ -37,7 +37,7 @@ import { createLogger, type Logger } from '../util/log.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
 import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
-import { PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
+import { IP_TAKEN, PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
 import type { HostCommand } from './rootfs-diff.ts';
 import { spoolAndValidate } from './spool.ts';
 import { TransferGrants } from './transfer-grants.ts';
@@ -60,8 +60,6 @@ export interface NodeServiceOptions {
   inHost?: HostCommand;
   logger?: Logger;
 }
-
-const IP_TAKEN = /IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat/i;
 
 /**
  * Everything an agent does for its host, independent of the transport: the
@@ -436,6 +434,8 @@ export class NodeService extends PodmanNode implements NodeClient {
     return {
       prepareCheckpoint: async (id) => {
         const g = this.grants.use(id, caller, 'prepare');
+        // plans of moves whose grants expired unused go with them
+        for (const planned of this.plans.keys()) if (!this.grants.holds(planned)) this.plans.delete(planned);
         const plan = await this.source.prepare(g.subject);
         this.plans.set(id, plan.mode);
         return { ...plan, gzipMBps: gzipMBps() };

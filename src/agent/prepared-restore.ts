@@ -48,7 +48,8 @@ export interface StagedArchive {
   info: ArchiveInfo;
 }
 
-const IP_TAKEN =
+/** What Podman or CRIU say when the container's address is taken on this host. */
+export const IP_TAKEN =
   /IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat|Cannot assign requested address/i;
 
 /**

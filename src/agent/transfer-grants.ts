@@ -68,6 +68,12 @@ export class TransferGrants {
     return h.grant;
   }
 
+  /** Whether a grant is still held (issued, not expired, not used up). */
+  holds(id: string): boolean {
+    this.sweep();
+    return this.held.has(id);
+  }
+
   /** Checks without spending (a link probe before the dump). */
   peek(id: string, peer: string): TransferGrant {
     this.sweep();

@@ -170,11 +170,7 @@ export class Migrator {
           const alive = new Set(h.map((n) => n.report.name));
           const gone = hosts.find((x) => !alive.has(x));
           if (gone !== undefined && !calledOff.signal.aborted)
-            calledOff.abort(
-              new LifeboatError('host_failed', `host ${gone} was declared failed during the move`, {
-                status: 503,
-              }),
-            );
+            calledOff.abort(new HostFailedDuringMoveError(gone));
         },
         () => undefined,
       );
@@ -396,7 +392,7 @@ export class Migrator {
             ? ` (${(moved.wireBytes / 1e6).toFixed(1)} MB gzip on the wire)`
             : '') +
           ` from ${from} to ${to}; transfer ${phases.transferMs} ms ` +
-          `(${(moved.wireBytes / 1e6 / Math.max(phases.transferMs / 1000, 0.001)).toFixed(0)} MB/s), ` +
+          `(${(moved.bytes / 1e6 / Math.max(phases.transferMs / 1000, 0.001)).toFixed(0)} MB/s), ` +
           `restore ${phases.restoreMs} ms` +
           (moved.addressKept ? '' : '; address taken on the target: new address');
         end('restore');
@@ -505,10 +501,7 @@ export class Migrator {
       }
       let targetNote = '';
       // a target the failure detector gave up on is not asked anything: it would only hold the answer up
-      const targetFailed =
-        err instanceof LifeboatError && err.code === 'host_failed' && preparedOn !== undefined
-          ? err.message.includes(`host ${preparedOn.target.name} `)
-          : false;
+      const targetFailed = err instanceof HostFailedDuringMoveError && err.node === preparedOn?.target.name;
       if (preparedOn && !frozen) {
         await withDeadline(
           preparedOn.target.discardMigration(preparedOn.grant),
@@ -552,6 +545,15 @@ export class Migrator {
       );
       throw new MigrationError(current, steps, err, rolledBack, where);
     }
+  }
+}
+
+/** One of the two hosts of a move was declared failed while it was frozen: the move is called off. */
+class HostFailedDuringMoveError extends LifeboatError {
+  readonly node: string;
+  constructor(node: string) {
+    super('host_failed', `host ${node} was declared failed during the move`, { status: 503 });
+    this.node = node;
   }
 }
 
