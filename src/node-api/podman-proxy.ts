@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { readJsonBody } from '../api/http/body.ts';
 import { LifeboatError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
-import { decidePodmanRoute } from './podman-allow-list.ts';
+import { decidePodmanRoute, type ProxyDecision } from './podman-allow-list.ts';
 import { sendWireError } from './wire-errors.ts';
 
 export interface PodmanProxyOptions {
@@ -52,21 +52,35 @@ export class PodmanProxy {
     this.opts = opts;
   }
 
+  /** The allow-list's decision for a route it passes; else answers 403 (with why) and returns undefined. */
+  private allowed(
+    res: ServerResponse,
+    method: string,
+    path: string,
+    upgrade: boolean,
+  ): Extract<ProxyDecision, { allow: true }> | undefined {
+    const decision = decidePodmanRoute(method, path, upgrade);
+    if (decision.allow) return decision;
+    this.opts.logger.warn(upgrade ? 'refused a Podman upgrade' : 'refused a Podman route', {
+      method,
+      path,
+      status: decision.status,
+    });
+    sendWireError(
+      res,
+      new LifeboatError('proxy_forbidden', decision.message, {
+        status: decision.status,
+        hint: decision.hint,
+      }),
+    );
+    return undefined;
+  }
+
   /** A plain request; `path` is the part after `/podman`, `search` the query string with its `?`. */
   async handle(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<void> {
     const method = req.method ?? 'GET';
-    const decision = decidePodmanRoute(method, path, false);
-    if (!decision.allow) {
-      this.opts.logger.warn('refused a Podman route', { method, path, status: decision.status });
-      sendWireError(
-        res,
-        new LifeboatError('proxy_forbidden', decision.message, {
-          status: decision.status,
-          hint: decision.hint,
-        }),
-      );
-      return;
-    }
+    const decision = this.allowed(res, method, path, false);
+    if (!decision) return;
     const headers = endToEnd(req.headers);
     let body: Buffer | undefined;
     if (decision.setsCgroupParent) {
@@ -112,18 +126,7 @@ export class PodmanProxy {
     search: string,
   ): void {
     const method = req.method ?? 'GET';
-    const decision = decidePodmanRoute(method, path, true);
-    if (!decision.allow) {
-      this.opts.logger.warn('refused a Podman upgrade', { method, path, status: decision.status });
-      sendWireError(
-        res,
-        new LifeboatError('proxy_forbidden', decision.message, {
-          status: decision.status,
-          hint: decision.hint,
-        }),
-      );
-      return;
-    }
+    if (!this.allowed(res, method, path, true)) return;
     const upstream = http.request({
       socketPath: this.opts.socketPath,
       method,
