@@ -29,7 +29,7 @@ chmod 0700 "$PREFIX"
 
 PKGS=(podman runc conmon iptables nftables iproute2 busybox-static redis-server redis-tools
       etcd-server etcd-client glusterfs-server glusterfs-client fuse3 util-linux procps psmisc
-      openssl ca-certificates python3)
+      openssl ca-certificates python3 python3-docker catatonit)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -28,9 +28,11 @@ import type {
   ContainerListEntry,
   CriuRestoreStats,
   ImageSummary,
+  PodmanImageInspect,
   RestoreOptions,
   RestoreResult,
 } from './types.ts';
+import { ValidationError } from '../util/errors.ts';
 import { ensureTarStream } from './tar-peek.ts';
 import { hostHasSoftDirty } from './soft-dirty.ts';
 
@@ -173,27 +175,67 @@ export class PodmanClient {
       hostadd: spec.hostAdd,
       expose: spec.expose,
       volumes_from: spec.volumesFrom,
-      mounts: (spec.binds ?? []).map((b) => {
-        const [source, destination, mode] = b.split(':');
-        return { type: 'bind', source, destination, options: mode === 'ro' ? ['ro', 'rbind'] : ['rbind'] };
-      }),
-      resource_limits:
-        spec.memoryLimitBytes || spec.cpuShares
-          ? {
-              ...(spec.memoryLimitBytes ? { memory: { limit: spec.memoryLimitBytes } } : {}),
-              ...(spec.cpuShares ? { cpu: { shares: spec.cpuShares } } : {}),
-            }
-          : undefined,
+      mounts: [...(spec.binds ?? []).map(bindMount), ...(spec.mounts ?? [])],
+      resource_limits: resourceLimits(spec),
+      privileged: spec.privileged,
+      cap_add: spec.capAdd,
+      cap_drop: spec.capDrop,
+      read_only_filesystem: spec.readOnlyRootfs,
+      no_new_privileges: spec.noNewPrivileges,
+      seccomp_profile_path: spec.seccompProfilePath,
+      apparmor_profile: spec.apparmorProfile,
+      selinux_opts: spec.selinuxOpts,
+      groups: spec.groups,
+      devices: spec.devices?.map((path) => ({ path })),
+      r_limits: spec.rlimits,
+      init: spec.init,
+      shm_size: spec.shmSizeBytes,
+      restart_policy: spec.restartPolicy,
+      restart_tries: spec.restartRetries,
+      log_configuration: spec.log
+        ? { driver: spec.log.driver, ...(spec.log.sizeBytes ? { size: spec.log.sizeBytes } : {}) }
+        : undefined,
+      dns_server: spec.dnsServers,
+      dns_search: spec.dnsSearch,
+      dns_option: spec.dnsOptions,
+      sysctl: spec.sysctls,
+      annotations: spec.annotations,
+      oom_score_adj: spec.oomScoreAdj,
+      stop_signal: spec.stopSignal,
+      publish_image_ports: spec.publishAllPorts,
+      ...(spec.staticMac ? { Networks: { podman: { static_mac: spec.staticMac } } } : {}),
+      ...(spec.cgroupns ? { cgroupns: { nsmode: spec.cgroupns } } : {}),
+      ...(spec.ipcns ? { ipcns: { nsmode: spec.ipcns } } : {}),
+      ...(spec.pidns ? { pidns: { nsmode: spec.pidns } } : {}),
+      ...(spec.utsns ? { utsns: { nsmode: spec.utsns } } : {}),
     };
-    const r = await this.json<{ Id: string }>(`create container ${spec.name}`, 'POST', '/containers/create', {
-      body: JSON.stringify(body),
-      headers: { 'Content-Type': 'application/json' },
-    });
+    const r = await this.json<{ Id: string; Warnings?: string[] | null }>(
+      `create container ${spec.name}`,
+      'POST',
+      '/containers/create',
+      { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } },
+    );
+    // Podman discards settings the host's kernel cannot enforce and says so only in a
+    // warning ("Your kernel does not support Block I/O weight ... Weight discarded"):
+    // a container created without what was asked for is removed again and the request refused.
+    const warnings = (r.Warnings ?? []).filter((w) => w.trim() !== '');
+    if (warnings.length) {
+      await this.removeContainer(r.Id, { force: true }).catch(() => undefined);
+      throw new ValidationError(
+        `this host cannot honour the container's settings: ${warnings.join('; ')}`,
+        'leave the setting out, or constrain the container to hosts whose kernel supports it (e.g. -e constraint:node==...)',
+      );
+    }
     return r.Id;
   }
 
   async startContainer(name: string): Promise<void> {
     await this.noContent(`start container ${name}`, 'POST', `/containers/${enc(name)}/start`);
+  }
+
+  /** The size of a container's TTY, in rows (h) and columns (w). */
+  async resizeTty(name: string, h: number, w: number): Promise<void> {
+    await this.json(`resize container ${name}`, 'POST', `/containers/${enc(name)}/resize`, { query: { h, w } });
   }
 
   async stopContainer(name: string, timeoutSeconds = 10): Promise<void> {
@@ -261,7 +303,7 @@ export class PodmanClient {
    */
   async logs(
     name: string,
-    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean; since?: string } = {},
+    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean; since?: string; until?: string } = {},
   ): Promise<IncomingMessage> {
     const res = await this.call('GET', `/containers/${enc(name)}/logs`, {
       query: {
@@ -271,6 +313,7 @@ export class PodmanClient {
         tail: opts.tail === undefined ? undefined : String(opts.tail),
         timestamps: opts.timestamps ?? false,
         since: opts.since,
+        until: opts.until,
       },
       timeoutMs: 30_000,
     });
@@ -370,7 +413,8 @@ export class PodmanClient {
     throw toEngineError(`image exists ${name}`, res.statusCode ?? 0, body);
   }
 
-  async inspectImage(name: string): Promise<{ Id: string; RepoTags: string[] | null; Size: number }> {
+  /** libpod's image inspect; the fields beyond the engine's use are optional. */
+  async inspectImage(name: string): Promise<PodmanImageInspect> {
     return this.json(`inspect image ${name}`, 'GET', `/images/${enc(name)}/json`);
   }
 
@@ -700,4 +744,37 @@ function classifyRestoreError(operation: string, status: number, body: Buffer): 
   }
   if (status === 404 || status === 409) return toEngineError(operation, status, body);
   return new RestoreFailedError(operation, status, msg);
+}
+
+/** `host:container[:options]` as Docker's Binds: rbind, with ro and a propagation mode when given. */
+function bindMount(b: string): { type: 'bind'; source: string; destination: string; options: string[] } {
+  const [source = '', destination = '', mode = ''] = b.split(':');
+  const options = ['rbind'];
+  for (const o of mode.split(',')) if (o && o !== 'rw') options.push(o);
+  return { type: 'bind', source, destination, options };
+}
+
+/** The spec's limits in libpod's resource_limits shape; undefined when none is set. */
+function resourceLimits(spec: ContainerCreateSpec): Record<string, unknown> | undefined {
+  const defined = (o: Record<string, unknown>): Record<string, unknown> | undefined => {
+    const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    return Object.keys(out).length ? out : undefined;
+  };
+  const memory = defined({
+    limit: spec.memoryLimitBytes || undefined,
+    reservation: spec.memoryReservationBytes || undefined,
+    swap: spec.memorySwapBytes || undefined,
+    swappiness: spec.memorySwappiness,
+    disableOOMKiller: spec.oomKillDisable || undefined,
+  });
+  const cpu = defined({
+    shares: spec.cpuShares || undefined,
+    quota: spec.cpuQuota || undefined,
+    period: spec.cpuPeriod || undefined,
+    cpus: spec.cpusetCpus || undefined,
+    mems: spec.cpusetMems || undefined,
+  });
+  const pids = defined({ limit: spec.pidsLimit || undefined });
+  const blockIO = defined({ weight: spec.blkioWeight || undefined });
+  return defined({ memory, cpu, pids, blockIO });
 }

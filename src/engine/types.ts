@@ -38,6 +38,61 @@ export interface ContainerCreateSpec {
   netns?: { nsmode: 'bridge' | 'host' | 'none' | 'container'; value?: string };
   /** Mount the volumes of these containers, `name[:ro|rw]`. */
   volumesFrom?: string[];
+  /** Further mounts: binds and tmpfs, with OCI mount options (`ro`, `rshared`, `size=64m`). */
+  mounts?: MountSpec[];
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  readOnlyRootfs?: boolean;
+  noNewPrivileges?: boolean;
+  /** `unconfined`, or a seccomp profile on the host */
+  seccompProfilePath?: string;
+  apparmorProfile?: string;
+  selinuxOpts?: string[];
+  groups?: string[];
+  /** `host:container:permissions` */
+  devices?: string[];
+  pidsLimit?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  blkioWeight?: number;
+  memoryReservationBytes?: number;
+  /** Memory plus swap; -1 unlimited. */
+  memorySwapBytes?: number;
+  memorySwappiness?: number;
+  oomKillDisable?: boolean;
+  oomScoreAdj?: number;
+  /** `nofile`, `nproc` ... (Podman adds RLIMIT_) */
+  rlimits?: { type: string; soft: number; hard: number }[];
+  /** Run catatonit as PID 1. */
+  init?: boolean;
+  shmSizeBytes?: number;
+  restartPolicy?: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  restartRetries?: number;
+  log?: { driver: 'k8s-file' | 'none'; sizeBytes?: number };
+  dnsServers?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  sysctls?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Signal number. */
+  stopSignal?: number;
+  /** MAC address on the default network. */
+  staticMac?: string;
+  publishAllPorts?: boolean;
+  cgroupns?: 'private' | 'host';
+  ipcns?: 'private' | 'shareable' | 'none' | 'host';
+  pidns?: 'private' | 'host';
+  utsns?: 'private' | 'host';
+}
+
+export interface MountSpec {
+  type: 'bind' | 'tmpfs';
+  source: string;
+  destination: string;
+  options: string[];
 }
 
 export interface ContainerState {
@@ -166,4 +221,33 @@ export interface CriuRestoreStats {
 export interface RestoreResult {
   id: string;
   stats: CriuRestoreStats;
+}
+
+/** libpod's image inspect (GET /libpod/images/{name}/json). */
+export interface PodmanImageInspect {
+  Id: string;
+  RepoTags: string[] | null;
+  Size: number;
+  RepoDigests?: string[] | null;
+  Parent?: string;
+  Comment?: string;
+  Created?: string;
+  Version?: string;
+  Author?: string;
+  Architecture?: string;
+  Os?: string;
+  VirtualSize?: number;
+  Config?: {
+    User?: string;
+    ExposedPorts?: Record<string, object> | null;
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    Volumes?: Record<string, object> | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    StopSignal?: string;
+  };
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
+  RootFS?: { Type?: string; Layers?: string[] | null };
 }

@@ -16,12 +16,18 @@ import type {
   StartOptions,
   WaitHandle,
 } from '../api/docker/backend.ts';
-import { NoSuchContainerError } from '../api/docker/errors.ts';
+import { NoSuchContainerError, NoSuchImageError } from '../api/docker/errors.ts';
 import { selectContainers } from '../api/docker/container-filters.ts';
 import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
-import { hostDownInspect, hostDownSummary, type PodmanListEntry } from '../api/docker/podman-mapping.ts';
+import {
+  hostDownInspect,
+  hostDownSummary,
+  parseNetworkMode,
+  toCreateSpec,
+  type PodmanListEntry,
+} from '../api/docker/podman-mapping.ts';
 import { EngineUnavailableError } from '../engine/errors.ts';
-import type { ContainerListEntry } from '../engine/types.ts';
+import type { ContainerCreateSpec, ContainerListEntry } from '../engine/types.ts';
 import { errorMessage } from '../util/errors.ts';
 import type {
   DockerCheckpoint,
@@ -30,6 +36,7 @@ import type {
   DockerContainerInspect,
   DockerContainerSummary,
   DockerFilters,
+  DockerImageInspect,
   DockerImageSummary,
   DockerWaitCondition,
 } from '../api/docker/types.ts';
@@ -211,7 +218,9 @@ export class ClusterDockerBackend implements DockerBackend {
         image: body.Image ?? '',
         env: body.Env ?? [],
         labels: body.Labels ?? {},
-        rest: { portMappings: ports, ...(hc.Memory ? { memoryLimitBytes: hc.Memory } : {}) },
+        // the record keeps everything the client asked for: a restart elsewhere (Swarm's
+        // on-node-failure) creates the container from it
+        rest: { ...restOfSpec(body, wanted), portMappings: ports },
       },
       {
         links: hc.Links ?? [],
@@ -254,6 +263,11 @@ export class ClusterDockerBackend implements DockerBackend {
     const { node, name } = await this.locate(ref);
     await this.backend(node).killContainer(name, signal);
     if (!signal || /KILL|TERM|INT/.test(signal)) await this.setPhase(name, 'stopped');
+  }
+
+  async resizeContainer(ref: string, height: number, width: number): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).resizeContainer(name, height, width);
   }
 
   async restartContainer(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
@@ -350,6 +364,19 @@ export class ClusterDockerBackend implements DockerBackend {
     return [...byId.values()];
   }
 
+  /** From the first healthy host that has the image (the same ID everywhere: images are shipped, not rebuilt). */
+  async inspectImage(ref: string): Promise<DockerImageInspect> {
+    for (const n of await this.healthyNames()) {
+      try {
+        return await this.backend(n).inspectImage(ref);
+      } catch (err) {
+        // another host may have it; a host that fails otherwise is as good as one without it
+        if (!(err instanceof NoSuchImageError)) continue;
+      }
+    }
+    throw new NoSuchImageError(ref);
+  }
+
   async createCheckpoint(ref: string, opts: CheckpointCreateOptions): Promise<void> {
     const { node, name } = await this.locate(ref);
     await this.backend(node).createCheckpoint(name, opts);
@@ -394,4 +421,24 @@ function recordEntry(r: ContainerRecord): ContainerListEntry {
     Exited: false,
     StartedAt: 0,
   };
+}
+
+/**
+ * The host-independent part of the create: what toCreateSpec makes of the
+ * body without a host's links, cgroup or `container:` network.
+ */
+function restOfSpec(
+  body: DockerContainerCreateBody,
+  name: string,
+): Omit<ContainerCreateSpec, 'name' | 'image' | 'env' | 'labels'> {
+  const mode = parseNetworkMode(body.HostConfig?.NetworkMode);
+  const {
+    name: _n,
+    image: _i,
+    env: _e,
+    labels: _l,
+    cgroupParent: _c,
+    ...rest
+  } = toCreateSpec(body, { name, cgroupParent: '', linkHosts: [], netns: 'nsmode' in mode ? mode : undefined });
+  return rest;
 }

@@ -2,7 +2,7 @@ import { extractSchedulingFromRequest, Scheduler, type ContainerRequest } from '
 import type { ContainerCreateSpec } from '../engine/types.ts';
 import { restorePolicyOf, tickerConfigOf } from '../policy/labels.ts';
 import { NameConflictError } from '../api/docker/errors.ts';
-import { ValidationError } from '../util/errors.ts';
+import { parseEnv } from '../api/docker/podman-mapping.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
@@ -25,15 +25,6 @@ export function liftPolicyEnv(
   return { env: out, labels: lifted };
 }
 
-function envRecord(env: string[]): Record<string, string> {
-  const r: Record<string, string> = {};
-  for (const e of env) {
-    const i = e.indexOf('=');
-    if (i <= 0) throw new ValidationError(`environment entry "${e}" is not NAME=value`);
-    r[e.slice(0, i)] = e.slice(i + 1);
-  }
-  return r;
-}
 
 export interface PlacementDeps {
   state: ClusterState;
@@ -84,7 +75,7 @@ export async function createInCluster(
     ...input.rest,
     name: input.name,
     image: input.image,
-    env: envRecord(scheduling.env),
+    env: parseEnv(scheduling.env),
     labels: scheduling.labels,
   };
   const record: ContainerRecord = {

@@ -37,6 +37,7 @@ const RULES: Rule[] = [
   { method: 'POST', segments: ['containers', '{name}', 'stop'] },
   { method: 'POST', segments: ['containers', '{name}', 'kill'] },
   { method: 'POST', segments: ['containers', '{name}', 'restart'] },
+  { method: 'POST', segments: ['containers', '{name}', 'resize'] },
   { method: 'DELETE', segments: ['containers', '{name}'] },
   { method: 'GET', segments: ['containers', '{name}', 'json'] },
   { method: 'GET', segments: ['containers', '{name}', 'logs'] },

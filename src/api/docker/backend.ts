@@ -7,6 +7,7 @@ import type {
   DockerContainerInspect,
   DockerContainerSummary,
   DockerFilters,
+  DockerImageInspect,
   DockerImageSummary,
   DockerWaitCondition,
   DockerWaitResponse,
@@ -40,6 +41,8 @@ export interface DockerBackend {
   ): Promise<'stopped' | 'not-running'>;
   killContainer(ref: string, signal?: string): Promise<void>;
   restartContainer(ref: string, opts?: { timeoutSeconds?: number }): Promise<void>;
+  /** The TTY's size: rows and columns. 409 when the container is not running. */
+  resizeContainer(ref: string, height: number, width: number): Promise<void>;
   removeContainer(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   inspectContainer(ref: string): Promise<DockerContainerInspect>;
   listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]>;
@@ -54,6 +57,8 @@ export interface DockerBackend {
   attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream>;
 
   listImages(opts: { all: boolean; filters: DockerFilters }): Promise<DockerImageSummary[]>;
+  /** 404 `No such image: <ref>` when no host has it. */
+  inspectImage(ref: string): Promise<DockerImageInspect>;
 
   /** 409 when the container is not running or the checkpoint exists. */
   createCheckpoint(ref: string, opts: CheckpointCreateOptions): Promise<void>;
@@ -80,6 +85,7 @@ export interface LogsOptions {
   tail: number | 'all';
   timestamps: boolean;
   since?: string;
+  until?: string;
 }
 
 export interface LogStream {

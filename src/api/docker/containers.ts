@@ -78,6 +78,15 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
     ctx.send(204);
   });
 
+  router.post('/containers/{id}/resize', async (ctx) => {
+    const h = ctx.int('h') ?? 0;
+    const w = ctx.int('w') ?? 0;
+    if (h < 0 || w < 0 || h > 65535 || w > 65535)
+      throw new ValidationError('invalid TTY size: h and w are rows and columns from 0 to 65535');
+    await backend.resizeContainer(ctx.param('id'), h, w);
+    ctx.send(200);
+  });
+
   router.delete('/containers/{id}', async (ctx) => {
     if (ctx.bool('link')) throw new ValidationError('removing links (link=1) is not supported');
     await backend.removeContainer(ctx.param('id'), { force: ctx.bool('force'), volumes: ctx.bool('v') });
@@ -107,18 +116,30 @@ async function write(out: Writable, data: Buffer): Promise<boolean> {
   return !out.destroyed;
 }
 
+/** What the docker CLI sends for --since/--until: Unix seconds (with nanoseconds) or RFC 3339. */
+const LOG_TIME = /^(\d{1,12}(\.\d{1,9})?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2}))$/;
+
 function logs(backend: DockerBackend) {
   return async (ctx: RequestContext): Promise<void> => {
     const stdout = ctx.bool('stdout');
     const stderr = ctx.bool('stderr');
     if (!stdout && !stderr) throw new ValidationError('Bad parameters: you must choose at least one stream');
     const since = ctx.string('since');
-    if (ctx.string('until')) throw new ValidationError('the until parameter of logs is not supported');
+    const until = ctx.string('until');
+    for (const [k, v] of [
+      ['since', since],
+      ['until', until],
+    ] as const)
+      if (v !== undefined && v !== '' && !LOG_TIME.test(v))
+        throw new ValidationError(
+          `invalid value for "${k}": "${v}" (a Unix timestamp such as 1700000000.5, or RFC 3339 time)`,
+        );
     const stream = await backend.containerLogs(ctx.param('id'), {
       follow: ctx.bool('follow'),
       tail: parseTail(ctx.string('tail')),
       timestamps: ctx.bool('timestamps'),
       ...(since && since !== '0' ? { since } : {}),
+      ...(until && until !== '0' ? { until } : {}),
     });
     ctx.res.on('close', () => stream.close());
     ctx.res.writeHead(200, { 'Content-Type': stream.tty ? RAW_STREAM : MULTIPLEXED_STREAM });

@@ -1,7 +1,15 @@
 import { isIP } from 'node:net';
 import { ValidationError } from '../../util/errors.ts';
-import type { DockerContainerCreateBody, DockerHostConfig, DockerPortMap } from './types.ts';
-import { validateImageReference } from './validate.ts';
+import { isZero, refuseUnsupportedFields } from './create-fields.ts';
+import type {
+  DockerContainerCreateBody,
+  DockerDeviceMapping,
+  DockerHostConfig,
+  DockerMountSpec,
+  DockerPortMap,
+  DockerUlimit,
+} from './types.ts';
+import { parseSignal, validateImageReference } from './validate.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -9,12 +17,14 @@ const PORT_KEY = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
 
 /**
  * Checks the body of POST /containers/create field by field and answers
- * 400 with the field's name when one has the wrong shape. Fields lifeboat
- * does not use are ignored, as dockerd ignores fields it does not know.
+ * 400 with the field's name when one has the wrong shape, or asks for
+ * something lifeboat cannot do (`create-fields.ts` says which): nothing a
+ * client asked for is dropped.
  */
 export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   if (raw === undefined) throw new ValidationError('config cannot be empty in order to create a container');
   const o = object(raw, 'body');
+  refuseUnsupportedFields(o);
   const image = str(o, 'Image');
   if (!image) throw new ValidationError('Image is required');
   validateImageReference(image);
@@ -38,9 +48,60 @@ export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   assign(body, 'Volumes', objectOrNull(o, 'Volumes'));
   const stopTimeout = int(o, 'StopTimeout');
   if (stopTimeout !== undefined && stopTimeout >= 0) body.StopTimeout = stopTimeout;
+  const stopSignal = str(o, 'StopSignal');
+  if (stopSignal) body.StopSignal = parseSignal(stopSignal);
+  if (bool(o, 'NetworkDisabled')) body.NetworkDisabled = true;
+  const mac = str(o, 'MacAddress') || endpointMac(o['NetworkingConfig']);
+  if (mac) body.MacAddress = macAddress(mac, 'MacAddress');
   if (o['HostConfig'] !== undefined && o['HostConfig'] !== null)
     body.HostConfig = parseHostConfig(object(o['HostConfig'], 'HostConfig'));
   return body;
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+function macAddress(v: string, where: string): string {
+  if (!MAC.test(v)) throw new ValidationError(`${where}: invalid MAC address "${v}" (use 02:42:ac:11:00:02)`);
+  return v.toLowerCase();
+}
+
+/**
+ * NetworkingConfig.EndpointsConfig: one entry, for the default network,
+ * whose only setting lifeboat honours is MacAddress (Docker >= 1.44 sends
+ * `--mac-address` there). The rest needs user-defined networks.
+ */
+function endpointMac(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const nc = object(raw, 'NetworkingConfig');
+  if (nc['EndpointsConfig'] === undefined || nc['EndpointsConfig'] === null) return undefined;
+  const eps = object(nc['EndpointsConfig'], 'NetworkingConfig.EndpointsConfig');
+  const names = Object.keys(eps);
+  if (names.length > 1)
+    throw new ValidationError(
+      `NetworkingConfig.EndpointsConfig: joining several networks (${names.join(', ')}) is not supported`,
+      "lifeboat has no user-defined networks yet; containers join their host's default network",
+    );
+  let mac: string | undefined;
+  for (const name of names) {
+    if (!['default', 'bridge', 'podman'].includes(name))
+      throw new ValidationError(
+        `NetworkingConfig.EndpointsConfig: network "${name}" is not supported`,
+        'lifeboat has no user-defined networks yet; use bridge (the default), host or none',
+      );
+    const ep = eps[name];
+    if (ep === null || ep === undefined) continue;
+    for (const [key, value] of Object.entries(object(ep, `NetworkingConfig.EndpointsConfig.${name}`))) {
+      if (key === 'MacAddress') {
+        if (typeof value !== 'string')
+          throw new ValidationError(`NetworkingConfig.EndpointsConfig.${name}.MacAddress must be a string`);
+        mac = value || undefined;
+      } else if (!isZero(value))
+        throw new ValidationError(
+          `NetworkingConfig.EndpointsConfig.${name}.${key} is not supported: addresses, aliases, links and driver options need user-defined networks, which lifeboat does not have yet`,
+        );
+    }
+  }
+  return mac;
 }
 
 function parseHostConfig(o: Obj): DockerHostConfig {
@@ -80,11 +141,351 @@ function parseHostConfig(o: Obj): DockerHostConfig {
     hc.PortBindings = portBindings(object(o['PortBindings'], 'HostConfig.PortBindings'));
   if (o['RestartPolicy'] !== undefined && o['RestartPolicy'] !== null) {
     const rp = object(o['RestartPolicy'], 'HostConfig.RestartPolicy');
-    hc.RestartPolicy = {};
-    assign(hc.RestartPolicy, 'Name', str(rp, 'Name', 'HostConfig.RestartPolicy.'));
-    assign(hc.RestartPolicy, 'MaximumRetryCount', int(rp, 'MaximumRetryCount', 'HostConfig.RestartPolicy.'));
+    const name = str(rp, 'Name', 'HostConfig.RestartPolicy.') ?? '';
+    const retries = int(rp, 'MaximumRetryCount', 'HostConfig.RestartPolicy.') ?? 0;
+    if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(name))
+      throw new ValidationError(
+        `HostConfig.RestartPolicy.Name: invalid restart policy "${name}" (use no, always, unless-stopped or on-failure)`,
+      );
+    if (retries < 0)
+      throw new ValidationError('HostConfig.RestartPolicy.MaximumRetryCount must not be negative');
+    if (retries > 0 && name !== 'on-failure')
+      throw new ValidationError(
+        `HostConfig.RestartPolicy: maximum retry count cannot be used with restart policy "${name || 'no'}"`,
+      );
+    hc.RestartPolicy = { Name: name || 'no', MaximumRetryCount: retries };
+  }
+  parseLogConfig(o, hc);
+  parseSecurity(o, hc);
+  parseResources(o, hc);
+  parseNamespaces(o, hc);
+  assign(hc, 'Dns', ipList(o, 'Dns'));
+  assign(hc, 'DnsSearch', strList(o, 'DnsSearch', 'HostConfig.'));
+  assign(hc, 'DnsOptions', strList(o, 'DnsOptions', 'HostConfig.'));
+  assign(hc, 'GroupAdd', strList(o, 'GroupAdd', 'HostConfig.'));
+  assign(hc, 'Sysctls', strMap(o, 'Sysctls', 'HostConfig.'));
+  const annotations = strMap(o, 'Annotations', 'HostConfig.');
+  if (annotations) {
+    for (const key of Object.keys(annotations))
+      if (/^(org\.criu\.|io\.podman\.annotations\.)/.test(key))
+        throw new ValidationError(
+          `HostConfig.Annotations: "${key}" is reserved: it changes how CRIU or Podman treat the container`,
+        );
+    hc.Annotations = annotations;
+  }
+  const tmpfs = strMap(o, 'Tmpfs', 'HostConfig.');
+  if (tmpfs) {
+    for (const [path, opts] of Object.entries(tmpfs)) {
+      absolutePath(path, 'HostConfig.Tmpfs');
+      tmpfsOptions(opts, `HostConfig.Tmpfs["${path}"]`);
+    }
+    hc.Tmpfs = tmpfs;
+  }
+  assign(hc, 'Mounts', mounts(o));
+  const console = o['ConsoleSize'];
+  if (console !== undefined && console !== null) {
+    if (
+      !Array.isArray(console) ||
+      console.length !== 2 ||
+      !console.every((n) => Number.isInteger(n) && n >= 0 && n <= 65535)
+    )
+      throw new ValidationError(
+        'HostConfig.ConsoleSize must be [height, width] with whole numbers up to 65535',
+      );
+    if (console[0] > 0 && console[1] > 0) hc.ConsoleSize = [console[0], console[1]];
   }
   return hc;
+}
+
+const LOG_DRIVERS: Record<string, string> = { 'json-file': 'k8s-file', 'k8s-file': 'k8s-file', none: 'none' };
+
+function parseLogConfig(o: Obj, hc: DockerHostConfig): void {
+  if (o['LogConfig'] === undefined || o['LogConfig'] === null) return;
+  const lc = object(o['LogConfig'], 'HostConfig.LogConfig');
+  const type = str(lc, 'Type', 'HostConfig.LogConfig.') ?? '';
+  const config = strMap(lc, 'Config', 'HostConfig.LogConfig.') ?? {};
+  if (type !== '' && !LOG_DRIVERS[type])
+    throw new ValidationError(
+      `HostConfig.LogConfig.Type: log driver "${type}" is not supported (use json-file, k8s-file or none)`,
+      "lifeboat's hosts keep logs in a file per container, which `docker logs` reads wherever the container moved",
+    );
+  for (const [k, v] of Object.entries(config)) {
+    if (k !== 'max-size')
+      throw new ValidationError(
+        `HostConfig.LogConfig.Config: log option "${k}" is not supported (only max-size; Podman keeps one file, no rotation)`,
+      );
+    byteSize(v, `HostConfig.LogConfig.Config["max-size"]`);
+  }
+  if (type !== '' || Object.keys(config).length) hc.LogConfig = { Type: type || 'json-file', Config: config };
+}
+
+const SECURITY_OPT =
+  /^(no-new-privileges(?:[:=](?:true|false))?|seccomp[:=]unconfined|apparmor[:=][A-Za-z0-9_./-]+|label[:=](?:disable|(?:user|role|type|level):[A-Za-z0-9_.:,-]+))$/;
+
+function parseSecurity(o: Obj, hc: DockerHostConfig): void {
+  const caps = (key: 'CapAdd' | 'CapDrop'): void => {
+    const list = strList(o, key, 'HostConfig.');
+    if (!list) return;
+    for (const c of list)
+      if (!/^(CAP_)?[A-Z_]+$/i.test(c) && c.toUpperCase() !== 'ALL')
+        throw new ValidationError(
+          `HostConfig.${key}: invalid capability "${c}" (e.g. NET_ADMIN, CAP_SYS_TIME, ALL)`,
+        );
+    hc[key] = list;
+  };
+  caps('CapAdd');
+  caps('CapDrop');
+  assign(hc, 'ReadonlyRootfs', bool(o, 'ReadonlyRootfs', 'HostConfig.'));
+  const opts = strList(o, 'SecurityOpt', 'HostConfig.');
+  if (opts) {
+    for (const s of opts)
+      if (!SECURITY_OPT.test(s))
+        throw new ValidationError(
+          `HostConfig.SecurityOpt: "${s}" is not supported`,
+          'lifeboat honours no-new-privileges, seccomp=unconfined, apparmor=<profile> and label=disable|user:|role:|type:|level:; a seccomp profile file would have to exist on every host a container can move to',
+        );
+    hc.SecurityOpt = opts;
+  }
+}
+
+function parseResources(o: Obj, hc: DockerHostConfig): void {
+  const nonNegative = (key: keyof DockerHostConfig & string): number | undefined => {
+    const v = int(o, key, 'HostConfig.');
+    if (v !== undefined && v < 0) throw new ValidationError(`HostConfig.${key} must not be negative`);
+    return v;
+  };
+  assign(hc, 'NanoCpus', nonNegative('NanoCpus'));
+  assign(hc, 'CpuPeriod', nonNegative('CpuPeriod'));
+  const quota = int(o, 'CpuQuota', 'HostConfig.');
+  if (quota !== undefined && quota !== -1 && quota < 0)
+    throw new ValidationError('HostConfig.CpuQuota must be -1 (unlimited) or positive');
+  assign(hc, 'CpuQuota', quota);
+  if (hc.NanoCpus && (hc.CpuPeriod || hc.CpuQuota))
+    throw new ValidationError(
+      'Conflicting options: Nano CPUs and CPU Period cannot both be set',
+      'give either --cpus or --cpu-period/--cpu-quota',
+    );
+  const cpuset = (key: 'CpusetCpus' | 'CpusetMems'): void => {
+    const v = str(o, key, 'HostConfig.');
+    if (v && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v))
+      throw new ValidationError(`HostConfig.${key}: invalid set "${v}" (e.g. 0-1 or 0,2)`);
+    assign(hc, key, v || undefined);
+  };
+  cpuset('CpusetCpus');
+  cpuset('CpusetMems');
+  const weight = nonNegative('BlkioWeight');
+  if (weight && (weight < 10 || weight > 1000))
+    throw new ValidationError('HostConfig.BlkioWeight must be between 10 and 1000');
+  assign(hc, 'BlkioWeight', weight);
+  assign(hc, 'MemoryReservation', nonNegative('MemoryReservation'));
+  const swap = int(o, 'MemorySwap', 'HostConfig.');
+  if (swap !== undefined && swap < -1) throw new ValidationError('HostConfig.MemorySwap must be -1 or more');
+  if (swap && swap > 0 && (!hc.Memory || swap < hc.Memory))
+    throw new ValidationError(
+      'HostConfig.MemorySwap must be at least HostConfig.Memory (it counts memory plus swap), and needs Memory set',
+    );
+  assign(hc, 'MemorySwap', swap);
+  const swappiness = int(o, 'MemorySwappiness', 'HostConfig.');
+  if (swappiness !== undefined && swappiness !== -1) {
+    if (swappiness < 0 || swappiness > 100)
+      throw new ValidationError(`HostConfig.MemorySwappiness: ${swappiness} is not between 0 and 100`);
+    hc.MemorySwappiness = swappiness;
+  }
+  assign(hc, 'OomKillDisable', bool(o, 'OomKillDisable', 'HostConfig.') || undefined);
+  const oomScore = int(o, 'OomScoreAdj', 'HostConfig.');
+  if (oomScore !== undefined && (oomScore < -1000 || oomScore > 1000))
+    throw new ValidationError('HostConfig.OomScoreAdj must be between -1000 and 1000');
+  assign(hc, 'OomScoreAdj', oomScore || undefined);
+  const pids = int(o, 'PidsLimit', 'HostConfig.');
+  if (pids !== undefined && pids > 0) hc.PidsLimit = pids;
+  const shm = nonNegative('ShmSize');
+  assign(hc, 'ShmSize', shm || undefined);
+  assign(hc, 'Init', bool(o, 'Init', 'HostConfig.') || undefined);
+  assign(hc, 'Devices', devices(o));
+  assign(hc, 'Ulimits', ulimits(o));
+}
+
+const NAMESPACE_MODES: Record<string, readonly string[]> = {
+  CgroupnsMode: ['private', 'host'],
+  IpcMode: ['private', 'shareable', 'none', 'host'],
+  PidMode: ['private', 'host'],
+  UTSMode: ['private', 'host'],
+};
+
+function parseNamespaces(o: Obj, hc: DockerHostConfig): void {
+  for (const [key, allowed] of Object.entries(NAMESPACE_MODES)) {
+    const v = str(o, key, 'HostConfig.');
+    if (!v) continue;
+    if (!allowed.includes(v))
+      throw new ValidationError(
+        `HostConfig.${key}: "${v}" is not supported (use ${allowed.join(' or ')})`,
+        v.startsWith('container:')
+          ? "sharing another container's namespace would tie the two to one host; lifeboat moves containers one at a time"
+          : undefined,
+      );
+    (hc as Record<string, unknown>)[key] = v;
+  }
+}
+
+function devices(o: Obj): DockerDeviceMapping[] | undefined {
+  const v = o['Devices'];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new ValidationError('HostConfig.Devices must be a list');
+  if (v.length === 0) return undefined;
+  return v.map((d, i) => {
+    const e = object(d, `HostConfig.Devices[${i}]`);
+    const onHost = str(e, 'PathOnHost', `HostConfig.Devices[${i}].`) ?? '';
+    const inContainer = str(e, 'PathInContainer', `HostConfig.Devices[${i}].`) || onHost;
+    const perms = str(e, 'CgroupPermissions', `HostConfig.Devices[${i}].`) || 'rwm';
+    absolutePath(onHost, `HostConfig.Devices[${i}].PathOnHost`);
+    absolutePath(inContainer, `HostConfig.Devices[${i}].PathInContainer`);
+    if (!/^[rwm]{1,3}$/.test(perms))
+      throw new ValidationError(
+        `HostConfig.Devices[${i}].CgroupPermissions: "${perms}" (use r, w, m or a mix)`,
+      );
+    return { PathOnHost: onHost, PathInContainer: inContainer, CgroupPermissions: perms };
+  });
+}
+
+const RLIMITS = new Set([
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+  'as',
+]);
+
+function ulimits(o: Obj): DockerUlimit[] | undefined {
+  const v = o['Ulimits'];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new ValidationError('HostConfig.Ulimits must be a list');
+  if (v.length === 0) return undefined;
+  return v.map((u, i) => {
+    const e = object(u, `HostConfig.Ulimits[${i}]`);
+    const name = str(e, 'Name', `HostConfig.Ulimits[${i}].`) ?? '';
+    const soft = int(e, 'Soft', `HostConfig.Ulimits[${i}].`) ?? 0;
+    const hard = int(e, 'Hard', `HostConfig.Ulimits[${i}].`) ?? 0;
+    if (!RLIMITS.has(name))
+      throw new ValidationError(
+        `HostConfig.Ulimits[${i}]: invalid ulimit type "${name}" (e.g. nofile, nproc, core)`,
+      );
+    if (soft > hard)
+      throw new ValidationError(
+        `HostConfig.Ulimits[${i}]: ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`,
+      );
+    return { Name: name, Soft: soft, Hard: hard };
+  });
+}
+
+const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
+
+function mounts(o: Obj): DockerMountSpec[] | undefined {
+  const v = o['Mounts'];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new ValidationError('HostConfig.Mounts must be a list');
+  if (v.length === 0) return undefined;
+  return v.map((m, i) => {
+    const where = `HostConfig.Mounts[${i}]`;
+    const e = object(m, where);
+    const type = str(e, 'Type', `${where}.`) ?? '';
+    const target = str(e, 'Target', `${where}.`) ?? '';
+    absolutePath(target, `${where}.Target`);
+    for (const key of ['VolumeOptions', 'Consistency', 'ClusterOptions'])
+      if (!isZero(e[key])) throw new ValidationError(`${where}.${key} is not supported`);
+    if (type === 'bind') {
+      const source = str(e, 'Source', `${where}.`) ?? '';
+      absolutePath(source, `${where}.Source`);
+      if (!isZero(e['TmpfsOptions'])) throw new ValidationError(`${where}: TmpfsOptions need Type tmpfs`);
+      const bo =
+        e['BindOptions'] === undefined || e['BindOptions'] === null
+          ? {}
+          : object(e['BindOptions'], `${where}.BindOptions`);
+      const propagation = str(bo, 'Propagation', `${where}.BindOptions.`) ?? '';
+      if (propagation && !PROPAGATION.has(propagation))
+        throw new ValidationError(
+          `${where}.BindOptions.Propagation: "${propagation}" (use ${[...PROPAGATION].join(', ')})`,
+        );
+      for (const [k, x] of Object.entries(bo))
+        if (k !== 'Propagation' && !isZero(x))
+          throw new ValidationError(`${where}.BindOptions.${k} is not supported`);
+      return {
+        Type: 'bind' as const,
+        Source: source,
+        Target: target,
+        ...(bool(e, 'ReadOnly', `${where}.`) ? { ReadOnly: true } : {}),
+        ...(propagation ? { BindOptions: { Propagation: propagation } } : {}),
+      };
+    }
+    if (type === 'tmpfs') {
+      if (!isZero(e['Source'])) throw new ValidationError(`${where}: a tmpfs mount has no Source`);
+      if (!isZero(e['BindOptions'])) throw new ValidationError(`${where}: BindOptions need Type bind`);
+      const to =
+        e['TmpfsOptions'] === undefined || e['TmpfsOptions'] === null
+          ? {}
+          : object(e['TmpfsOptions'], `${where}.TmpfsOptions`);
+      const size = int(to, 'SizeBytes', `${where}.TmpfsOptions.`);
+      const mode = int(to, 'Mode', `${where}.TmpfsOptions.`);
+      if (size !== undefined && size < 0)
+        throw new ValidationError(`${where}.TmpfsOptions.SizeBytes must not be negative`);
+      if (mode !== undefined && (mode < 0 || mode > 0o7777))
+        throw new ValidationError(`${where}.TmpfsOptions.Mode must be a file mode (0 to 07777)`);
+      for (const [k, x] of Object.entries(to))
+        if (k !== 'SizeBytes' && k !== 'Mode' && !isZero(x))
+          throw new ValidationError(`${where}.TmpfsOptions.${k} is not supported`);
+      return {
+        Type: 'tmpfs' as const,
+        Target: target,
+        ...(bool(e, 'ReadOnly', `${where}.`) ? { ReadOnly: true } : {}),
+        ...(size || mode
+          ? { TmpfsOptions: { ...(size ? { SizeBytes: size } : {}), ...(mode ? { Mode: mode } : {}) } }
+          : {}),
+      };
+    }
+    throw new ValidationError(
+      `${where}.Type: "${type}" is not supported (use bind or tmpfs)`,
+      type === 'volume' ? 'lifeboat has no volumes yet; use a bind mount of a host path' : undefined,
+    );
+  });
+}
+
+function absolutePath(p: string, where: string): void {
+  if (!p.startsWith('/') || p.split('/').includes('..'))
+    throw new ValidationError(`${where}: "${p}" must be an absolute path without ".."`);
+}
+
+/** Docker's sizes: `64m`, `1g`, `100000` (bytes). */
+export function byteSize(v: string, where: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new ValidationError(`${where}: invalid size "${v}" (e.g. 10m, 1g)`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const TMPFS_OPTION =
+  /^(rw|ro|exec|noexec|suid|nosuid|dev|nodev|sync|async|mode=[0-7]{3,4}|size=\d+[kmg%]?|nr_inodes=\d+[kmg]?|uid=\d+|gid=\d+|tmpcopyup|notmpcopyup)$/;
+
+function tmpfsOptions(opts: string, where: string): void {
+  for (const o of opts.split(','))
+    if (o !== '' && !TMPFS_OPTION.test(o))
+      throw new ValidationError(`${where}: tmpfs option "${o}" is not supported`);
+}
+
+function ipList(o: Obj, key: string): string[] | undefined {
+  const list = strList(o, key, 'HostConfig.');
+  for (const ip of list ?? [])
+    if (isIP(ip) === 0) throw new ValidationError(`HostConfig.${key}: "${ip}" is not an IP address`);
+  return list?.length ? list : undefined;
 }
 
 /** `host-path:container-path[:options]`; only absolute host paths (no named volumes). */
@@ -98,8 +499,15 @@ function validateBind(b: string): void {
     );
   if (!parts[1].startsWith('/'))
     throw new ValidationError(`invalid bind "${b}": the container path must be absolute`);
-  if (parts[2] !== undefined && !/^(ro|rw|z|Z)(,(ro|rw|z|Z))*$/.test(parts[2]))
-    throw new ValidationError(`invalid bind "${b}": options are ro or rw`);
+  if (
+    parts[2] !== undefined &&
+    !/^(ro|rw|z|Z|private|rprivate|shared|rshared|slave|rslave|nocopy)(,(ro|rw|z|Z|private|rprivate|shared|rshared|slave|rslave|nocopy))*$/.test(
+      parts[2],
+    )
+  )
+    throw new ValidationError(
+      `invalid bind "${b}": options are ro, rw, z, Z and a propagation mode (rprivate, rshared, rslave ...)`,
+    );
 }
 
 function portBindings(o: Obj): DockerPortMap {
@@ -207,11 +615,11 @@ function command(o: Obj, key: string): string[] | undefined {
   return strList(o, key);
 }
 
-function strMap(o: Obj, key: string): Record<string, string> | undefined {
+function strMap(o: Obj, key: string, prefix = ''): Record<string, string> | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  const m = object(v, key);
+  const m = object(v, `${prefix}${key}`);
   for (const [k, x] of Object.entries(m))
-    if (typeof x !== 'string') throw new ValidationError(`${key}["${k}"] must be a string`);
-  return m as Record<string, string>;
+    if (typeof x !== 'string') throw new ValidationError(`${prefix}${key}["${k}"] must be a string`);
+  return Object.keys(m).length || !prefix ? (m as Record<string, string>) : undefined;
 }

@@ -2,7 +2,7 @@ import type { Router } from '../http/router.ts';
 import type { DockerBackend } from './backend.ts';
 import { NotImplementedError } from './errors.ts';
 import { IMAGE_FILTER_KEYS } from './image-filters.ts';
-import { parseFilters } from './validate.ts';
+import { parseFilters, validateImageReference } from './validate.ts';
 
 export function registerImageRoutes(router: Router, backend: DockerBackend): void {
   router.get('/images/json', async (ctx) => {
@@ -13,6 +13,10 @@ export function registerImageRoutes(router: Router, backend: DockerBackend): voi
         filters: parseFilters(ctx.string('filters'), IMAGE_FILTER_KEYS),
       }),
     );
+  });
+
+  router.get('/images/{name}/json', async (ctx) => {
+    ctx.send(200, await backend.inspectImage(validateImageReference(ctx.param('name'))));
   });
 
   // `docker run` pulls when create says "No such image": say plainly why that cannot work here.

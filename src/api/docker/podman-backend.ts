@@ -44,6 +44,7 @@ import {
   parseNetworkMode,
   toCreateSpec,
   toDockerImage,
+  toDockerImageInspect,
   toDockerInspect,
   toDockerSummary,
   type PodmanImage,
@@ -57,6 +58,7 @@ import type {
   DockerContainerInspect,
   DockerContainerSummary,
   DockerFilters,
+  DockerImageInspect,
   DockerImageSummary,
   DockerWaitCondition,
   DockerWaitResponse,
@@ -121,6 +123,8 @@ export class PodmanDockerBackend implements DockerBackend {
   private readonly restoreArchive: NonNullable<PodmanDockerBackendOptions['restoreArchive']>;
   private readonly checkpointArchive: NonNullable<PodmanDockerBackendOptions['checkpointArchive']>;
   private readonly log: Logger;
+  /** TTY sizes asked for at create (HostConfig.ConsoleSize), set at the first start. */
+  private readonly consoleSizes = new Map<string, [number, number]>();
 
   constructor(opts: PodmanDockerBackendOptions) {
     this.podman = opts.podman;
@@ -257,6 +261,8 @@ export class PodmanDockerBackend implements DockerBackend {
     });
     try {
       const id = await this.podman.createContainer(spec);
+      // Podman creates the TTY at its own size: the one asked for is set once the container runs
+      if (body.Tty && body.HostConfig?.ConsoleSize) this.consoleSizes.set(id, body.HostConfig.ConsoleSize);
       this.log.debug('created container', { id, name: wanted });
       return { Id: id, Warnings: [] };
     } catch (err) {
@@ -305,7 +311,23 @@ export class PodmanDockerBackend implements DockerBackend {
     const c = await this.resolve(ref);
     if (PodmanDockerBackend.running(c)) return 'already-running';
     await this.on(ref, () => this.podman.startContainer(c.Id));
+    const size = this.consoleSizes.get(c.Id);
+    if (size) {
+      this.consoleSizes.delete(c.Id);
+      await this.podman
+        .resizeTty(c.Id, size[0], size[1])
+        .catch((err: unknown) =>
+          this.log.warn('could not set the TTY size asked for at create', { id: c.Id, error: String(err) }),
+        );
+    }
     return 'started';
+  }
+
+  async resizeContainer(ref: string, height: number, width: number): Promise<void> {
+    const c = await this.resolve(ref);
+    if (!PodmanDockerBackend.running(c))
+      throw new ContainerNotRunningError(`Container ${PodmanDockerBackend.nameOf(c)} is not running`);
+    await this.on(ref, () => this.podman.resizeTty(c.Id, height, width));
   }
 
   /**
@@ -402,6 +424,7 @@ export class PodmanDockerBackend implements DockerBackend {
         timestamps: opts.timestamps,
         ...(opts.tail === 'all' ? {} : { tail: opts.tail }),
         ...(opts.since ? { since: opts.since } : {}),
+        ...(opts.until ? { until: opts.until } : {}),
       }),
     );
     return { tty: inspect.Config.Tty, frames: demux(res), close: () => res.destroy() };
@@ -487,6 +510,15 @@ export class PodmanDockerBackend implements DockerBackend {
       .map(toDockerImage)
       .filter((i) => matchesImageFilters(i, opts.filters))
       .sort((a, b) => b.Created - a.Created);
+  }
+
+  async inspectImage(ref: string): Promise<DockerImageInspect> {
+    try {
+      return toDockerImageInspect(await this.podman.inspectImage(ref));
+    } catch (err) {
+      if (err instanceof ImageNotFoundError) throw new NoSuchImageError(ref);
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------- checkpoints

@@ -1,10 +1,14 @@
+import { constants as osConstants } from 'node:os';
 import type {
   ContainerCreateSpec,
+  MountSpec,
   ContainerInspect,
   ContainerListEntry,
   ImageSummary,
+  PodmanImageInspect,
 } from '../../engine/types.ts';
 import { ValidationError } from '../../util/errors.ts';
+import { byteSize } from './create-body.ts';
 import { statusText } from './status-text.ts';
 import type {
   DockerContainerCreateBody,
@@ -12,6 +16,8 @@ import type {
   DockerContainerStatus,
   DockerContainerSummary,
   DockerEndpoint,
+  DockerHostConfig,
+  DockerImageInspect,
   DockerImageSummary,
   DockerMount,
   DockerPort,
@@ -87,7 +93,9 @@ export type PodmanInspect = Omit<ContainerInspect, 'Config'> & {
     ExtraHosts?: string[] | null;
     Privileged?: boolean;
     PublishAllPorts?: boolean;
-  };
+    LogConfig?: { Type?: string; Config?: Record<string, string> | null; Size?: string } | null;
+    Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  } & Record<string, unknown>;
   NetworkSettings: ContainerInspect['NetworkSettings'] & {
     Bridge?: string;
     SandboxID?: string;
@@ -148,13 +156,18 @@ export interface CreateContext {
   netns: ContainerCreateSpec['netns'];
 }
 
+/**
+ * Docker's `NAME=value` entries as a map. An entry without `=` is what the
+ * docker CLI sends for `-e NAME` when NAME is not set on the client: in
+ * Docker it sets nothing, and so it does here.
+ */
 export function parseEnv(env: string[] | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of env ?? []) {
     const eq = e.indexOf('=');
-    if (eq === 0) throw new ValidationError(`invalid environment variable "${e}": the name is empty`);
-    if (eq < 0) out[e] = '';
-    else out[e.slice(0, eq)] = e.slice(eq + 1);
+    if (eq === 0 || e === '')
+      throw new ValidationError(`invalid environment variable "${e}": the name is empty`);
+    if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1);
   }
   return out;
 }
@@ -206,6 +219,10 @@ export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext
   if (hc.Binds?.length) spec.binds = hc.Binds;
   if (hc.VolumesFrom?.length) spec.volumesFrom = hc.VolumesFrom;
   if (ctx.netns) spec.netns = ctx.netns;
+  if (body.NetworkDisabled) spec.netns = { nsmode: 'none' };
+  Object.assign(spec, hostConfigSpec(hc));
+  if (body.StopSignal) spec.stopSignal = signalNumber(body.StopSignal);
+  if (body.MacAddress) spec.staticMac = body.MacAddress;
   const hosts = [...(hc.ExtraHosts ?? []), ...ctx.linkHosts];
   if (hosts.length) spec.hostAdd = hosts;
   const ports = [];
@@ -230,6 +247,115 @@ export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext
     }
   }
   return spec;
+}
+
+/** What the HostConfig fields beyond the basics become (create-fields.ts lists them). */
+function hostConfigSpec(hc: DockerHostConfig): Partial<ContainerCreateSpec> {
+  const spec: Partial<ContainerCreateSpec> = {};
+  const set = <K extends keyof ContainerCreateSpec>(k: K, v: ContainerCreateSpec[K] | undefined): void => {
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) spec[k] = v;
+  };
+  set('privileged', hc.Privileged || undefined);
+  set('publishAllPorts', hc.PublishAllPorts || undefined);
+  set('capAdd', hc.CapAdd ?? undefined);
+  set('capDrop', hc.CapDrop ?? undefined);
+  set('readOnlyRootfs', hc.ReadonlyRootfs || undefined);
+  for (const opt of hc.SecurityOpt ?? []) {
+    const [key = '', value = ''] = opt.split(/[:=](.*)/s);
+    if (key === 'no-new-privileges') spec.noNewPrivileges = value !== 'false';
+    else if (key === 'seccomp') spec.seccompProfilePath = value;
+    else if (key === 'apparmor') spec.apparmorProfile = value;
+    else if (key === 'label') spec.selinuxOpts = [...(spec.selinuxOpts ?? []), value];
+  }
+  set('groups', hc.GroupAdd ?? undefined);
+  set(
+    'devices',
+    hc.Devices?.map(
+      (d) => `${d.PathOnHost}:${d.PathInContainer ?? d.PathOnHost}:${d.CgroupPermissions ?? 'rwm'}`,
+    ),
+  );
+  set('pidsLimit', hc.PidsLimit ?? undefined);
+  if (hc.NanoCpus) {
+    spec.cpuPeriod = 100_000;
+    spec.cpuQuota = Math.round((hc.NanoCpus * 100_000) / 1e9);
+  }
+  set('cpuPeriod', hc.CpuPeriod || undefined);
+  set('cpuQuota', hc.CpuQuota || undefined);
+  set('cpusetCpus', hc.CpusetCpus || undefined);
+  set('cpusetMems', hc.CpusetMems || undefined);
+  set('blkioWeight', hc.BlkioWeight || undefined);
+  set('memoryReservationBytes', hc.MemoryReservation || undefined);
+  set('memorySwapBytes', hc.MemorySwap || undefined);
+  set('memorySwappiness', hc.MemorySwappiness ?? undefined);
+  set('oomKillDisable', hc.OomKillDisable || undefined);
+  set('oomScoreAdj', hc.OomScoreAdj || undefined);
+  set(
+    'rlimits',
+    hc.Ulimits?.map((u) => ({ type: u.Name, soft: u.Soft, hard: u.Hard })),
+  );
+  set('init', hc.Init || undefined);
+  set('shmSizeBytes', hc.ShmSize || undefined);
+  const rp = hc.RestartPolicy?.Name;
+  if (rp && rp !== 'no') {
+    spec.restartPolicy = rp as NonNullable<ContainerCreateSpec['restartPolicy']>;
+    if (rp === 'on-failure' && hc.RestartPolicy?.MaximumRetryCount)
+      spec.restartRetries = hc.RestartPolicy.MaximumRetryCount;
+  }
+  if (hc.LogConfig) {
+    const maxSize = hc.LogConfig.Config?.['max-size'];
+    spec.log = {
+      driver: hc.LogConfig.Type === 'none' ? 'none' : 'k8s-file',
+      ...(maxSize ? { sizeBytes: byteSize(maxSize, 'HostConfig.LogConfig.Config["max-size"]') } : {}),
+    };
+  }
+  set('dnsServers', hc.Dns ?? undefined);
+  set('dnsSearch', hc.DnsSearch ?? undefined);
+  set('dnsOptions', hc.DnsOptions ?? undefined);
+  if (hc.Sysctls && Object.keys(hc.Sysctls).length) spec.sysctls = hc.Sysctls;
+  if (hc.Annotations && Object.keys(hc.Annotations).length) spec.annotations = hc.Annotations;
+  if (hc.CgroupnsMode) spec.cgroupns = hc.CgroupnsMode as 'private' | 'host';
+  if (hc.IpcMode) spec.ipcns = hc.IpcMode as NonNullable<ContainerCreateSpec['ipcns']>;
+  if (hc.PidMode) spec.pidns = hc.PidMode as 'private' | 'host';
+  if (hc.UTSMode) spec.utsns = hc.UTSMode as 'private' | 'host';
+  const mounts: MountSpec[] = [];
+  for (const [destination, opts] of Object.entries(hc.Tmpfs ?? {}))
+    mounts.push({ type: 'tmpfs', source: 'tmpfs', destination, options: opts ? opts.split(',') : [] });
+  for (const m of hc.Mounts ?? []) {
+    if (m.Type === 'bind')
+      mounts.push({
+        type: 'bind',
+        source: m.Source ?? '',
+        destination: m.Target,
+        options: [
+          'rbind',
+          ...(m.ReadOnly ? ['ro'] : []),
+          ...(m.BindOptions?.Propagation ? [m.BindOptions.Propagation] : []),
+        ],
+      });
+    else
+      mounts.push({
+        type: 'tmpfs',
+        source: 'tmpfs',
+        destination: m.Target,
+        options: [
+          ...(m.ReadOnly ? ['ro'] : []),
+          ...(m.TmpfsOptions?.SizeBytes ? [`size=${m.TmpfsOptions.SizeBytes}`] : []),
+          ...(m.TmpfsOptions?.Mode ? [`mode=${m.TmpfsOptions.Mode.toString(8)}`] : []),
+        ],
+      });
+  }
+  if (mounts.length) spec.mounts = mounts;
+  return spec;
+}
+
+/** A signal name as parseSignal normalizes it (`SIGTERM`, `SIGRTMIN+3`, `15`) to its number. */
+export function signalNumber(name: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  const rt = /^SIGRTM(IN|AX)([+-]\d+)?$/.exec(name);
+  if (rt) return (rt[1] === 'IN' ? 34 : 64) + Number(rt[2] ?? 0);
+  const n = (osConstants.signals as Record<string, number | undefined>)[name];
+  if (n === undefined) throw new ValidationError(`invalid signal "${name}"`);
+  return n;
 }
 
 const SIGNALS: Record<number, string> = {
@@ -336,24 +462,7 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
     ProcessLabel: c.ProcessLabel ?? '',
     AppArmorProfile: c.AppArmorProfile ?? '',
     ExecIDs: c.ExecIDs?.length ? c.ExecIDs : null,
-    HostConfig: {
-      Binds: c.HostConfig.Binds ?? null,
-      Links: c.HostConfig.Links ?? null,
-      VolumesFrom: c.HostConfig.VolumesFrom ?? null,
-      ExtraHosts: c.HostConfig.ExtraHosts ?? null,
-      NetworkMode: c.HostConfig.NetworkMode ?? 'bridge',
-      PortBindings: bindings,
-      PublishAllPorts: c.HostConfig.PublishAllPorts ?? false,
-      Memory: c.HostConfig.Memory ?? 0,
-      CpuShares: c.HostConfig.CpuShares ?? 0,
-      AutoRemove: c.HostConfig.AutoRemove ?? false,
-      RestartPolicy: {
-        Name: c.HostConfig.RestartPolicy?.Name ?? 'no',
-        MaximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0,
-      },
-      CgroupParent: c.HostConfig.CgroupParent ?? '',
-      Privileged: c.HostConfig.Privileged ?? false,
-    },
+    HostConfig: dockerHostConfig(c.HostConfig),
     GraphDriver: { Name: c.GraphDriver?.Name ?? c.Driver ?? '', Data: c.GraphDriver?.Data ?? null },
     Mounts: (c.Mounts ?? []).map(mount),
     Config: {
@@ -388,6 +497,53 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
       MacAddress: c.NetworkSettings.MacAddress ?? '',
       Networks: networks,
     },
+  };
+}
+
+/** Podman-only keys of its inspect's HostConfig, which Docker's has not. */
+const PODMAN_ONLY_HOST_CONFIG = [
+  'CgroupManager',
+  'CgroupMode',
+  'Cgroups',
+  'IDMappings',
+  'DiskQuota',
+  'CgroupConf',
+];
+
+/**
+ * Podman's inspect HostConfig is Docker's shape already; it is passed on
+ * with Docker's names where they differ: the log driver (Podman's k8s-file
+ * is Docker's json-file), ulimit names (`RLIMIT_NOFILE` is `nofile`).
+ */
+function dockerHostConfig(p: PodmanInspect['HostConfig']): DockerContainerInspect['HostConfig'] {
+  const rest: Record<string, unknown> = { ...p };
+  for (const k of PODMAN_ONLY_HOST_CONFIG) delete rest[k];
+  const logType = p.LogConfig?.Type || 'k8s-file';
+  const size =
+    p.LogConfig?.Size && p.LogConfig.Size !== '0B' && p.LogConfig.Size !== '-1B' ? p.LogConfig.Size : '';
+  return {
+    ...rest,
+    Binds: p.Binds ?? null,
+    Links: p.Links ?? null,
+    VolumesFrom: p.VolumesFrom ?? null,
+    ExtraHosts: p.ExtraHosts ?? null,
+    NetworkMode: p.NetworkMode ?? 'bridge',
+    PortBindings: portMap(p.PortBindings),
+    PublishAllPorts: p.PublishAllPorts ?? false,
+    Memory: p.Memory ?? 0,
+    CpuShares: p.CpuShares ?? 0,
+    AutoRemove: p.AutoRemove ?? false,
+    RestartPolicy: {
+      Name: p.RestartPolicy?.Name || 'no',
+      MaximumRetryCount: p.RestartPolicy?.MaximumRetryCount ?? 0,
+    },
+    CgroupParent: p.CgroupParent ?? '',
+    Privileged: p.Privileged ?? false,
+    LogConfig: {
+      Type: logType === 'k8s-file' ? 'json-file' : logType,
+      Config: { ...(p.LogConfig?.Config ?? {}), ...(size ? { 'max-size': size } : {}) },
+    },
+    Ulimits: (p.Ulimits ?? []).map((u) => ({ ...u, Name: u.Name.replace(/^RLIMIT_/, '').toLowerCase() })),
   };
 }
 
@@ -449,6 +605,38 @@ export function toDockerImage(i: PodmanImage): DockerImageSummary {
     SharedSize: i.SharedSize ?? -1,
     Labels: i.Labels ?? {},
     Containers: i.Containers ?? -1,
+  };
+}
+
+/** libpod's image inspect in Docker's shape. */
+export function toDockerImageInspect(i: PodmanImageInspect): DockerImageInspect {
+  const c = i.Config ?? {};
+  return {
+    Id: i.Id.startsWith('sha256:') ? i.Id : `sha256:${i.Id}`,
+    RepoTags: i.RepoTags ?? [],
+    RepoDigests: i.RepoDigests ?? [],
+    Parent: i.Parent ?? '',
+    Comment: i.Comment ?? '',
+    Created: i.Created ?? '',
+    DockerVersion: i.Version ?? '',
+    Author: i.Author ?? '',
+    Config: {
+      User: c.User ?? '',
+      ExposedPorts: c.ExposedPorts ?? null,
+      Env: c.Env ?? null,
+      Cmd: c.Cmd?.length ? c.Cmd : null,
+      Entrypoint: c.Entrypoint?.length ? c.Entrypoint : null,
+      Volumes: c.Volumes ?? null,
+      WorkingDir: c.WorkingDir ?? '',
+      Labels: c.Labels ?? null,
+      ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    },
+    Architecture: i.Architecture ?? '',
+    Os: i.Os ?? 'linux',
+    Size: i.Size,
+    GraphDriver: { Name: i.GraphDriver?.Name ?? '', Data: i.GraphDriver?.Data ?? null },
+    RootFS: { Type: i.RootFS?.Type ?? 'layers', Layers: i.RootFS?.Layers ?? [] },
+    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
   };
 }
 

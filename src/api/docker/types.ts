@@ -43,6 +43,62 @@ export interface DockerHostConfig {
   CgroupParent?: string;
   ExtraHosts?: string[] | null;
   Privileged?: boolean;
+  LogConfig?: { Type?: string; Config?: Record<string, string> | null };
+  ConsoleSize?: [number, number] | null;
+  Annotations?: Record<string, string> | null;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  CgroupnsMode?: string;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  GroupAdd?: string[] | null;
+  IpcMode?: string;
+  OomScoreAdj?: number;
+  PidMode?: string;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Tmpfs?: Record<string, string> | null;
+  UTSMode?: string;
+  ShmSize?: number;
+  Sysctls?: Record<string, string> | null;
+  NanoCpus?: number;
+  BlkioWeight?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  Devices?: DockerDeviceMapping[] | null;
+  MemoryReservation?: number;
+  MemorySwap?: number;
+  MemorySwappiness?: number | null;
+  OomKillDisable?: boolean | null;
+  Init?: boolean | null;
+  PidsLimit?: number | null;
+  Ulimits?: DockerUlimit[] | null;
+  Mounts?: DockerMountSpec[] | null;
+}
+
+export interface DockerDeviceMapping {
+  PathOnHost: string;
+  PathInContainer?: string;
+  CgroupPermissions?: string;
+}
+
+export interface DockerUlimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+/** An entry of HostConfig.Mounts (`docker run --mount`). */
+export interface DockerMountSpec {
+  Type: 'bind' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation?: string };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
 }
 
 export interface DockerContainerConfig {
@@ -65,6 +121,8 @@ export interface DockerContainerConfig {
   Labels?: Record<string, string> | null;
   StopSignal?: string;
   StopTimeout?: number;
+  NetworkDisabled?: boolean;
+  MacAddress?: string;
 }
 
 /** Body of POST /containers/create. */
@@ -145,7 +203,11 @@ export interface DockerContainerInspect {
   ProcessLabel: string;
   AppArmorProfile: string;
   ExecIDs: string[] | null;
-  HostConfig: DockerHostConfig & { NetworkMode: string; PortBindings: DockerPortMap };
+  /** Docker's fields, with the values Podman reports for the rest of its HostConfig. */
+  HostConfig: DockerHostConfig & { NetworkMode: string; PortBindings: DockerPortMap } & Record<
+      string,
+      unknown
+    >;
   GraphDriver: { Name: string; Data: Record<string, string> | null };
   Mounts: DockerMount[];
   Config: DockerContainerConfig & {
@@ -199,6 +261,36 @@ export interface DockerImageSummary {
   SharedSize: number;
   Labels: Record<string, string>;
   Containers: number;
+}
+
+/** GET /images/{name}/json */
+export interface DockerImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  /** RFC 3339 */
+  Created: string;
+  DockerVersion: string;
+  Author: string;
+  Config: {
+    User: string;
+    ExposedPorts: Record<string, object> | null;
+    Env: string[] | null;
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    Volumes: Record<string, object> | null;
+    WorkingDir: string;
+    Labels: Record<string, string> | null;
+    StopSignal?: string;
+  };
+  Architecture: string;
+  Os: string;
+  Size: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers: string[] };
+  Metadata: { LastTagTime: string };
 }
 
 /** An entry of GET /containers/{id}/checkpoints */

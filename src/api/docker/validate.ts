@@ -69,7 +69,8 @@ export function parseWaitCondition(raw: string | undefined): DockerWaitCondition
 }
 
 export function parseTail(raw: string | undefined): number | 'all' {
-  if (raw === undefined || raw === '' || raw === 'all') return 'all';
+  // Docker reads any negative number as "all" (testcontainers sends tail=-1)
+  if (raw === undefined || raw === '' || raw === 'all' || /^-\d+$/.test(raw)) return 'all';
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw)))
     throw new ValidationError(`invalid value for "tail": "${raw}" (a number or "all")`);
   return Number(raw);
