@@ -235,7 +235,9 @@ export class PodmanClient {
 
   /** The size of a container's TTY, in rows (h) and columns (w). */
   async resizeTty(name: string, h: number, w: number): Promise<void> {
-    await this.json(`resize container ${name}`, 'POST', `/containers/${enc(name)}/resize`, { query: { h, w } });
+    await this.json(`resize container ${name}`, 'POST', `/containers/${enc(name)}/resize`, {
+      query: { h, w },
+    });
   }
 
   async stopContainer(name: string, timeoutSeconds = 10): Promise<void> {
@@ -303,7 +305,13 @@ export class PodmanClient {
    */
   async logs(
     name: string,
-    opts: { follow?: boolean; tail?: number | 'all'; timestamps?: boolean; since?: string; until?: string } = {},
+    opts: {
+      follow?: boolean;
+      tail?: number | 'all';
+      timestamps?: boolean;
+      since?: string;
+      until?: string;
+    } = {},
   ): Promise<IncomingMessage> {
     const res = await this.call('GET', `/containers/${enc(name)}/logs`, {
       query: {

@@ -439,6 +439,11 @@ function restOfSpec(
     labels: _l,
     cgroupParent: _c,
     ...rest
-  } = toCreateSpec(body, { name, cgroupParent: '', linkHosts: [], netns: 'nsmode' in mode ? mode : undefined });
+  } = toCreateSpec(body, {
+    name,
+    cgroupParent: '',
+    linkHosts: [],
+    netns: 'nsmode' in mode ? mode : undefined,
+  });
   return rest;
 }

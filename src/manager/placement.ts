@@ -25,7 +25,6 @@ export function liftPolicyEnv(
   return { env: out, labels: lifted };
 }
 
-
 export interface PlacementDeps {
   state: ClusterState;
   nodes: NodeDirectory;
