@@ -27,6 +27,8 @@ import type {
   ContainerInspect,
   ContainerListEntry,
   CriuRestoreStats,
+  ExecConfig,
+  ExecInspect,
   ImageSummary,
   PodmanImageInspect,
   RestoreOptions,
@@ -409,6 +411,82 @@ export class PodmanClient {
       });
       r.end();
     });
+  }
+
+  // ---------------------------------------------------------------- exec
+
+  /** Creates an exec session in a running container (libpod takes Docker's ExecConfig). */
+  async execCreate(name: string, config: ExecConfig): Promise<string> {
+    const r = await this.json<{ Id: string }>(
+      `exec in container ${name}`,
+      'POST',
+      `/containers/${enc(name)}/exec`,
+      {
+        body: JSON.stringify(config),
+        headers: { 'Content-Type': 'application/json' },
+      },
+    );
+    return r.Id;
+  }
+
+  /**
+   * Starts an exec session. Attached: the hijacked connection, Docker's
+   * multiplexed frames out (raw with a TTY) and stdin in. Detached: undefined
+   * once Podman started it.
+   */
+  async execStart(
+    id: string,
+    opts: { detach: boolean; tty: boolean; height?: number; width?: number },
+  ): Promise<Duplex | undefined> {
+    const operation = `start exec session ${id}`;
+    const body = JSON.stringify({
+      Detach: opts.detach,
+      Tty: opts.tty,
+      ...(opts.height && opts.width ? { h: opts.height, w: opts.width } : {}),
+    });
+    if (opts.detach) {
+      await this.noContent(operation, 'POST', `/exec/${enc(id)}/start`, {
+        body,
+        headers: { 'Content-Type': 'application/json' },
+      });
+      return undefined;
+    }
+    return new Promise((resolve, reject) => {
+      const r = this.transport.request({
+        method: 'POST',
+        path: `${API}/exec/${enc(id)}/start`,
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'tcp',
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+        },
+      });
+      r.on('upgrade', (_res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolve(socket);
+      });
+      r.on('response', (res) => {
+        readBody(res).then(
+          (b) => reject(toEngineError(operation, res.statusCode ?? 0, b)),
+          (err: unknown) => reject(err),
+        );
+      });
+      r.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
+          reject(new EngineUnavailableError(this.socketPath, err.message));
+        else reject(err);
+      });
+      r.end(body);
+    });
+  }
+
+  async execInspect(id: string): Promise<ExecInspect> {
+    return this.json(`inspect exec session ${id}`, 'GET', `/exec/${enc(id)}/json`);
+  }
+
+  async execResize(id: string, h: number, w: number): Promise<void> {
+    await this.json(`resize exec session ${id}`, 'POST', `/exec/${enc(id)}/resize`, { query: { h, w } });
   }
 
   // ---------------------------------------------------------------- images

@@ -251,3 +251,38 @@ export interface PodmanImageInspect {
   GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
   RootFS?: { Type?: string; Layers?: string[] | null };
 }
+
+/** An exec session's configuration (Docker's ExecConfig, which libpod takes as is). */
+export interface ExecConfig {
+  Cmd: string[];
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  DetachKeys?: string;
+  Tty?: boolean;
+  Env?: string[];
+  Privileged?: boolean;
+  User?: string;
+  WorkingDir?: string;
+}
+
+/** GET /exec/{id}/json, in Podman's and Docker's shape alike. */
+export interface ExecInspect {
+  ID: string;
+  ContainerID: string;
+  Running: boolean;
+  ExitCode: number;
+  Pid: number;
+  CanRemove?: boolean;
+  DetachKeys?: string;
+  OpenStdin?: boolean;
+  OpenStdout?: boolean;
+  OpenStderr?: boolean;
+  ProcessConfig?: {
+    arguments?: string[] | null;
+    entrypoint?: string;
+    privileged?: boolean;
+    tty?: boolean;
+    user?: string;
+  };
+}

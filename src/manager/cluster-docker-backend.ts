@@ -5,6 +5,8 @@ import type { NodeClient } from '../node-api/node-client.ts';
 import type {
   AttachOptions,
   AttachStream,
+  DockerExecInspect,
+  ExecStream,
   BackendInfo,
   BackendNode,
   BackendVersion,
@@ -16,7 +18,8 @@ import type {
   StartOptions,
   WaitHandle,
 } from '../api/docker/backend.ts';
-import { NoSuchContainerError, NoSuchImageError } from '../api/docker/errors.ts';
+import { NoSuchContainerError, NoSuchExecError, NoSuchImageError } from '../api/docker/errors.ts';
+import type { DockerExecCreateBody, DockerExecStartBody } from '../api/docker/exec.ts';
 import { selectContainers } from '../api/docker/container-filters.ts';
 import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
 import {
@@ -72,6 +75,9 @@ export interface ClusterDockerBackendOptions {
  */
 export class ClusterDockerBackend implements DockerBackend {
   private readonly perNode = new Map<string, { client: NodeClient; backend: PodmanDockerBackend }>();
+
+  /** Exec session ID -> the host it runs on. */
+  private readonly execs = new Map<string, string>();
 
   constructor(private readonly o: ClusterDockerBackendOptions) {}
 
@@ -362,6 +368,34 @@ export class ClusterDockerBackend implements DockerBackend {
     const byId = new Map<string, DockerImageSummary>();
     for (const i of lists.flat()) if (!byId.has(i.Id)) byId.set(i.Id, i);
     return [...byId.values()];
+  }
+
+  async createExec(ref: string, body: DockerExecCreateBody): Promise<string> {
+    const { node, name } = await this.locate(ref);
+    const id = await this.backend(node).createExec(name, body);
+    this.execs.set(id, node);
+    // Docker forgets sessions an hour after they end; lifeboat keeps the last 1000 it made
+    if (this.execs.size > 1000) this.execs.delete(this.execs.keys().next().value as string);
+    return id;
+  }
+
+  async startExec(id: string, body: DockerExecStartBody): Promise<ExecStream | undefined> {
+    return this.backend(this.execNode(id)).startExec(id, body);
+  }
+
+  async inspectExec(id: string): Promise<DockerExecInspect> {
+    return this.backend(this.execNode(id)).inspectExec(id);
+  }
+
+  async resizeExec(id: string, height: number, width: number): Promise<void> {
+    await this.backend(this.execNode(id)).resizeExec(id, height, width);
+  }
+
+  /** The host of an exec session this manager created (sessions are not shared between managers). */
+  private execNode(id: string): string {
+    const node = this.execs.get(id);
+    if (!node) throw new NoSuchExecError(id);
+    return node;
   }
 
   /** From the first healthy host that has the image (the same ID everywhere: images are shipped, not rebuilt). */

@@ -19,7 +19,7 @@ export type ProxyDecision =
 
 interface Rule {
   method: string;
-  /** Segments after the API prefix; `{name}` a container, `{ref}` an image reference. */
+  /** Segments after the API prefix; `{name}` a container, `{ref}` an image reference, `{exec}` an exec session. */
   segments: string[];
   upgrade?: boolean;
   setsCgroupParent?: boolean;
@@ -38,6 +38,10 @@ const RULES: Rule[] = [
   { method: 'POST', segments: ['containers', '{name}', 'kill'] },
   { method: 'POST', segments: ['containers', '{name}', 'restart'] },
   { method: 'POST', segments: ['containers', '{name}', 'resize'] },
+  { method: 'POST', segments: ['containers', '{name}', 'exec'] },
+  { method: 'POST', segments: ['exec', '{exec}', 'start'], upgrade: true },
+  { method: 'GET', segments: ['exec', '{exec}', 'json'] },
+  { method: 'POST', segments: ['exec', '{exec}', 'resize'] },
   { method: 'DELETE', segments: ['containers', '{name}'] },
   { method: 'GET', segments: ['containers', '{name}', 'json'] },
   { method: 'GET', segments: ['containers', '{name}', 'logs'] },
@@ -55,6 +59,7 @@ const RULES: Rule[] = [
 
 const VERSION = /^v\d+(\.\d+){0,2}$/;
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+const EXEC_ID = /^[0-9a-f]{64}$/;
 const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,510}$/;
 
 const MOVED: Record<string, string> = {
@@ -113,8 +118,10 @@ export function decidePodmanRoute(method: string, rawPath: string, upgrade: bool
         return invalid(`invalid container name ${JSON.stringify(part)}`);
       if (seg === '{ref}' && (!IMAGE_REF.test(part) || part.includes('//')))
         return invalid(`invalid image reference ${JSON.stringify(part)}`);
+      if (seg === '{exec}' && !EXEC_ID.test(part)) return invalid(`invalid exec ID ${JSON.stringify(part)}`);
     }
-    if (upgrade && !rule.upgrade) return forbidden(m, rawPath, 'only attach may upgrade the connection');
+    if (upgrade && !rule.upgrade)
+      return forbidden(m, rawPath, 'only attach and exec start may upgrade the connection');
     return {
       allow: true,
       route: `${rule.method} /${compat ? '' : 'libpod/'}${rule.segments.join('/')}`,

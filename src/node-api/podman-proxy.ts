@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { readJsonBody } from '../api/http/body.ts';
+import { readJsonBody, readUpgradeBody } from '../api/http/body.ts';
 import { LifeboatError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { decidePodmanRoute, type ProxyDecision } from './podman-allow-list.ts';
@@ -19,6 +19,9 @@ export interface PodmanProxyOptions {
 }
 
 // RFC 9110 7.6.1: hop-by-hop headers describe one connection, not the message.
+/** exec start bodies are a few dozen bytes. */
+const MAX_UPGRADE_BODY = 64 * 1024;
+
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -127,10 +130,42 @@ export class PodmanProxy {
   ): void {
     const method = req.method ?? 'GET';
     if (!this.allowed(res, method, path, true)) return;
+    // exec start sends a body before the upgrade: Podman reads it first
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (Number.isSafeInteger(length) && length > 0 && length <= MAX_UPGRADE_BODY) {
+      readUpgradeBody(socket, head, length).then(
+        ({ body, rest }) => this.upgradeWith(req, socket, rest, res, path + search, body),
+        () => socket.destroy(),
+      );
+      return;
+    }
+    if (length > MAX_UPGRADE_BODY) {
+      sendWireError(
+        res,
+        new LifeboatError(
+          'body_too_large',
+          `an upgrade request's body is at most ${MAX_UPGRADE_BODY} bytes`,
+          { status: 413 },
+        ),
+      );
+      return;
+    }
+    this.upgradeWith(req, socket, head, res, path + search, undefined);
+  }
+
+  private upgradeWith(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    res: ServerResponse,
+    target: string,
+    body: Buffer | undefined,
+  ): void {
+    const method = req.method ?? 'GET';
     const upstream = http.request({
       socketPath: this.opts.socketPath,
       method,
-      path: path + search,
+      path: target,
       headers: {
         ...endToEnd(req.headers),
         host: 'podman',
@@ -168,7 +203,7 @@ export class PodmanProxy {
       pipeline(ures, res).catch(() => undefined);
     });
     upstream.on('error', (err) => this.upstreamFailed(res, err));
-    upstream.end();
+    upstream.end(body);
   }
 
   private upstreamFailed(res: ServerResponse, err: NodeJS.ErrnoException): void {

@@ -182,6 +182,47 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.equal(cat.stdout, 'through stdin\n');
   });
 
+  test('exec: output, exit code, stdin, environment, user, workdir, detached, a TTY, exec inspect', async () => {
+    await ok(['run', '-d', '--name', 'dk-exec', 'busybox', 'sleep', '600']);
+    assert.equal(await ok(['exec', 'dk-exec', 'echo', 'hello from exec']), 'hello from exec\n');
+    const failed = await docker(['exec', 'dk-exec', 'sh', '-c', 'echo oops >&2; exit 7']);
+    assert.equal(failed.code, 7);
+    assert.equal(failed.stderr, 'oops\n');
+    assert.equal(await ok(['exec', '-i', 'dk-exec', 'sh', '-c', 'cat; echo done']), 'done\n');
+    const piped = await docker(['exec', '-i', 'dk-exec', 'sh', '-c', 'cat; echo done'], 'via stdin\n');
+    assert.equal(piped.stdout, 'via stdin\ndone\n', piped.stderr);
+    assert.equal(
+      await ok([
+        'exec',
+        '-e',
+        'X=1',
+        '-u',
+        '1234',
+        '-w',
+        '/tmp',
+        'dk-exec',
+        'sh',
+        '-c',
+        'echo $X $(id -u) $(pwd)',
+      ]),
+      '1 1234 /tmp\n',
+    );
+    await ok(['exec', '-d', 'dk-exec', 'sh', '-c', 'echo detached > /tmp/d']);
+    await waitFor('the detached exec', 10_000, async () =>
+      (await docker(['exec', 'dk-exec', 'cat', '/tmp/d'])).stdout === 'detached\n' ? true : undefined,
+    );
+    const tty = await docker(['exec', '-t', 'dk-exec', 'sh', '-c', 'test -t 1 && echo tty']);
+    assert.match(tty.stdout, /tty/);
+    const missing = await docker(['exec', 'dk-nope', 'true']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /No such container: dk-nope/);
+    await ok(['stop', '-t', '0', 'dk-exec']);
+    const stopped = await docker(['exec', 'dk-exec', 'true']);
+    assert.notEqual(stopped.code, 0);
+    assert.match(stopped.stderr, /is not running/);
+    await ok(['rm', '-f', 'dk-exec']);
+  });
+
   test('checkpoint create / ls / start --checkpoint / rm: the counter continues from its value', async () => {
     await ok(['run', '-d', '--name', 'dk-ckpt', 'busybox', 'sh', '-c', COUNTER]);
     // the lines the assertion below counts, however slowly a loaded machine prints them

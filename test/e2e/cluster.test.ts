@@ -243,6 +243,8 @@ describe('a lifeboat cluster end to end', () => {
     assert.equal(await d.command(['DBSIZE']), 50_000);
     d.close();
     assert.equal(await docker('inspect', '--format', '{{.Node.Name}}', 'cache'), to.name);
+    // exec runs where the container lives now, through the manager and that host's agent
+    assert.equal(await docker('exec', 'cache', 'redis-cli', 'DBSIZE'), '50000');
   });
 
   test('lifeboat checkpoint/restore with --image-dir and --work-dir to a user path; --pre-dump refused by name', async () => {

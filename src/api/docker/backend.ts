@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LogFrame } from '../../engine/demux-stream.ts';
+import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import type {
   DockerCheckpoint,
   DockerContainerCreateBody,
@@ -56,6 +57,13 @@ export interface DockerBackend {
   waitContainer(ref: string, condition: DockerWaitCondition, signal: AbortSignal): Promise<WaitHandle>;
   attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream>;
 
+  /** An exec session in a running container (409 when it is not running); its ID. */
+  createExec(ref: string, body: DockerExecCreateBody): Promise<string>;
+  /** Attached: the session's stream; detached: undefined once it runs. 404 for an unknown ID. */
+  startExec(id: string, body: DockerExecStartBody): Promise<ExecStream | undefined>;
+  inspectExec(id: string): Promise<DockerExecInspect>;
+  resizeExec(id: string, height: number, width: number): Promise<void>;
+
   listImages(opts: { all: boolean; filters: DockerFilters }): Promise<DockerImageSummary[]>;
   /** 404 `No such image: <ref>` when no host has it. */
   inspectImage(ref: string): Promise<DockerImageInspect>;
@@ -107,6 +115,29 @@ export interface AttachOptions {
   stdout: boolean;
   stderr: boolean;
   detachKeys?: string;
+}
+
+export interface ExecStream {
+  tty: boolean;
+  /** The session reads stdin (AttachStdin at create). */
+  stdin: boolean;
+  /** Reads: multiplexed frames (raw with a TTY); ends when the command exits. Writes: its stdin. */
+  stream: Duplex;
+}
+
+/** GET /exec/{id}/json */
+export interface DockerExecInspect {
+  ID: string;
+  ContainerID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  CanRemove: boolean;
+  DetachKeys: string;
+  OpenStdin: boolean;
+  OpenStdout: boolean;
+  OpenStderr: boolean;
+  ProcessConfig: { arguments: string[]; entrypoint: string; privileged: boolean; tty: boolean; user: string };
 }
 
 export interface AttachStream {

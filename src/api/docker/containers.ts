@@ -94,9 +94,6 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
   });
 
   router.get('/containers/{id}/logs', logs(backend));
-  router.post('/containers/{id}/exec', () => {
-    throw new NotImplementedError('docker exec is not supported by lifeboat yet');
-  });
   router.post('/containers/{id}/wait', wait(backend));
   router.post('/containers/{id}/attach', attach(backend));
 }

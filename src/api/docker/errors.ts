@@ -85,3 +85,9 @@ export class NotImplementedError extends LifeboatError {
     super('not_implemented', message, { status: 501, ...(hint === undefined ? {} : { hint }) });
   }
 }
+
+export class NoSuchExecError extends LifeboatError {
+  constructor(id: string) {
+    super('no_such_exec', `No such exec instance: ${id}`, { status: 404 });
+  }
+}

@@ -8,7 +8,7 @@ import {
   ImageNotFoundError,
 } from '../../engine/errors.ts';
 import type { PodmanClient } from '../../engine/podman-client.ts';
-import type { CheckpointOptions, ContainerCreateSpec } from '../../engine/types.ts';
+import type { CheckpointOptions, ContainerCreateSpec, ExecInspect } from '../../engine/types.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 import type {
@@ -19,6 +19,8 @@ import type {
   CheckpointCreateOptions,
   ContainerCounts,
   DockerBackend,
+  DockerExecInspect,
+  ExecStream,
   ListContainersOptions,
   LogsOptions,
   LogStream,
@@ -35,8 +37,10 @@ import {
   ContainerRunningError,
   NameConflictError,
   NoSuchContainerError,
+  NoSuchExecError,
   NoSuchImageError,
 } from './errors.ts';
+import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import { matchesImageFilters } from './image-filters.ts';
 import {
   dockerState,
@@ -500,6 +504,70 @@ export class PodmanDockerBackend implements DockerBackend {
       }),
     );
     return { tty: inspect.Config.Tty, stream };
+  }
+
+  // ---------------------------------------------------------------- exec
+
+  async createExec(ref: string, body: DockerExecCreateBody): Promise<string> {
+    const c = await this.resolve(ref);
+    if (!PodmanDockerBackend.running(c))
+      throw new ContainerNotRunningError(`Container ${c.Id} is not running`);
+    const { ConsoleSize, ...config } = body;
+    const id = await this.on(ref, () => this.podman.execCreate(c.Id, config));
+    if (ConsoleSize && body.Tty) this.consoleSizes.set(id, ConsoleSize);
+    return id;
+  }
+
+  async startExec(id: string, body: DockerExecStartBody): Promise<ExecStream | undefined> {
+    const inspect = await this.execInspectOr404(id);
+    const size = body.ConsoleSize ?? this.consoleSizes.get(id);
+    this.consoleSizes.delete(id);
+    const tty = inspect.ProcessConfig?.tty ?? body.Tty;
+    const stream = await this.podman.execStart(id, {
+      detach: body.Detach,
+      tty,
+      ...(size ? { height: size[0], width: size[1] } : {}),
+    });
+    if (!stream) return undefined;
+    return { tty, stdin: inspect.OpenStdin ?? false, stream };
+  }
+
+  async inspectExec(id: string): Promise<DockerExecInspect> {
+    const e = await this.execInspectOr404(id);
+    const p = e.ProcessConfig ?? {};
+    return {
+      ID: e.ID,
+      ContainerID: e.ContainerID,
+      Running: e.Running,
+      ExitCode: e.Running ? null : e.ExitCode,
+      Pid: e.Pid,
+      CanRemove: e.CanRemove ?? false,
+      DetachKeys: e.DetachKeys ?? '',
+      OpenStdin: e.OpenStdin ?? false,
+      OpenStdout: e.OpenStdout ?? false,
+      OpenStderr: e.OpenStderr ?? false,
+      ProcessConfig: {
+        arguments: p.arguments ?? [],
+        entrypoint: p.entrypoint ?? '',
+        privileged: p.privileged ?? false,
+        tty: p.tty ?? false,
+        user: p.user ?? '',
+      },
+    };
+  }
+
+  async resizeExec(id: string, height: number, width: number): Promise<void> {
+    await this.execInspectOr404(id);
+    await this.podman.execResize(id, height, width);
+  }
+
+  private async execInspectOr404(id: string): Promise<ExecInspect> {
+    try {
+      return await this.podman.execInspect(id);
+    } catch (err) {
+      if (err instanceof ContainerNotFoundError) throw new NoSuchExecError(id);
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------- images

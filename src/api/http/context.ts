@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { ValidationError } from '../../util/errors.ts';
-import { readJsonBody } from './body.ts';
+import { parseJson, readJsonBody, readUpgradeBody } from './body.ts';
+import { PayloadTooLargeError } from './errors.ts';
 
 /** The raw connection of a request that asked for an HTTP upgrade (`Connection: Upgrade`). */
 export interface UpgradeRequest {
@@ -74,9 +75,21 @@ export class RequestContext {
     return v;
   }
 
-  /** The parsed JSON body, or undefined when the body is empty. */
-  json(): Promise<unknown> {
-    return readJsonBody(this.req, this.bodyLimitBytes);
+  /**
+   * The parsed JSON body, or undefined when the body is empty. An upgrade
+   * request's body (exec start sends one) follows the headers on the raw
+   * socket: its Content-Length bytes are read from there, the rest stays
+   * for the hijacked stream.
+   */
+  async json(): Promise<unknown> {
+    if (!this.upgrade) return readJsonBody(this.req, this.bodyLimitBytes);
+    const length = Number(this.req.headers['content-length'] ?? 0);
+    if (!Number.isSafeInteger(length) || length <= 0) return undefined;
+    if (length > this.bodyLimitBytes) throw new PayloadTooLargeError(this.bodyLimitBytes);
+    const up = this.upgrade;
+    const { body, rest } = await readUpgradeBody(up.socket, up.head, length);
+    up.head = rest;
+    return parseJson(body.toString('utf8'));
   }
 
   /** A query string value; undefined when absent. */
