@@ -5,7 +5,6 @@ import { ValidationError, errorMessage } from '../../util/errors.ts';
 import type { RequestContext } from '../http/context.ts';
 import type { Router } from '../http/router.ts';
 import type { DockerBackend } from './backend.ts';
-import { NotImplementedError } from './errors.ts';
 import { CONTAINER_FILTER_KEYS } from './container-filters.ts';
 import { parseCreateBody } from './create-body.ts';
 import type { DockerWaitResponse } from './types.ts';
