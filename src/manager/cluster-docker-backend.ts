@@ -194,8 +194,8 @@ export class ClusterDockerBackend implements DockerBackend {
         ['Role', this.o.manager?.().role ?? 'primary'],
         ...(this.o.manager ? [['Manager', this.o.manager().name] as [string, string]] : []),
         ['Strategy', this.o.strategyName ?? 'spread'],
+        // `Nodes: N` and the node rows follow from systemStatus
         ['Filters', 'health, port, containerslots, dependency, affinity, constraint'],
-        ['Nodes', String(nodes.length)],
       ],
       nodes,
     };
@@ -306,8 +306,27 @@ export class ClusterDockerBackend implements DockerBackend {
       if (!entry) throw err;
       i = hostDownInspect(entry as PodmanListEntry, errorMessage(err));
     }
-    // classic Swarm added the host to inspect
-    return { ...i, Node: { ID: node, Name: node, Addr: n?.report.address ?? '' } } as DockerContainerInspect;
+    // classic Swarm added the host to inspect, and said where a published port is: on the host's address
+    const address = n?.report.address ?? '';
+    const ports = Object.fromEntries(
+      Object.entries(i.NetworkSettings.Ports ?? {}).map(([k, bindings]) => [
+        k,
+        bindings?.map((b) => ({ ...b, HostIp: onHost(b.HostIp, address) })) ?? null,
+      ]),
+    );
+    return {
+      ...i,
+      NetworkSettings: { ...i.NetworkSettings, Ports: ports },
+      Node: {
+        ID: node,
+        IP: address,
+        Addr: address,
+        Name: node,
+        Cpus: n?.report.cpus ?? 0,
+        Memory: n?.report.memoryBytes ?? 0,
+        Labels: n?.report.labels ?? {},
+      },
+    } as DockerContainerInspect;
   }
 
   async listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]> {
@@ -329,13 +348,18 @@ export class ClusterDockerBackend implements DockerBackend {
       );
     };
     const lists = await Promise.all(
-      (await this.o.nodes.all()).map((n) =>
-        healthy.has(n.report.name)
-          ? this.backend(n.report.name)
+      (await this.o.nodes.all()).map(async (n) => {
+        const rows = healthy.has(n.report.name)
+          ? await this.backend(n.report.name)
               .listContainers(everywhere)
               .catch((err: unknown) => (isHostDown(err) ? lastReported(n) : []))
-          : lastReported(n),
-      ),
+          : lastReported(n);
+        // `docker ps` shows a published port on its host's address, as classic Swarm did
+        return rows.map((r) => ({
+          ...r,
+          Ports: r.Ports.map((p) => (p.IP === undefined ? p : { ...p, IP: onHost(p.IP, n.report.address) })),
+        }));
+      }),
     );
     const all = lists.flat().sort((a, b) => b.Created - a.Created);
     const limit = (opts as { limit?: number }).limit;
@@ -480,4 +504,9 @@ function restOfSpec(
     netns: 'nsmode' in mode ? mode : undefined,
   });
   return rest;
+}
+
+/** A binding on every address of a host (`""`, `0.0.0.0`) is reached at the host's address. */
+function onHost(hostIp: string | undefined, address: string): string {
+  return !hostIp || hostIp === '0.0.0.0' ? address || hostIp || '' : hostIp;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { clusterDown, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
@@ -85,6 +86,7 @@ describe('a lifeboat cluster end to end', () => {
     );
     const info = await docker('info', '--format', '{{json .SystemStatus}}');
     assert.match(info, /e1/);
+    assert.equal((await docker('info')).match(/Nodes: 3/g)?.length, 1, 'docker info says Nodes: 3 once');
   });
 
   test('docker CLI: run with a Swarm constraint, ps, inspect, logs, stop, start, rm -f', async () => {
@@ -213,6 +215,17 @@ describe('a lifeboat cluster end to end', () => {
     await docker('rm', '-f', 'count');
   });
 
+  test('the Docker SDK for Python: run, exec_run, logs, images, refusals through the manager', async () => {
+    const script = fileURLToPath(new URL('../clients/python_sdk_flow.py', import.meta.url));
+    const r = await run('/usr/bin/python3', [script], {
+      env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${DOCKER_PORT}` },
+      timeout: 180_000,
+    }).catch((err: { stdout?: string; stderr?: string }) =>
+      assert.fail(`python3 ${script} failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`),
+    );
+    assert.match(r.stdout, /all ok/);
+  });
+
   test('lifeboat migrate moves a live redis to another host with its data', async () => {
     await docker(
       'run',
@@ -243,6 +256,16 @@ describe('a lifeboat cluster end to end', () => {
     assert.equal(await d.command(['DBSIZE']), 50_000);
     d.close();
     assert.equal(await docker('inspect', '--format', '{{.Node.Name}}', 'cache'), to.name);
+    // classic Swarm's addresses: a published port is on its host's address, in port, ps and inspect
+    assert.equal(await docker('port', 'cache', '6379'), `${to.address}:6379`);
+    assert.match(
+      await docker('ps', '--filter', 'name=cache', '--format', '{{.Ports}}'),
+      new RegExp(`^${to.address.replace(/\./g, '\\.')}:6379->6379/tcp`),
+    );
+    assert.equal(
+      await docker('inspect', '--format', '{{.Node.IP}} {{.Node.Addr}}', 'cache'),
+      `${to.address} ${to.address}`,
+    );
     // exec runs where the container lives now, through the manager and that host's agent
     assert.equal(await docker('exec', 'cache', 'redis-cli', 'DBSIZE'), '50000');
   });

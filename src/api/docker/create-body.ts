@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ValidationError } from '../../util/errors.ts';
-import { isZero, refuseUnsupportedFields } from './create-fields.ts';
+import { canonicalFieldNames, isZero, refuseUnsupportedFields } from './create-fields.ts';
 import type {
   DockerContainerCreateBody,
   DockerDeviceMapping,
@@ -23,7 +23,7 @@ const PORT_KEY = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
  */
 export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   if (raw === undefined) throw new ValidationError('config cannot be empty in order to create a container');
-  const o = object(raw, 'body');
+  const o = canonicalFieldNames(object(raw, 'body'));
   refuseUnsupportedFields(o);
   const image = str(o, 'Image');
   if (!image) throw new ValidationError('Image is required');

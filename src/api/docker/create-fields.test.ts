@@ -212,6 +212,22 @@ describe('container create fields: honour or refuse', () => {
       );
   });
 
+  test('field names match without regard to case, as in dockerd (docker-py sends CPURealtimePeriod)', () => {
+    assert.throws(
+      () => parseCreateBody({ Image: 'busybox', HostConfig: { CPURealtimePeriod: 1000 } }),
+      /HostConfig\.CpuRealtimePeriod is not supported/,
+    );
+    const spec = toCreateSpec(
+      parseCreateBody({ image: 'busybox', hostconfig: { capadd: ['NET_ADMIN'] } }),
+      ctx,
+    );
+    assert.deepEqual(spec.capAdd, ['NET_ADMIN']);
+    assert.throws(
+      () => parseCreateBody({ Image: 'busybox', HostConfig: { Memory: 1 << 23, memory: 1 << 24 } }),
+      /HostConfig\.Memory is given twice/,
+    );
+  });
+
   test('isZero: what clients send for "not set"', () => {
     for (const v of [undefined, null, '', 0, false, [], {}, [0, 0], { Type: '', Config: {} }])
       assert.ok(isZero(v));

@@ -184,6 +184,34 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
   ),
 };
 
+const CANONICAL = new Map(Object.keys(CREATE_FIELDS).map((path) => [path.toLowerCase(), path]));
+
+/**
+ * dockerd decodes JSON with Go, which matches field names without regard
+ * to case, and clients rely on it (docker-py sends `CPURealtimePeriod`):
+ * the body's names become the table's spelling. A name given twice in two
+ * spellings is a 400 rather than a silent pick.
+ */
+export function canonicalFieldNames(body: Record<string, unknown>): Record<string, unknown> {
+  const rename = (o: Record<string, unknown>, prefix: string): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(o)) {
+      const path = CANONICAL.get(`${prefix}${key}`.toLowerCase());
+      const name = path ? path.slice(prefix.length) : key;
+      if (name in out) throw new ValidationError(`${prefix}${name} is given twice (as ${name} and ${key})`);
+      out[name] = value;
+    }
+    return out;
+  };
+  const out = rename(body, '');
+  for (const nested of ['HostConfig', 'NetworkingConfig']) {
+    const v = out[nested];
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      out[nested] = rename(v as Record<string, unknown>, `${nested}.`);
+  }
+  return out;
+}
+
 /**
  * Docker's zero values: what a client sends for a setting it leaves alone.
  * Nesting deeper than any Engine API field counts as a value (and bounds

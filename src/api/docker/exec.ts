@@ -37,9 +37,14 @@ export interface DockerExecStartBody {
 
 type Obj = Record<string, unknown>;
 
-/** The fields of Docker's ExecConfig; `Detach` is the CLI's (the start body's Detach decides, as in dockerd). */
+/**
+ * The fields of Docker's ExecConfig. Two only clients act on: `Detach` (the
+ * start body's decides, as in dockerd) and `Container` (docker-py repeats
+ * the path's container in the body).
+ */
 const EXEC_FIELDS = new Set([
   'Detach',
+  'Container',
   'Cmd',
   'AttachStdin',
   'AttachStdout',

@@ -15,7 +15,7 @@ export function registerImageRoutes(router: Router, backend: DockerBackend): voi
     );
   });
 
-  router.get('/images/{name}/json', async (ctx) => {
+  router.get('/images/{name*}/json', async (ctx) => {
     ctx.send(200, await backend.inspectImage(validateImageReference(ctx.param('name'))));
   });
 

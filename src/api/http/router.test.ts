@@ -227,3 +227,21 @@ describe('Router mount and intercept', () => {
     assert.equal((await get('/fwdx')).status, 404, 'a prefix matches whole segments only');
   });
 });
+
+describe('router: rest parameters', () => {
+  test('{name*} takes the slashes of an image name; literal routes still win', async () => {
+    const seen: string[] = [];
+    const r = new Router();
+    r.get('/images/json', () => void seen.push('list'));
+    r.get('/images/{name*}/json', (ctx) => void seen.push(ctx.param('name')));
+    const match = (path: string): unknown =>
+      (r as unknown as { match(m: string, p: string): { params: Record<string, string> } }).match('GET', path)
+        .params;
+    assert.deepEqual(match('/images/localhost/lifeboat/busybox:latest/json'), {
+      name: 'localhost/lifeboat/busybox:latest',
+    });
+    assert.deepEqual(match('/images/busybox/json'), { name: 'busybox' });
+    assert.deepEqual(match('/images/json'), {});
+    assert.throws(() => match('/images/busybox/json/more'));
+  });
+});

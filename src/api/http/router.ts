@@ -41,7 +41,8 @@ export interface RouterOptions {
 interface Route {
   method: string;
   pattern: string;
-  segments: ({ literal: string } | { param: string })[];
+  /** `{name*}` (rest) takes one or more segments: image names have slashes (`/images/{name*}/json`). */
+  segments: ({ literal: string } | { param: string; rest?: true })[];
   handler: Handler;
 }
 
@@ -77,13 +78,16 @@ export class Router {
   }
 
   add(method: string, pattern: string, handler: Handler): this {
-    const segments = pattern
+    const segments: Route['segments'] = pattern
       .split('/')
       .filter((s) => s !== '')
-      .map((s) => {
-        const m = /^\{(\w+)\}$/.exec(s);
-        return m?.[1] ? { param: m[1] } : { literal: s };
+      .map((s): Route['segments'][number] => {
+        const m = /^\{(\w+)(\*?)\}$/.exec(s);
+        if (!m?.[1]) return { literal: s };
+        return m[2] ? { param: m[1], rest: true as const } : { param: m[1] };
       });
+    if (segments.filter((s) => 'rest' in s).length > 1)
+      throw new Error(`route ${pattern}: at most one {param*}`);
     this.routes.push({ method: method.toUpperCase(), pattern, segments, handler });
     return this;
   }
@@ -267,13 +271,23 @@ function parseTarget(target: string | undefined): URL {
 }
 
 function matchSegments(route: Route, parts: string[]): Record<string, string> | undefined {
-  if (route.segments.length !== parts.length) return undefined;
+  const n = route.segments.length;
+  const restAt = route.segments.findIndex((s) => 'rest' in s);
+  if (restAt < 0 ? n !== parts.length : parts.length < n) return undefined;
+  // the segments after a rest parameter match the last parts
+  const extra = restAt < 0 ? 0 : parts.length - n;
   const params: Record<string, string> = {};
-  for (let i = 0; i < parts.length; i++) {
+  for (let i = 0; i < n; i++) {
     const seg = route.segments[i]!;
-    const part = parts[i]!;
+    const at = restAt >= 0 && i > restAt ? i + extra : i;
+    const part = parts[at]!;
     if ('literal' in seg) {
       if (seg.literal !== part) return undefined;
+    } else if ('rest' in seg) {
+      params[seg.param] = parts
+        .slice(i, i + extra + 1)
+        .map(decodeSegment)
+        .join('/');
     } else {
       params[seg.param] = decodeSegment(part);
     }
