@@ -30,7 +30,12 @@ export interface ClusterUpOptions {
   storage?: StorageKind;
   root?: string;
   failureTimeoutMs?: number;
+  /** The Docker endpoint on 127.0.0.1:PORT (replicas: the next ports), when no dockerSocket is given. */
   dockerPort?: number;
+  /** The Docker endpoint on this unix socket (replicas: `-2`, `-3` before `.sock`). */
+  dockerSocket?: string;
+  /** The first manager forwards every published port of the cluster from 127.0.0.1. */
+  forwardPorts?: boolean;
   onProgress?: ProgressFn;
   /** Extra `lifeboat manage` arguments. */
   managerArgs?: string[];
@@ -144,6 +149,10 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     note('pki', `cluster CA and client certificate; archive key ${keyPath}`);
 
     const dockerPort = o.dockerPort ?? DOCKER_PORT;
+    const dockerAddress = (i: number): string =>
+      o.dockerSocket
+        ? `unix://${i === 0 ? o.dockerSocket : o.dockerSocket.replace(/(\.sock)?$/, `-${i + 1}$1`)}`
+        : `tcp://127.0.0.1:${dockerPort + i}`;
     const failure = `${o.failureTimeoutMs ?? 5000}ms`;
     const replicas = o.store === 'etcd' ? Math.max(1, o.managers ?? 2) : 1;
     let storeUrl = `embedded://${join(root, 'manager', 'state.json')}`;
@@ -204,7 +213,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           '--listen',
           `${gw}:${managerPort + i}`,
           '--docker',
-          `127.0.0.1:${dockerPort + i}`,
+          dockerAddress(i),
+          ...(o.forwardPorts && i === 0 ? ['--forward-ports', '127.0.0.1'] : []),
           '--store',
           storeUrl,
           ...(o.store === 'etcd' ? ['--replication', '--etcd-pki', join(pki, `${name}-etcd`)] : []),
@@ -224,7 +234,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       managers.push({
         name,
         url: `https://${gw}:${managerPort + i}`,
-        dockerHost: `tcp://127.0.0.1:${dockerPort + i}`,
+        dockerHost: dockerAddress(i),
       });
     }
     const managerUrl = managers[0]!.url;
@@ -287,7 +297,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     note('join', `manager ${managerUrl} sees ${healthy} healthy hosts`);
     return {
       managerUrl,
-      dockerHost: `tcp://127.0.0.1:${dockerPort}`,
+      dockerHost: dockerAddress(0),
       managers,
       storeUrl,
       pkiDir: join(pki, 'client'),

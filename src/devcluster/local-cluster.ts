@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeDeadSocket } from '../api/docker/unix-socket.ts';
 import { buildTestImages } from '../images/test-images.ts';
 import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
 import { cgroupExists, freeze, pidsIn, removeCgroup, setFrozen, topLevelCgroups } from './cgroups.ts';
@@ -456,6 +457,9 @@ export class LocalCluster {
       const alive = pids.filter(isAlive);
       await terminate(alive, 5_000);
       if (alive.length > 0) removed.push(`${alive.length} root-namespace processes`);
+      // a manager killed before it could close its Docker socket leaves the file
+      for (const path of (st?.processes ?? []).flatMap((p) => dockerSocketOf(p.args)))
+        if ((await removeDeadSocket(path)) === 'removed') removed.push(`socket ${path}`);
     });
 
     const hosts = new Map(this.hostMap);
@@ -581,4 +585,11 @@ export class LocalCluster {
 /** Names the sweep matches, for documentation and tests: netns, veth, cgroup of host `name`. */
 export function hostObjectNames(name: string): { netns: string; veth: string; cgroup: string } {
   return { netns: `lb-${name}`, veth: vethName(`lb-${name}`), cgroup: `/lifeboat_${name}` };
+}
+
+/** The unix socket a manager's `--docker unix:///path` names, if any. */
+function dockerSocketOf(args: string[]): string[] {
+  const i = args.indexOf('--docker');
+  const v = i >= 0 ? args[i + 1] : undefined;
+  return v?.startsWith('unix://') ? [v.slice('unix://'.length)] : [];
 }

@@ -18,6 +18,7 @@ import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
 import { lifeboatApiRouter } from './lifeboat-api.ts';
 import { DOCKER_FORWARD_PREFIX, LeaderForwarder } from './leader-forward.ts';
+import { PublishedPortForwarder, type PublishedPort } from './port-forwarder.ts';
 import type { Discovery } from './discovery.ts';
 import { DiscoveryPoller } from './discovery-poller.ts';
 import { Migrator } from './migrate.ts';
@@ -34,8 +35,8 @@ export interface ManagerOptions {
   /** Address agents and other managers use to reach `listen` (default: listen). */
   advertise?: string;
   tls: TlsBundle;
-  /** Docker-compatible endpoint; plain HTTP is only allowed on loopback. */
-  docker: { host: string; port: number };
+  /** Docker-compatible endpoint: a unix socket (0660, as dockerd's), or plain HTTP on loopback. */
+  docker: { host: string; port: number } | { socketPath: string };
   /** The Docker endpoint again over mutual TLS (docker --tlsverify), for remote clients. */
   dockerTls?: { host: string; port: number; tls: TlsBundle };
   failureTimeoutMs: number;
@@ -49,6 +50,12 @@ export interface ManagerOptions {
   discovery?: Discovery;
   /** Compression of migration streams between agents when a request does not say; default none. */
   transferCompression?: Compression | 'auto';
+  /**
+   * Listen on this address for every published port of the cluster and
+   * relay to the host that runs the container now (clients of the Docker
+   * endpoint, e.g. testcontainers, connect to its host and the published port).
+   */
+  forwardPorts?: string;
   logger?: Logger;
 }
 
@@ -82,6 +89,7 @@ export class Manager {
   private apiServer: https.Server | undefined;
   private apiClose: (() => Promise<void>) | undefined;
   private docker: RunningServer | undefined;
+  private ports: PublishedPortForwarder | undefined;
   private dockerTls: { close(): Promise<void> } | undefined;
   private leadership: Leadership | undefined;
   private leaderTimer: NodeJS.Timeout | undefined;
@@ -198,7 +206,9 @@ export class Manager {
   }
 
   get dockerUrl(): string {
-    return `tcp://${this.docker?.host ?? this.o.docker.host}:${this.docker?.port ?? this.o.docker.port}`;
+    const d = this.o.docker;
+    if ('socketPath' in d) return `unix://${d.socketPath}`;
+    return `tcp://${this.docker?.host ?? d.host}:${this.docker?.port ?? d.port}`;
   }
 
   get isLeader(): boolean {
@@ -239,8 +249,7 @@ export class Manager {
     this.docker = await startDockerApiServer({
       backend: this.backend,
       intercept: forwarder.docker(),
-      host: this.o.docker.host,
-      port: this.o.docker.port,
+      ...this.o.docker,
     });
     if (this.o.dockerTls) {
       this.dockerTls = await startDockerApiTlsServer({
@@ -251,11 +260,37 @@ export class Manager {
         port: this.o.dockerTls.port,
       });
     }
+    if (this.o.forwardPorts) {
+      this.ports = new PublishedPortForwarder({
+        listenHost: this.o.forwardPorts,
+        published: () => this.publishedPorts(),
+        log: this.log.child('ports'),
+      });
+      this.ports.start();
+    }
     this.log.info('manager listening', {
       api: this.apiUrl,
       docker: this.dockerUrl,
       dockerTls: this.o.dockerTls ? `${this.o.dockerTls.host}:${this.o.dockerTls.port}` : undefined,
     });
+  }
+
+  /** Running containers' published TCP ports, on the host their record says they run on. */
+  private async publishedPorts(): Promise<PublishedPort[]> {
+    const where = new Map((await this.state.containers()).map((r) => [r.name, r.node]));
+    const out: PublishedPort[] = [];
+    for (const n of await this.registry.healthy())
+      for (const c of n.report.containers) {
+        const name = (c.Names[0] ?? '').replace(/^\//, '');
+        if (c.State !== 'running' || (where.get(name) ?? n.report.name) !== n.report.name) continue;
+        for (const p of c.Ports ?? []) {
+          if (p.protocol !== 'tcp' || !p.host_port) continue;
+          const range = Math.max(1, (p as { range?: number }).range ?? 1);
+          for (let i = 0; i < range; i++)
+            out.push({ port: p.host_port + i, address: n.report.address, container: name });
+        }
+      }
+    return out;
   }
 
   private async campaign(): Promise<void> {
@@ -404,6 +439,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     this.campaignAbort.abort();
+    await this.ports?.close();
     await this.poller?.stop();
     await this.tickers.stopAll();
     if (this.leaderTimer) clearTimeout(this.leaderTimer);

@@ -37,8 +37,22 @@ test('restore and checkpoint are refused with a pointer to /v1', () => {
   assert.ok(!cp.allow && cp.status === 403 && /checkpoint/.test(cp.message));
 });
 
-test('everything else is refused: exec, other methods, other APIs, other upgrades', () => {
-  assert.equal(allowed('POST', '/v4.0.0/libpod/containers/web/exec'), false);
+test('exec: create, start (upgrading), inspect, resize of a 64-hex session; nothing else of it', () => {
+  const id = 'a'.repeat(64);
+  assert.ok(allowed('POST', '/v4.0.0/libpod/containers/web/exec'));
+  assert.ok(allowed('POST', `/v4.0.0/libpod/exec/${id}/start`, true));
+  assert.ok(allowed('GET', `/v4.0.0/libpod/exec/${id}/json`));
+  assert.ok(allowed('POST', `/v4.0.0/libpod/exec/${id}/resize`));
+  assert.equal(allowed('POST', '/v4.0.0/libpod/exec/short/start', true), false);
+  assert.equal(allowed('DELETE', `/v4.0.0/libpod/exec/${id}`), false);
+  assert.equal(
+    allowed('GET', `/v4.0.0/libpod/exec/${id}/json`, true),
+    false,
+    'only attach and exec start upgrade',
+  );
+});
+
+test('everything else is refused: other methods, other APIs, other upgrades', () => {
   assert.equal(allowed('POST', '/v4.0.0/libpod/images/pull'), false);
   assert.equal(allowed('DELETE', '/v4.0.0/libpod/images/busybox'), false);
   assert.equal(allowed('PUT', '/v4.0.0/libpod/containers/web/start'), false);

@@ -129,10 +129,13 @@ export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
   return body;
 }
 
+/** dockerode sends its own transport options (`hijack`, `stdin`) in the start body; the connection says the same. */
+const EXEC_START_FIELDS = ['Detach', 'Tty', 'ConsoleSize', 'hijack', 'stdin'];
+
 export function parseExecStartBody(raw: unknown): DockerExecStartBody {
   const o = object(raw, 'body');
   for (const [k, v] of Object.entries(o))
-    if (!['Detach', 'Tty', 'ConsoleSize'].includes(k) && !isZero(v))
+    if (!EXEC_START_FIELDS.includes(k) && !isZero(v))
       throw new ValidationError(
         `${k} is not supported: lifeboat does not know this field of the exec start body`,
       );

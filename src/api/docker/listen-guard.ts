@@ -75,14 +75,23 @@ const SIMPLE_CONTENT = /^\s*(text\/plain|application\/x-www-form-urlencoded|mult
  * none of these.
  */
 export function refuseBrowserRequests(req: IncomingMessage): void {
-  const origin = req.headers.origin;
-  if (origin !== undefined)
-    throw new BrowserRequestError(`a request from a web page (Origin: ${origin.slice(0, 100)})`);
   const host = req.headers.host;
   if (host !== undefined && !isLoopbackHost(host.replace(/:\d+$/, '')))
     throw new BrowserRequestError(
       `Host ${host.slice(0, 100)} is not this loopback listener (DNS rebinding?)`,
     );
+  refuseBrowserRequestsOnSocket(req);
+}
+
+/**
+ * The unix socket's guard: no page can resolve a name to a socket, so the
+ * Host header is free (the docker CLI sends `api.moby.localhost`), but a
+ * request that says it comes from a page is still refused.
+ */
+export function refuseBrowserRequestsOnSocket(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin !== undefined)
+    throw new BrowserRequestError(`a request from a web page (Origin: ${origin.slice(0, 100)})`);
   const type = req.headers['content-type'];
   // the docker CLI's attach and exec upgrades say text/plain; a page cannot send an Upgrade header
   const upgrade = /\bupgrade\b/i.test(req.headers.connection ?? '') && req.headers.upgrade !== undefined;

@@ -232,10 +232,12 @@ describe('docker API over a scripted backend', () => {
     assert.equal((await request('GET', '/containers/json?limit=x')).status, 400);
   });
 
-  test('pull and exec answer 501 with a reason', async () => {
+  test('pull answers 501 with a reason; an exec without a command is a 400', async () => {
     const pull = await request('POST', '/images/create?fromImage=busybox&tag=latest');
     assert.equal(pull.status, 501);
     assert.match((pull.json() as { message: string }).message, /pulling images is not supported/);
-    assert.equal((await request('POST', '/containers/web/exec', {})).status, 501);
+    const exec = await request('POST', '/containers/web/exec', {});
+    assert.equal(exec.status, 400);
+    assert.match((exec.json() as { message: string }).message, /No exec command specified/);
   });
 });

@@ -8,7 +8,8 @@ import { registerContainerRoutes } from './containers.ts';
 import { registerExecRoutes } from './exec.ts';
 import { registerImageRoutes } from './images.ts';
 import type { IncomingMessage } from 'node:http';
-import { checkDockerListen, refuseBrowserRequests } from './listen-guard.ts';
+import { checkDockerListen, refuseBrowserRequests, refuseBrowserRequestsOnSocket } from './listen-guard.ts';
+import { claimSocketPath, restrictSocket } from './unix-socket.ts';
 import { registerSystemRoutes } from './system.ts';
 
 /** The newest Docker Engine API spoken; the docker CLI uses min(this, its own). */
@@ -60,13 +61,23 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
 }
 
 /**
- * Serves the Docker-compatible API in clear text on host:port (port 0: any
- * free port); loopback only, else InsecureListenError: use
- * startDockerApiTlsServer (tls-server.ts) for anything reachable.
+ * Serves the Docker-compatible API in clear text: on a unix socket
+ * (`socketPath`; 0660, root and the `lifeboat` group, as dockerd's), or on
+ * host:port (port 0: any free port), loopback only, else
+ * InsecureListenError: use startDockerApiTlsServer (tls-server.ts) for
+ * anything reachable. Either way a web page's requests are refused.
  */
 export async function startDockerApiServer(
-  opts: DockerApiOptions & { host?: string; port?: number },
+  opts: DockerApiOptions & { host?: string; port?: number; socketPath?: string },
 ): Promise<RunningServer> {
+  if (opts.socketPath) {
+    await claimSocketPath(opts.socketPath);
+    const running = await serve(createDockerApiRouter({ ...opts, guard: refuseBrowserRequestsOnSocket }), {
+      socketPath: opts.socketPath,
+    });
+    restrictSocket(opts.socketPath);
+    return running;
+  }
   checkDockerListen({ host: opts.host ?? '127.0.0.1', tls: false });
   return serve(createDockerApiRouter({ ...opts, guard: refuseBrowserRequests }), {
     ...(opts.host === undefined ? {} : { host: opts.host }),

@@ -5,16 +5,17 @@ import type { Router } from './router.ts';
 
 export interface RunningServer {
   server: http.Server;
+  /** The address, or the socket's path for a unix socket (port 0). */
   host: string;
   port: number;
   /** Stops listening and cuts every open connection (long waits, log follows, attaches). */
   close(): Promise<void>;
 }
 
-/** Serves `router` on host:port (port 0: any free port). */
+/** Serves `router` on host:port (port 0: any free port), or on a unix socket (`socketPath`). */
 export async function serve(
   router: Router,
-  opts: { host?: string; port?: number } = {},
+  opts: { host?: string; port?: number; socketPath?: string } = {},
 ): Promise<RunningServer> {
   const server = http.createServer();
   router.attachTo(server);
@@ -34,7 +35,7 @@ export async function serve(
  */
 export async function listenTracked(
   server: http.Server | https.Server,
-  opts: { host?: string; port?: number } = {},
+  opts: { host?: string; port?: number; socketPath?: string } = {},
 ): Promise<{ host: string; port: number; close: () => Promise<void> }> {
   // Node cuts a request still arriving after 300 s; an archive or image upload over a slow link
   // takes longer. Dead peers are found by the callers' liveness and idle checks instead.
@@ -44,15 +45,17 @@ export async function listenTracked(
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.socketPath ?? opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
+    const done = (): void => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (opts.socketPath) server.listen(opts.socketPath, done);
+    else server.listen(opts.port ?? 0, host, done);
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = opts.socketPath ? 0 : (server.address() as AddressInfo).port;
   return {
     host,
     port,

@@ -7,6 +7,7 @@ import { formatDuration, parseDuration } from '../../policy/duration.ts';
 import { openStore } from '../../store/index.ts';
 import { Manager } from '../../manager/manager.ts';
 import { parseDiscovery } from '../../manager/discovery.ts';
+import { DEFAULT_DOCKER_SOCKET } from '../../api/docker/unix-socket.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 
@@ -19,6 +20,25 @@ function hostPort(v: string, what: string): { host: string; port: number } {
 const DEFAULT_CLUSTER_KEY = '/var/lib/lifeboat/cluster.key';
 
 const LOOPBACK = /^(127\.|localhost$|::1$)/;
+
+/** `--docker`: unix:///path, or [tcp://]HOST:PORT on loopback. */
+export function dockerEndpoint(v: string): { socketPath: string } | { host: string; port: number } {
+  if (v.startsWith('unix://')) {
+    const socketPath = v.slice('unix://'.length);
+    if (!socketPath.startsWith('/'))
+      throw new ValidationError(
+        `--docker ${v}: a unix socket needs an absolute path (unix:///run/lifeboat/docker.sock)`,
+      );
+    return { socketPath };
+  }
+  const hp = hostPort(v.replace(/^tcp:\/\//, ''), '--docker');
+  if (!LOOPBACK.test(hp.host))
+    throw new ValidationError(
+      `--docker ${v}: the Docker endpoint without TLS listens on loopback only`,
+      'use unix:///run/lifeboat/docker.sock (the default) or tcp://127.0.0.1:PORT; remote clients go through TLS (--docker-tls, see docs/security.md)',
+    );
+  return hp;
+}
 
 export function registerManage(program: Command): void {
   program
@@ -33,9 +53,13 @@ export function registerManage(program: Command): void {
       'address agents and replicas reach this manager at (default: the --listen host)',
     )
     .option(
-      '--docker <host:port>',
-      'Docker-compatible endpoint (plain HTTP: loopback only)',
-      '127.0.0.1:2375',
+      '--docker <address>',
+      'Docker-compatible endpoint: unix:///path (0660, root and the lifeboat group, as dockerd), or tcp://127.0.0.1:PORT (plain HTTP: loopback only)',
+      `unix://${DEFAULT_DOCKER_SOCKET}`,
+    )
+    .option(
+      '--forward-ports <host>',
+      "also listen on this address (e.g. 127.0.0.1) for every published port of the cluster, relaying to the container's current host",
     )
     .option(
       '--store <url>',
@@ -108,6 +132,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         listen: string;
         advertise?: string;
         docker: string;
+        forwardPorts?: string;
         store: string;
         replication?: boolean;
         dockerTls?: string;
@@ -123,13 +148,12 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
       }) => {
         const discovery = f.discovery === undefined ? undefined : parseDiscovery(f.discovery);
         const log = createLogger(`manager/${f.name}`);
-        const docker = hostPort(f.docker, '--docker');
-        if (!LOOPBACK.test(docker.host)) {
+        const docker = dockerEndpoint(f.docker);
+        if (f.forwardPorts !== undefined && !LOOPBACK.test(f.forwardPorts))
           throw new ValidationError(
-            `--docker ${f.docker}: the Docker endpoint without TLS listens on loopback only`,
-            'use 127.0.0.1:PORT; remote clients go through TLS (see docs/security.md)',
+            `--forward-ports ${f.forwardPorts}: forwarded ports listen on loopback only`,
+            'clients elsewhere reach a published port on its host (docker port NAME shows the address)',
           );
-        }
         if (f.replication && !f.store.startsWith('etcd://')) {
           throw new ValidationError(
             '--replication needs an etcd store',
@@ -163,6 +187,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           strategy: f.strategy,
           transferCompression: f.transferCompression,
           ...(discovery ? { discovery } : {}),
+          ...(f.forwardPorts ? { forwardPorts: f.forwardPorts } : {}),
         });
         log.info('manager started', { api: m.apiUrl, docker: m.dockerUrl, store: f.store });
         await new Promise<void>((resolve) => {

@@ -8,6 +8,14 @@ import { formatProgress } from '../../devcluster/progress.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { DEFAULT_CONTEXT, writeContext } from '../context.ts';
+import { DEFAULT_DOCKER_SOCKET } from '../../api/docker/unix-socket.ts';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new ValidationError(`--docker-port ${v}: give a port 1-65535`);
+  return n;
+}
 
 export function registerUp(program: Command): void {
   program
@@ -24,9 +32,17 @@ export function registerUp(program: Command): void {
     .option('--root <dir>', 'where the cluster lives on disk', DEFAULT_CLUSTER_ROOT)
     .option('--failure-timeout <duration>', 'a host without heartbeat for this long is failed', '5s')
     .option(
+      '--docker-socket <path>',
+      "Docker-compatible endpoint on this unix socket (0660, root and the lifeboat group, as dockerd's)",
+      DEFAULT_DOCKER_SOCKET,
+    )
+    .option(
       '--docker-port <port>',
-      'Docker-compatible endpoint on 127.0.0.1 (replicas take the next ports)',
-      '2375',
+      'serve the Docker endpoint on tcp://127.0.0.1:PORT instead of the socket (replicas take the next ports)',
+    )
+    .option(
+      '--no-forward-ports',
+      "don't make published ports reachable on 127.0.0.1 (they stay on their host's address, e.g. 10.99.0.11:6379)",
     )
     .option(
       '--store <kind>',
@@ -45,7 +61,9 @@ export function registerUp(program: Command): void {
       `
 Every host gets its own network namespace (10.99.0.11, .12, ...), mount
 namespace, Podman, cgroup and lifeboat agent; one manager runs beside them.
-Then:  export DOCKER_HOST=tcp://127.0.0.1:2375; docker run -d --name web localhost/lifeboat/redis
+Then:  export DOCKER_HOST=unix://${DEFAULT_DOCKER_SOCKET}; docker run -d --name web -p 6379:6379 localhost/lifeboat/redis
+Published ports are reachable on their host's address and, forwarded by the
+manager, on 127.0.0.1 (redis-cli -p 6379), wherever the container moves.
 Undo everything with \`lifeboat down\`.`,
     )
     .action(
@@ -54,7 +72,9 @@ Undo everything with \`lifeboat down\`.`,
         storage: string;
         root: string;
         failureTimeout: string;
-        dockerPort: string;
+        dockerSocket: string;
+        dockerPort?: string;
+        forwardPorts: boolean;
         store: string;
         managers: string;
         discovery: string;
@@ -84,7 +104,10 @@ Undo everything with \`lifeboat down\`.`,
           storage: o.storage,
           root: o.root,
           failureTimeoutMs: parseDuration(o.failureTimeout, '--failure-timeout'),
-          dockerPort: Number(o.dockerPort),
+          ...(o.dockerPort !== undefined
+            ? { dockerPort: port(o.dockerPort) }
+            : { dockerSocket: o.dockerSocket }),
+          forwardPorts: o.forwardPorts,
           store: o.store,
           managers: Number(o.managers),
           discovery: o.discovery,
@@ -109,6 +132,9 @@ Undo everything with \`lifeboat down\`.`,
             `  export DOCKER_HOST=${r.dockerHost}`,
             '  docker run -d --name cache -p 6379:6379 -l lifeboat.checkpoint.interval=10s -l lifeboat.reschedule=checkpoint localhost/lifeboat/redis',
             '  lifeboat migrate cache',
+            o.forwardPorts
+              ? "Published ports are forwarded from 127.0.0.1 to the container's current host (redis-cli -p 6379)."
+              : "Published ports are on their host's address (docker port cache).",
             '',
           ].join('\n'),
         );
