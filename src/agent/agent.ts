@@ -52,7 +52,13 @@ export class Agent {
     this.heartbeat = heartbeat;
     this.url = url;
     this.log = log;
-    this.frozenWatch = new FrozenWatch(service.hostPaths.cgroupParent, () => service.dumpActivity(), log);
+    this.frozenWatch = new FrozenWatch(
+      service.hostPaths.cgroupParent,
+      () => service.dumpActivity(),
+      log,
+      undefined,
+      () => service.pausedContainers(),
+    );
     this.frozenWatch.start();
   }
 

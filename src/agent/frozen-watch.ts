@@ -52,7 +52,8 @@ function freezeFiles(cgroupParent: string): FreezeFile[] {
  * running and serves nothing. A container of this host found frozen in two
  * scans in a row, with no dump by this agent started or running in between,
  * is thawed and the decision logged. (A dump by someone else freezes only
- * for its frozen time, far below the interval.)
+ * for its frozen time, far below the interval.) A container paused through
+ * Podman (`docker pause`) is frozen on purpose and left alone.
  */
 export class FrozenWatch {
   private suspects = new Set<string>();
@@ -64,6 +65,8 @@ export class FrozenWatch {
     private readonly dumps: () => { started: number; running: number },
     private readonly log: Logger,
     private readonly intervalMs = 10_000,
+    /** IDs of the containers Podman reports paused (`docker pause`): frozen on purpose, left alone. */
+    private readonly paused: () => ReadonlySet<string> = () => new Set(),
   ) {}
 
   private lastStarted = -1;
@@ -79,7 +82,9 @@ export class FrozenWatch {
     }
     const thawed: string[] = [];
     const frozenNow = new Set<string>();
+    const paused = [...this.paused()];
     for (const f of freezeFiles(this.cgroupParent)) {
+      if (paused.some((id) => f.path.includes(id))) continue;
       let frozen: boolean;
       try {
         frozen = f.frozen();

@@ -39,7 +39,7 @@ import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
 import { IP_TAKEN, PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
 import type { HostCommand } from './rootfs-diff.ts';
-import { spoolAndValidate } from './spool.ts';
+import { checkSpoolSpace, spoolAndValidate } from './spool.ts';
 import { TransferGrants } from './transfer-grants.ts';
 
 export interface NodeServiceOptions {
@@ -133,11 +133,14 @@ export class NodeService extends PodmanNode implements NodeClient {
     return fresh ?? this.lastReport;
   }
 
+  private paused: ReadonlySet<string> = new Set();
+
   async report(): Promise<NodeReport> {
     const [containers, images] = await Promise.all([
       this.podman.listContainers({ all: true }),
       this.podman.listImages(),
     ]);
+    this.paused = new Set(containers.filter((c) => c.State === 'paused').map((c) => c.Id));
     return {
       name: this.name,
       address: this.address,
@@ -185,6 +188,11 @@ export class NodeService extends PodmanNode implements NodeClient {
     return this.criu(() => this.podman.checkpointExport(name, opts));
   }
 
+  /** Containers Podman reported paused at the last report (frozen on purpose: FrozenWatch leaves them). */
+  pausedContainers(): ReadonlySet<string> {
+    return this.paused;
+  }
+
   /** CRIU dumps and restores started by this agent and running now: a container frozen meanwhile may be theirs. */
   dumpActivity(): { started: number; running: number } {
     return { ...this.dumps };
@@ -214,6 +222,10 @@ export class NodeService extends PodmanNode implements NodeClient {
     opts: CheckpointOptions,
   ): Promise<{ manifest: CheckpointManifest; timings: { dumpMs: number; storeMs: number } }> {
     const store = this.requireStore();
+    // room first: a version that cannot be stored is refused before anyone is frozen
+    const expected = await store.newestVersionBytes(key);
+    await store.checkSpace(key, expected);
+    await checkSpoolSpace(this.spoolDir, expected);
     const t0 = Date.now();
     const spooled = await spoolAndValidate(
       await this.criu(() => this.podman.checkpointExport(name, opts)),

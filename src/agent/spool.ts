@@ -5,6 +5,17 @@ import { finished } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { validateArchive, type ArchiveInfo } from '../checkpoint/archive/index.ts';
+import { fsSpace, SpoolFullError } from '../checkpoint/store/space.ts';
+
+/** Room for an archive of about `expectedBytes` in the spool (and 64 MiB to spare), before a dump starts. */
+export async function checkSpoolSpace(spoolDir: string, expectedBytes: number): Promise<void> {
+  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  const { availableBytes } = await fsSpace(spoolDir);
+  if (availableBytes < expectedBytes + SPOOL_SPARE_BYTES)
+    throw new SpoolFullError(spoolDir, expectedBytes, availableBytes);
+}
+
+const SPOOL_SPARE_BYTES = 64 * 1024 ** 2;
 
 /**
  * Receives a checkpoint archive into a private spool file (0600) while

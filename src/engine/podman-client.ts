@@ -413,6 +413,83 @@ export class PodmanClient {
     });
   }
 
+  // ---------------------------------------------------------------- daily container commands
+
+  async pause(name: string): Promise<void> {
+    await this.noContent(`pause container ${name}`, 'POST', `/containers/${enc(name)}/pause`);
+  }
+
+  async unpause(name: string): Promise<void> {
+    await this.noContent(`unpause container ${name}`, 'POST', `/containers/${enc(name)}/unpause`);
+  }
+
+  async rename(name: string, to: string): Promise<void> {
+    await this.noContent(`rename container ${name}`, 'POST', `/containers/${enc(name)}/rename`, {
+      query: { name: to },
+    });
+  }
+
+  /** `ps` in the container: Docker's {Titles, Processes}. */
+  async top(name: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    return this.json(`top of container ${name}`, 'GET', `/containers/${enc(name)}/top`, {
+      query: { ps_args: psArgs, stream: false },
+    });
+  }
+
+  /** Docker's stats JSON: one object, or a stream of them (one a second) to read until destroyed. */
+  async stats(name: string, stream: boolean): Promise<IncomingMessage> {
+    const res = await this.call('GET', `/containers/${enc(name)}/stats`, {
+      query: { stream, 'one-shot': !stream },
+      timeoutMs: stream ? 0 : 30_000,
+    });
+    if (!isOk(res))
+      throw toEngineError(`stats of container ${name}`, res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
+  /** Changes what Podman can change on a live container: its cgroup limits (OCI LinuxResources). */
+  async update(name: string, resources: Record<string, unknown>): Promise<void> {
+    await this.noContent(`update container ${name}`, 'POST', `/containers/${enc(name)}/update`, {
+      body: JSON.stringify(resources),
+      headers: { 'Content-Type': 'application/json' },
+    });
+  }
+
+  /**
+   * Docker's archive endpoint (docker cp): HEAD states a path
+   * (X-Docker-Container-Path-Stat), GET returns it as a tar, PUT extracts a
+   * tar into it. The answer is returned as is, errors included.
+   */
+  async archive(
+    name: string,
+    method: 'HEAD' | 'GET' | 'PUT',
+    query: Record<string, QueryValue>,
+    body?: Readable,
+  ): Promise<IncomingMessage> {
+    return this.call(method, `/containers/${enc(name)}/archive`, {
+      query,
+      timeoutMs: 0,
+      ...(body ? { body, headers: { 'Content-Type': 'application/x-tar' } } : {}),
+    });
+  }
+
+  /** Podman's networks (netavark/CNI): name, id, driver, subnets. */
+  async listNetworks(): Promise<
+    {
+      name: string;
+      id: string;
+      driver: string;
+      created?: string;
+      subnets?: { subnet: string; gateway?: string }[] | null;
+      ipv6_enabled?: boolean;
+      internal?: boolean;
+      labels?: Record<string, string> | null;
+      options?: Record<string, string> | null;
+    }[]
+  > {
+    return (await this.json('list networks', 'GET', '/networks/json')) ?? [];
+  }
+
   // ---------------------------------------------------------------- exec
 
   /** Creates an exec session in a running container (libpod takes Docker's ExecConfig). */
@@ -504,6 +581,26 @@ export class PodmanClient {
     return this.json(`inspect image ${name}`, 'GET', `/images/${enc(name)}/json`);
   }
 
+  async tagImage(name: string, repo: string, tag: string): Promise<void> {
+    await this.noContent(`tag image ${name}`, 'POST', `/images/${enc(name)}/tag`, { query: { repo, tag } });
+  }
+
+  /** libpod's answer: what was untagged and deleted. */
+  async removeImage(
+    name: string,
+    force = false,
+  ): Promise<{ Untagged?: string[] | null; Deleted?: string[] | null }> {
+    return this.json(`remove image ${name}`, 'DELETE', `/images/${enc(name)}`, { query: { force } });
+  }
+
+  async imageHistory(
+    name: string,
+  ): Promise<
+    { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }[]
+  > {
+    return (await this.json(`history of image ${name}`, 'GET', `/images/${enc(name)}/history`)) ?? [];
+  }
+
   async listImages(): Promise<ImageSummary[]> {
     return (await this.json<ImageSummary[] | null>('list images', 'GET', '/images/json')) ?? [];
   }
@@ -537,10 +634,6 @@ export class PodmanClient {
     });
     if (!isOk(res)) throw toEngineError(`save image ${name}`, res.statusCode ?? 0, await readBody(res));
     return res;
-  }
-
-  async removeImage(name: string, force = false): Promise<void> {
-    await this.json(`remove image ${name}`, 'DELETE', `/images/${enc(name)}`, { query: { force } });
   }
 
   // ---------------------------------------------------------------- checkpoint / restore

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
 import type { NodeClient } from '../node-api/node-client.ts';
@@ -6,6 +7,8 @@ import type {
   AttachOptions,
   AttachStream,
   DockerExecInspect,
+  DockerNetwork,
+  DockerSystemDf,
   ExecStream,
   BackendInfo,
   BackendNode,
@@ -18,7 +21,14 @@ import type {
   StartOptions,
   WaitHandle,
 } from '../api/docker/backend.ts';
-import { NoSuchContainerError, NoSuchExecError, NoSuchImageError } from '../api/docker/errors.ts';
+import {
+  NameConflictError,
+  NoSuchContainerError,
+  NoSuchExecError,
+  NoSuchImageError,
+  NoSuchNetworkError,
+} from '../api/docker/errors.ts';
+import type { DockerUpdateBody } from '../api/docker/daily.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from '../api/docker/exec.ts';
 import { selectContainers } from '../api/docker/container-filters.ts';
 import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
@@ -31,7 +41,7 @@ import {
 } from '../api/docker/podman-mapping.ts';
 import { EngineUnavailableError } from '../engine/errors.ts';
 import type { ContainerCreateSpec, ContainerListEntry } from '../engine/types.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errorMessage, ValidationError } from '../util/errors.ts';
 import type {
   DockerCheckpoint,
   DockerContainerCreateBody,
@@ -392,6 +402,199 @@ export class ClusterDockerBackend implements DockerBackend {
     const byId = new Map<string, DockerImageSummary>();
     for (const i of lists.flat()) if (!byId.has(i.Id)) byId.set(i.Id, i);
     return [...byId.values()];
+  }
+
+  // ---------------------------------------------------------------- daily commands, on the container's host
+
+  async pauseContainer(ref: string): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).pauseContainer(name);
+  }
+
+  async unpauseContainer(ref: string): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).unpauseContainer(name);
+  }
+
+  /**
+   * A plain container is renamed where it runs and in its record. One with
+   * a checkpoint ticker or a restore policy keeps its name: its versions
+   * in the store and its policy are filed under it.
+   */
+  async renameContainer(ref: string, to: string): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    const rec = (await this.o.state.container(name))?.record;
+    if (rec?.ticker || rec?.restorePolicy)
+      throw new ValidationError(
+        `container ${name} has a checkpoint ticker or a restore policy: it cannot be renamed`,
+        'its checkpoint versions are kept under its name; create it again under the new name if you must',
+      );
+    const other = (await this.o.state.container(to))?.record;
+    if (other) throw new NameConflictError(to, `on host ${other.node}`);
+    await this.backend(node).renameContainer(name, to);
+    if (rec) {
+      await this.o.state.createContainer({ ...rec, name: to, spec: { ...rec.spec, name: to } });
+      await this.o.state.deleteContainer(name);
+    }
+  }
+
+  async topContainer(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).topContainer(name, psArgs);
+  }
+
+  async containerChanges(ref: string): Promise<{ Path: string; Kind: number }[]> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).containerChanges(name);
+  }
+
+  async containerStats(ref: string, stream: boolean): Promise<Readable> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).containerStats(name, stream);
+  }
+
+  async updateContainer(ref: string, update: DockerUpdateBody): Promise<void> {
+    const { node, name } = await this.locate(ref);
+    await this.backend(node).updateContainer(name, update);
+    // the record follows, so a restart elsewhere (and the scheduler's reservations) see the new limits
+    if (update.Memory !== undefined || update.CpuShares !== undefined)
+      await this.o.state.updateContainer(name, (r) => ({
+        ...r,
+        spec: {
+          ...r.spec,
+          ...(update.Memory !== undefined ? { memoryLimitBytes: update.Memory } : {}),
+          ...(update.CpuShares !== undefined ? { cpuShares: update.CpuShares } : {}),
+        },
+      }));
+  }
+
+  async containerArchive(
+    ref: string,
+    method: 'HEAD' | 'GET' | 'PUT',
+    query: Record<string, string>,
+    body?: Readable,
+  ): Promise<IncomingMessage> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).containerArchive(name, method, query, body);
+  }
+
+  async pruneContainers(
+    filters: DockerFilters,
+  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const out = { ContainersDeleted: [] as string[], SpaceReclaimed: 0 };
+    const records = await this.o.state.containers();
+    for (const n of await this.healthyNames()) {
+      const r = await this.backend(n).pruneContainers(filters);
+      out.ContainersDeleted.push(...r.ContainersDeleted);
+      out.SpaceReclaimed += r.SpaceReclaimed;
+    }
+    // records of containers that are gone now go too
+    const left = new Set(
+      (await this.listContainers({ all: true, filters: {} })).flatMap((c) =>
+        c.Names.map((x) => x.replace(/^\//, '')),
+      ),
+    );
+    for (const r of records)
+      if (r.node && !left.has(r.name) && r.phase === 'stopped') await this.o.state.deleteContainer(r.name);
+    return out;
+  }
+
+  /** From the first healthy host that has the image. */
+  async imageHistory(ref: string): Promise<unknown[]> {
+    return this.onSomeHost(ref, (b) => b.imageHistory(ref));
+  }
+
+  /** Tagged on every healthy host that has the image, so a container can use the tag on any of them. */
+  async tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    await this.onEveryHost(ref, (b) => b.tagImage(ref, repo, tag));
+  }
+
+  async removeImage(ref: string, force: boolean): Promise<({ Untagged: string } | { Deleted: string })[]> {
+    const all = await this.onEveryHost(ref, (b) => b.removeImage(ref, force));
+    const seen = new Set<string>();
+    return all.flat().filter((e) => {
+      const k = JSON.stringify(e);
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
+  }
+
+  async pruneImages(
+    filters: DockerFilters,
+  ): Promise<{ ImagesDeleted: ({ Untagged: string } | { Deleted: string })[]; SpaceReclaimed: number }> {
+    const out = { ImagesDeleted: [] as ({ Untagged: string } | { Deleted: string })[], SpaceReclaimed: 0 };
+    for (const n of await this.healthyNames()) {
+      const r = await this.backend(n).pruneImages(filters);
+      out.ImagesDeleted.push(...r.ImagesDeleted);
+      out.SpaceReclaimed += r.SpaceReclaimed;
+    }
+    return out;
+  }
+
+  /** The cluster's disk use: every healthy host's images (each image once) and containers. */
+  async systemDf(): Promise<DockerSystemDf> {
+    const parts = await Promise.all((await this.healthyNames()).map((n) => this.backend(n).systemDf()));
+    const images = new Map<string, DockerSystemDf['Images'][number]>();
+    for (const p of parts)
+      for (const i of p.Images) {
+        const had = images.get(i.Id);
+        images.set(i.Id, had ? { ...had, Containers: had.Containers + i.Containers } : i);
+      }
+    return {
+      LayersSize: [...images.values()].reduce((a, i) => a + i.Size, 0),
+      Images: [...images.values()],
+      Containers: parts.flatMap((p) => p.Containers),
+      Volumes: [],
+      BuildCache: [],
+    };
+  }
+
+  /** Each host's networks, named `<host>/<network>` as classic Swarm did. */
+  async listNetworks(): Promise<DockerNetwork[]> {
+    const lists = await Promise.all(
+      (await this.healthyNames()).map(async (n) =>
+        (
+          await this.backend(n)
+            .listNetworks()
+            .catch(() => [])
+        ).map((x) => ({
+          ...x,
+          Name: `${n}/${x.Name}`,
+          Id: `${n}-${x.Id}`.slice(0, 64),
+        })),
+      ),
+    );
+    return lists.flat();
+  }
+
+  async inspectNetwork(id: string): Promise<DockerNetwork> {
+    const nets = await this.listNetworks();
+    const n = nets.find((x) => x.Name === id || x.Id === id) ?? nets.find((x) => x.Id.startsWith(id));
+    if (!n) throw new NoSuchNetworkError(id);
+    return n;
+  }
+
+  private async onSomeHost<T>(ref: string, fn: (b: PodmanDockerBackend) => Promise<T>): Promise<T> {
+    for (const n of await this.healthyNames()) {
+      try {
+        return await fn(this.backend(n));
+      } catch (err) {
+        if (!(err instanceof NoSuchImageError)) throw err;
+      }
+    }
+    throw new NoSuchImageError(ref);
+  }
+
+  private async onEveryHost<T>(ref: string, fn: (b: PodmanDockerBackend) => Promise<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (const n of await this.healthyNames()) {
+      try {
+        out.push(await fn(this.backend(n)));
+      } catch (err) {
+        if (!(err instanceof NoSuchImageError)) throw err;
+      }
+    }
+    if (out.length === 0) throw new NoSuchImageError(ref);
+    return out;
   }
 
   async createExec(ref: string, body: DockerExecCreateBody): Promise<string> {

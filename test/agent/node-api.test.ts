@@ -346,7 +346,7 @@ describe('node API on real hosts', () => {
     assert.equal(r.status, 403);
     assert.match(JSON.parse(r.body).message, /\/v1\/restore/);
     assert.equal(
-      (await raw(apiA.port, pki.manager, 'POST', '/podman/v4.0.0/libpod/containers/x/exec')).status,
+      (await raw(apiA.port, pki.manager, 'POST', '/podman/v4.0.0/libpod/system/prune')).status,
       403,
     );
 

@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import { FrozenWatch } from '../../src/agent/frozen-watch.ts';
 import { NodeService } from '../../src/agent/node-service.ts';
 import { HostileArchiveError } from '../../src/checkpoint/archive/index.ts';
-import { generateClusterKey, Keyring } from '../../src/checkpoint/crypto/index.ts';
+import { generateClusterKey, Keyring, loadClusterKey } from '../../src/checkpoint/crypto/index.ts';
 import { CheckpointStore } from '../../src/checkpoint/store/index.ts';
 import { probeHostCapabilities } from '../../src/engine/capabilities.ts';
 import { collectLogs } from '../../src/engine/demux-stream.ts';
@@ -113,6 +113,50 @@ describe('agent node service on real hosts', () => {
     assert.equal(out.name, 'tick');
     assert.equal((await b.podman.inspectContainer('tick')).State.Running, true);
     await b.podman.removeContainer('tick', { force: true });
+  });
+
+  test('a full store refuses the next version before the dump: nobody frozen, older versions kept', async () => {
+    await na.create({ name: 'full', image: BUSYBOX_IMAGE, command: COUNTER });
+    await a.podman.startContainer('full');
+    await sleep(500);
+    const first = await na.checkpointToStore(
+      'full',
+      'full',
+      { group: 0, version: 0 },
+      { leaveRunning: true },
+    );
+    // the same store, its quota set just above what the first version takes
+    const tight = new NodeService({
+      name: a.name,
+      address: a.address,
+      podman: a.podman,
+      hostPaths: {
+        runroot: a.service.runroot,
+        graphroot: a.service.graphroot,
+        cgroupParent: a.service.cgroupParent,
+      },
+      store: new CheckpointStore({
+        root: `${storeRoot}/checkpoints`,
+        keyring: new Keyring(await loadClusterKey(`${storeRoot}/cluster.key`)),
+        quotaBytes: first.manifest.size + 1000,
+      }),
+      spoolDir: `${TEST_ROOT}/${a.name}/spool`,
+      capabilities: await probeHostCapabilities({ selfTest: false }),
+    });
+    await assert.rejects(
+      tight.checkpointToStore('full', 'full', { group: 0, version: 1 }, { leaveRunning: true }),
+      /container full's checkpoints take .* quota: no room for another version .*; the versions stored so far are kept/,
+    );
+    // no dump was started: the container ran on, and version 0 is still there
+    const before = await lastCount(na, 'full');
+    await waitFor('the counter to go on', 10_000, async () =>
+      (await lastCount(na, 'full')) > before ? true : undefined,
+    );
+    assert.equal(tight.dumpActivity().started, 0);
+    await a.podman.removeContainer('full', { force: true });
+    const out = await nb.restoreFromStore('full', { group: 0, version: 0 });
+    assert.equal(out.name, 'full');
+    await b.podman.removeContainer('full', { force: true });
   });
 
   test('fencing stops only restore-policy containers', async () => {

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -221,6 +221,65 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.notEqual(stopped.code, 0);
     assert.match(stopped.stderr, /is not running/);
     await ok(['rm', '-f', 'dk-exec']);
+  });
+
+  test('the daily commands: pause, top, stats, diff, cp, rename, update, prune, tag, history, rmi, df, networks, volumes', async () => {
+    await ok(['run', '-d', '--name', 'dk-daily', 'busybox', 'sh', '-c', 'echo hi > /tmp/made; sleep 600']);
+    await ok(['pause', 'dk-daily']);
+    assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', 'dk-daily'])).trim(), 'paused');
+    assert.match((await docker(['pause', 'dk-daily'])).stderr, /already paused/);
+    await ok(['unpause', 'dk-daily']);
+    assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', 'dk-daily'])).trim(), 'running');
+    assert.match(await ok(['top', 'dk-daily']), /sleep 600/);
+    const stats = await ok([
+      'stats',
+      '--no-stream',
+      '--format',
+      '{{.Name}} {{.ID}} {{.MemUsage}}',
+      'dk-daily',
+    ]);
+    assert.match(stats, /^dk-daily [0-9a-f]{12} \d/, stats);
+    await waitFor('the file the container made', 10_000, async () =>
+      /A \/tmp\/made/.test(await ok(['diff', 'dk-daily'])) ? true : undefined,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-cp-'));
+    try {
+      await ok(['cp', 'dk-daily:/tmp/made', `${dir}/made`]);
+      assert.equal(readFileSync(`${dir}/made`, 'utf8'), 'hi\n');
+      writeFileSync(`${dir}/in`, 'copied in\n');
+      await ok(['cp', `${dir}/in`, 'dk-daily:/tmp/in']);
+      assert.equal(await ok(['exec', 'dk-daily', 'cat', '/tmp/in']), 'copied in\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await ok(['rename', 'dk-daily', 'dk-renamed']);
+    assert.match(await ok(['ps', '--format', '{{.Names}}']), /dk-renamed/);
+    await ok(['update', '--memory', '64m', '--memory-swap', '128m', '--cpu-shares', '512', 'dk-renamed']);
+    // the live cgroup's limit, as the container's own processes meet it
+    assert.equal(
+      (await ok(['exec', 'dk-renamed', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes'])).trim(),
+      String(64 * 1024 * 1024),
+    );
+    assert.match(
+      (await docker(['update', '--restart', 'always', 'dk-renamed'])).stderr,
+      /RestartPolicy is not supported by update/,
+    );
+    await ok(['rm', '-f', 'dk-renamed']);
+
+    await ok(['create', '--name', 'dk-stopped', 'busybox', 'true']);
+    assert.match(await ok(['container', 'prune', '-f']), /Deleted Containers:[\s\S]*[0-9a-f]{64}/);
+    assert.doesNotMatch(await ok(['ps', '-a', '--format', '{{.Names}}']), /dk-stopped/);
+
+    await ok(['tag', 'busybox', 'localhost/mine/box:v1']);
+    assert.match(await ok(['images']), /localhost\/mine\/box\s+v1/);
+    assert.match(await ok(['history', 'localhost/mine/box:v1']), /IMAGE\s+CREATED/);
+    assert.match(await ok(['rmi', 'localhost/mine/box:v1']), /Untagged: localhost\/mine\/box:v1/);
+    assert.match((await docker(['rmi', 'localhost/mine/nothing'])).stderr, /No such image/);
+    assert.match(await ok(['system', 'df']), /Images\s+\d+\s+\d+/);
+    assert.match(await ok(['network', 'ls']), /bridge\s+bridge\s+local/);
+    assert.match(await ok(['network', 'inspect', 'bridge']), /"Subnet"/);
+    assert.match(await ok(['volume', 'ls']), /DRIVER\s+VOLUME NAME/);
+    assert.equal((await ok(['image', 'inspect', '--format', '{{.Os}}', 'busybox'])).trim(), 'linux');
   });
 
   test('checkpoint create / ls / start --checkpoint / rm: the counter continues from its value', async () => {

@@ -226,6 +226,20 @@ describe('a lifeboat cluster end to end', () => {
     assert.match(r.stdout, /all ok/);
   });
 
+  test("cluster-wide daily commands: every host's networks, a tag on every host, df, prune", async () => {
+    const nets = await docker('network', 'ls', '--format', '{{.Name}}');
+    for (const h of ['e1', 'e2', 'e3']) assert.match(nets, new RegExp(`^${h}/bridge$`, 'm'));
+    await docker('tag', 'localhost/lifeboat/busybox:latest', 'localhost/e2e/tagged:1');
+    // a container placed on any host finds the tag there
+    for (const h of ['e1', 'e2', 'e3'])
+      await docker('run', '--rm', '-e', `constraint:node==${h}`, 'localhost/e2e/tagged:1', 'true');
+    assert.match(await docker('rmi', 'localhost/e2e/tagged:1'), /Untagged: localhost\/e2e\/tagged:1/);
+    assert.match(await docker('system', 'df'), /Images/);
+    await docker('create', '--name', 'e2e-stopped', 'localhost/lifeboat/busybox:latest', 'true');
+    assert.match(await docker('container', 'prune', '-f'), /Deleted Containers/);
+    assert.doesNotMatch(await docker('ps', '-a', '--format', '{{.Names}}'), /e2e-stopped/);
+  });
+
   test('lifeboat migrate moves a live redis to another host with its data', async () => {
     await docker(
       'run',
@@ -266,8 +280,10 @@ describe('a lifeboat cluster end to end', () => {
       await docker('inspect', '--format', '{{.Node.IP}} {{.Node.Addr}}', 'cache'),
       `${to.address} ${to.address}`,
     );
-    // exec runs where the container lives now, through the manager and that host's agent
+    // exec, top and stats run where the container lives now, through the manager and that host's agent
     assert.equal(await docker('exec', 'cache', 'redis-cli', 'DBSIZE'), '50000');
+    assert.match(await docker('top', 'cache'), /redis-server/);
+    assert.match(await docker('stats', '--no-stream', '--format', '{{.Name}}', 'cache'), /^cache$/);
   });
 
   test('lifeboat checkpoint/restore with --image-dir and --work-dir to a user path; --pre-dump refused by name', async () => {

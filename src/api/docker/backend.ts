@@ -1,5 +1,7 @@
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 import type { LogFrame } from '../../engine/demux-stream.ts';
+import type { DockerUpdateBody } from './daily.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import type {
   DockerCheckpoint,
@@ -56,6 +58,32 @@ export interface DockerBackend {
    */
   waitContainer(ref: string, condition: DockerWaitCondition, signal: AbortSignal): Promise<WaitHandle>;
   attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream>;
+
+  pauseContainer(ref: string): Promise<void>;
+  unpauseContainer(ref: string): Promise<void>;
+  renameContainer(ref: string, name: string): Promise<void>;
+  topContainer(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  containerChanges(ref: string): Promise<{ Path: string; Kind: number }[]>;
+  /** Docker's stats JSON as the host's Podman writes it: one object, or one a second until destroyed. */
+  containerStats(ref: string, stream: boolean): Promise<Readable>;
+  updateContainer(ref: string, update: DockerUpdateBody): Promise<void>;
+  /** docker cp: the host's answer (status, path-stat header, tar) passed on as is. */
+  containerArchive(
+    ref: string,
+    method: 'HEAD' | 'GET' | 'PUT',
+    query: Record<string, string>,
+    body?: Readable,
+  ): Promise<IncomingMessage>;
+  pruneContainers(filters: DockerFilters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+  imageHistory(ref: string): Promise<unknown[]>;
+  tagImage(ref: string, repo: string, tag: string): Promise<void>;
+  removeImage(ref: string, force: boolean): Promise<({ Untagged: string } | { Deleted: string })[]>;
+  pruneImages(
+    filters: DockerFilters,
+  ): Promise<{ ImagesDeleted: ({ Untagged: string } | { Deleted: string })[]; SpaceReclaimed: number }>;
+  systemDf(): Promise<DockerSystemDf>;
+  listNetworks(): Promise<DockerNetwork[]>;
+  inspectNetwork(id: string): Promise<DockerNetwork>;
 
   /** An exec session in a running container (409 when it is not running); its ID. */
   createExec(ref: string, body: DockerExecCreateBody): Promise<string>;
@@ -115,6 +143,32 @@ export interface AttachOptions {
   stdout: boolean;
   stderr: boolean;
   detachKeys?: string;
+}
+
+/** GET /system/df */
+export interface DockerSystemDf {
+  LayersSize: number;
+  Images: (DockerImageSummary & { Containers: number })[];
+  Containers: (DockerContainerSummary & { SizeRw: number; SizeRootFs: number })[];
+  Volumes: unknown[];
+  BuildCache: unknown[];
+}
+
+/** A network as GET /networks lists it: each host's default bridge (classic Swarm named it `node/bridge`). */
+export interface DockerNetwork {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string>; Config: { Subnet: string; Gateway?: string }[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  Containers: Record<string, { Name: string; IPv4Address: string; MacAddress: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
 }
 
 export interface ExecStream {

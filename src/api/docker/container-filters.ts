@@ -52,3 +52,19 @@ function labelMatch(filter: string, labels: Record<string, string>): boolean {
   if (eq < 0) return Object.hasOwn(labels, filter);
   return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
+
+/** `docker container prune`'s filters: labels (`k`, `k=v`, `label!=...`) and `until` (a time the container was created before). */
+export function matchesPruneFilters(c: DockerContainerSummary, f: DockerFilters, now: number): boolean {
+  for (const l of f['label'] ?? []) {
+    const [k = '', v] = l.split('=');
+    const has = v === undefined ? k in c.Labels : c.Labels[k] === v;
+    if (!has) return false;
+  }
+  for (const u of f['until'] ?? []) {
+    const t = /^\d+$/.test(u) ? Number(u) * 1000 : Date.parse(u);
+    const d = /^(\d+)([smh])$/.exec(u);
+    const until = d ? now - Number(d[1]) * { s: 1e3, m: 6e4, h: 36e5 }[d[2] as 's' | 'm' | 'h'] : t;
+    if (!Number.isFinite(until) || c.Created * 1000 >= until) return false;
+  }
+  return true;
+}

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { byteSize } from '../../util/byte-size.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { canonicalFieldNames, isZero, refuseUnsupportedFields } from './create-fields.ts';
 import type {
@@ -462,14 +463,6 @@ function mounts(o: Obj): DockerMountSpec[] | undefined {
 function absolutePath(p: string, where: string): void {
   if (!p.startsWith('/') || p.split('/').includes('..'))
     throw new ValidationError(`${where}: "${p}" must be an absolute path without ".."`);
-}
-
-/** Docker's sizes: `64m`, `1g`, `100000` (bytes). */
-export function byteSize(v: string, where: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
-  if (!m) throw new ValidationError(`${where}: invalid size "${v}" (e.g. 10m, 1g)`);
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] ?? 1;
-  return Math.floor(Number(m[1]) * unit);
 }
 
 const TMPFS_OPTION =

@@ -91,3 +91,28 @@ export class NoSuchExecError extends LifeboatError {
     super('no_such_exec', `No such exec instance: ${id}`, { status: 404 });
   }
 }
+
+/** A container in a state the request does not fit (already paused, not paused): 409 with dockerd's wording. */
+export class ContainerStateError extends LifeboatError {
+  constructor(message: string) {
+    super('container_state', message, { status: 409 });
+  }
+}
+
+export class ImageInUseError extends LifeboatError {
+  constructor(ref: string, detail: string) {
+    super('image_in_use', `conflict: unable to remove repository reference "${ref}": ${detail}`, {
+      status: 409,
+      hint: 'remove the containers that use it first, or force with docker rmi -f',
+    });
+  }
+}
+
+export class NoSuchNetworkError extends LifeboatError {
+  constructor(id: string) {
+    super('no_such_network', `network ${id} not found`, {
+      status: 404,
+      hint: "lifeboat lists each host's default network as <host>/bridge (docker network ls); it has no user-defined networks yet",
+    });
+  }
+}

@@ -93,8 +93,10 @@ export function refuseBrowserRequestsOnSocket(req: IncomingMessage): void {
   if (origin !== undefined)
     throw new BrowserRequestError(`a request from a web page (Origin: ${origin.slice(0, 100)})`);
   const type = req.headers['content-type'];
-  // the docker CLI's attach and exec upgrades say text/plain; a page cannot send an Upgrade header
+  // the docker CLI's attach and exec upgrades say text/plain; a page cannot send an Upgrade header.
+  // Only a POST can be a "simple" cross-site request: a PUT (docker cp says text/plain too) needs a
+  // preflight, which this API never grants.
   const upgrade = /\bupgrade\b/i.test(req.headers.connection ?? '') && req.headers.upgrade !== undefined;
-  if (type !== undefined && !upgrade && SIMPLE_CONTENT.test(type))
+  if (req.method === 'POST' && type !== undefined && !upgrade && SIMPLE_CONTENT.test(type))
     throw new BrowserRequestError(`content type ${type.slice(0, 60)} (the API takes JSON or tar bodies)`);
 }

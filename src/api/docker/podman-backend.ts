@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demux } from '../../engine/demux-stream.ts';
 import {
@@ -20,6 +21,8 @@ import type {
   ContainerCounts,
   DockerBackend,
   DockerExecInspect,
+  DockerNetwork,
+  DockerSystemDf,
   ExecStream,
   ListContainersOptions,
   LogsOptions,
@@ -36,10 +39,15 @@ import {
   ContainerNotRunningError,
   ContainerRunningError,
   NameConflictError,
+  ContainerStateError,
+  ImageInUseError,
   NoSuchContainerError,
   NoSuchExecError,
   NoSuchImageError,
+  NoSuchNetworkError,
 } from './errors.ts';
+import { matchesPruneFilters } from './container-filters.ts';
+import { updateResources, type DockerUpdateBody } from './daily.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import { matchesImageFilters } from './image-filters.ts';
 import {
@@ -329,8 +337,7 @@ export class PodmanDockerBackend implements DockerBackend {
 
   async resizeContainer(ref: string, height: number, width: number): Promise<void> {
     const c = await this.resolve(ref);
-    if (!PodmanDockerBackend.running(c))
-      throw new ContainerNotRunningError(`Container ${PodmanDockerBackend.nameOf(c)} is not running`);
+    if (!PodmanDockerBackend.running(c)) throw new ContainerNotRunningError(PodmanDockerBackend.nameOf(c));
     await this.on(ref, () => this.podman.resizeTty(c.Id, height, width));
   }
 
@@ -506,12 +513,198 @@ export class PodmanDockerBackend implements DockerBackend {
     return { tty: inspect.Config.Tty, stream };
   }
 
+  // ---------------------------------------------------------------- daily commands
+
+  async pauseContainer(ref: string): Promise<void> {
+    const c = await this.resolve(ref);
+    if (c.State === 'paused') throw new ContainerStateError(`Container ${c.Id} is already paused`);
+    if (!PodmanDockerBackend.running(c)) throw new ContainerNotRunningError(c.Id);
+    await this.on(ref, () => this.podman.pause(c.Id));
+  }
+
+  async unpauseContainer(ref: string): Promise<void> {
+    const c = await this.resolve(ref);
+    if (c.State !== 'paused') throw new ContainerStateError(`Container ${c.Id} is not paused`);
+    await this.on(ref, () => this.podman.unpause(c.Id));
+  }
+
+  async renameContainer(ref: string, name: string): Promise<void> {
+    const c = await this.resolve(ref);
+    const taken = await this.find(name);
+    if (taken && taken.Id !== c.Id) throw new NameConflictError(name, taken.Id);
+    await this.on(ref, () => this.podman.rename(c.Id, name));
+  }
+
+  async topContainer(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = await this.resolve(ref);
+    if (!PodmanDockerBackend.running(c)) throw new ContainerNotRunningError(c.Id);
+    return this.on(ref, () => this.podman.top(c.Id, psArgs));
+  }
+
+  async containerChanges(ref: string): Promise<{ Path: string; Kind: number }[]> {
+    const c = await this.resolve(ref);
+    return this.on(ref, () => this.podman.changes(c.Id));
+  }
+
+  async containerStats(ref: string, stream: boolean): Promise<Readable> {
+    const c = await this.resolve(ref);
+    const res = await this.on(ref, () => this.podman.stats(c.Id, stream));
+    return res.pipe(dockerStatsLines());
+  }
+
+  async updateContainer(ref: string, update: DockerUpdateBody): Promise<void> {
+    const c = await this.resolve(ref);
+    const resources = updateResources(update);
+    if (Object.keys(resources).length === 0) return;
+    await this.on(ref, () => this.podman.update(c.Id, resources));
+  }
+
+  async containerArchive(
+    ref: string,
+    method: 'HEAD' | 'GET' | 'PUT',
+    query: Record<string, string>,
+    body?: Readable,
+  ): Promise<IncomingMessage> {
+    const c = await this.resolve(ref);
+    return this.on(ref, () => this.podman.archive(c.Id, method, query, body));
+  }
+
+  async pruneContainers(
+    filters: DockerFilters,
+  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const now = Date.now();
+    const stopped = (await this.entries()).filter(
+      (c) => !PodmanDockerBackend.running(c) && matchesPruneFilters(toDockerSummary(c, now), filters, now),
+    );
+    const deleted: string[] = [];
+    for (const c of stopped) {
+      await this.podman.removeContainer(c.Id, { force: false }).then(
+        () => deleted.push(c.Id),
+        (err: unknown) =>
+          this.log.warn('prune: could not remove a container', { id: c.Id, error: String(err) }),
+      );
+      await this.archives.removeAll(PodmanDockerBackend.nameOf(c)).catch(() => undefined);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+  }
+
+  async imageHistory(ref: string): Promise<unknown[]> {
+    try {
+      return await this.podman.imageHistory(ref);
+    } catch (err) {
+      if (err instanceof ImageNotFoundError) throw new NoSuchImageError(ref);
+      throw err;
+    }
+  }
+
+  async tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    try {
+      await this.podman.tagImage(ref, repo, tag);
+    } catch (err) {
+      if (err instanceof ImageNotFoundError) throw new NoSuchImageError(ref);
+      throw err;
+    }
+  }
+
+  async removeImage(ref: string, force: boolean): Promise<({ Untagged: string } | { Deleted: string })[]> {
+    let r;
+    try {
+      r = await this.podman.removeImage(ref, force);
+    } catch (err) {
+      if (err instanceof ImageNotFoundError) throw new NoSuchImageError(ref);
+      if (err instanceof ConflictError || (err instanceof EngineError && err.status === 409))
+        throw new ImageInUseError(ref, err.podmanMessage);
+      throw err;
+    }
+    return [
+      ...(r.Untagged ?? []).map((u) => ({ Untagged: u })),
+      ...(r.Deleted ?? []).map((d) => ({ Deleted: d.startsWith('sha256:') ? d : `sha256:${d}` })),
+    ];
+  }
+
+  async pruneImages(
+    filters: DockerFilters,
+  ): Promise<{ ImagesDeleted: ({ Untagged: string } | { Deleted: string })[]; SpaceReclaimed: number }> {
+    const onlyDangling = (filters['dangling'] ?? ['true']).every((v) => v === 'true' || v === '1');
+    const used = new Set((await this.entries()).map((c) => c.ImageID.replace(/^sha256:/, '')));
+    const images = (await this.podman.listImages()) as PodmanImage[];
+    const out: ({ Untagged: string } | { Deleted: string })[] = [];
+    let reclaimed = 0;
+    for (const i of images) {
+      const dangling = !(i.RepoTags ?? []).some((t) => t && t !== '<none>:<none>');
+      if (used.has(i.Id.replace(/^sha256:/, '')) || (onlyDangling && !dangling)) continue;
+      if (!matchesImageFilters(toDockerImage(i), { ...filters, dangling: [] })) continue;
+      try {
+        out.push(...(await this.removeImage(i.Id, false)));
+        reclaimed += i.Size;
+      } catch (err) {
+        this.log.warn('prune: could not remove an image', { id: i.Id, error: String(err) });
+      }
+    }
+    return { ImagesDeleted: out, SpaceReclaimed: reclaimed };
+  }
+
+  async systemDf(): Promise<DockerSystemDf> {
+    const now = Date.now();
+    const containers = await this.entries();
+    const images = ((await this.podman.listImages()) as PodmanImage[]).map(toDockerImage);
+    const uses = (id: string): number =>
+      containers.filter((c) => `sha256:${c.ImageID.replace(/^sha256:/, '')}` === id).length;
+    return {
+      LayersSize: images.reduce((a, i) => a + i.Size, 0),
+      Images: images.map((i) => ({ ...i, Containers: uses(i.Id) })),
+      Containers: containers.map((c) => ({ ...toDockerSummary(c, now), SizeRw: 0, SizeRootFs: 0 })),
+      Volumes: [],
+      BuildCache: [],
+    };
+  }
+
+  async listNetworks(): Promise<DockerNetwork[]> {
+    const nets = await this.podman.listNetworks();
+    const containers = await this.entries();
+    return nets.map((n) => {
+      const members: DockerNetwork['Containers'] = {};
+      for (const c of containers)
+        if (PodmanDockerBackend.running(c) && (c.Networks ?? []).includes(n.name))
+          members[c.Id] = { Name: PodmanDockerBackend.nameOf(c), IPv4Address: '', MacAddress: '' };
+      return {
+        // Docker's name for the default network is bridge; Podman's is podman
+        Name: n.name === 'podman' ? 'bridge' : n.name,
+        Id: n.id,
+        Created: n.created ?? '',
+        Scope: 'local' as const,
+        Driver: n.driver,
+        EnableIPv6: n.ipv6_enabled ?? false,
+        IPAM: {
+          Driver: 'default',
+          Options: {},
+          Config: (n.subnets ?? []).map((s) => ({
+            Subnet: s.subnet,
+            ...(s.gateway ? { Gateway: s.gateway } : {}),
+          })),
+        },
+        Internal: n.internal ?? false,
+        Attachable: false,
+        Ingress: false,
+        Containers: members,
+        Options: n.options ?? {},
+        Labels: n.labels ?? {},
+      };
+    });
+  }
+
+  async inspectNetwork(id: string): Promise<DockerNetwork> {
+    const nets = await this.listNetworks();
+    const n = nets.find((x) => x.Name === id || x.Id === id) ?? nets.find((x) => x.Id.startsWith(id));
+    if (!n) throw new NoSuchNetworkError(id);
+    return n;
+  }
+
   // ---------------------------------------------------------------- exec
 
   async createExec(ref: string, body: DockerExecCreateBody): Promise<string> {
     const c = await this.resolve(ref);
-    if (!PodmanDockerBackend.running(c))
-      throw new ContainerNotRunningError(`Container ${c.Id} is not running`);
+    if (!PodmanDockerBackend.running(c)) throw new ContainerNotRunningError(c.Id);
     const { ConsoleSize, ...config } = body;
     const id = await this.on(ref, () => this.podman.execCreate(c.Id, config));
     if (ConsoleSize && body.Tty) this.consoleSizes.set(id, ConsoleSize);
@@ -655,4 +848,37 @@ function countStates(cs: DockerContainerSummary[]): ContainerCounts {
     paused: cs.filter((c) => c.State === 'paused').length,
     stopped: cs.filter((c) => c.State !== 'running' && c.State !== 'paused').length,
   };
+}
+
+/**
+ * Podman's stats objects, one per line, with Docker's `name` (`/web`; the
+ * docker CLI drops the first character). A line that is not JSON passes on.
+ */
+function dockerStatsLines(): Transform {
+  let buf = '';
+  const fix = (line: string): string => {
+    try {
+      const o = JSON.parse(line) as { name?: string };
+      if (typeof o.name === 'string' && !o.name.startsWith('/')) o.name = `/${o.name}`;
+      return JSON.stringify(o) + '\n';
+    } catch {
+      return line + '\n';
+    }
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      buf += chunk.toString('utf8');
+      let out = '';
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) out += fix(line);
+      }
+      done(null, out);
+    },
+    flush(done) {
+      done(null, buf.trim() ? fix(buf.trim()) : '');
+    },
+  });
 }

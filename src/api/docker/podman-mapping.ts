@@ -8,7 +8,7 @@ import type {
   PodmanImageInspect,
 } from '../../engine/types.ts';
 import { ValidationError } from '../../util/errors.ts';
-import { byteSize } from './create-body.ts';
+import { byteSize } from '../../util/byte-size.ts';
 import { statusText } from './status-text.ts';
 import type {
   DockerContainerCreateBody,

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../util/log.ts';
 import type { DockerBackend } from './backend.ts';
 import { registerCheckpointRoutes } from './checkpoints.ts';
 import { registerContainerRoutes } from './containers.ts';
+import { registerDailyRoutes } from './daily.ts';
 import { registerExecRoutes } from './exec.ts';
 import { registerImageRoutes } from './images.ts';
 import type { IncomingMessage } from 'node:http';
@@ -55,6 +56,7 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
   });
   registerContainerRoutes(router, opts.backend);
   registerExecRoutes(router, opts.backend);
+  registerDailyRoutes(router, opts.backend);
   registerCheckpointRoutes(router, opts.backend);
   registerImageRoutes(router, opts.backend);
   return router;

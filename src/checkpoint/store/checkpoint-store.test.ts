@@ -502,3 +502,70 @@ describe('CheckpointStore', () => {
     assert.match(err.message, /version/);
   });
 });
+
+describe('checkpoint store: quota and free space', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lifeboat-store-space-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const meta = { node: 'n1' };
+  const leftovers = async (root: string, c: string): Promise<string[]> =>
+    (await readdir(join(root, c, '1'))).filter((f) => f.includes('.tmp'));
+
+  test("a container's versions stay within its quota; a refused one leaves the others intact", async () => {
+    const root = join(dir, 'quota');
+    const store = new CheckpointStore({ root, encrypt: false, quotaBytes: 250_000, logger: quiet });
+    await store.write('web', { group: 1, version: 1 }, bytes(100_000), meta);
+    await store.write('web', { group: 1, version: 2 }, bytes(100_000), meta);
+    // asked before a dump: the newest version's size does not fit in what is left
+    await assert.rejects(
+      store.checkSpace('web', await store.newestVersionBytes('web')),
+      /container web's checkpoints take 0\.2 MB of its 0\.3 MB quota: no room for another version of about 0\.1 MB; the versions stored so far are kept/,
+    );
+    // and while it streams: past the quota, the write stops
+    await assert.rejects(
+      store.write('web', { group: 1, version: 3 }, bytes(100_000), meta),
+      (err: Error & { code?: string }) => err.code === 'checkpoint_quota_exceeded',
+    );
+    assert.deepEqual(await leftovers(root, 'web'), []);
+    const versions = (await store.list('web')).flatMap((g) => g.versions.map((v) => v.version));
+    assert.deepEqual(versions, [1, 2]);
+    assert.equal((await collect(await store.open('web', { group: 1, version: 2 }))).length, 100_000);
+    // another container has its own quota
+    await store.write('db', { group: 1, version: 1 }, bytes(100_000), meta);
+  });
+
+  test('every write leaves the reserve free on the file system', async () => {
+    const root = join(dir, 'full');
+    let available = 1_000_000;
+    const store = new CheckpointStore({
+      root,
+      encrypt: false,
+      reserveBytes: 400_000,
+      space: () => Promise.resolve({ availableBytes: available, totalBytes: 10_000_000 }),
+      logger: quiet,
+    });
+    await store.write('web', { group: 1, version: 1 }, bytes(500_000), meta);
+    available = 500_000;
+    await assert.rejects(
+      store.checkSpace('web', 500_000),
+      /the checkpoint store at .* has 0\.5 MB free, and keeps 0\.4 MB free: no room for a version of about 0\.5 MB/,
+    );
+    await assert.rejects(
+      store.write('web', { group: 1, version: 2 }, bytes(500_000), meta),
+      (err: Error & { code?: string; status?: number }) =>
+        err.code === 'checkpoint_store_full' && err.status === 507,
+    );
+    assert.deepEqual(await leftovers(root, 'web'), []);
+    assert.equal((await store.list('web'))[0]?.versions.length, 1);
+  });
+
+  test("the default reserve is 5% of the store's file system, at most 1 GiB", async () => {
+    const { defaultReserveBytes } = await import('./space.ts');
+    assert.equal(defaultReserveBytes(10_000_000), 500_000);
+    assert.equal(defaultReserveBytes(100 * 1024 ** 3), 1024 ** 3);
+  });
+});

@@ -10,6 +10,14 @@ import {
 import { pipeline } from 'node:stream/promises';
 import { createLogger, type Logger } from '../../util/log.ts';
 import {
+  defaultReserveBytes,
+  fsSpace,
+  StoreFullError,
+  StoreQuotaError,
+  treeBytes,
+  type FsSpace,
+} from './space.ts';
+import {
   ArchiveIntegrityError,
   assertChunkSize,
   createDecryptStream,
@@ -74,6 +82,12 @@ export interface CheckpointStoreOptions {
   readonly acceptPlain?: boolean;
   /** Plaintext bytes per encrypted chunk (default 1 MiB). */
   readonly chunkSize?: number;
+  /** Bytes one container's versions may take in all (default: no quota). */
+  readonly quotaBytes?: number;
+  /** Free space every write leaves on the store's file system (default: 5% of it, at most 1 GiB). */
+  readonly reserveBytes?: number;
+  /** How free space is measured (tests give a fake file system). */
+  readonly space?: (dir: string) => Promise<FsSpace>;
   readonly logger?: Logger;
 }
 
@@ -101,14 +115,21 @@ export interface GcOptions {
   readonly now?: number;
 }
 
-/** Copies bytes through, counting (and optionally hashing) them. */
+/** Copies bytes through, counting (and optionally hashing) them; past `limit`, fails with `overLimit`'s error. */
 class Meter extends Transform {
   bytes = 0;
-  constructor(readonly hash?: Hash) {
+  constructor(
+    readonly hash?: Hash,
+    readonly limit?: { bytes: number; overLimit: (bytes: number) => Error },
+  ) {
     super();
   }
   override _transform(piece: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += piece.length;
+    if (this.limit && this.bytes > this.limit.bytes) {
+      callback(this.limit.overLimit(this.bytes));
+      return;
+    }
     this.hash?.update(piece);
     callback(null, piece);
   }
@@ -127,6 +148,9 @@ export class CheckpointStore {
   readonly #keyring: Keyring | undefined;
   readonly #acceptPlain: boolean;
   readonly #chunkSize: number | undefined;
+  readonly #quotaBytes: number | undefined;
+  readonly #reserveBytes: number | undefined;
+  readonly #space: (dir: string) => Promise<FsSpace>;
   readonly #log: Logger;
 
   constructor(opts: CheckpointStoreOptions) {
@@ -143,7 +167,51 @@ export class CheckpointStore {
     this.#acceptPlain = opts.acceptPlain ?? !this.encrypt;
     if (opts.chunkSize !== undefined) assertChunkSize(opts.chunkSize);
     this.#chunkSize = opts.chunkSize;
+    this.#quotaBytes = opts.quotaBytes;
+    this.#reserveBytes = opts.reserveBytes;
+    this.#space = opts.space ?? fsSpace;
     this.#log = opts.logger ?? createLogger('checkpoint-store');
+  }
+
+  /**
+   * Whether another version of about `expectedBytes` fits: within the
+   * container's quota, and leaving the store's reserve free. Callers ask
+   * before they dump (a refused dump freezes nobody); every write also
+   * enforces both as it streams. Throws StoreQuotaError or StoreFullError;
+   * returns how many bytes a version may take.
+   */
+  async checkSpace(container: string, expectedBytes: number): Promise<number> {
+    return (await this.#room(container, expectedBytes)).bytes;
+  }
+
+  /** The room left, and the error to give when a version outgrows it. */
+  async #room(
+    container: string,
+    expectedBytes: number,
+  ): Promise<{ bytes: number; overLimit: (n: number) => Error }> {
+    let used = 0;
+    if (this.#quotaBytes !== undefined) {
+      used = await treeBytes(this.#layout.containerDir(container));
+      if (used + expectedBytes > this.#quotaBytes)
+        throw new StoreQuotaError(container, used, expectedBytes, this.#quotaBytes);
+    }
+    const space = await this.#space(this.root);
+    const reserve = this.#reserveBytes ?? defaultReserveBytes(space.totalBytes);
+    if (space.availableBytes - reserve < expectedBytes)
+      throw new StoreFullError(this.root, expectedBytes, space, reserve);
+    const byQuota = this.#quotaBytes === undefined ? Infinity : this.#quotaBytes - used;
+    const bySpace = space.availableBytes - reserve;
+    const quota = this.#quotaBytes;
+    return byQuota <= bySpace && quota !== undefined
+      ? { bytes: byQuota, overLimit: (n) => new StoreQuotaError(container, used, n, quota) }
+      : { bytes: bySpace, overLimit: (n) => new StoreFullError(this.root, n, space, reserve) };
+  }
+
+  /** Bytes of the newest complete version of a container (an estimate of the next one); 0 without any. */
+  async newestVersionBytes(container: string): Promise<number> {
+    const groups = await this.list(container).catch(() => []);
+    const newest = groups.flatMap((g) => g.versions).at(-1);
+    return newest?.size ?? 0;
   }
 
   /** Stores one checkpoint version; the manifest is written last, so it is listed only once complete. */
@@ -393,8 +461,15 @@ export class CheckpointStore {
       await unlinkIfExists(manifestPath);
     }
     const started = Date.now();
+    const room = await this.#room(container, 0);
     const tmp = join(dir, tempName(finalName));
-    const stored = new Meter(createHash('sha256'));
+    const stored = new Meter(createHash('sha256'), {
+      bytes: room.bytes,
+      overLimit: (bytes) => {
+        this.#log.warn('checkpoint refused: out of room', { container, group, version: slot, bytes });
+        return room.overLimit(bytes);
+      },
+    });
     let plainSize: number;
     try {
       const fh = await open(tmp, 'wx', privateFileMode);

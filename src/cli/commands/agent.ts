@@ -17,6 +17,7 @@ import { PodmanClient } from '../../engine/podman-client.ts';
 import { loadTlsBundle } from '../../pki/index.ts';
 import { roleFromOu } from '../../pki/roles.ts';
 import { formatDuration, parseDuration } from '../../policy/duration.ts';
+import { byteSize } from '../../util/byte-size.ts';
 import { errorMessage, ValidationError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 
@@ -40,6 +41,8 @@ interface AgentFlags {
   previousClusterKey?: string[];
   pki: string;
   spoolDir: string;
+  storeQuota?: number;
+  storeReserve?: number;
   failureTimeout: number;
   heartbeatInterval: number;
   selfTest?: boolean;
@@ -141,6 +144,18 @@ export function registerAgent(program: Command): void {
     .option('--spool-dir <dir>', 'private directory for archives in transit', DEFAULT_SPOOL_DIR)
     .addOption(
       new Option(
+        '--store-quota <size>',
+        "bytes one container's checkpoint versions may take in --checkpoint-dir, e.g. 20g (default: no quota)",
+      ).argParser((v: string) => byteSize(v, '--store-quota')),
+    )
+    .addOption(
+      new Option(
+        '--store-reserve <size>',
+        "free space every checkpoint leaves on --checkpoint-dir's file system (default: 5% of it, at most 1g)",
+      ).argParser((v: string) => byteSize(v, '--store-reserve')),
+    )
+    .addOption(
+      new Option(
         '--failure-timeout <duration>',
         'how long managers wait for a heartbeat before declaring the host failed (their answer overrides it)',
       )
@@ -206,6 +221,8 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       : new CheckpointStore({
           root: flags.checkpointDir,
           keyring: await loadKeyring(flags.clusterKey!, flags.previousClusterKey ?? []),
+          ...(flags.storeQuota !== undefined ? { quotaBytes: flags.storeQuota } : {}),
+          ...(flags.storeReserve !== undefined ? { reserveBytes: flags.storeReserve } : {}),
         });
 
   const service = new NodeService({
