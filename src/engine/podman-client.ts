@@ -473,6 +473,17 @@ export class PodmanClient {
     });
   }
 
+  /** Podman's event stream (Docker's event objects, one JSON per line); `until` in the past ends it. */
+  async events(query: { since?: number; until?: number; signal?: AbortSignal }): Promise<IncomingMessage> {
+    const res = await this.call('GET', '/events', {
+      query: { stream: true, since: query.since, until: query.until },
+      timeoutMs: 0,
+      ...(query.signal ? { signal: query.signal } : {}),
+    });
+    if (!isOk(res)) throw toEngineError('events', res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
   /** Podman's networks (netavark/CNI): name, id, driver, subnets. */
   async listNetworks(): Promise<
     {

@@ -29,6 +29,7 @@ import {
   NoSuchNetworkError,
 } from '../api/docker/errors.ts';
 import type { DockerUpdateBody } from '../api/docker/daily.ts';
+import type { DockerEvent, EventsOptions } from '../api/docker/events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from '../api/docker/exec.ts';
 import { selectContainers } from '../api/docker/container-filters.ts';
 import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
@@ -56,7 +57,8 @@ import type {
 import { validateContainerName } from '../api/docker/validate.ts';
 import type { Scheduler } from '../scheduler/index.ts';
 import type { ClusterState } from './cluster-state.ts';
-import type { EventLog } from './events.ts';
+import { toDockerEvent } from './docker-events.ts';
+import type { ClusterEvent, EventLog } from './events.ts';
 import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
 import type { ContainerPhase, ContainerRecord, NodeRecord } from './records.ts';
@@ -261,6 +263,7 @@ export class ClusterDockerBackend implements DockerBackend {
     const r = await this.backend(node).startContainer(name, opts);
     await this.setPhase(name, 'running');
     this.o.onContainerChange?.(name, 'started');
+    if (r === 'started') this.lifecycle('start', name, node);
     return r;
   }
 
@@ -272,6 +275,7 @@ export class ClusterDockerBackend implements DockerBackend {
     const r = await this.backend(node).stopContainer(name, opts);
     await this.setPhase(name, 'stopped');
     this.o.onContainerChange?.(name, 'stopped');
+    if (r === 'stopped') this.lifecycle('stop', name, node);
     return r;
   }
 
@@ -279,6 +283,7 @@ export class ClusterDockerBackend implements DockerBackend {
     const { node, name } = await this.locate(ref);
     await this.backend(node).killContainer(name, signal);
     if (!signal || /KILL|TERM|INT/.test(signal)) await this.setPhase(name, 'stopped');
+    this.lifecycle('kill', name, node, signal ? { signal } : {});
   }
 
   async resizeContainer(ref: string, height: number, width: number): Promise<void> {
@@ -290,6 +295,7 @@ export class ClusterDockerBackend implements DockerBackend {
     const { node, name } = await this.locate(ref);
     await this.backend(node).restartContainer(name, opts);
     await this.setPhase(name, 'running');
+    this.lifecycle('restart', name, node);
   }
 
   async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -404,16 +410,78 @@ export class ClusterDockerBackend implements DockerBackend {
     return [...byId.values()];
   }
 
+  // ---------------------------------------------------------------- events
+
+  /** A container lifecycle event through the cluster (docker events shows it). */
+  private lifecycle(action: string, name: string, node: string, fields: Record<string, string> = {}): void {
+    this.o.events.emit(`container.${action}`, `${action} ${name} on ${node}`, {
+      container: name,
+      node,
+      fields,
+    });
+  }
+
+  /**
+   * The cluster's event log in Docker's shape: containers created, started,
+   * stopped, removed through the cluster, and every decision lifeboat took
+   * (placement, migration, checkpoint, host failure, restore). What a
+   * container does by itself (it exits, it is OOM-killed) is not in it.
+   */
+  async events(opts: EventsOptions, signal: AbortSignal): Promise<AsyncIterable<DockerEvent>> {
+    const log = this.o.events;
+    const queue: ClusterEvent[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = log.subscribe((e) => {
+      queue.push(e);
+      wake?.();
+    });
+    const seconds = (e: ClusterEvent): number => Date.parse(e.time) / 1000;
+    const past = opts.since === undefined ? [] : log.since(0).filter((e) => seconds(e) >= opts.since!);
+    const seen = past.at(-1)?.seq ?? 0;
+    return (async function* () {
+      try {
+        for (const e of past) {
+          if (opts.until !== undefined && seconds(e) > opts.until) return;
+          yield toDockerEvent(e);
+        }
+        for (;;) {
+          while (queue.length) {
+            const e = queue.shift()!;
+            if (e.seq <= seen) continue;
+            if (opts.until !== undefined && seconds(e) > opts.until) return;
+            yield toDockerEvent(e);
+          }
+          const left = opts.until === undefined ? undefined : opts.until * 1000 - Date.now();
+          if (signal.aborted || (left !== undefined && left <= 0)) return;
+          await new Promise<void>((resolve) => {
+            const timer = left === undefined ? undefined : setTimeout(resolve, left);
+            const done = (): void => {
+              if (timer) clearTimeout(timer);
+              wake = undefined;
+              resolve();
+            };
+            wake = done;
+            signal.addEventListener('abort', done, { once: true });
+          });
+        }
+      } finally {
+        unsubscribe();
+      }
+    })();
+  }
+
   // ---------------------------------------------------------------- daily commands, on the container's host
 
   async pauseContainer(ref: string): Promise<void> {
     const { node, name } = await this.locate(ref);
     await this.backend(node).pauseContainer(name);
+    this.lifecycle('pause', name, node);
   }
 
   async unpauseContainer(ref: string): Promise<void> {
     const { node, name } = await this.locate(ref);
     await this.backend(node).unpauseContainer(name);
+    this.lifecycle('unpause', name, node);
   }
 
   /**
@@ -436,6 +504,7 @@ export class ClusterDockerBackend implements DockerBackend {
       await this.o.state.createContainer({ ...rec, name: to, spec: { ...rec.spec, name: to } });
       await this.o.state.deleteContainer(name);
     }
+    this.lifecycle('rename', to, node, { oldName: name });
   }
 
   async topContainer(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {

@@ -52,6 +52,7 @@ const RULES: Rule[] = [
   { method: 'DELETE', segments: ['images', '{ref}'] },
   { method: 'GET', segments: ['images', '{ref}', 'history'] },
   { method: 'GET', segments: ['networks', 'json'] },
+  { method: 'GET', segments: ['events'] },
   { method: 'POST', segments: ['exec', '{exec}', 'start'], upgrade: true },
   { method: 'GET', segments: ['exec', '{exec}', 'json'] },
   { method: 'POST', segments: ['exec', '{exec}', 'resize'] },

@@ -224,6 +224,7 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
   });
 
   test('the daily commands: pause, top, stats, diff, cp, rename, update, prune, tag, history, rmi, df, networks, volumes', async () => {
+    const started = Date.now();
     await ok(['run', '-d', '--name', 'dk-daily', 'busybox', 'sh', '-c', 'echo hi > /tmp/made; sleep 600']);
     await ok(['pause', 'dk-daily']);
     assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', 'dk-daily'])).trim(), 'paused');
@@ -280,6 +281,19 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.match(await ok(['network', 'inspect', 'bridge']), /"Subnet"/);
     assert.match(await ok(['volume', 'ls']), /DRIVER\s+VOLUME NAME/);
     assert.equal((await ok(['image', 'inspect', '--format', '{{.Os}}', 'busybox'])).trim(), 'linux');
+    // Podman's events of this host, in Docker's shape
+    const events = await ok([
+      'events',
+      '--since',
+      String(Math.floor(started / 1000) - 1),
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--filter',
+      'container=dk-renamed',
+      '--format',
+      '{{.Type}} {{.Action}}',
+    ]);
+    assert.match(events, /container (pause|unpause|died|remove|cleanup)/, events);
   });
 
   test('checkpoint create / ls / start --checkpoint / rm: the counter continues from its value', async () => {

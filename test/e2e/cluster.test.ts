@@ -401,5 +401,31 @@ describe('a lifeboat cluster end to end', () => {
     const ps = await docker('ps', '-a', '--filter', 'name=doomed', '--format', '{{.Names}} {{.Status}}');
     assert.equal(ps, 'doomed Host Down', "classic Swarm's status for a container on a dead host");
     assert.match(await docker('inspect', '--format', '{{.State.Error}}', 'doomed'), /Host Down: host e3/);
+    // docker events tells the story: the container started, then its host disconnected
+    const events = await docker(
+      'events',
+      '--since',
+      String(Math.floor(t0 / 1000) - 30),
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--format',
+      '{{.Type}} {{.Action}} {{.Actor.ID}}',
+    );
+    assert.match(events, /^container start doomed$/m, events);
+    assert.match(events, /^node engine_disconnect e3$/m, events);
+    assert.match(
+      await docker(
+        'events',
+        '--since',
+        '0',
+        '--until',
+        String(Math.ceil(Date.now() / 1000)),
+        '--filter',
+        'type=node',
+        '--format',
+        '{{.Action}}',
+      ),
+      /engine_disconnect/,
+    );
   });
 });

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { LogFrame } from '../../engine/demux-stream.ts';
 import type { DockerUpdateBody } from './daily.ts';
+import type { DockerEvent, EventsOptions } from './events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import type {
   DockerCheckpoint,
@@ -59,6 +60,8 @@ export interface DockerBackend {
   waitContainer(ref: string, condition: DockerWaitCondition, signal: AbortSignal): Promise<WaitHandle>;
   attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream>;
 
+  /** Events as they happen (and, with `since`, what happened before), until `until` or `signal`. */
+  events(opts: EventsOptions, signal: AbortSignal): Promise<AsyncIterable<DockerEvent>>;
   pauseContainer(ref: string): Promise<void>;
   unpauseContainer(ref: string): Promise<void>;
   renameContainer(ref: string, name: string): Promise<void>;
