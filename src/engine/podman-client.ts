@@ -378,14 +378,21 @@ export class PodmanClient {
    */
   async attach(
     name: string,
-    opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string } = {},
+    opts: {
+      stream?: boolean;
+      stdin?: boolean;
+      stdout?: boolean;
+      stderr?: boolean;
+      logs?: boolean;
+      detachKeys?: string;
+    } = {},
   ): Promise<Duplex> {
     const operation = `attach to container ${name}`;
     return new Promise((resolve, reject) => {
       const r = this.transport.request({
         method: 'POST',
         path: buildPath(`${API}/containers/${enc(name)}/attach`, {
-          stream: true,
+          stream: opts.stream ?? true,
           stdin: opts.stdin ?? false,
           stdout: opts.stdout ?? true,
           stderr: opts.stderr ?? true,

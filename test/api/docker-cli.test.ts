@@ -177,6 +177,14 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, 'out\n');
     assert.equal(r.stderr, 'err\n');
+    // --rm: Podman removes the container as it exits; the exit code still comes through
+    const removed = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'sleep 1; exit 5']);
+    assert.equal(removed.code, 5, removed.stderr);
+    const detached = (await ok(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 1; exit 6'])).trim();
+    assert.equal((await ok(['wait', detached])).trim(), '6');
+    const build = await docker(['build', '-t', 'x', '-'], 'FROM busybox\n');
+    assert.notEqual(build.code, 0);
+    assert.match(build.stderr, /building images is not supported by lifeboat/);
     const cat = await docker(['run', '-i', '--rm', 'busybox', 'cat'], 'through stdin\n');
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, 'through stdin\n');

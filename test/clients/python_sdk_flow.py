@@ -69,6 +69,11 @@ step("exec_run (exit codes, environment)")
 assert b"Ready to accept connections" in c.logs()
 assert c.logs(tail=1) != b""
 step("logs")
+assert b"Ready to accept connections" in c.attach(stdout=True, stderr=True, stream=False, logs=True)
+step("attach(stream=False, logs=True)")
+waited = client.containers.run(IMAGE, ["sh", "-c", "exit 3"], detach=True, auto_remove=True)
+assert waited.wait()["StatusCode"] == 3
+step("wait on an auto-remove container: its exit code")
 
 assert [x.name for x in client.containers.list(filters={"label": "suite=python"})] == ["py-redis"]
 step("containers.list with a label filter")

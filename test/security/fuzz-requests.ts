@@ -288,7 +288,7 @@ const BAD_QUERIES: readonly [string, Record<string, string>][] = [
   ['/logs', { stdout: '1', tail: 'lots' }],
   ['/logs', { stdout: '1', until: 'yesterday' }],
   ['/wait', { condition: 'whenever' }],
-  ['/attach', { stream: '0' }],
+  ['/attach', { stream: '1', detachKeys: 'ctrl-zz' }],
   ['/start', { checkpoint: '../x' }],
   ['/start', { checkpoint: 'a/b' }],
   ['/start', { checkpoint: 'cp1', 'checkpoint-dir': 'relative' }],

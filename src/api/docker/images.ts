@@ -19,6 +19,13 @@ export function registerImageRoutes(router: Router, backend: DockerBackend): voi
     ctx.send(200, await backend.inspectImage(validateImageReference(ctx.param('name'))));
   });
 
+  router.post('/build', () => {
+    throw new NotImplementedError(
+      'building images is not supported by lifeboat',
+      'build where an engine builds (podman build, or docker build against a local dockerd), then load the image onto the hosts (podman load) and run it here',
+    );
+  });
+
   // `docker run` pulls when create says "No such image": say plainly why that cannot work here.
   router.post('/images/create', (ctx) => {
     const image = ctx.string('fromImage') ?? ctx.string('fromSrc') ?? '';

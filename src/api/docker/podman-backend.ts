@@ -60,6 +60,7 @@ import {
   toDockerImageInspect,
   toDockerInspect,
   toDockerSummary,
+  unixSeconds,
   type PodmanImage,
   type PodmanInspect,
   type PodmanListEntry,
@@ -446,6 +447,10 @@ export class PodmanDockerBackend implements DockerBackend {
     const c = await this.resolve(ref);
     const state = dockerState(c.State);
     const exited = (): WaitHandle => ({ result: Promise.resolve({ StatusCode: c.ExitCode }) });
+    // Podman removes an auto-remove container as it exits, and its waits then answer 0:
+    // the exit code is taken from the container's `died` event instead
+    if (c.AutoRemove && (state === 'created' || PodmanDockerBackend.running(c)))
+      return { result: this.exitFromEvents(c.Id, unixSeconds(c.StartedAt) ?? Date.now() / 1000 - 1, signal) };
     if (condition === 'not-running') {
       if (!PodmanDockerBackend.running(c)) return exited();
       const w = await this.on(ref, () => this.podman.waitDockerCondition(c.Id, condition, { signal }));
@@ -467,6 +472,25 @@ export class PodmanDockerBackend implements DockerBackend {
       return r;
     });
     return { result };
+  }
+
+  /** The exit code in the container's next `died` event at or after `since` (Unix seconds). */
+  private async exitFromEvents(id: string, since: number, signal: AbortSignal): Promise<DockerWaitResponse> {
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    try {
+      for await (const e of await this.events({ since: Math.floor(since), filters: {} }, both)) {
+        if (e.Actor.ID !== id || (e.Action !== 'died' && e.Action !== 'die')) continue;
+        const code = Number(e.Actor.Attributes['containerExitCode'] ?? e.Actor.Attributes['exitCode']);
+        return { StatusCode: Number.isInteger(code) ? code : -1 };
+      }
+      return {
+        StatusCode: -1,
+        Error: { Message: `the event stream of container ${id} ended before it exited` },
+      };
+    } finally {
+      stop.abort();
+    }
   }
 
   private async nextExit(ref: string, id: string, signal: AbortSignal): Promise<WaitHandle> {
@@ -498,12 +522,12 @@ export class PodmanDockerBackend implements DockerBackend {
   }
 
   async attachContainer(ref: string, opts: AttachOptions): Promise<AttachStream> {
-    if (!opts.stream)
-      throw new ValidationError('attach without stream=1 is not supported: read past output with /logs');
     const c = await this.resolve(ref);
     const inspect = await this.on(ref, () => this.podman.inspectContainer(c.Id));
     const stream = await this.on(ref, () =>
       this.podman.attach(c.Id, {
+        // stream=0: only what `logs` asks for, then the connection ends (docker-py's attach(stream=False))
+        stream: opts.stream,
         stdin: opts.stdin,
         stdout: opts.stdout,
         stderr: opts.stderr,
