@@ -454,6 +454,13 @@ export class PodmanClient {
     return res;
   }
 
+  /** The container's file system as a tar (`podman export`). */
+  async exportContainer(name: string): Promise<IncomingMessage> {
+    const res = await this.call('GET', `/containers/${enc(name)}/export`, { timeoutMs: 0 });
+    if (!isOk(res)) throw toEngineError(`export container ${name}`, res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
   /** Changes what Podman can change on a live container: its cgroup limits (OCI LinuxResources). */
   async update(name: string, resources: Record<string, unknown>): Promise<void> {
     await this.noContent(`update container ${name}`, 'POST', `/containers/${enc(name)}/update`, {

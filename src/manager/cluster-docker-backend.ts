@@ -472,6 +472,11 @@ export class ClusterDockerBackend implements DockerBackend {
 
   // ---------------------------------------------------------------- daily commands, on the container's host
 
+  async exportContainer(ref: string): Promise<Readable> {
+    const { node, name } = await this.locate(ref);
+    return this.backend(node).exportContainer(name);
+  }
+
   async pauseContainer(ref: string): Promise<void> {
     const { node, name } = await this.locate(ref);
     await this.backend(node).pauseContainer(name);

@@ -54,7 +54,9 @@ test('exec: create, start (upgrading), inspect, resize of a 64-hex session; noth
 
 test('everything else is refused: other methods, other APIs, other upgrades', () => {
   assert.equal(allowed('POST', '/v4.0.0/libpod/images/pull'), false);
-  assert.equal(allowed('DELETE', '/v4.0.0/libpod/images/busybox'), false);
+  assert.equal(allowed('DELETE', '/v4.0.0/libpod/images/busybox/extra'), false);
+  assert.ok(allowed('DELETE', '/v4.0.0/libpod/images/busybox'), 'docker rmi');
+  assert.equal(allowed('DELETE', '/v4.0.0/libpod/networks/podman'), false);
   assert.equal(allowed('PUT', '/v4.0.0/libpod/containers/web/start'), false);
   assert.equal(allowed('POST', '/v1.41/containers/create'), false, 'compat create is not needed');
   assert.equal(allowed('POST', '/v4.0.0/libpod/system/prune'), false);

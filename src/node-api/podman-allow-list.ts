@@ -48,6 +48,7 @@ const RULES: Rule[] = [
   { method: 'GET', segments: ['containers', '{name}', 'stats'] },
   { method: 'GET', segments: ['containers', '{name}', 'archive'] },
   { method: 'PUT', segments: ['containers', '{name}', 'archive'] },
+  { method: 'GET', segments: ['containers', '{name}', 'export'] },
   { method: 'POST', segments: ['images', '{ref}', 'tag'] },
   { method: 'DELETE', segments: ['images', '{ref}'] },
   { method: 'GET', segments: ['images', '{ref}', 'history'] },

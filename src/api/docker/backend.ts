@@ -62,6 +62,8 @@ export interface DockerBackend {
 
   /** Events as they happen (and, with `since`, what happened before), until `until` or `signal`. */
   events(opts: EventsOptions, signal: AbortSignal): Promise<AsyncIterable<DockerEvent>>;
+  /** docker export: the container's file system as a tar stream. */
+  exportContainer(ref: string): Promise<Readable>;
   pauseContainer(ref: string): Promise<void>;
   unpauseContainer(ref: string): Promise<void>;
   renameContainer(ref: string, name: string): Promise<void>;

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Router } from '../http/router.ts';
 import { ValidationError } from '../../util/errors.ts';
+import { NotImplementedError } from './errors.ts';
 import type { DockerBackend } from './backend.ts';
 import { canonicalFieldNames, isZero } from './create-fields.ts';
 import { parseFilters, validateContainerName, validateImageReference } from './validate.ts';
@@ -203,5 +204,27 @@ export function registerDailyRoutes(router: Router, backend: DockerBackend): voi
   router.get('/volumes', async (ctx) => {
     parseFilters(ctx.string('filters'), ['dangling', 'driver', 'label', 'name']);
     ctx.send(200, { Volumes: [], Warnings: [] });
+  });
+  // docker system prune: nothing of these kinds exists to prune
+  router.post('/networks/prune', (ctx) => ctx.send(200, { NetworksDeleted: [] }));
+  router.post('/volumes/prune', (ctx) => ctx.send(200, { VolumesDeleted: [], SpaceReclaimed: 0 }));
+  router.post('/build/prune', (ctx) => ctx.send(200, { CachesDeleted: [], SpaceReclaimed: 0 }));
+  router.post('/networks/create', () => {
+    throw new NotImplementedError(
+      'user-defined networks are not supported by lifeboat yet',
+      "containers join their host's default network (docker network ls shows them as <host>/bridge); use --link or published ports between them",
+    );
+  });
+  router.post('/volumes/create', () => {
+    throw new NotImplementedError(
+      'volumes are not supported by lifeboat yet (a volume would not travel with a migrated container)',
+      'use a bind mount of a host path: -v /host/dir:/path',
+    );
+  });
+  router.get('/containers/{id}/export', async (ctx) => {
+    const tar = await backend.exportContainer(ctx.param('id'));
+    ctx.res.on('close', () => tar.destroy());
+    ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    await pipeline(tar, ctx.res).catch(() => ctx.res.destroy());
   });
 }

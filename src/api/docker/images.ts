@@ -19,6 +19,13 @@ export function registerImageRoutes(router: Router, backend: DockerBackend): voi
     ctx.send(200, await backend.inspectImage(validateImageReference(ctx.param('name'))));
   });
 
+  router.get('/images/search', () => {
+    throw new NotImplementedError(
+      'searching registries is not supported by lifeboat (it does not pull)',
+      'search the registry yourself (podman search), then load the image onto the hosts',
+    );
+  });
+
   router.post('/build', () => {
     throw new NotImplementedError(
       'building images is not supported by lifeboat',

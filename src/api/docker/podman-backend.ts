@@ -564,6 +564,11 @@ export class PodmanDockerBackend implements DockerBackend {
 
   // ---------------------------------------------------------------- daily commands
 
+  async exportContainer(ref: string): Promise<Readable> {
+    const c = await this.resolve(ref);
+    return this.on(ref, () => this.podman.exportContainer(c.Id));
+  }
+
   async pauseContainer(ref: string): Promise<void> {
     const c = await this.resolve(ref);
     if (c.State === 'paused') throw new ContainerStateError(`Container ${c.Id} is already paused`);
