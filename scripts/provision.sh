@@ -199,5 +199,14 @@ if [ "${LIFEBOAT_SKIP_NPM:-0}" != 1 ] && [ -f "$HERE/package.json" ]; then
   else
     say "npm packages: up to date"
   fi
+  # bin/lifeboat runs dist/ when it is newer than every source file (0.4 s to start instead of 1 s through tsx)
+  if [ -f "$HERE/tsconfig.build.json" ]; then
+    if [ ! -f "$HERE/dist/.stamp" ] || [ -n "$(find "$HERE/src" -name '*.ts' -newer "$HERE/dist/.stamp" -print -quit)" ]; then
+      say "building dist/ (tsc)"
+      ( cd "$HERE" && npx tsc -p tsconfig.build.json && touch dist/.stamp )
+    else
+      say "dist/: up to date"
+    fi
+  fi
 fi
 say "done"

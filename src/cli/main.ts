@@ -12,6 +12,12 @@ import { registerUp } from './commands/up.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerImages } from './commands/images.ts';
 
+// `lifeboat ... | head`: a reader that went away is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('lifeboat')

@@ -125,6 +125,8 @@ export class Manager {
           name: rec.report.name,
           url: rec.apiUrl,
           tls: o.tls,
+          // the address comes from the heartbeat: whoever answers there must hold this host's certificate
+          pinName: true,
           relayed: this.relayed,
           liveness: this.registry.liveness(rec.report.name),
         }),
@@ -411,7 +413,8 @@ export class Manager {
       name: n.report.name,
       address: n.report.address,
       status: healthy.has(n.report.name) ? 'healthy' : n.status === 'failed' ? 'failed' : 'unreachable',
-      lastHeartbeatMsAgo: Date.now() - n.lastHeartbeat,
+      // as seen by this manager, on its own clock
+      lastHeartbeatMsAgo: Math.round(this.registry.silentMs(n.report.name)),
       labels: n.report.labels,
       cpus: n.report.cpus,
       memoryBytes: n.report.memoryBytes,

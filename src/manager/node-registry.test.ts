@@ -57,3 +57,53 @@ test('liveness: a silent host cuts calls waiting for an answer, a failed one cut
     await kv.close();
   }
 });
+
+test("failure detection never compares two machines' clocks: a replica whose clock is a minute behind stamps heartbeats, the leader keeps the host alive", async () => {
+  let now = 5_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    const state = new ClusterState(kv);
+    const leader = new NodeRegistry({
+      state,
+      events: new EventLog(),
+      failureTimeoutMs: 5000,
+      clientFor: () => ({}) as NodeClient,
+      now: () => now,
+    });
+    // what a replica with a slow wall clock writes: a heartbeat "a minute old" by the leader's clock
+    const beat = async (n: number, status: 'healthy' | 'failed' = 'healthy'): Promise<void> =>
+      state.putNode({
+        report: report('n1'),
+        apiUrl: 'https://n1',
+        bootId: 'boot',
+        lastHeartbeat: Date.now() - 60_000,
+        beat: `b${n}`,
+        status,
+      });
+    for (let i = 0; i < 20; i++) {
+      await beat(i);
+      now += 1000;
+      const { failed } = await leader.detect();
+      assert.deepEqual(failed, [], `heartbeat ${i}: a live host is not failed for another machine's clock`);
+    }
+    assert.ok(leader.silentMs('n1') <= 1000);
+    // the heartbeats stop: failed after the timeout, as this manager measured it
+    now += 4000;
+    assert.deepEqual((await leader.detect()).failed, []);
+    now += 1500;
+    const { failed } = await leader.detect();
+    assert.deepEqual(
+      failed.map((f) => f.report.name),
+      ['n1'],
+    );
+    // it comes back: a new beat is seen (a failed host's record stays failed until the leader says), it recovers
+    await beat(99, 'failed');
+    now += 250;
+    assert.deepEqual(
+      (await leader.detect()).recovered.map((r) => r.report.name),
+      ['n1'],
+    );
+  } finally {
+    await kv.close();
+  }
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NodeClient, PeerRef } from '../node-api/node-client.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { LifeboatError } from '../util/errors.ts';
@@ -43,6 +44,7 @@ export interface NodeRegistryOptions {
   clientFor: (rec: NodeRecord) => NodeClient;
   /** No heartbeat for this long: the host is failed (Algorithm 2, line 3). */
   failureTimeoutMs: number;
+  /** This manager's own clock for ages (default: monotonic); never compared with another machine's. */
   now?: () => number;
 }
 
@@ -54,12 +56,38 @@ export interface NodeRegistryOptions {
 export class NodeRegistry implements NodeDirectory {
   private readonly clients = new Map<string, { apiUrl: string; client: NodeClient }>();
   private readonly now: () => number;
+  /**
+   * When this manager saw each host's heartbeat change, on its own clock.
+   * A record's `lastHeartbeat` is stamped by whichever replica took the
+   * heartbeat, with that machine's wall clock; comparing it with this
+   * machine's would declare live hosts failed (and restore their containers
+   * from older state) as soon as two managers' clocks disagree by the
+   * failure timeout. A host's age is how long its heartbeat has not changed
+   * as seen from here.
+   */
+  private readonly observed = new Map<string, { beat: string; at: number }>();
   /** What the records said when last read, and when that was: liveness is judged without a store round trip. */
-  private seen = new Map<string, { lastHeartbeat: number; failed: boolean }>();
+  private seen = new Map<string, { silentMs: number; failed: boolean }>();
   private seenAt = 0;
 
   constructor(private readonly opts: NodeRegistryOptions) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Notes heartbeats that changed since the last read (their `beat` is new with every heartbeat). */
+  private observe(records: NodeRecord[]): void {
+    const now = this.now();
+    for (const r of records) {
+      const beat = r.beat ?? `${r.bootId}:${r.lastHeartbeat}`;
+      const o = this.observed.get(r.report.name);
+      if (!o || o.beat !== beat) this.observed.set(r.report.name, { beat, at: now });
+    }
+  }
+
+  /** How long this manager has seen no new heartbeat from the host (0 for one it has not seen yet). */
+  silentMs(name: string): number {
+    const o = this.observed.get(name);
+    return o ? this.now() - o.at : 0;
   }
 
   get failureTimeoutMs(): number {
@@ -72,7 +100,9 @@ export class NodeRegistry implements NodeDirectory {
       report,
       apiUrl,
       bootId,
-      lastHeartbeat: this.now(),
+      // wall clock, for people (`lifeboat node ls`); liveness goes by `beat` changing
+      lastHeartbeat: Date.now(),
+      beat: randomBytes(6).toString('hex'),
       // a failed host stays failed until the leader sees it back (detect), so its
       // containers' restores are not raced by a half-returned host
       status: prev?.status === 'failed' ? 'failed' : 'healthy',
@@ -91,7 +121,7 @@ export class NodeRegistry implements NodeDirectory {
   }
 
   private isAlive(rec: NodeRecord): boolean {
-    return this.now() - rec.lastHeartbeat < this.opts.failureTimeoutMs;
+    return this.silentMs(rec.report.name) < this.opts.failureTimeoutMs;
   }
 
   async all(): Promise<NodeRecord[]> {
@@ -103,10 +133,15 @@ export class NodeRegistry implements NodeDirectory {
   }
 
   private remember(records: NodeRecord[]): void {
+    this.observe(records);
+    const now = this.now();
     this.seen = new Map(
-      records.map((r) => [r.report.name, { lastHeartbeat: r.lastHeartbeat, failed: r.status === 'failed' }]),
+      records.map((r) => [
+        r.report.name,
+        { silentMs: this.silentMs(r.report.name), failed: r.status === 'failed' },
+      ]),
     );
-    this.seenAt = this.now();
+    this.seenAt = now;
   }
 
   /**
@@ -132,7 +167,7 @@ export class NodeRegistry implements NodeDirectory {
       if (now - this.seenAt > this.staleAfterMs) return undefined;
       const s = this.seen.get(name);
       if (!s) return undefined;
-      const silent = now - s.lastHeartbeat;
+      const silent = s.silentMs + (now - this.seenAt);
       if (s.failed) return new HostDownError(name, silent, true);
       // a patient call (a dump, a migration, a streaming answer) waits for the failure detector's verdict
       return !patient && silent > this.staleAfterMs ? new HostDownError(name, silent, false) : undefined;
@@ -184,12 +219,13 @@ export class NodeRegistry implements NodeDirectory {
     const failed: NodeRecord[] = [];
     const recovered: NodeRecord[] = [];
     const records = await this.opts.state.nodes();
+    this.observe(records);
     for (const rec of records) {
       const alive = this.isAlive(rec);
       if (rec.status === 'healthy' && !alive) {
-        const next: NodeRecord = { ...rec, status: 'failed', failedAt: this.now() };
+        const next: NodeRecord = { ...rec, status: 'failed', failedAt: Date.now() };
         await this.opts.state.putNode(next);
-        const silentMs = this.now() - rec.lastHeartbeat;
+        const silentMs = Math.round(this.silentMs(rec.report.name));
         this.opts.events.emit(
           'node.failed',
           `host ${rec.report.name} failed: no heartbeat for ${silentMs} ms (timeout ${this.opts.failureTimeoutMs} ms)`,

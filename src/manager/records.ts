@@ -18,8 +18,10 @@ export interface NodeRecord {
   apiUrl: string;
   /** Agent process identity: changes when the host reboots. */
   bootId: string;
-  /** ms since epoch, by the accepting manager's clock. */
+  /** Wall-clock time of the last heartbeat, by the manager that took it: for display only. */
   lastHeartbeat: number;
+  /** New with every heartbeat: managers judge liveness by seeing it change, on their own clocks. */
+  beat?: string;
   status: 'healthy' | 'failed';
   failedAt?: number;
 }

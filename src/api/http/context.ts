@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { ValidationError } from '../../util/errors.ts';
 import { parseJson, readJsonBody, readUpgradeBody } from './body.ts';
 import { PayloadTooLargeError } from './errors.ts';
+
+/** How long an upgraded stream's first bytes wait behind the status line. */
+const UPGRADE_SETTLE_MS = 30;
 
 /** The raw connection of a request that asked for an HTTP upgrade (`Connection: Upgrade`). */
 export interface UpgradeRequest {
@@ -149,11 +152,23 @@ export class RequestContext {
         `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${extra}\r\n`,
       );
       if (up.head.length) up.socket.unshift(up.head);
+      // The first bytes wait a moment after the status line: a client that reads the
+      // answer's headers through a buffered reader and then takes the raw socket (the
+      // Docker SDK for Python does) loses whatever arrived in the same read as them.
+      const output = new PassThrough();
+      const start = setTimeout(() => output.pipe(up.socket), UPGRADE_SETTLE_MS);
+      up.socket.once('close', () => {
+        clearTimeout(start);
+        output.destroy();
+      });
       this.hijackedConn = {
         input: up.socket,
-        output: up.socket,
-        end: () => up.socket.end(),
-        destroy: () => up.socket.destroy(),
+        output,
+        end: () => output.end(),
+        destroy: () => {
+          output.destroy();
+          up.socket.destroy();
+        },
       };
     } else {
       this.res.writeHead(200, { 'Content-Type': contentType });
