@@ -31,6 +31,10 @@ PKGS=(podman runc conmon iptables nftables iproute2 busybox-static redis-server 
       etcd-server etcd-client glusterfs-server glusterfs-client fuse3 util-linux procps psmisc
       openssl ca-certificates python3 python3-docker catatonit)
 
+# The docker CLI (the tour and the tests use it): Debian 12 has it only in docker.io,
+# which also brings a dockerd that is never started here (service starts are suppressed).
+if ! command -v docker >/dev/null 2>&1; then PKGS+=(docker.io); fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

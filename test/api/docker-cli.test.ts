@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { waitFor } from '../support/wait.ts';
 
 // The real docker CLI and dockerode against lifeboat's Docker API, served
 // over one real Podman host (own namespaces, runc, CRIU).
-const DOCKER = '/usr/local/bin/docker';
+// the docker CLI on PATH (provisioning installs Debian's when there is none)
+const DOCKER = 'docker';
 const COUNTER = 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done';
 const CHECKPOINTS = `${TEST_ROOT}/tdk-checkpoints`;
 
@@ -72,7 +73,10 @@ async function counterValues(name: string): Promise<number[]> {
 
 describe('docker API: the real docker CLI and dockerode over a real Podman host', () => {
   before(async () => {
-    assert.ok(existsSync(DOCKER), `the docker CLI is expected at ${DOCKER}`);
+    assert.ok(
+      spawnSync(DOCKER, ['--version']).status === 0,
+      'the docker CLI is expected on PATH (scripts/provision.sh installs it)',
+    );
     host = await startTestHost('tdk', 21);
     rmSync(CHECKPOINTS, { recursive: true, force: true });
     const logger = createLogger('docker-api', (l) => serverLog.push(l));

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { waitFor } from '../support/wait.ts';
 // with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH against lifeboat's Docker router
 // over mutual TLS, backed by a real Podman host. Certificates come from the
 // real `lifeboat cert` command.
-const DOCKER = '/usr/local/bin/docker';
+// the docker CLI on PATH (provisioning installs Debian's when there is none)
+const DOCKER = 'docker';
 const REPO = new URL('../..', import.meta.url).pathname;
 const CHECKPOINTS = `${TEST_ROOT}/tsec1-checkpoints`;
 
@@ -117,7 +118,10 @@ async function httpsGet(bundle: TlsBundle, path: string): Promise<{ status: numb
 
 describe('docker CLI over mutual TLS (--tlsverify) against a real Podman host', () => {
   before(async () => {
-    assert.ok(existsSync(DOCKER), `the docker CLI is expected at ${DOCKER}`);
+    assert.ok(
+      spawnSync(DOCKER, ['--version']).status === 0,
+      'the docker CLI is expected on PATH (scripts/provision.sh installs it)',
+    );
     root = mkdtempSync(join(tmpdir(), 'lifeboat-tsec1-'));
     configDir = join(root, 'docker-config');
     for (const k of Object.keys(dirs) as (keyof typeof dirs)[]) dirs[k] = join(root, k);
