@@ -9,6 +9,8 @@ import { LifeboatError } from '../util/errors.ts';
 export interface CliContext {
   /** Manager API, e.g. https://10.99.0.1:7440 */
   managerUrl: string;
+  /** Every manager replica: when the first does not answer, the CLI tries the next (any replica serves). */
+  managerUrls?: string[];
   /** Client certificate directory (ca.pem, cert.pem, key.pem). */
   pkiDir: string;
   /** DOCKER_HOST for the docker CLI. */

@@ -3,21 +3,74 @@ import { clientTlsOptions, loadTlsBundle } from '../pki/index.ts';
 import { LifeboatError } from '../util/errors.ts';
 import type { CliContext } from './context.ts';
 
-/** The lifeboat API over mutual TLS, as the CLI uses it. */
+/** Errors that mean the request never reached a manager: another replica may be tried safely. */
+const UNREACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'CONNECT_TIMEOUT']);
+
+/** How long a manager may take to accept the connection before the next replica is tried. */
+const CONNECT_TIMEOUT_MS = 2000;
+
+/**
+ * The lifeboat API over mutual TLS, as the CLI uses it. With several
+ * manager replicas in the context, a request that cannot reach one (refused,
+ * unreachable, no connection within 2 s) goes to the next; every replica
+ * serves (replicas forward to the leader).
+ */
 export class ManagerClient {
+  private current = 0;
+
   private constructor(
-    private readonly base: URL,
+    private readonly bases: URL[],
     private readonly agent: https.Agent,
   ) {}
 
   static async open(ctx: CliContext): Promise<ManagerClient> {
     const bundle = await loadTlsBundle(ctx.pkiDir);
     const tls = clientTlsOptions(bundle, { serverRoles: ['manager'] });
-    return new ManagerClient(new URL(ctx.managerUrl), new https.Agent({ ...tls, keepAlive: false }));
+    const urls = [ctx.managerUrl, ...(ctx.managerUrls ?? []).filter((u) => u !== ctx.managerUrl)];
+    return new ManagerClient(
+      urls.map((u) => new URL(u)),
+      new https.Agent({ ...tls, keepAlive: false }),
+    );
   }
 
-  /** One request; `onLine` receives NDJSON lines as they arrive. Resolves with the parsed body (or last line). */
-  request<T>(method: string, path: string, body?: unknown, onLine?: (o: unknown) => void): Promise<T> {
+  private get base(): URL {
+    return this.bases[this.current]!;
+  }
+
+  /**
+   * One request; `onLine` receives NDJSON lines as they arrive. Resolves with
+   * the parsed body (or last line). Tries the next replica when this one
+   * cannot be reached.
+   */
+  async request<T>(method: string, path: string, body?: unknown, onLine?: (o: unknown) => void): Promise<T> {
+    const failures: string[] = [];
+    for (let tried = 0; tried < this.bases.length; tried++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, onLine);
+      } catch (err) {
+        const code = (err as { reason?: string }).reason;
+        if (
+          !(err instanceof LifeboatError) ||
+          err.code !== 'manager_unreachable' ||
+          !code ||
+          !UNREACHED.has(code)
+        )
+          throw err;
+        failures.push(err.message);
+        this.current = (this.current + 1) % this.bases.length;
+      }
+    }
+    throw new LifeboatError('manager_unreachable', `no manager answered: ${failures.join('; ')}`, {
+      hint: 'is the cluster up? `lifeboat up` starts a local one; `lifeboat node ls` needs one manager replica running',
+    });
+  }
+
+  private requestOnce<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    onLine?: (o: unknown) => void,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = https.request(
@@ -69,17 +122,29 @@ export class ManagerClient {
           res.on('error', reject);
         },
       );
-      req.on('error', (err) =>
-        reject(
-          new LifeboatError(
-            'manager_unreachable',
-            `cannot reach the manager at ${this.base.href}: ${err.message}`,
-            {
-              hint: 'is the cluster up? `lifeboat up` starts a local one',
-            },
-          ),
-        ),
-      );
+      // a manager whose machine is gone answers nothing: give up on it after CONNECT_TIMEOUT_MS
+      const connectTimer = setTimeout(() => {
+        const e = new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`) as NodeJS.ErrnoException;
+        e.code = 'CONNECT_TIMEOUT';
+        req.destroy(e);
+      }, CONNECT_TIMEOUT_MS);
+      req.on('socket', (s) => {
+        if (!s.connecting) clearTimeout(connectTimer);
+        else s.once('connect', () => clearTimeout(connectTimer));
+      });
+      req.on('response', () => clearTimeout(connectTimer));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(connectTimer);
+        const e = new LifeboatError(
+          'manager_unreachable',
+          `cannot reach the manager at ${this.base.href}: ${err.message}`,
+          {
+            hint: 'is the cluster up? `lifeboat up` starts a local one',
+          },
+        );
+        (e as LifeboatError & { reason?: string }).reason = err.code;
+        reject(e);
+      });
       req.end(payload);
     });
   }

@@ -115,6 +115,7 @@ Undo everything with \`lifeboat down\`.`,
         });
         writeContext({
           managerUrl: r.managerUrl,
+          managerUrls: r.managers.map((m) => m.url),
           pkiDir: r.pkiDir,
           dockerHost: r.dockerHost,
           clusterRoot: r.clusterRoot,
