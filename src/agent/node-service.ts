@@ -32,7 +32,8 @@ import type {
 } from '../node-api/node-client.ts';
 import { PodmanNode } from '../node-api/podman-node.ts';
 import { restorePolicyOf } from '../policy/labels.ts';
-import { LifeboatError } from '../util/errors.ts';
+import { withDeadline } from '../util/deadline.ts';
+import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
 import { gzipMBps } from './gzip-speed.ts';
@@ -186,6 +187,24 @@ export class NodeService extends PodmanNode implements NodeClient {
   /** Streams a checkpoint archive of a container (kept by a manager: `docker checkpoint create`). */
   async checkpointStream(name: string, opts: CheckpointOptions): Promise<Readable> {
     return this.criu(() => this.podman.checkpointExport(name, opts));
+  }
+
+  /**
+   * Ready to run containers: Podman answers within a second, and CRIU
+   * passed its check (else checkpoints and migrations from here fail).
+   */
+  async readiness(): Promise<{ ready: boolean; node: string; podman: string; criu: string; reasons: string[] }> {
+    const reasons: string[] = [];
+    let podman = 'ok';
+    try {
+      podman = `podman ${(await withDeadline(this.podman.version(), 1000, 'Podman')).Version}`;
+    } catch (err) {
+      podman = errorMessage(err);
+      reasons.push(`podman: ${podman}`);
+    }
+    const criu = this.capabilities.canCheckpoint ? 'ok' : this.capabilities.criu.check.detail;
+    if (!this.capabilities.canCheckpoint) reasons.push(`criu: ${criu}`);
+    return { ready: reasons.length === 0, node: this.name, podman, criu, reasons };
   }
 
   /** Containers Podman reported paused at the last report (frozen on purpose: FrozenWatch leaves them). */

@@ -43,10 +43,16 @@ function nameParam(ctx: RequestContext, key: string): string {
 /** Paths a replica answers itself; everything else goes to the leader (see leader-forward.ts). */
 export function answeredByAnyManager(path: string): boolean {
   // heartbeats go to the shared store from any replica; /leader says who answers
-  return path === HEARTBEAT_PATH || path === `${API_PREFIX}/leader` || path === `${API_PREFIX}/openapi.json`;
+  return (
+    path === HEARTBEAT_PATH ||
+    [`${API_PREFIX}/leader`, `${API_PREFIX}/openapi.json`, ...OWN_PATHS].includes(path)
+  );
 }
 
 const USERS: readonly Role[] = ['client', 'manager'];
+
+/** Each manager's own metrics and health, never forwarded to the leader. */
+const OWN_PATHS = [`${API_PREFIX}/metrics`, `${API_PREFIX}/healthz`, `${API_PREFIX}/readyz`];
 
 export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Router {
   const r = new Router({
@@ -80,6 +86,8 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
     const resp: HeartbeatResponse = await m.acceptHeartbeat(hb);
     ctx.send(200, resp);
   });
+
+  registerHealthRoutes(r, m, API_PREFIX, (h) => guard(users, h));
 
   r.get(
     `${API_PREFIX}/nodes`,
@@ -241,4 +249,36 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
     }),
   );
   return r;
+}
+
+/**
+ * /metrics, /healthz and /readyz under `prefix`: on the manager API (behind
+ * `wrap`, the client-certificate check) and on the plain loopback listener
+ * (`--metrics-listen`, no prefix) for a local Prometheus or watchdog.
+ */
+export function registerHealthRoutes(
+  r: Router,
+  m: Manager,
+  prefix: string,
+  wrap: (h: (ctx: RequestContext) => Promise<void>) => (ctx: RequestContext) => Promise<void> = (h) => h,
+): void {
+  r.get(
+    `${prefix}/metrics`,
+    wrap(async (ctx) => {
+      const text = await m.metrics.text();
+      ctx.res.writeHead(200, { 'Content-Type': m.metrics.contentType });
+      ctx.res.end(text);
+    }),
+  );
+  r.get(
+    `${prefix}/healthz`,
+    wrap(async (ctx) => ctx.send(200, { status: 'ok', manager: m.name })),
+  );
+  r.get(
+    `${prefix}/readyz`,
+    wrap(async (ctx) => {
+      const r = await m.readiness();
+      ctx.send(r.ready ? 200 : 503, r);
+    }),
+  );
 }

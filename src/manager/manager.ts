@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { HttpNodeClient, type RelayCounter } from '../node-api/http-node-client.ts';
 import type { Compression } from '../node-api/node-client.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
-import { listenTracked, type RunningServer } from '../api/http/serve.ts';
+import { Router } from '../api/http/router.ts';
+import { listenTracked, serve, type RunningServer } from '../api/http/serve.ts';
 import { createDockerApiRouter, startDockerApiServer } from '../api/docker/server.ts';
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
 import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts';
@@ -11,14 +12,16 @@ import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
+import { withDeadline } from '../util/deadline.ts';
 import { errorMessage } from '../util/errors.ts';
 import { CheckpointCommands } from './checkpoint-commands.ts';
 import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
-import { lifeboatApiRouter } from './lifeboat-api.ts';
+import { lifeboatApiRouter, registerHealthRoutes } from './lifeboat-api.ts';
 import { DOCKER_FORWARD_PREFIX, LeaderForwarder } from './leader-forward.ts';
 import { PublishedPortForwarder, type PublishedPort } from './port-forwarder.ts';
+import { ManagerMetrics } from './metrics.ts';
 import type { Discovery } from './discovery.ts';
 import { DiscoveryPoller } from './discovery-poller.ts';
 import { Migrator } from './migrate.ts';
@@ -56,6 +59,8 @@ export interface ManagerOptions {
    * endpoint, e.g. testcontainers, connect to its host and the published port).
    */
   forwardPorts?: string;
+  /** A plain HTTP listener on loopback for /metrics, /healthz and /readyz (a local Prometheus, a watchdog). */
+  metricsListen?: { host: string; port: number };
   logger?: Logger;
 }
 
@@ -89,6 +94,8 @@ export class Manager {
   private apiServer: https.Server | undefined;
   private apiClose: (() => Promise<void>) | undefined;
   private docker: RunningServer | undefined;
+  private metricsServer: RunningServer | undefined;
+  readonly metrics: ManagerMetrics;
   private ports: PublishedPortForwarder | undefined;
   private dockerTls: { close(): Promise<void> } | undefined;
   private leadership: Leadership | undefined;
@@ -131,6 +138,15 @@ export class Manager {
           liveness: this.registry.liveness(rec.report.name),
         }),
     });
+    this.metrics = new ManagerMetrics(
+      {
+        name: this.name,
+        isLeader: () => this.isLeader,
+        nodes: () => this.registry.all(),
+        silentMs: (h) => this.registry.silentMs(h),
+      },
+      this.events,
+    );
     this.tickers = new TickerService({ state: this.state, nodes: this.registry, events: this.events });
     this.rescheduler = new Rescheduler({
       state: this.state,
@@ -248,19 +264,28 @@ export class Manager {
     router.attachTo(server as unknown as import('node:http').Server);
     this.apiClose = (await listenTracked(server, this.o.listen)).close;
     this.apiServer = server;
+    const observe = (route: string, status: number, s: number): void =>
+      this.metrics.observeRequest(route, status, s);
     this.docker = await startDockerApiServer({
       backend: this.backend,
+      observe,
       intercept: forwarder.docker(),
       ...this.o.docker,
     });
     if (this.o.dockerTls) {
       this.dockerTls = await startDockerApiTlsServer({
         backend: this.backend,
+        observe,
         intercept: forwarder.docker(),
         tls: this.o.dockerTls.tls,
         host: this.o.dockerTls.host,
         port: this.o.dockerTls.port,
       });
+    }
+    if (this.o.metricsListen) {
+      const plain = new Router({ logger: this.log.child('metrics') });
+      registerHealthRoutes(plain, this, '');
+      this.metricsServer = await serve(plain, this.o.metricsListen);
     }
     if (this.o.forwardPorts) {
       this.ports = new PublishedPortForwarder({
@@ -275,6 +300,30 @@ export class Manager {
       docker: this.dockerUrl,
       dockerTls: this.o.dockerTls ? `${this.o.dockerTls.host}:${this.o.dockerTls.port}` : undefined,
     });
+  }
+
+  /**
+   * Ready to serve: the store answers (within a second) and a leader is
+   * known. What a load balancer or watchdog asks (GET /readyz).
+   */
+  async readiness(): Promise<{
+    ready: boolean;
+    manager: string;
+    leader?: string;
+    store: string;
+    reasons: string[];
+  }> {
+    const reasons: string[] = [];
+    let leader: string | undefined;
+    let store = 'ok';
+    try {
+      leader = (await withDeadline(this.leaderInfo(), 1000, 'the store did not answer within 1 s'))?.name;
+      if (!leader) reasons.push('no leader is known');
+    } catch (err) {
+      store = errorMessage(err);
+      reasons.push(`store: ${store}`);
+    }
+    return { ready: reasons.length === 0, manager: this.name, ...(leader ? { leader } : {}), store, reasons };
   }
 
   /** Running containers' published TCP ports, on the host their record says they run on. */
@@ -443,6 +492,7 @@ export class Manager {
   async stop(): Promise<void> {
     this.campaignAbort.abort();
     await this.ports?.close();
+    await this.metricsServer?.close();
     await this.poller?.stop();
     await this.tickers.stopAll();
     if (this.leaderTimer) clearTimeout(this.leaderTimer);

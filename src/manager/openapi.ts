@@ -184,6 +184,21 @@ export const openApiDocument = {
     [`${P}/openapi.json`]: {
       get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } },
     },
+    [`${P}/metrics`]: {
+      get: {
+        summary: "this manager's Prometheus metrics (docs/metrics.md)",
+        responses: { '200': { description: 'Prometheus text format' } },
+      },
+    },
+    [`${P}/healthz`]: {
+      get: { summary: 'this manager process serves', responses: { '200': { description: 'ok' } } },
+    },
+    [`${P}/readyz`]: {
+      get: {
+        summary: 'this manager is ready: the store answers and a leader is known',
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready, with the reasons' } },
+      },
+    },
   },
   components: {
     schemas: {

@@ -146,6 +146,17 @@ export function nodeApiRouter(
     '/v1/report',
     v1(async (ctx) => ctx.send(200, await service.report())),
   );
+  router.get(
+    '/v1/healthz',
+    v1(async (ctx) => ctx.send(200, { status: 'ok', node: service.name })),
+  );
+  router.get(
+    '/v1/readyz',
+    v1(async (ctx) => {
+      const r = await service.readiness();
+      ctx.send(r.ready ? 200 : 503, r);
+    }),
+  );
   router.post(
     '/v1/containers/{name}/checkpoint',
     v1(async (ctx) => {

@@ -261,6 +261,21 @@ describe('node API on real hosts', () => {
     await ca.remove('vic', true);
   });
 
+  test('health: /v1/healthz and /v1/readyz say the agent, Podman and CRIU are there (managers only)', async () => {
+    const health = await raw(apiA.port, pki.manager, 'GET', '/v1/healthz');
+    assert.equal(health.status, 200);
+    const ready = await raw(apiA.port, pki.manager, 'GET', '/v1/readyz');
+    assert.equal(ready.status, 200, ready.body);
+    const r = JSON.parse(ready.body) as { ready: boolean; podman: string; criu: string };
+    assert.equal(r.ready, true);
+    assert.match(r.podman, /^podman 4\./);
+    assert.equal(
+      (await raw(apiA.port, pki.agent, 'GET', '/v1/readyz')).status,
+      403,
+      'an agent certificate is refused',
+    );
+  });
+
   test('container lifecycle, logs and attach through the Podman proxy', async () => {
     await ca.create({
       name: 'px',

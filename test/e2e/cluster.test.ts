@@ -280,6 +280,18 @@ describe('a lifeboat cluster end to end', () => {
       await docker('inspect', '--format', '{{.Node.IP}} {{.Node.Addr}}', 'cache'),
       `${to.address} ${to.address}`,
     );
+    // the manager's own view, as Prometheus and a load balancer get it
+    const metrics = await api.request<string>('GET', '/lifeboat/v1/metrics');
+    assert.match(metrics, /^lifeboat_migrations_total\{outcome="done"\} [1-9]/m);
+    assert.match(metrics, /^lifeboat_hosts\{state="healthy"\} 3$/m);
+    assert.match(
+      metrics,
+      /^lifeboat_docker_api_requests_total\{route="POST \/containers\/create",code="2xx"\} [1-9]/m,
+    );
+    assert.deepEqual(
+      (await api.request<{ ready: boolean; reasons: string[] }>('GET', '/lifeboat/v1/readyz')).reasons,
+      [],
+    );
     // exec, top and stats run where the container lives now, through the manager and that host's agent
     assert.equal(await docker('exec', 'cache', 'redis-cli', 'DBSIZE'), '50000');
     assert.match(await docker('top', 'cache'), /redis-server/);

@@ -32,6 +32,8 @@ export interface DockerApiOptions {
   intercept?: Interceptor;
   /** Refuses requests before anything else (the clear-text listener refuses browsers). */
   guard?: (req: IncomingMessage) => void;
+  /** Each request's route, status and seconds (metrics). */
+  observe?: (route: string, status: number, seconds: number) => void;
 }
 
 /** Every route of the Docker-compatible API over `backend`. */
@@ -42,6 +44,7 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
     ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
     ...(opts.intercept === undefined ? {} : { intercept: opts.intercept }),
     ...(opts.guard === undefined ? {} : { guard: opts.guard }),
+    ...(opts.observe === undefined ? {} : { observe: opts.observe }),
     // The docker CLI reads these from /_ping; `Docker-Experimental: true` is what enables `docker checkpoint`.
     headers: {
       'Api-Version': DOCKER_API_VERSION,

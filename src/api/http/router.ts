@@ -35,6 +35,8 @@ export interface RouterOptions {
   intercept?: Interceptor;
   /** Sees every request first; throwing refuses it with that error (e.g. browser requests). */
   guard?: (req: IncomingMessage) => void;
+  /** Told each routed request's route pattern, status and seconds once its answer ended (not hijacked streams). */
+  observe?: (route: string, status: number, seconds: number) => void;
   logger?: Logger;
 }
 
@@ -63,12 +65,14 @@ export class Router {
   private readonly apiVersions: { min: string; max: string } | undefined;
   private readonly log: Logger;
 
+  private readonly observe: RouterOptions['observe'];
   constructor(opts: RouterOptions = {}) {
     this.bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
     this.headers = opts.headers ?? {};
     this.apiVersions = opts.apiVersions;
     this.intercept = opts.intercept;
     this.guard = opts.guard;
+    this.observe = opts.observe;
     this.log = opts.logger ?? createLogger('http');
   }
 
@@ -145,7 +149,10 @@ export class Router {
     let url: URL | undefined;
     let ctx: RequestContext | undefined;
     for (const [k, v] of Object.entries(this.headers)) res.setHeader(k, v);
+    let pattern: string | undefined;
     res.on('close', () => {
+      if (this.observe && pattern && !ctx?.connection)
+        this.observe(`${method} ${pattern}`, res.statusCode, (Date.now() - started) / 1000);
       this.log.debug('request', {
         method,
         path: url?.pathname ?? req.url,
@@ -167,6 +174,7 @@ export class Router {
       if (this.intercept && (await this.intercept(req, res, upgrade))) return;
       const { path, apiVersion } = this.splitVersion(url.pathname);
       const { route, params } = this.match(method, path);
+      pattern = route.pattern;
       ctx = new RequestContext({
         req,
         res,

@@ -21,6 +21,13 @@ const DEFAULT_CLUSTER_KEY = '/var/lib/lifeboat/cluster.key';
 
 const LOOPBACK = /^(127\.|localhost$|::1$)/;
 
+function loopbackHostPort(v: string, flag: string): { host: string; port: number } {
+  const hp = hostPort(v, flag);
+  if (!LOOPBACK.test(hp.host))
+    throw new ValidationError(`${flag} ${v}: plain HTTP listens on loopback only`, 'use 127.0.0.1:PORT');
+  return hp;
+}
+
 /** `--docker`: unix:///path, or [tcp://]HOST:PORT on loopback. */
 export function dockerEndpoint(v: string): { socketPath: string } | { host: string; port: number } {
   if (v.startsWith('unix://')) {
@@ -56,6 +63,10 @@ export function registerManage(program: Command): void {
       '--docker <address>',
       'Docker-compatible endpoint: unix:///path (0660, root and the lifeboat group, as dockerd), or tcp://127.0.0.1:PORT (plain HTTP: loopback only)',
       `unix://${DEFAULT_DOCKER_SOCKET}`,
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve /metrics, /healthz and /readyz in plain HTTP here (loopback only; the manager API serves them over mutual TLS under /lifeboat/v1/)',
     )
     .option(
       '--forward-ports <host>',
@@ -133,6 +144,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         advertise?: string;
         docker: string;
         forwardPorts?: string;
+        metricsListen?: string;
         store: string;
         replication?: boolean;
         dockerTls?: string;
@@ -188,6 +200,9 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           transferCompression: f.transferCompression,
           ...(discovery ? { discovery } : {}),
           ...(f.forwardPorts ? { forwardPorts: f.forwardPorts } : {}),
+          ...(f.metricsListen
+            ? { metricsListen: loopbackHostPort(f.metricsListen, '--metrics-listen') }
+            : {}),
         });
         log.info('manager started', { api: m.apiUrl, docker: m.dockerUrl, store: f.store });
         await new Promise<void>((resolve) => {
