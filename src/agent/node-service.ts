@@ -193,7 +193,13 @@ export class NodeService extends PodmanNode implements NodeClient {
    * Ready to run containers: Podman answers within a second, and CRIU
    * passed its check (else checkpoints and migrations from here fail).
    */
-  async readiness(): Promise<{ ready: boolean; node: string; podman: string; criu: string; reasons: string[] }> {
+  async readiness(): Promise<{
+    ready: boolean;
+    node: string;
+    podman: string;
+    criu: string;
+    reasons: string[];
+  }> {
     const reasons: string[] = [];
     let podman = 'ok';
     try {
