@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { probeHostCapabilities, type Check, type HostCapabilities } from '../../engine/capabilities.ts';
 
@@ -35,6 +37,10 @@ export function registerDoctor(program: Command): void {
     )
     .option('--json', 'print the capabilities as JSON')
     .option('--no-self-test', 'skip the dump/restore self-test (criu check only)')
+    .option(
+      '--fix',
+      'install what is missing: Debian packages and a CRIU that passes the self-test (scripts/provision.sh, without npm), then check again',
+    )
     .addHelpText(
       'after',
       `
@@ -42,7 +48,22 @@ Exit status is 0 when the host can checkpoint and restore, 1 otherwise.
 Soft-dirty memory tracking (CONFIG_MEM_SOFT_DIRTY) is needed only for pre-dump
 and incremental checkpoints; without it lifeboat takes full dumps and says so.`,
     )
-    .action(async (opts: { json?: boolean; selfTest: boolean }) => {
+    .action(async (opts: { json?: boolean; selfTest: boolean; fix?: boolean }) => {
+      if (opts.fix) {
+        const script = fileURLToPath(new URL('../../../scripts/provision.sh', import.meta.url));
+        // progress on stderr; --json stays clean
+        const r = spawnSync('bash', [script], {
+          stdio: ['ignore', process.stderr, process.stderr],
+          env: { ...process.env, LIFEBOAT_SKIP_NPM: '1' },
+        });
+        if (r.status !== 0) {
+          process.stderr.write(
+            `lifeboat doctor --fix: ${script} failed (exit ${r.status ?? r.signal}); see above\n`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+      }
       const caps = await probeHostCapabilities({ selfTest: opts.selfTest });
       process.stdout.write((opts.json ? JSON.stringify(caps, null, 2) : renderDoctor(caps)) + '\n');
       process.exitCode = caps.canCheckpoint ? 0 : 1;
