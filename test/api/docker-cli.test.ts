@@ -238,6 +238,11 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
   test('the daily commands: pause, top, stats, diff, cp, rename, update, prune, tag, history, rmi, df, networks, volumes', async () => {
     const started = Date.now();
     await ok(['run', '-d', '--name', 'dk-daily', 'busybox', 'sh', '-c', 'echo hi > /tmp/made; sleep 600']);
+    assert.equal(
+      (await ok(['inspect', '--format', '{{.Config.Image}}', 'dk-daily'])).trim(),
+      'busybox',
+      'the image as asked for',
+    );
     await ok(['pause', 'dk-daily']);
     assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', 'dk-daily'])).trim(), 'paused');
     assert.match((await docker(['pause', 'dk-daily'])).stderr, /already paused/);

@@ -1,5 +1,6 @@
 import { createReadStream, mkdirSync } from 'node:fs';
-import { removeCgroup } from '../../src/devcluster/cgroups.ts';
+import { pidsIn, removeCgroup } from '../../src/devcluster/cgroups.ts';
+import { terminate } from '../../src/devcluster/processes.ts';
 import { removeTree } from '../../src/devcluster/remove-tree.ts';
 import { HostSandbox } from '../../src/devcluster/host-sandbox.ts';
 import { removeBridge } from '../../src/devcluster/network.ts';
@@ -70,8 +71,12 @@ export async function startTestHost(
     podman,
     async destroy() {
       await service.shutdown();
+      // Podman keeps each exec session's conmon for 5 minutes after it ended (containers.conf
+      // exit_command_delay), and they outlive the service: the host goes down with all of them
+      await terminate(pidsIn(`/lifeboat_${name}`), 2000);
       await sandbox.destroy();
-      removeCgroup(`/lifeboat_${name}`);
+      for (let i = 0; i < 50 && removeCgroup(`/lifeboat_${name}`).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
       await removeTree(dir);
     },
   };

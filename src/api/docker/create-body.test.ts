@@ -50,6 +50,7 @@ describe('container create body', () => {
       binds: ['/srv/data:/data:ro'],
       volumesFrom: ['store:ro'],
       netns: { nsmode: 'bridge' },
+      annotations: { 'lifeboat.image': 'busybox' },
       log: { driver: 'k8s-file' },
       hostAdd: ['gw:10.0.0.1', 'db:10.88.0.5'],
       portMappings: [

@@ -168,7 +168,7 @@ function parseHostConfig(o: Obj): DockerHostConfig {
   const annotations = strMap(o, 'Annotations', 'HostConfig.');
   if (annotations) {
     for (const key of Object.keys(annotations))
-      if (/^(org\.criu\.|io\.podman\.annotations\.)/.test(key))
+      if (/^(org\.criu\.|io\.podman\.annotations\.|lifeboat\.)/.test(key))
         throw new ValidationError(
           `HostConfig.Annotations: "${key}" is reserved: it changes how CRIU or Podman treat the container`,
         );

@@ -23,6 +23,8 @@ describe('container create fields: honour or refuse', () => {
       cgroupParent: '/p',
       terminal: false,
       command: ['sleep', '1'],
+      // the image as the client named it, for inspect's Config.Image
+      annotations: { 'lifeboat.image': 'busybox' },
     });
   });
 
@@ -134,6 +136,7 @@ describe('container create fields: honour or refuse', () => {
         cgroupParent: undefined,
         terminal: false,
         stopSignal: 10,
+        annotations: { 'lifeboat.image': 'busybox' },
         privileged: true,
         publishAllPorts: true,
         capAdd: ['NET_ADMIN'],

@@ -91,7 +91,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
   'HostConfig.VolumesFrom': h('volumes_from (the source must be on the same host)'),
   'HostConfig.ConsoleSize': h("the TTY's size, set right after the container starts"),
   'HostConfig.Annotations': h(
-    'annotations (keys under org.criu. and io.podman.annotations. are refused: they change how CRIU and Podman treat the container)',
+    'annotations (keys under org.criu., io.podman.annotations. and lifeboat. are refused: they change how CRIU, Podman and lifeboat treat the container)',
   ),
   'HostConfig.CapAdd': h('cap_add'),
   'HostConfig.CapDrop': h('cap_drop'),

@@ -83,6 +83,7 @@ export type PodmanInspect = Omit<ContainerInspect, 'Config'> & {
     StopTimeout?: number;
     ExposedPorts?: Record<string, object> | null;
     Volumes?: Record<string, object> | null;
+    Annotations?: Record<string, string> | null;
   };
   HostConfig: ContainerInspect['HostConfig'] & {
     NetworkMode?: string;
@@ -194,6 +195,9 @@ export function parseLink(link: string): { target: string; alias: string } {
   return { target: target.replace(/^\//, ''), alias: clean(alias ?? target) };
 }
 
+/** The annotation that keeps the image reference as the client gave it. */
+export const IMAGE_AS_ASKED = 'lifeboat.image';
+
 export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext): ContainerCreateSpec {
   const hc = body.HostConfig ?? {};
   const spec: ContainerCreateSpec = {
@@ -222,6 +226,9 @@ export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext
   if (body.NetworkDisabled) spec.netns = { nsmode: 'none' };
   Object.assign(spec, hostConfigSpec(hc));
   if (body.StopSignal) spec.stopSignal = signalNumber(body.StopSignal);
+  // Podman reports the image it resolved (localhost/lifeboat/busybox:latest); Docker what the client
+  // asked for (busybox): kept beside the container, for inspect
+  if (body.Image) spec.annotations = { ...spec.annotations, [IMAGE_AS_ASKED]: body.Image };
   if (body.MacAddress) spec.staticMac = body.MacAddress;
   const hosts = [...(hc.ExtraHosts ?? []), ...ctx.linkHosts];
   if (hosts.length) spec.hostAdd = hosts;
@@ -312,7 +319,7 @@ function hostConfigSpec(hc: DockerHostConfig): Partial<ContainerCreateSpec> {
   set('dnsSearch', hc.DnsSearch ?? undefined);
   set('dnsOptions', hc.DnsOptions ?? undefined);
   if (hc.Sysctls && Object.keys(hc.Sysctls).length) spec.sysctls = hc.Sysctls;
-  if (hc.Annotations && Object.keys(hc.Annotations).length) spec.annotations = hc.Annotations;
+  if (hc.Annotations && Object.keys(hc.Annotations).length) spec.annotations = { ...hc.Annotations };
   if (hc.CgroupnsMode) spec.cgroupns = hc.CgroupnsMode as 'private' | 'host';
   if (hc.IpcMode) spec.ipcns = hc.IpcMode as NonNullable<ContainerCreateSpec['ipcns']>;
   if (hc.PidMode) spec.pidns = hc.PidMode as 'private' | 'host';
@@ -478,7 +485,7 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
       StdinOnce: c.Config.StdinOnce ?? false,
       Env: c.Config.Env ?? [],
       Cmd: c.Config.Cmd?.length ? c.Config.Cmd : null,
-      Image: c.Config.Image || c.ImageName,
+      Image: c.Config.Annotations?.[IMAGE_AS_ASKED] || c.Config.Image || c.ImageName,
       Volumes: c.Config.Volumes ?? null,
       WorkingDir: c.Config.WorkingDir,
       Entrypoint: entrypointOf(c),
