@@ -55,22 +55,35 @@ export async function countExisting(c: RedisClient, keys: readonly string[], bat
  * connection, each after the previous one was acknowledged. `acked()` is
  * what Redis confirmed so far; a write in flight when the server dies is
  * not counted. Write errors end the loop (the caller decides what they mean).
+ * Options: `periodMs` paces the writes (default: as fast as Redis answers),
+ * `replyTimeoutMs` ends the loop when a reply takes longer (a host cut off
+ * sends no reset, the write would hang), and every ack's arrival time is
+ * kept (`ackTimes()`), so a caller can tell which writes a checkpoint that
+ * started at a given instant must hold.
  */
 export class KeyWriter {
   private ackedKeys: string[] = [];
+  private ackedAt: number[] = [];
   private stopped = false;
   private lastError: unknown;
+  private failedSentAt: number | undefined;
   private readonly loop: Promise<void>;
 
   private constructor(
     private readonly c: RedisClient,
     private readonly prefix: string,
+    private readonly opts: KeyWriterOptions,
   ) {
     this.loop = this.run();
   }
 
-  static async start(host: string, port: number, prefix = 'w'): Promise<KeyWriter> {
-    return new KeyWriter(await RedisClient.waitReady(host, port), prefix);
+  static async start(
+    host: string,
+    port: number,
+    prefix = 'w',
+    opts: KeyWriterOptions = {},
+  ): Promise<KeyWriter> {
+    return new KeyWriter(await RedisClient.waitReady(host, port, opts.connectTimeoutMs), prefix, opts);
   }
 
   /** Keys acknowledged so far, in write order. */
@@ -78,8 +91,23 @@ export class KeyWriter {
     return this.ackedKeys;
   }
 
+  /** When each of `acked()` was acknowledged (epoch ms, same order). */
+  ackTimes(): readonly number[] {
+    return this.ackedAt;
+  }
+
   get error(): unknown {
     return this.lastError;
+  }
+
+  /** When the write that failed was sent (epoch ms); undefined while writing goes on. */
+  get failedAt(): number | undefined {
+    return this.failedSentAt;
+  }
+
+  /** Settles when the loop ends (an error, or `stop()`). */
+  get ended(): Promise<void> {
+    return this.loop;
   }
 
   /**
@@ -91,6 +119,7 @@ export class KeyWriter {
     this.stopped = true;
     const acked = [...this.ackedKeys];
     this.ackedKeys = acked;
+    this.ackedAt = this.ackedAt.slice(0, acked.length);
     this.c.close();
     void this.loop.catch(() => undefined);
     return acked;
@@ -99,15 +128,46 @@ export class KeyWriter {
   private async run(): Promise<void> {
     for (let i = 1; !this.stopped; i++) {
       const key = `${this.prefix}:${i}`;
+      const sentAt = Date.now();
       try {
-        const r = await this.c.command(['SET', key, String(i)]);
+        const r = await withReplyTimeout(this.c.command(['SET', key, String(i)]), this.opts.replyTimeoutMs);
         if (this.stopped) return;
         if (r !== 'OK') throw new Error(`SET answered ${String(r)}`);
         this.ackedKeys.push(key);
+        this.ackedAt.push(Date.now());
       } catch (err) {
-        if (!this.stopped) this.lastError = err;
+        if (!this.stopped) {
+          this.lastError = err;
+          this.failedSentAt = sentAt;
+          this.c.close();
+        }
         return;
       }
+      if (this.opts.periodMs) await new Promise((r) => setTimeout(r, this.opts.periodMs));
     }
   }
+}
+
+export interface KeyWriterOptions {
+  periodMs?: number;
+  replyTimeoutMs?: number;
+  /** How long `start` waits for Redis to answer PING (default 20 s). */
+  connectTimeoutMs?: number;
+}
+
+function withReplyTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return p;
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
