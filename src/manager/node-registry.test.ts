@@ -57,3 +57,34 @@ test('liveness: a silent host cuts calls waiting for an answer, a failed one cut
     await kv.close();
   }
 });
+
+test('detect: a host back from a reboot within the failure timeout counts as rebooted once', async () => {
+  let now = 1_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    const events = new EventLog();
+    const reg = new NodeRegistry({
+      state: new ClusterState(kv),
+      events,
+      failureTimeoutMs: 5000,
+      clientFor: () => ({}) as NodeClient,
+      now: () => now,
+    });
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
+    assert.deepEqual((await reg.detect()).rebooted, [], 'the first boot seen is no reboot');
+    now += 1000;
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
+    const first = await reg.detect();
+    assert.deepEqual(
+      first.rebooted.map((r) => r.report.name),
+      ['n1'],
+    );
+    assert.deepEqual(first.failed, []);
+    assert.equal(events.since(0, { type: 'node.rebooted' }).length, 1);
+    now += 1000;
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
+    assert.deepEqual((await reg.detect()).rebooted, [], 'reported once per boot');
+  } finally {
+    await kv.close();
+  }
+});

@@ -57,6 +57,8 @@ export class NodeRegistry implements NodeDirectory {
   /** What the records said when last read, and when that was: liveness is judged without a store round trip. */
   private seen = new Map<string, { lastHeartbeat: number; failed: boolean }>();
   private seenAt = 0;
+  /** The boot of each host as the failure detector last saw it (leader memory). */
+  private boots = new Map<string, string>();
 
   constructor(private readonly opts: NodeRegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -179,13 +181,27 @@ export class NodeRegistry implements NodeDirectory {
    * One pass of the failure detector (leader only): returns hosts that just
    * failed and hosts that just came back.
    */
-  async detect(): Promise<{ failed: NodeRecord[]; recovered: NodeRecord[] }> {
+  async detect(): Promise<{ failed: NodeRecord[]; recovered: NodeRecord[]; rebooted: NodeRecord[] }> {
     await this.refreshClients();
     const failed: NodeRecord[] = [];
     const recovered: NodeRecord[] = [];
+    const rebooted: NodeRecord[] = [];
     const records = await this.opts.state.nodes();
     for (const rec of records) {
       const alive = this.isAlive(rec);
+      const lastBoot = this.boots.get(rec.report.name);
+      this.boots.set(rec.report.name, rec.bootId);
+      // back within the failure timeout (a quick power cycle): no silence to detect,
+      // yet every container of the previous boot is gone (the chaos bench found it)
+      if (rec.status === 'healthy' && alive && lastBoot !== undefined && lastBoot !== rec.bootId) {
+        this.opts.events.emit(
+          'node.rebooted',
+          `host ${rec.report.name} restarted within the failure timeout: its containers of the previous boot are gone`,
+          { node: rec.report.name, level: 'warn' },
+        );
+        rebooted.push(rec);
+        continue;
+      }
       if (rec.status === 'healthy' && !alive) {
         const next: NodeRecord = { ...rec, status: 'failed', failedAt: this.now() };
         await this.opts.state.putNode(next);
@@ -210,6 +226,6 @@ export class NodeRegistry implements NodeDirectory {
     // liveness judges by the verdicts just reached, not the ones before them
     const changed = new Map([...failed, ...recovered].map((r) => [r.report.name, r]));
     this.remember(records.map((r) => changed.get(r.report.name) ?? r));
-    return { failed, recovered };
+    return { failed, recovered, rebooted };
   }
 }

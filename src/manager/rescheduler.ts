@@ -115,6 +115,34 @@ export class Rescheduler {
   }
 
   /**
+   * A host that restarted within the failure timeout was never declared
+   * failed, but its containers died with its previous boot: each one with
+   * R_i that the host does not report running is restored elsewhere, as
+   * after a failure (lines 3-7). One running there (placed after the boot)
+   * is left alone.
+   */
+  async onHostRebooted(node: NodeRecord): Promise<RestoreReport[]> {
+    const host = node.report.name;
+    const runningThere = new Set(
+      node.report.containers
+        .filter((c) => c.State === 'running')
+        .map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')),
+    );
+    const lost = (await this.o.state.containers()).filter(
+      (r) => r.node === host && r.restorePolicy && !runningThere.has(r.name),
+    );
+    if (lost.length === 0) return [];
+    this.o.events.emit(
+      'reschedule.start',
+      `host ${host} restarted: rescheduling ${lost.length} container(s): ${lost.map((r) => `${r.name} (${r.restorePolicy})`).join(', ')}`,
+      { node: host },
+    );
+    const out: RestoreReport[] = [];
+    for (const r of lost) out.push(await this.restoreContainer(r.name, host, { hostRebooted: true }));
+    return out;
+  }
+
+  /**
    * For a new leader (and as a retry): every container with a restore
    * policy whose record still points at a host declared failed is restored.
    * A host merely silent during the leader's grace period is not touched.
@@ -131,7 +159,11 @@ export class Rescheduler {
   }
 
   /** Procedure RESTORE CONTAINER (lines 9-21). Never runs twice at once for one container; never throws. */
-  async restoreContainer(name: string, from: string): Promise<RestoreReport> {
+  async restoreContainer(
+    name: string,
+    from: string,
+    opts: { hostRebooted?: boolean } = {},
+  ): Promise<RestoreReport> {
     const t0 = this.now();
     if (this.inFlight.has(name)) {
       const why = 'a restore of this container is already in progress';
@@ -140,14 +172,14 @@ export class Rescheduler {
     }
     this.inFlight.add(name);
     try {
-      const run = (): Promise<RestoreReport> => this.run(name, from, t0);
+      const run = (): Promise<RestoreReport> => this.run(name, from, t0, opts.hostRebooted === true);
       return await (this.o.exclusive ? this.o.exclusive(name, run) : run());
     } finally {
       this.inFlight.delete(name);
     }
   }
 
-  private async run(name: string, from: string, t0: number): Promise<RestoreReport> {
+  private async run(name: string, from: string, t0: number, hostRebooted: boolean): Promise<RestoreReport> {
     const { state, nodes, events } = this.o;
     const attempts: RestoreAttempt[] = [];
     let to: string | undefined;
@@ -177,7 +209,8 @@ export class Rescheduler {
       }
       if (!rec.restorePolicy) throw new RestoreAbort('it has no restore policy', 'skipped');
       const healthy = await nodes.healthy();
-      if (healthy.some((n) => n.report.name === from)) {
+      // a host back from a reboot is healthy again, but what ran there is gone
+      if (!hostRebooted && healthy.some((n) => n.report.name === from)) {
         throw new RestoreAbort(`host ${from} is healthy: nothing to do`, 'skipped');
       }
       // line 10: choose N_r by the container's own filters; create-time node pins and the dead host set aside
