@@ -239,11 +239,25 @@ export class PreparedRestore {
     c: PreparedContainer,
     opts: { tcpEstablished: boolean; ignoreStaticIp?: boolean },
   ): Promise<{ result: RestoreResult; addressKept: boolean }> {
-    const spec = JSON.parse(c.spec) as { root?: { path?: string } };
+    const spec = JSON.parse(c.spec) as { root?: { path?: string }; annotations?: Record<string, string> };
     spec.root = { ...(spec.root ?? {}), path: c.rootPath };
-    writeFileSync(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    const writeSpec = (): void =>
+      writeFileSync(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    writeSpec();
     const attempts = opts.ignoreStaticIp === undefined ? [false, true] : [opts.ignoreStaticIp];
     for (const [i, ignore] of attempts.entries()) {
+      if (ignore && opts.tcpEstablished) {
+        // An established connection can only be repaired on its own address:
+        // on a new one CRIU cannot bind it ("Cannot assign requested address")
+        // and every version holding a client connection would fail to restore
+        // (the chaos bench found it). Its peer reached the old host's address
+        // anyway, so it comes back closed (CRIU --tcp-close, through runc's
+        // org.criu.config annotation) and the client reconnects.
+        const conf = join(c.dir, 'criu-restore.conf');
+        writeFileSync(conf, 'tcp-close\n', { mode: 0o600 });
+        spec.annotations = { ...(spec.annotations ?? {}), 'org.criu.config': conf };
+        writeSpec();
+      }
       try {
         const result = await this.podman.restore(c.id, {
           tcpEstablished: opts.tcpEstablished,
