@@ -297,7 +297,12 @@ export class Manager {
         if (Date.now() >= graceUntil) {
           const { failed, recovered, rebooted } = await this.registry.detect();
           for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
-          for (const r of rebooted) void this.rescheduler.onHostRebooted(r);
+          for (const r of rebooted)
+            void this.rescheduler
+              .onHostRebooted(r)
+              .catch((e) =>
+                this.log.warn('restores after a host restart failed', { error: errorMessage(e) }),
+              );
           for (const r of recovered) for (const h of this.leaderHooks.onHostRecovered) void h(r.report.name);
           // containers created or moved through a replica get their tickers from the leader
           if (Date.now() - this.lastRebuild >= 1000) {

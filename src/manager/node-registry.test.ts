@@ -58,32 +58,43 @@ test('liveness: a silent host cuts calls waiting for an answer, a failed one cut
   }
 });
 
-test('detect: a host back from a reboot within the failure timeout counts as rebooted once', async () => {
+test('detect: a new agent boot within the failure timeout counts as a restart once, also for a new leader', async () => {
   let now = 1_000_000;
   const kv = await EmbeddedStore.open({});
   try {
     const events = new EventLog();
-    const reg = new NodeRegistry({
-      state: new ClusterState(kv),
-      events,
-      failureTimeoutMs: 5000,
-      clientFor: () => ({}) as NodeClient,
-      now: () => now,
-    });
+    const registry = (): NodeRegistry =>
+      new NodeRegistry({
+        state: new ClusterState(kv),
+        events,
+        failureTimeoutMs: 5000,
+        clientFor: () => ({}) as NodeClient,
+        now: () => now,
+      });
+    const reg = registry();
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
-    assert.deepEqual((await reg.detect()).rebooted, [], 'the first boot seen is no reboot');
+    assert.deepEqual((await reg.detect()).rebooted, [], 'the first boot seen is no restart');
     now += 1000;
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
-    const first = await reg.detect();
+    // the restart is in the store: a leader elected after it still sees it
+    const first = await registry().detect();
     assert.deepEqual(
       first.rebooted.map((r) => r.report.name),
       ['n1'],
     );
+    assert.equal(first.rebooted[0]!.restartedAt, undefined);
     assert.deepEqual(first.failed, []);
-    assert.equal(events.since(0, { type: 'node.rebooted' }).length, 1);
+    assert.equal(events.since(0, { type: 'node.restarted' }).length, 1);
     now += 1000;
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
-    assert.deepEqual((await reg.detect()).rebooted, [], 'reported once per boot');
+    assert.deepEqual((await reg.detect()).rebooted, [], 'handled once');
+    // back after being declared failed: the failure path handles it, no restart on top
+    now += 6000;
+    assert.equal((await reg.detect()).failed.length, 1);
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-3');
+    const back = await reg.detect();
+    assert.equal(back.recovered.length, 1);
+    assert.deepEqual(back.rebooted, []);
   } finally {
     await kv.close();
   }

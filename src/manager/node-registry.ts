@@ -57,8 +57,6 @@ export class NodeRegistry implements NodeDirectory {
   /** What the records said when last read, and when that was: liveness is judged without a store round trip. */
   private seen = new Map<string, { lastHeartbeat: number; failed: boolean }>();
   private seenAt = 0;
-  /** The boot of each host as the failure detector last saw it (leader memory). */
-  private boots = new Map<string, string>();
 
   constructor(private readonly opts: NodeRegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -70,6 +68,8 @@ export class NodeRegistry implements NodeDirectory {
 
   async recordHeartbeat(report: NodeReport, apiUrl: string, bootId: string): Promise<NodeRecord> {
     const prev = await this.opts.state.node(report.name);
+    const restarted = prev !== undefined && prev.bootId !== bootId && prev.status === 'healthy';
+    const restartedAt = restarted ? this.now() : prev?.restartedAt;
     const rec: NodeRecord = {
       report,
       apiUrl,
@@ -79,6 +79,7 @@ export class NodeRegistry implements NodeDirectory {
       // containers' restores are not raced by a half-returned host
       status: prev?.status === 'failed' ? 'failed' : 'healthy',
       ...(prev?.failedAt !== undefined && prev.status === 'failed' ? { failedAt: prev.failedAt } : {}),
+      ...(restartedAt !== undefined ? { restartedAt } : {}),
     };
     if (!prev)
       this.opts.events.emit('node.join', `host ${report.name} joined at ${report.address}`, {
@@ -189,18 +190,21 @@ export class NodeRegistry implements NodeDirectory {
     const records = await this.opts.state.nodes();
     for (const rec of records) {
       const alive = this.isAlive(rec);
-      const lastBoot = this.boots.get(rec.report.name);
-      this.boots.set(rec.report.name, rec.bootId);
-      // back within the failure timeout (a quick power cycle): no silence to detect,
-      // yet every container of the previous boot is gone (the chaos bench found it)
-      if (rec.status === 'healthy' && alive && lastBoot !== undefined && lastBoot !== rec.bootId) {
-        this.opts.events.emit(
-          'node.rebooted',
-          `host ${rec.report.name} restarted within the failure timeout: its containers of the previous boot are gone`,
-          { node: rec.report.name, level: 'warn' },
-        );
-        rebooted.push(rec);
-        continue;
+      if (rec.restartedAt !== undefined) {
+        const cleared: NodeRecord = { ...rec };
+        delete cleared.restartedAt;
+        await this.opts.state.putNode(cleared);
+        // back within the failure timeout (a quick power cycle): no silence to detect, yet
+        // what ran there may have died with the previous boot (the chaos bench found it)
+        if (rec.status === 'healthy' && alive) {
+          this.opts.events.emit(
+            'node.restarted',
+            `host ${rec.report.name} came back with a new agent within the failure timeout: restore-policy containers it no longer runs are restored elsewhere`,
+            { node: rec.report.name, level: 'warn' },
+          );
+          rebooted.push(cleared);
+          continue;
+        }
       }
       if (rec.status === 'healthy' && !alive) {
         const next: NodeRecord = { ...rec, status: 'failed', failedAt: this.now() };

@@ -333,4 +333,25 @@ describe('Rescheduler (Algorithm 2)', () => {
     assert.deepEqual(hosts.get('a')!.calls, ['reconcile x']);
     assert.match(events.since(0, { type: 'node.reconciled' })[0]!.message, /removed 1 stale copy/);
   });
+  test('a host back within the failure timeout: what it no longer runs is restored elsewhere, what runs stays', async () => {
+    down.delete('a');
+    await state.putNode(nodeRecord(hosts.get('a')!));
+    await state.createContainer(record({ name: 'r', node: 'a' }));
+    await state.createContainer(record({ name: 'q', node: 'a' }));
+    await state.createContainer(record({ name: 'p', node: 'a', restorePolicy: undefined }));
+    const listed = [
+      { Names: ['r'], Id: 'r', State: 'created' },
+      { Names: ['q'], Id: 'q', State: 'running' },
+    ] as ContainerListEntry[];
+    (hosts.get('a')!.client as unknown as { report: () => Promise<unknown> }).report = async () => ({
+      containers: listed,
+    });
+    const reports = await rs.onHostRebooted(nodeRecord(hosts.get('a')!));
+    assert.deepEqual(
+      reports.map((x) => [x.container, x.outcome, x.to]),
+      [['r', 'restored', 'b']],
+    );
+    assert.equal((await state.container('q'))!.record.node, 'a');
+    assert.equal((await state.container('p'))!.record.node, 'a');
+  });
 });

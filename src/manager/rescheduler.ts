@@ -1,4 +1,4 @@
-import type { NodeClient } from '../node-api/node-client.ts';
+import type { NodeClient, NodeReport } from '../node-api/node-client.ts';
 import type { CheckpointManifest } from '../checkpoint/store/index.ts';
 import { DEFAULT_VERSION_GROUP } from '../policy/labels.ts';
 import type { Scheduler } from '../scheduler/index.ts';
@@ -123,8 +123,23 @@ export class Rescheduler {
    */
   async onHostRebooted(node: NodeRecord): Promise<RestoreReport[]> {
     const host = node.report.name;
+    // asked now, not taken from a heartbeat: a container must never be restored while it runs
+    let report: NodeReport | undefined;
+    for (let i = 0; i < 3 && !report; i++) {
+      report = await this.o.nodes
+        .client(host)
+        .report()
+        .catch(() => undefined);
+      if (!report) await new Promise((r) => setTimeout(r, 1000));
+    }
+    if (!report) {
+      this.log.warn('restarted host did not report its containers: left to the failure detector', {
+        node: host,
+      });
+      return [];
+    }
     const runningThere = new Set(
-      node.report.containers
+      report.containers
         .filter((c) => c.State === 'running')
         .map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')),
     );
