@@ -354,4 +354,30 @@ describe('Rescheduler (Algorithm 2)', () => {
     assert.equal((await state.container('q'))!.record.node, 'a');
     assert.equal((await state.container('p'))!.record.node, 'a');
   });
+  test("the target's network setup failing: the same version once more, not an older one", async () => {
+    await state.createContainer(record());
+    const b = hosts.get('b')!;
+    b.bad.set(6, 'plugin type="bridge" failed (add): cni plugin bridge failed: could not set bridge\'s mac');
+    const c = b.client as unknown as {
+      restoreFromStore: (k: string, ref: CheckpointRef) => Promise<unknown>;
+    };
+    const inner = c.restoreFromStore.bind(c);
+    c.restoreFromStore = async (k, ref) => {
+      try {
+        return await inner(k, ref);
+      } finally {
+        b.bad.delete(6);
+      }
+    };
+    const [r] = await rs.onHostFailed('a');
+    assert.equal(r!.outcome, 'restored');
+    assert.deepEqual(
+      r!.attempts.map((a) => [a.version, a.ok]),
+      [
+        [6, false],
+        [6, true],
+      ],
+    );
+    assert.match(events.since(0, { type: 'restore.attempt-failed' })[0]!.message, /trying it once more/);
+  });
 });

@@ -66,6 +66,9 @@ class RestoreAbort extends LifeboatError {
   }
 }
 
+/** A restore that failed in the target's own setup (its container network), not in the archive. */
+const HOST_SETUP_FAILED = /\bcni plugin\b|netavark/i;
+
 function nameOf(node: NodeRecord | string): string {
   return typeof node === 'string' ? node : node.report.name;
 }
@@ -414,31 +417,42 @@ export class Rescheduler {
     versions.sort((a, b) => b.group - a.group || b.version - a.version);
     const tries = versions.slice(0, rec.ticker?.versionGroup ?? DEFAULT_VERSION_GROUP);
     for (const m of tries) {
-      const t = this.now();
-      this.o.events.emit('restore.attempt', `restoring ${name} on ${to} from ${describeVersion(m)}`, {
-        container: name,
-        node: to,
-        fields: { group: m.group, version: m.version },
-      });
-      try {
-        await target.restoreFromStore(name, { group: m.group, version: m.version }, { tcpEstablished: true });
-        attempts.push({ group: m.group, version: m.version, ok: true, ms: this.now() - t });
-        return { restored: m, why: '' };
-      } catch (err) {
-        const reason = errorMessage(err);
-        attempts.push({ group: m.group, version: m.version, ok: false, ms: this.now() - t, reason });
-        this.o.events.emit(
-          'restore.attempt-failed',
-          `version ${m.version} of ${name} did not restore on ${to}: ${reason}; trying the next older one`,
-          {
-            container: name,
-            node: to,
-            level: 'warn',
-            fields: { group: m.group, version: m.version, reason },
-          },
-        );
-        // a failed restore can leave a `created` container behind
-        await target.remove(name, true).catch(() => undefined);
+      for (let round = 1; round <= 2; round++) {
+        const t = this.now();
+        this.o.events.emit('restore.attempt', `restoring ${name} on ${to} from ${describeVersion(m)}`, {
+          container: name,
+          node: to,
+          fields: { group: m.group, version: m.version },
+        });
+        try {
+          await target.restoreFromStore(
+            name,
+            { group: m.group, version: m.version },
+            { tcpEstablished: true },
+          );
+          attempts.push({ group: m.group, version: m.version, ok: true, ms: this.now() - t });
+          return { restored: m, why: '' };
+        } catch (err) {
+          const reason = errorMessage(err);
+          attempts.push({ group: m.group, version: m.version, ok: false, ms: this.now() - t, reason });
+          // the target's network setup failing says nothing about the version: an older one
+          // would lose writes for nothing (the chaos bench saw CNI fail once on a host just booted)
+          const again = round === 1 && HOST_SETUP_FAILED.test(reason);
+          this.o.events.emit(
+            'restore.attempt-failed',
+            `version ${m.version} of ${name} did not restore on ${to}: ${reason}; ${again ? 'the host failed, not the version: trying it once more' : 'trying the next older one'}`,
+            {
+              container: name,
+              node: to,
+              level: 'warn',
+              fields: { group: m.group, version: m.version, reason },
+            },
+          );
+          // a failed restore can leave a `created` container behind
+          await target.remove(name, true).catch(() => undefined);
+          if (!again) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
     }
     const list = attempts.map((a) => `v${a.version}: ${a.reason ?? 'failed'}`).join('; ');
