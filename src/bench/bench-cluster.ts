@@ -115,10 +115,16 @@ export async function withBenchCluster<T>(
         }
       : {}),
   });
-  // Ctrl-C during a long bench must still leave no cluster behind.
+  // Ctrl-C during a long bench must still leave no cluster behind. The bench goes on
+  // meanwhile (a reboot it started may boot a host again), hence a second sweep.
   const interrupted = (): void => {
     log('interrupted: taking the bench cluster down');
-    void clusterDown(root, undefined, spec.cluster).finally(() => process.exit(130));
+    interruptedFlag = true;
+    const down = (): Promise<unknown> => clusterDown(root, undefined, spec.cluster).catch(() => undefined);
+    void down()
+      .then(() => sleep(1_000))
+      .then(down)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -254,6 +260,13 @@ export class DockerEndpoint {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let interruptedFlag = false;
+
+/** Ctrl-C came: a bench stops starting new work (its cluster is being taken down). */
+export function benchInterrupted(): boolean {
+  return interruptedFlag;
+}
 
 /** Polls `fn` until it returns a value (errors count as "not yet"); throws after `timeoutMs`. */
 export async function waitFor<T>(

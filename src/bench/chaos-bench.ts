@@ -5,7 +5,13 @@ import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../images/test-images.ts';
 import { LABEL_INTERVAL, LABEL_RESCHEDULE } from '../policy/labels.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { Bench, BenchOptions } from './bench.ts';
-import { benchNodes, withBenchCluster, type BenchCluster, type BenchClusterSpec } from './bench-cluster.ts';
+import {
+  benchInterrupted,
+  benchNodes,
+  withBenchCluster,
+  type BenchCluster,
+  type BenchClusterSpec,
+} from './bench-cluster.ts';
 import {
   FaultInjector,
   SLOW_DISK_BPS,
@@ -227,10 +233,11 @@ async function oneFault(r: Run, f: PlannedFault): Promise<void> {
     r.o.log(`  fault ${f.index} could not be injected: ${errorMessage(err)}`);
   } finally {
     try {
-      await undo?.();
+      // once interrupted, nothing is booted again: the cluster is on its way down
+      if (!benchInterrupted()) await undo?.();
     } catch (err) {
       r.o.log(`  fault ${f.index}: undo failed (${errorMessage(err)}), trying a reboot`);
-      if (isHostFault(f.kind))
+      if (isHostFault(f.kind) && !benchInterrupted())
         await r.c.local
           .host(f.target)
           .reboot()
@@ -335,7 +342,10 @@ async function chaosOnCluster(
         ),
       );
     await sleep(3_000);
-    for (const step of steps) await oneStep(r, step);
+    for (const step of steps) {
+      if (benchInterrupted()) break;
+      await oneStep(r, step);
+    }
   } finally {
     await Promise.all(writers.map((w) => w.stop()));
     await recorder.stop();
