@@ -451,7 +451,7 @@ async function chaosOnCluster(
         : ''),
     `(b) restores: after a host fault, each restore-policy container that ran there and stopped must run again (anywhere) within failure timeout ${CHAOS_FAILURE_TIMEOUT_MS} ms + its restore time (restore.start → restore.done/fresh) + slack ${RESTORE_SLACK_MS} ms (+ ${CONTROL_PLANE_MS} ms when a manager or etcd fault overlaps) of the fault's start`,
     `(c) acknowledged writes: ${writeTotals.acked} writes acknowledged (one SET every ${40} ms per Redis); after every break the writer checks that each write acknowledged before the start of the newest checkpoint stored by then survived (${writeTotals.checks} checks; ${writeTotals.lostByDesign} writes after a checkpoint lost by design)`,
-    `(d) Docker API: ps / inspect / logs in a loop through the managers' Docker endpoints (the next replica when one refuses the connection), each call timed; bound ${API_BOUND_MS} ms; ${all.errors} of ${all.calls} calls failed (${during.errors} while a fault was active)`,
+    `(d) Docker API: ps / inspect / logs in a loop through the managers' Docker endpoints (the next replica when one refuses the connection), each call timed and given up after ${API_TIMEOUT_MS / 1000} s; bound ${API_BOUND_MS} ms; ${all.errors} of ${all.calls} calls failed (${during.errors} while a fault was active)`,
     `fault durations (ms): ${Object.entries(HOLD_MS)
       .map(([k, [lo, hi]]) => `${k} ${lo}-${hi}`)
       .join(
@@ -514,6 +514,10 @@ async function chaosOnCluster(
       violations: violations.map((v) => ({ ...v, replay: replayCommand(r, v.faultIndex) })),
       skipped: Object.fromEntries(skipped),
       writeChecks: checks,
+      // where each container ran, every time that changed (the polls themselves, compressed)
+      placements: recorder.rounds.filter(
+        (x, i, all) => i === 0 || JSON.stringify(x.running) !== JSON.stringify(all[i - 1]!.running),
+      ),
       apiErrors: recorder.calls.filter((x) => !x.ok).slice(0, 50),
     },
     verdict: {

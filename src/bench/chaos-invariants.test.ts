@@ -140,6 +140,22 @@ describe('chaos invariants', () => {
       );
     });
 
+    test("a stop caused by a later fault on its host is that fault's, not an earlier one's", () => {
+      const rounds = [round(900, { db: ['c1'] })];
+      for (let t = 1500; t <= 60_000; t += 500)
+        rounds.push(round(t, t >= 25_000 && t < 31_000 ? {} : { db: ['c1'] }));
+      const faults = [fault(0, 'slow-disk', 'c1', 1000, 8000), fault(1, 'power-loss', 'c1', 24_500, 28_000)];
+      const r = checkRestores(rounds, faults, policies, budget);
+      assert.deepEqual(r.violations, []);
+      assert.deepEqual(
+        r.outcomes.map((o) => [o.faultIndex, o.downMs]),
+        [
+          [0, undefined],
+          [1, 6500],
+        ],
+      );
+    });
+
     test('a deadline after the last round is not judged (the run ended)', () => {
       const rounds = [round(900, { db: ['c1'] }), round(1500, {})];
       assert.deepEqual(

@@ -126,7 +126,19 @@ export function checkRestores(
     for (const [name, hosts] of Object.entries(before.running)) {
       const policy = policies.get(name) ?? 'none';
       if (policy === 'none' || !hosts.includes(f.target)) continue;
-      const downIdx = after.findIndex((r) => !(r.running[name]?.length ?? 0));
+      // a stop is this fault's if it begins while the fault can still cause it (until a
+      // failure timeout after it ended) and before a later fault hits the container's host
+      const later = faults.find(
+        (g) =>
+          isHostFault(g.kind) &&
+          g.startedAt > f.startedAt &&
+          [...rounds]
+            .reverse()
+            .find((r) => r.at < g.startedAt)
+            ?.running[name]?.includes(g.target),
+      );
+      const windowEnd = Math.min(f.endedAt + b.failureTimeoutMs, later?.startedAt ?? Infinity);
+      const downIdx = after.findIndex((r) => r.at <= windowEnd && !(r.running[name]?.length ?? 0));
       const restore = b.restoreMs(name, f.startedAt) ?? 0;
       const controlPlane = faults.some(
         (g) =>

@@ -139,8 +139,10 @@ export class ChaosRecorder {
           }
         }),
     );
-    for (const hosts of Object.values(running)) hosts.sort();
-    return { at: Date.now(), running };
+    // sorted, so that two rounds with the same placements read the same
+    const sorted: Record<string, string[]> = {};
+    for (const name of Object.keys(running).sort()) sorted[name] = running[name]!.sort();
+    return { at: Date.now(), running: sorted };
   }
 
   private async pollLoop(): Promise<void> {

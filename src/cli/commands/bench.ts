@@ -60,7 +60,9 @@ Benchmarks:
 ${BENCHES.map((b) => `  ${b.name.padEnd(16)} ${b.description}`).join('\n')}
 
 Each run brings up its own 2-host cluster (root /var/tmp/lifeboat-bench,
-bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
+bridge lbbench0, 10.95.0.0/24) and takes it down again; chaos brings up
+3 (--quick) or 5 hosts with two managers on etcd (root /var/tmp/lifeboat-chaos,
+bridge lbchaos0, 10.89.0.0/24) and exits 1 when an invariant was violated. Results land in
 <results>/<name>-<timestamp>.json, .md (table) and .svg (plot)
 (default ${DEFAULT_RESULTS_DIR}). Examples:
   lifeboat bench migrate --sizes 10,100 --runs 3
