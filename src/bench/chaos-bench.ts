@@ -72,6 +72,8 @@ export const CONTROL_PLANE_MS = 10_000;
 export const API_BOUND_MS = 15_000;
 /** Waiting for the cluster to settle after a step before calling it a violation. */
 const SETTLE_TIMEOUT_MS = 90_000;
+/** Steps in a row after which the cluster did not settle before the run gives up. */
+const MAX_UNSETTLED = 3;
 const QUICK_FAULTS = 24;
 const FULL_FAULTS = 200;
 const REDIS_PORT_BASE = 6700;
@@ -135,6 +137,7 @@ interface Run {
   settleMs: number[];
   recorder: ChaosRecorder;
   injector: FaultInjector;
+  stoppedEarly: boolean;
   /** For choices the plan does not make (where a lost plain container starts again). */
   rnd: () => number;
 }
@@ -307,6 +310,7 @@ async function chaosOnCluster(
     active,
     violations: [],
     settleMs: [],
+    stoppedEarly: false,
     recorder,
     injector: new FaultInjector(c.local, o.log),
     rnd: prng(seed ^ 0x5eed),
@@ -342,9 +346,18 @@ async function chaosOnCluster(
         ),
       );
     await sleep(3_000);
+    let unsettled = 0;
     for (const step of steps) {
       if (benchInterrupted()) break;
+      const before = r.violations.length;
       await oneStep(r, step);
+      // a cluster that no longer recovers only piles up 90 s waits: what broke it is reported
+      unsettled = r.violations.length > before ? unsettled + 1 : 0;
+      if (unsettled >= MAX_UNSETTLED) {
+        o.log(`the cluster did not settle after ${MAX_UNSETTLED} steps in a row: stopping the run`);
+        r.stoppedEarly = true;
+        break;
+      }
     }
   } finally {
     await Promise.all(writers.map((w) => w.stop()));
@@ -442,6 +455,11 @@ async function chaosOnCluster(
             )
             .join(' | ')
         : ''),
+    ...(r.stoppedEarly
+      ? [
+          `the run stopped after fault ${r.faults.length - 1}: the cluster did not settle ${MAX_UNSETTLED} steps in a row`,
+        ]
+      : []),
     ...(logsKept ? [`the cluster's logs (managers, etcd, agents) are kept in ${logsKept}`] : []),
     ...[...skipped].map(([k, why]) => `fault ${k} skipped: ${why}`),
     `cluster: ${hosts.length} hosts, 2 managers on a 3-member etcd, failure timeout ${CHAOS_FAILURE_TIMEOUT_MS} ms; workload: ${workloads.length} containers (Redis with ${LABEL_RESCHEDULE}=checkpoint and ${LABEL_INTERVAL}=${CHECKPOINT_INTERVAL} under continuous acknowledged writes, busybox with reschedule:on-node-failure, busybox without a policy)`,

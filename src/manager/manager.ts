@@ -357,7 +357,9 @@ export class Manager {
 
   /** Any replica accepts a heartbeat: it goes to the store, where the leader sees it. */
   async acceptHeartbeat(hb: HeartbeatRequest): Promise<HeartbeatResponse> {
-    await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId);
+    await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId, {
+      fenced: hb.state !== 'connected' && hb.fenced.length > 0,
+    });
     const records = await this.state.containers();
     const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
     // a record being moved may point elsewhere a moment before the copy here is the live one

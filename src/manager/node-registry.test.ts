@@ -99,3 +99,26 @@ test('detect: a new agent boot within the failure timeout counts as a restart on
     await kv.close();
   }
 });
+
+test('detect: an agent that fenced itself while the host stayed healthy counts as a restart', async () => {
+  const now = 1_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    const reg = new NodeRegistry({
+      state: new ClusterState(kv),
+      events: new EventLog(),
+      failureTimeoutMs: 5000,
+      clientFor: () => ({}) as NodeClient,
+      now: () => now,
+    });
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
+    assert.deepEqual((await reg.detect()).rebooted, []);
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1', { fenced: true });
+    assert.deepEqual(
+      (await reg.detect()).rebooted.map((r) => r.report.name),
+      ['n1'],
+    );
+  } finally {
+    await kv.close();
+  }
+});

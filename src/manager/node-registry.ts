@@ -66,9 +66,22 @@ export class NodeRegistry implements NodeDirectory {
     return this.opts.failureTimeoutMs;
   }
 
-  async recordHeartbeat(report: NodeReport, apiUrl: string, bootId: string): Promise<NodeRecord> {
+  /**
+   * `fenced`: the agent says it stopped its restore-policy containers when it
+   * lost contact. If that happened without the host being declared failed
+   * (contact back between the agent's fence deadline and the failure
+   * timeout), nobody restores them: it counts as a restart (the chaos bench
+   * found fenced containers left dead for good).
+   */
+  async recordHeartbeat(
+    report: NodeReport,
+    apiUrl: string,
+    bootId: string,
+    opts: { fenced?: boolean } = {},
+  ): Promise<NodeRecord> {
     const prev = await this.opts.state.node(report.name);
-    const restarted = prev !== undefined && prev.bootId !== bootId && prev.status === 'healthy';
+    const restarted =
+      prev !== undefined && (prev.bootId !== bootId || opts.fenced === true) && prev.status === 'healthy';
     const restartedAt = restarted ? this.now() : prev?.restartedAt;
     const rec: NodeRecord = {
       report,
@@ -199,7 +212,7 @@ export class NodeRegistry implements NodeDirectory {
         if (rec.status === 'healthy' && alive) {
           this.opts.events.emit(
             'node.restarted',
-            `host ${rec.report.name} came back with a new agent within the failure timeout: restore-policy containers it no longer runs are restored elsewhere`,
+            `host ${rec.report.name} came back within the failure timeout (a new agent, or fenced while cut off): restore-policy containers it no longer runs are restored elsewhere`,
             { node: rec.report.name, level: 'warn' },
           );
           rebooted.push(cleared);

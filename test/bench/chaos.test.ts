@@ -16,9 +16,13 @@ const BIN = resolve(fileURLToPath(new URL('../../bin/lifeboat', import.meta.url)
 const SEED = process.env['LIFEBOAT_CHAOS_SEED'] ?? '20261206';
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-chaos-test-'));
 
+let passed = false;
+
 describe('lifeboat bench chaos --quick', () => {
   after(async () => {
-    rmSync(dir, { recursive: true, force: true });
+    // a failed run keeps its report and the cluster's logs for the post-mortem
+    if (passed) rmSync(dir, { recursive: true, force: true });
+    else process.stderr.write(`chaos results and logs kept in ${dir}\n`);
     // the bench takes its cluster down itself: nothing of it may remain
     assert.equal(existsSync('/sys/class/net/lbchaos0'), false, 'no chaos bridge left');
     const { stdout } = await run('ps', ['-eo', 'args']);
@@ -65,5 +69,6 @@ describe('lifeboat bench chaos --quick', () => {
       'latency during faults measured',
     );
     assert.match(stdout, /passed: chaos: \d+ faults, 0 violation/);
+    passed = true;
   });
 });
