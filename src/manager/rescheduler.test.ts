@@ -380,4 +380,34 @@ describe('Rescheduler (Algorithm 2)', () => {
     );
     assert.match(events.since(0, { type: 'restore.attempt-failed' })[0]!.message, /trying it once more/);
   });
+  test('the failed host back while its queue is restored: what it does not run is still restored', async () => {
+    await state.createContainer(record({ name: 'r1' }));
+    await state.createContainer(record({ name: 'r2' }));
+    await state.createContainer(record({ name: 'r3' }));
+    const a = hosts.get('a')!;
+    (a.client as unknown as { report: () => Promise<unknown> }).report = async () => ({
+      containers: [
+        { Names: ['r2'], Id: 'r2', State: 'created' },
+        { Names: ['r3'], Id: 'r3', State: 'running' },
+      ] as ContainerListEntry[],
+    });
+    const b = hosts.get('b')!.client as unknown as {
+      restoreFromStore: (...x: unknown[]) => Promise<unknown>;
+    };
+    const inner = b.restoreFromStore.bind(b);
+    b.restoreFromStore = async (...x) => {
+      down.delete('a'); // a quick power cycle: back during the first restore
+      return inner(...x);
+    };
+    const reports = await rs.onHostFailed('a');
+    assert.deepEqual(
+      reports.map((x) => [x.container, x.outcome]),
+      [
+        ['r1', 'restored'],
+        ['r2', 'restored'],
+        ['r3', 'skipped'],
+      ],
+    );
+    assert.match(reports[2]!.why ?? '', /healthy and runs it/);
+  });
 });

@@ -227,9 +227,23 @@ export class Rescheduler {
       }
       if (!rec.restorePolicy) throw new RestoreAbort('it has no restore policy', 'skipped');
       const healthy = await nodes.healthy();
-      // a host back from a reboot is healthy again, but what ran there is gone
+      // A host back already (a quick power cycle while earlier containers of it were
+      // being restored) is healthy again, but what ran there may be gone: only a copy
+      // it runs now makes the restore unneeded (the chaos bench found the rest of a
+      // host's queue skipped and left dead). When it cannot tell, the copy is assumed
+      // to run: never two.
       if (!hostRebooted && healthy.some((n) => n.report.name === from)) {
-        throw new RestoreAbort(`host ${from} is healthy: nothing to do`, 'skipped');
+        const runsThere = await nodes
+          .client(from)
+          .report()
+          .then((r) =>
+            r.containers.some(
+              (c) => c.State === 'running' && (c.Names[0] ?? c.Id).replace(/^\//, '') === name,
+            ),
+          )
+          .catch(() => true);
+        if (runsThere)
+          throw new RestoreAbort(`host ${from} is healthy and runs it: nothing to do`, 'skipped');
       }
       // line 10: choose N_r by the container's own filters; create-time node pins and the dead host set aside
       const unpinned = withoutNodePins(rec.spec.labels ?? {});
