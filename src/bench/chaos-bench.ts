@@ -11,6 +11,7 @@ import {
   withBenchCluster,
   type BenchCluster,
   type BenchClusterSpec,
+  type DockerEndpoint,
 } from './bench-cluster.ts';
 import {
   FaultInjector,
@@ -109,19 +110,35 @@ function workloadPlan(hosts: readonly string[], quick: boolean): Workload[] {
 
 const TICKER = ['sh', '-c', 'while true; do echo tick; sleep 1; done'];
 
+/** The first manager replica that takes the connection (one may be down: a fault). */
+async function onAnyManager<T>(c: BenchCluster, fn: (d: DockerEndpoint) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (const d of c.dockers) {
+    try {
+      return await fn(d);
+    } catch (err) {
+      last = err;
+      if (!/ECONNREFUSED|ECONNRESET|socket hang up/.test(errorMessage(err))) throw err;
+    }
+  }
+  throw last instanceof Error ? last : new Error(String(last));
+}
+
 async function runWorkload(c: BenchCluster, w: Workload): Promise<void> {
-  await c.docker.run({
-    name: w.name,
-    image: w.image,
-    node: w.node,
-    ...(w.port ? { port: 6379, hostPort: w.port } : {}),
-    labels:
-      w.policy === 'checkpoint'
-        ? { [LABEL_RESCHEDULE]: 'checkpoint', [LABEL_INTERVAL]: CHECKPOINT_INTERVAL }
-        : {},
-    env: w.policy === 'on-node-failure' ? ['reschedule:on-node-failure'] : [],
-    ...(w.image === BUSYBOX_IMAGE ? { cmd: TICKER } : {}),
-  });
+  await onAnyManager(c, (d) =>
+    d.run({
+      name: w.name,
+      image: w.image,
+      node: w.node,
+      ...(w.port ? { port: 6379, hostPort: w.port } : {}),
+      labels:
+        w.policy === 'checkpoint'
+          ? { [LABEL_RESCHEDULE]: 'checkpoint', [LABEL_INTERVAL]: CHECKPOINT_INTERVAL }
+          : {},
+      env: w.policy === 'on-node-failure' ? ['reschedule:on-node-failure'] : [],
+      ...(w.image === BUSYBOX_IMAGE ? { cmd: TICKER } : {}),
+    }),
+  );
 }
 
 interface Run {
@@ -204,7 +221,11 @@ async function replaceLostPlain(r: Run): Promise<void> {
       name: `${base}-g${gen}`,
       node: hosts[Math.floor(r.rnd() * hosts.length)]!,
     };
-    await withTimeout(r.c.docker.remove(w.name), 10_000, 'rm').catch(() => undefined);
+    await withTimeout(
+      onAnyManager(r.c, (d) => d.remove(w.name)),
+      10_000,
+      'rm',
+    ).catch(() => undefined);
     try {
       await runWorkload(r.c, next);
       r.workloads.splice(r.workloads.indexOf(w), 1, next);
