@@ -6,6 +6,9 @@ import type { ClusterEvent } from '../manager/events.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { DockerEndpoint } from './bench-cluster.ts';
 import type { ApiCall, CheckpointRecord, PollRound } from './chaos-invariants.ts';
+import { withTimeout } from './with-timeout.ts';
+
+export { withTimeout };
 
 /**
  * What the chaos bench watches while faults come and go, each in its own
@@ -21,22 +24,6 @@ export const API_TIMEOUT_MS = 30_000;
 const EVENTS_MS = 2_000;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
 
 /** A container's process really runs: alive, not a zombie, and in the container's own cgroup. */
 function reallyRuns(pid: number, id: string): boolean {

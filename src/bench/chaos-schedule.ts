@@ -1,9 +1,12 @@
+import { mulberry32 } from '../util/prng.ts';
+
 /**
  * The chaos bench's fault plan: a seeded PRNG draws every fault (kind,
  * target, how long it lasts, whether the next one overlaps it) before the
  * run starts, so `--seed S` replays the same faults in the same order and a
- * violation at fault k replays with `--seed S --faults k+1` (the plan of
- * fewer faults is a prefix of the plan of more).
+ * violation at fault k replays with `--seed S --faults k+2` (the fault and
+ * the one that may overlap it; the plan of fewer faults is a prefix of the
+ * plan of more). What the cluster makes of them varies with timing.
  */
 
 export type FaultKind =
@@ -98,17 +101,8 @@ export interface PlanInput {
   overlap?: number;
 }
 
-/** mulberry32: a tiny, well-spread 32-bit PRNG; the same seed gives the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The plan's PRNG: the same seed gives the same faults everywhere. */
+export const prng = mulberry32;
 
 /**
  * Draws the plan. Constraints hold for every step: at most two faults at a

@@ -1,5 +1,6 @@
 import { LifeboatError } from '../util/errors.ts';
 import { RedisClient } from './redis-client.ts';
+import { withTimeout } from './with-timeout.ts';
 
 /**
  * Filling a bench Redis and writing to it: `populate` puts N MB in with
@@ -130,7 +131,9 @@ export class KeyWriter {
       const key = `${this.prefix}:${i}`;
       const sentAt = Date.now();
       try {
-        const r = await withReplyTimeout(this.c.command(['SET', key, String(i)]), this.opts.replyTimeoutMs);
+        const set = this.c.command(['SET', key, String(i)]);
+        const ms = this.opts.replyTimeoutMs;
+        const r = await (ms === undefined ? set : withTimeout(set, ms, 'SET'));
         if (this.stopped) return;
         if (r !== 'OK') throw new Error(`SET answered ${String(r)}`);
         this.ackedKeys.push(key);
@@ -153,21 +156,4 @@ export interface KeyWriterOptions {
   replyTimeoutMs?: number;
   /** How long `start` waits for Redis to answer PING (default 20 s). */
   connectTimeoutMs?: number;
-}
-
-function withReplyTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
-  if (ms === undefined) return p;
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -19,17 +19,21 @@ function report(name: string): NodeReport {
   };
 }
 
+function registry(kv: EmbeddedStore, now: () => number, events = new EventLog()): NodeRegistry {
+  return new NodeRegistry({
+    state: new ClusterState(kv),
+    events,
+    failureTimeoutMs: 5000,
+    clientFor: () => ({}) as NodeClient,
+    now,
+  });
+}
+
 test('liveness: a silent host cuts calls waiting for an answer, a failed one cuts every call', async () => {
   let now = 1_000_000;
   const kv = await EmbeddedStore.open({});
   try {
-    const reg = new NodeRegistry({
-      state: new ClusterState(kv),
-      events: new EventLog(),
-      failureTimeoutMs: 5000,
-      clientFor: () => ({}) as NodeClient,
-      now: () => now,
-    });
+    const reg = registry(kv, () => now);
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot');
     const alive = reg.liveness('n1');
     await reg.all();
@@ -63,21 +67,13 @@ test('detect: a new agent boot within the failure timeout counts as a restart on
   const kv = await EmbeddedStore.open({});
   try {
     const events = new EventLog();
-    const registry = (): NodeRegistry =>
-      new NodeRegistry({
-        state: new ClusterState(kv),
-        events,
-        failureTimeoutMs: 5000,
-        clientFor: () => ({}) as NodeClient,
-        now: () => now,
-      });
-    const reg = registry();
+    const reg = registry(kv, () => now, events);
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
     assert.deepEqual((await reg.detect()).rebooted, [], 'the first boot seen is no restart');
     now += 1000;
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
     // the restart is in the store: a leader elected after it still sees it
-    const first = await registry().detect();
+    const first = await registry(kv, () => now, events).detect();
     assert.deepEqual(
       first.rebooted.map((r) => r.report.name),
       ['n1'],
@@ -104,13 +100,7 @@ test('detect: an agent that fenced itself while the host stayed healthy counts a
   const now = 1_000_000;
   const kv = await EmbeddedStore.open({});
   try {
-    const reg = new NodeRegistry({
-      state: new ClusterState(kv),
-      events: new EventLog(),
-      failureTimeoutMs: 5000,
-      clientFor: () => ({}) as NodeClient,
-      now: () => now,
-    });
+    const reg = registry(kv, () => now);
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
     assert.deepEqual((await reg.detect()).rebooted, []);
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1', { fenced: true });

@@ -105,15 +105,24 @@ export class Rescheduler {
         },
       );
     }
-    if (protectedOnes.length === 0) return [];
+    return this.rescheduleAll(failed, 'failed', protectedOnes);
+  }
+
+  /** Restores `list` of `host` one after another: each placement sees the hosts as the previous restores left them. */
+  private async rescheduleAll(
+    host: string,
+    what: 'failed' | 'restarted',
+    list: readonly ContainerRecord[],
+  ): Promise<RestoreReport[]> {
+    if (list.length === 0) return [];
     this.o.events.emit(
       'reschedule.start',
-      `host ${failed} failed: rescheduling ${protectedOnes.length} container(s): ${protectedOnes.map((r) => `${r.name} (${r.restorePolicy})`).join(', ')}`,
-      { node: failed },
+      `host ${host} ${what}: rescheduling ${list.length} container(s): ${list.map((r) => `${r.name} (${r.restorePolicy})`).join(', ')}`,
+      { node: host },
     );
-    // one after another: each placement sees the hosts as the previous restores left them
     const out: RestoreReport[] = [];
-    for (const r of protectedOnes) out.push(await this.restoreContainer(r.name, failed));
+    for (const r of list)
+      out.push(await this.restoreContainer(r.name, host, { hostRebooted: what === 'restarted' }));
     return out;
   }
 
@@ -149,15 +158,7 @@ export class Rescheduler {
     const lost = (await this.o.state.containers()).filter(
       (r) => r.node === host && r.restorePolicy && !runningThere.has(r.name),
     );
-    if (lost.length === 0) return [];
-    this.o.events.emit(
-      'reschedule.start',
-      `host ${host} restarted: rescheduling ${lost.length} container(s): ${lost.map((r) => `${r.name} (${r.restorePolicy})`).join(', ')}`,
-      { node: host },
-    );
-    const out: RestoreReport[] = [];
-    for (const r of lost) out.push(await this.restoreContainer(r.name, host, { hostRebooted: true }));
-    return out;
+    return this.rescheduleAll(host, 'restarted', lost);
   }
 
   /**
