@@ -155,6 +155,8 @@ interface Run {
   recorder: ChaosRecorder;
   injector: FaultInjector;
   stoppedEarly: boolean;
+  /** From a step's first fault until the cluster settled after it. */
+  inStep: boolean;
   /** For choices the plan does not make (where a lost plain container starts again). */
   rnd: () => number;
 }
@@ -273,6 +275,7 @@ async function oneFault(r: Run, f: PlannedFault): Promise<void> {
 }
 
 async function oneStep(r: Run, step: ChaosStep): Promise<void> {
+  r.inStep = true;
   const [first, second] = step.faults;
   const running = [oneFault(r, first!)];
   if (second) {
@@ -281,6 +284,7 @@ async function oneStep(r: Run, step: ChaosStep): Promise<void> {
   }
   await Promise.all(running);
   await waitSettled(r, step.faults[step.faults.length - 1]!.index);
+  r.inStep = false;
   // a breath between steps: tickers catch up, the next fault has a fresh checkpoint to restore from
   await sleep(1_000 + Math.floor(r.rnd() * 2_000));
 }
@@ -318,7 +322,8 @@ async function chaosOnCluster(
     c.dockers,
     c.apis,
     () => r.workloads.map((w) => w.name),
-    () => active.size > 0,
+    // a call counts as "during faults" from a step's first fault until the cluster settled again
+    () => active.size > 0 || r.inStep,
   );
   const r: Run = {
     c,
@@ -332,6 +337,7 @@ async function chaosOnCluster(
     violations: [],
     settleMs: [],
     stoppedEarly: false,
+    inStep: false,
     recorder,
     injector: new FaultInjector(c.local, o.log),
     rnd: prng(seed ^ 0x5eed),
@@ -490,7 +496,7 @@ async function chaosOnCluster(
         : ''),
     `(b) restores: after a host fault, each restore-policy container that ran there and stopped must run again (anywhere) within failure timeout ${CHAOS_FAILURE_TIMEOUT_MS} ms + its restore time (restore.start → restore.done/fresh) + slack ${RESTORE_SLACK_MS} ms (+ ${CONTROL_PLANE_MS} ms when a manager or etcd fault overlaps) of the fault's start`,
     `(c) acknowledged writes: ${writeTotals.acked} writes acknowledged (one SET every ${40} ms per Redis); after every break the writer checks that each write acknowledged before the start of the newest checkpoint stored by then survived (${writeTotals.checks} checks; ${writeTotals.lostByDesign} writes after a checkpoint lost by design)`,
-    `(d) Docker API: ps / inspect / logs in a loop through the managers' Docker endpoints (the next replica when one refuses the connection), each call timed and given up after ${API_TIMEOUT_MS / 1000} s; bound ${API_BOUND_MS} ms; ${all.errors} of ${all.calls} calls failed (${during.errors} while a fault was active)`,
+    `(d) Docker API: ps / inspect / logs in a loop through the managers' Docker endpoints (the next replica when one refuses the connection), each call timed and given up after ${API_TIMEOUT_MS / 1000} s; bound ${API_BOUND_MS} ms; ${all.errors} of ${all.calls} calls failed (${during.errors} during faults); "during faults" = from a step's first fault until the cluster settled again`,
     `fault durations (ms): ${Object.entries(HOLD_MS)
       .map(([k, [lo, hi]]) => `${k} ${lo}-${hi}`)
       .join(
@@ -555,7 +561,10 @@ async function chaosOnCluster(
       writeChecks: checks,
       // where each container ran, every time that changed (the polls themselves, compressed)
       placements: recorder.rounds.filter(
-        (x, i, all) => i === 0 || JSON.stringify(x.running) !== JSON.stringify(all[i - 1]!.running),
+        (x, i, all) =>
+          i === 0 ||
+          JSON.stringify([x.running, x.unknown]) !==
+            JSON.stringify([all[i - 1]!.running, all[i - 1]!.unknown]),
       ),
       apiErrors: recorder.calls.filter((x) => !x.ok).slice(0, 50),
     },

@@ -156,6 +156,17 @@ describe('chaos invariants', () => {
       );
     });
 
+    test('a host whose Podman did not answer gives no evidence of a stop', () => {
+      const rounds = [round(900, { db: ['c1'] })];
+      for (let t = 1500; t <= 40_000; t += 500) {
+        const slow = t < 30_000;
+        rounds.push({ at: t, running: slow ? {} : { db: ['c1'] }, ...(slow ? { unknown: ['c1'] } : {}) });
+      }
+      const r = checkRestores(rounds, [fault(0, 'slow-disk', 'c1', 1000, 12_000)], policies, budget);
+      assert.deepEqual(r.violations, []);
+      assert.equal(r.outcomes[0]!.downMs, undefined);
+    });
+
     test('a deadline after the last round is not judged (the run ended)', () => {
       const rounds = [round(900, { db: ['c1'] }), round(1500, {})];
       assert.deepEqual(

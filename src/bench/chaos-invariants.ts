@@ -25,6 +25,8 @@ export interface Violation {
 export interface PollRound {
   at: number;
   running: Record<string, string[]>;
+  /** Hosts whose Podman did not answer in time: no evidence either way. */
+  unknown?: string[];
 }
 
 /** A fault as it happened. */
@@ -138,7 +140,13 @@ export function checkRestores(
             ?.running[name]?.includes(g.target),
       );
       const windowEnd = Math.min(f.endedAt + b.failureTimeoutMs, later?.startedAt ?? Infinity);
-      const downIdx = after.findIndex((r) => r.at <= windowEnd && !(r.running[name]?.length ?? 0));
+      // down = seen nowhere, while the host it was last seen on answered (a slow Podman proves nothing)
+      let lastSeen = hosts;
+      const downIdx = after.findIndex((r) => {
+        const on = r.running[name] ?? [];
+        if (on.length > 0) lastSeen = on;
+        return r.at <= windowEnd && on.length === 0 && !lastSeen.some((h) => r.unknown?.includes(h));
+      });
       const restore = b.restoreMs(name, f.startedAt) ?? 0;
       const controlPlane = faults.some(
         (g) =>
@@ -239,7 +247,7 @@ export interface ApiCall {
   op: string;
   ms: number;
   ok: boolean;
-  /** A fault was active when the call started. */
+  /** A fault was active (or the cluster not settled yet after one) when the call started. */
   duringFault: boolean;
   error?: string;
 }

@@ -105,6 +105,7 @@ export class ChaosRecorder {
 
   private async pollOnce(): Promise<PollRound> {
     const running: Record<string, string[]> = {};
+    const unknown: string[] = [];
     await Promise.all(
       this.local.hosts
         .filter((h) => h.power === 'running')
@@ -123,13 +124,14 @@ export class ChaosRecorder {
           } catch {
             // no answer: no evidence either way (counted, stated in the report)
             this.pollMisses.set(h.name, (this.pollMisses.get(h.name) ?? 0) + 1);
+            unknown.push(h.name);
           }
         }),
     );
     // sorted, so that two rounds with the same placements read the same
     const sorted: Record<string, string[]> = {};
     for (const name of Object.keys(running).sort()) sorted[name] = running[name]!.sort();
-    return { at: Date.now(), running: sorted };
+    return { at: Date.now(), running: sorted, ...(unknown.length ? { unknown: unknown.sort() } : {}) };
   }
 
   private async pollLoop(): Promise<void> {
