@@ -116,6 +116,39 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     assert.deepEqual(healthy.fenced, []);
   });
 
+  test('an answer that crosses the fence does not end it: the next beat names what the fence stopped', async (t) => {
+    const m = new FakeManager(pki.manager);
+    m.answer = { failureTimeoutMs: 3000, elsewhere: [] };
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls),
+      managers: [{ host: '127.0.0.1', port: await m.listen() }],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 100,
+      requestTimeoutMs: 2900,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await m.close();
+    });
+    loop.start();
+    await m.next(() => true, 10_000);
+    // the next beat, built while connected, is answered only after the fence (2.4 s)
+    m.delayMs = 2700;
+    const late = await m.next(() => true, 5000);
+    assert.equal(late.state, 'connected');
+    while (!calls.includes('fence')) await sleep(20);
+    m.delayMs = 0;
+    const healthy = await m.next((h) => h.state === 'connected' && h.sequence > late.sequence, 10_000);
+    const named = m.heartbeats.filter((h) => h.sequence > late.sequence && h.sequence < healthy.sequence);
+    assert.ok(
+      named.some((h) => h.state !== 'connected' && h.fenced.includes('web')),
+      'a manager heard which containers the fence stopped before the agent reported healthy',
+    );
+  });
+
   test('a server without a manager certificate never counts as contact', async (t) => {
     const impostor = new FakeManager(pki.agent);
     const loop = new HeartbeatLoop({
