@@ -16,12 +16,16 @@ const report: NodeReport = {
   images: [],
 };
 
-function fakeNode(calls: string[]) {
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `fenceMs`: how long stopping the containers takes. */
+function fakeNode(calls: string[], fenceMs = 0) {
   return {
     name: 'node-a',
     report: async () => report,
     fence: async (): Promise<string[]> => {
       calls.push('fence');
+      if (fenceMs > 0) await sleep(fenceMs);
       return ['web'];
     },
     reconcile: async (elsewhere: ReadonlySet<string>): Promise<string[]> => {
@@ -32,7 +36,6 @@ function fakeNode(calls: string[]) {
 }
 
 const quiet = createLogger('test', () => undefined);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('heartbeat loop (fake managers, fake node)', () => {
   let pki: TestPki;
@@ -121,7 +124,8 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     m.answer = { failureTimeoutMs: 3000, elsewhere: [] };
     const calls: string[] = [];
     const loop = new HeartbeatLoop({
-      node: fakeNode(calls),
+      // the answer arrives while the fence is still stopping containers
+      node: fakeNode(calls, 800),
       managers: [{ host: '127.0.0.1', port: await m.listen() }],
       tls: pki.agent,
       apiUrl: 'https://127.0.0.1:1',

@@ -343,11 +343,7 @@ export class HeartbeatLoop {
     }
     const decision = monitor.contact(performance.now());
     if (decision.reconcileNow) this.reconcilePending = true;
-    if (this.reconcilePending)
-      await this.reconcileAfterFence(
-        response.elsewhere,
-        reportedFenced === undefined || this.fencedNames.every((n) => reportedFenced.includes(n)),
-      );
+    if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, reportedFenced);
     else {
       // An answer may be older than the removal it asks for: act only on what this beat listed.
       const here = response.elsewhere.filter((n) => listed.has(n));
@@ -362,9 +358,14 @@ export class HeartbeatLoop {
    * fence, and a manager that never hears of the fence never restores those
    * containers (the chaos bench found them left dead).
    */
-  private async reconcileAfterFence(elsewhere: string[], fenceReported: boolean): Promise<void> {
+  private async reconcileAfterFence(
+    elsewhere: string[],
+    reportedFenced: readonly string[] | undefined,
+  ): Promise<void> {
     // A fence still stopping containers finishes first: reconciling must see its result.
     await this.fencing;
+    const fenceReported =
+      reportedFenced === undefined || this.fencedNames.every((n) => reportedFenced.includes(n));
     this.log.warn('contact is back after a fence: reconciling before reporting healthy', {
       elsewhere: elsewhere.join(','),
       fenced: this.fencedNames.join(','),
