@@ -16,12 +16,16 @@ const report: NodeReport = {
   images: [],
 };
 
-function fakeNode(calls: string[]) {
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `fenceMs`: how long stopping the containers takes. */
+function fakeNode(calls: string[], fenceMs = 0) {
   return {
     name: 'node-a',
     report: async () => report,
     fence: async (): Promise<string[]> => {
       calls.push('fence');
+      if (fenceMs > 0) await sleep(fenceMs);
       return ['web'];
     },
     reconcile: async (elsewhere: ReadonlySet<string>): Promise<string[]> => {
@@ -32,7 +36,6 @@ function fakeNode(calls: string[]) {
 }
 
 const quiet = createLogger('test', () => undefined);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('heartbeat loop (fake managers, fake node)', () => {
   let pki: TestPki;
@@ -114,6 +117,40 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     assert.ok(firstBack, 'the beat that re-established contact did not claim health');
     assert.deepEqual(firstBack.fenced, ['web']);
     assert.deepEqual(healthy.fenced, []);
+  });
+
+  test('an answer that crosses the fence does not end it: the next beat names what the fence stopped', async (t) => {
+    const m = new FakeManager(pki.manager);
+    m.answer = { failureTimeoutMs: 3000, elsewhere: [] };
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      // the answer arrives while the fence is still stopping containers
+      node: fakeNode(calls, 800),
+      managers: [{ host: '127.0.0.1', port: await m.listen() }],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 100,
+      requestTimeoutMs: 2900,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await m.close();
+    });
+    loop.start();
+    await m.next(() => true, 10_000);
+    // the next beat, built while connected, is answered only after the fence (2.4 s)
+    m.delayMs = 2700;
+    const late = await m.next(() => true, 5000);
+    assert.equal(late.state, 'connected');
+    while (!calls.includes('fence')) await sleep(20);
+    m.delayMs = 0;
+    const healthy = await m.next((h) => h.state === 'connected' && h.sequence > late.sequence, 10_000);
+    const named = m.heartbeats.filter((h) => h.sequence > late.sequence && h.sequence < healthy.sequence);
+    assert.ok(
+      named.some((h) => h.state !== 'connected' && h.fenced.includes('web')),
+      'a manager heard which containers the fence stopped before the agent reported healthy',
+    );
   });
 
   test('a server without a manager certificate never counts as contact', async (t) => {

@@ -239,7 +239,7 @@ export class HeartbeatLoop {
         this.log.info('heartbeats go to another manager', { manager, failed: failures.join('; ') });
       this.preferred = i;
       const listed = new Set(request.report.containers.flatMap((c) => c.Names));
-      await this.accepted(manager, response, listed);
+      await this.accepted(manager, response, listed, request.fenced);
       return;
     }
     if (this.stopped) return;
@@ -314,11 +314,15 @@ export class HeartbeatLoop {
     });
   }
 
-  /** `listed`: the container names the accepted beat reported. */
+  /**
+   * `listed`: the container names the accepted beat reported; `reportedFenced`:
+   * the fenced names it carried (undefined: a polled beat, which always carries them).
+   */
   private async accepted(
     manager: string,
     response: HeartbeatResponse,
     listed: ReadonlySet<string>,
+    reportedFenced?: readonly string[],
   ): Promise<void> {
     const monitor = this.monitor!;
     this.last = { manager, response };
@@ -339,7 +343,7 @@ export class HeartbeatLoop {
     }
     const decision = monitor.contact(performance.now());
     if (decision.reconcileNow) this.reconcilePending = true;
-    if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere);
+    if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, reportedFenced);
     else {
       // An answer may be older than the removal it asks for: act only on what this beat listed.
       const here = response.elsewhere.filter((n) => listed.has(n));
@@ -347,10 +351,21 @@ export class HeartbeatLoop {
     }
   }
 
-  /** After a fence: remove what now runs elsewhere, then (only then) report healthy again. */
-  private async reconcileAfterFence(elsewhere: string[]): Promise<void> {
+  /**
+   * After a fence: remove what now runs elsewhere, then (only then) report
+   * healthy again. Not before a manager accepted a beat that named what the
+   * fence stopped: the beat that got through may have been built before the
+   * fence, and a manager that never hears of the fence never restores those
+   * containers (the chaos bench found them left dead).
+   */
+  private async reconcileAfterFence(
+    elsewhere: string[],
+    reportedFenced: readonly string[] | undefined,
+  ): Promise<void> {
     // A fence still stopping containers finishes first: reconciling must see its result.
     await this.fencing;
+    const fenceReported =
+      reportedFenced === undefined || this.fencedNames.every((n) => reportedFenced.includes(n));
     this.log.warn('contact is back after a fence: reconciling before reporting healthy', {
       elsewhere: elsewhere.join(','),
       fenced: this.fencedNames.join(','),
@@ -361,6 +376,12 @@ export class HeartbeatLoop {
     } catch (err) {
       this.log.error('reconcile failed; retrying with the next accepted heartbeat', {
         error: errorMessage(err),
+      });
+      return;
+    }
+    if (!fenceReported) {
+      this.log.warn('the accepted beat predates the fence: naming what it stopped in the next one', {
+        fenced: this.fencedNames.join(','),
       });
       return;
     }

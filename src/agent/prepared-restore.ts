@@ -51,6 +51,11 @@ export interface StagedArchive {
 /** What Podman or CRIU say when the container's address is taken on this host. */
 export const IP_TAKEN =
   /IP address|not available|already (in use|allocated)|address in use|IPAM|ip .*allocat|Cannot assign requested address/i;
+/** CRIU's refusal to restore a dump taken with tcp-close without it. */
+const TCP_CLOSE_NEEDED = /Need to set the --tcp-close option/;
+/** runc hands the file this annotation names to CRIU (dump and restore). */
+const CRIU_CONFIG_ANNOTATION = 'org.criu.config';
+const CRIU_CONFIG_FILE = 'criu-lifeboat.conf';
 
 /**
  * Restores a checkpoint into a container created before the images arrive
@@ -239,26 +244,55 @@ export class PreparedRestore {
     c: PreparedContainer,
     opts: { tcpEstablished: boolean; ignoreStaticIp?: boolean },
   ): Promise<{ result: RestoreResult; addressKept: boolean }> {
-    const spec = JSON.parse(c.spec) as { root?: { path?: string } };
+    const spec = JSON.parse(c.spec) as { root?: { path?: string }; annotations?: Record<string, string> };
     spec.root = { ...(spec.root ?? {}), path: c.rootPath };
+    // CRIU options for this container only, through runc's org.criu.config annotation: runc
+    // keeps the annotation for the container's life and hands the file to every later dump
+    // too, so the file is emptied again once the restore is done (a dump with tcp-close
+    // would need tcp-close at every restore after it). A path a source host gave is replaced.
+    const conf = join(c.dir, CRIU_CONFIG_FILE);
+    spec.annotations = { ...(spec.annotations ?? {}), [CRIU_CONFIG_ANNOTATION]: conf };
     writeFileSync(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
-    const attempts = opts.ignoreStaticIp === undefined ? [false, true] : [opts.ignoreStaticIp];
-    for (const [i, ignore] of attempts.entries()) {
-      try {
-        const result = await this.podman.restore(c.id, {
-          tcpEstablished: opts.tcpEstablished,
-          printStats: true,
-          ignoreStaticIp: ignore,
-          ignoreStaticMac: ignore,
-        });
-        return { result, addressKept: !ignore };
-      } catch (err) {
-        if (i === attempts.length - 1 || !IP_TAKEN.test(errorMessage(err))) throw err;
-        this.log.info("the container's address is taken here: restoring with a new one", {
-          container: c.name,
-          error: errorMessage(err),
-        });
+    const plan: { ignore: boolean; tcpClose?: boolean }[] =
+      opts.ignoreStaticIp === undefined
+        ? [{ ignore: false }, { ignore: true }]
+        : [{ ignore: opts.ignoreStaticIp }];
+    try {
+      for (let i = 0; i < plan.length; i++) {
+        const { ignore } = plan[i]!;
+        // An established connection can only be repaired on its own address: on a new
+        // one CRIU cannot bind it ("Cannot assign requested address") and every version
+        // holding a client connection failed, the restore falling back to stale ones
+        // (the chaos bench found it). Its peer reached the old host's address anyway:
+        // it comes back closed (CRIU --tcp-close) and the client reconnects.
+        const tcpClose = (ignore && opts.tcpEstablished) || plan[i]!.tcpClose === true;
+        writeFileSync(conf, tcpClose ? 'tcp-close\n' : '', { mode: 0o600 });
+        // what CRIU's log says is read after a failure: not an earlier attempt's
+        rmSync(join(c.dir, 'restore.log'), { force: true });
+        try {
+          const result = await this.podman.restore(c.id, {
+            tcpEstablished: opts.tcpEstablished,
+            printStats: true,
+            ignoreStaticIp: ignore,
+            ignoreStaticMac: ignore,
+          });
+          return { result, addressKept: !ignore };
+        } catch (err) {
+          const msg = withRestoreLogErrors(c.dir, errorMessage(err));
+          // a version dumped with tcp-close (before this fix emptied the file) restores only so
+          if (!tcpClose && TCP_CLOSE_NEEDED.test(msg)) {
+            plan.splice(i + 1, 0, { ignore, tcpClose: true });
+          } else if (i === plan.length - 1 || !IP_TAKEN.test(msg)) throw err;
+          this.log.info(
+            TCP_CLOSE_NEEDED.test(msg)
+              ? 'the checkpoint was dumped with tcp-close: restoring so'
+              : "the container's address is taken here: restoring with a new one",
+            { container: c.name, error: errorMessage(err) },
+          );
+        }
       }
+    } finally {
+      writeFileSync(conf, '', { mode: 0o600 });
     }
     throw new LifeboatError('restore_failed', `restore of ${c.name} produced no container`);
   }
@@ -275,6 +309,18 @@ export class PreparedRestore {
     } catch (err) {
       if (!(err instanceof LifeboatError && err.code === 'container_not_found')) throw err;
     }
+  }
+}
+
+/** Podman's error names only CRIU's log: its error lines say why (a refused option, an address). */
+function withRestoreLogErrors(dir: string, message: string): string {
+  try {
+    const errors = readFileSync(join(dir, 'restore.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
+    return [message, ...errors].join('\n');
+  } catch {
+    return message;
   }
 }
 

@@ -49,6 +49,8 @@ export class FakeManager {
   readonly heartbeats: HeartbeatRequest[] = [];
   mode: FakeManagerMode = 'accept';
   answer: Omit<HeartbeatResponse, 'accepted'> = { failureTimeoutMs: 2000, elsewhere: [] };
+  /** Accepted beats are answered this late (a slow network: the answer may cross a fence). */
+  delayMs = 0;
   private readonly server: https.Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -68,9 +70,12 @@ export class FakeManager {
           return;
         }
         this.heartbeats.push(parseHeartbeatRequest(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-        res
-          .writeHead(200, { 'Content-Type': 'application/json' })
-          .end(JSON.stringify({ accepted: true, ...this.answer }));
+        const body = JSON.stringify({ accepted: true, ...this.answer });
+        const send = (): void => {
+          res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+        };
+        if (this.delayMs > 0) setTimeout(send, this.delayMs);
+        else send();
       });
     });
     this.server.on('connection', (s: Socket) => {

@@ -13,13 +13,28 @@ import { LifeboatError, ValidationError } from '../util/errors.ts';
 export type BenchStorage = 'dir' | 'tmpfs' | 'gluster';
 
 export const BENCH_STORAGES: readonly BenchStorage[] = ['dir', 'tmpfs', 'gluster'];
-const BENCH_ROOT = '/var/tmp/lifeboat-bench';
-// On tmpfs the whole cluster root (Podman storage, spool, checkpoint store) lives in memory.
-const BENCH_ROOT_TMPFS = '/dev/shm/lifeboat-bench';
-const MANAGER_PORT = 7460;
-/** The bench cluster's own bridge, subnet and host names, apart from a user's (`lifeboat up`) cluster. */
-const BENCH_CLUSTER = { bridge: 'lbbench0', subnet: '10.95.0.0/24', namePrefix: 'b' };
-const DOCKER_PORT = 23760;
+/**
+ * Where a bench cluster lives and what it is called: root, bridge, subnet,
+ * host names and ports, all apart from a user's cluster and from each other.
+ */
+export interface BenchClusterSpec {
+  root: string;
+  /** On tmpfs the whole cluster root (Podman storage, spool, checkpoint store) lives in memory. */
+  tmpfsRoot: string;
+  cluster: { bridge: string; subnet: string; namePrefix: string };
+  managerPort: number;
+  dockerPort: number;
+  etcdBasePort?: number;
+}
+
+/** The cluster of the measurement benches (migrate, ticker-overhead, failover, storage). */
+export const BENCH_SPEC: BenchClusterSpec = {
+  root: '/var/tmp/lifeboat-bench',
+  tmpfsRoot: '/dev/shm/lifeboat-bench',
+  cluster: { bridge: 'lbbench0', subnet: '10.95.0.0/24', namePrefix: 'b' },
+  managerPort: 7460,
+  dockerPort: 23760,
+};
 
 export function parseStorages(list: string[]): BenchStorage[] {
   for (const s of list)
@@ -42,60 +57,98 @@ export interface BenchCluster {
   local: LocalCluster;
   storage: BenchStorage;
   docker: DockerEndpoint;
+  /** One per manager replica (the first is `docker`). */
+  dockers: DockerEndpoint[];
+  /** One per manager replica (the first is `api`). */
+  apis: ManagerClient[];
+}
+
+export interface BenchClusterOptions {
+  failureTimeoutMs?: number;
+  /** Hosts (default 2). */
+  nodes?: number;
+  /** embedded (default): one manager; etcd: a 3-member etcd and `managers` replicas. */
+  store?: 'embedded' | 'etcd';
+  managers?: number;
+  /** Default BENCH_SPEC. */
+  spec?: BenchClusterSpec;
 }
 
 /** How long the bench cluster's manager waits for a heartbeat before a host counts as failed. */
 export const BENCH_FAILURE_TIMEOUT_MS = 10_000;
 
 /**
- * Runs `fn` against a fresh 2-host cluster and always takes the cluster down
- * afterwards. `failureTimeoutMs` defaults to 10 s: generous, so a loaded
- * machine never fails a host by mistake in the middle of a measurement.
+ * Runs `fn` against a fresh cluster (2 hosts unless `nodes` says otherwise)
+ * and always takes the cluster down afterwards, also on Ctrl-C.
+ * `failureTimeoutMs` defaults to 10 s: generous, so a loaded machine never
+ * fails a host by mistake in the middle of a measurement.
  */
 export async function withBenchCluster<T>(
   storage: BenchStorage,
   log: (line: string) => void,
   fn: (c: BenchCluster) => Promise<T>,
-  opts: { failureTimeoutMs?: number } = {},
+  opts: BenchClusterOptions = {},
 ): Promise<T> {
-  const root = storage === 'tmpfs' ? BENCH_ROOT_TMPFS : BENCH_ROOT;
+  const spec = opts.spec ?? BENCH_SPEC;
+  const nodes = opts.nodes ?? 2;
+  const root = storage === 'tmpfs' ? spec.tmpfsRoot : spec.root;
   // a bench killed half-way leaves its cluster behind: clear it first, by the bench's own names only
-  await clusterDown(root, undefined, BENCH_CLUSTER).catch(() => undefined);
-  log(`bringing up a 2-host bench cluster at ${root} (storage ${storage})`);
+  await clusterDown(root, undefined, spec.cluster).catch(() => undefined);
+  const managers = opts.store === 'etcd' ? Math.max(1, opts.managers ?? 2) : 1;
+  log(
+    `bringing up a ${nodes}-host bench cluster at ${root} (storage ${storage}` +
+      (opts.store === 'etcd' ? `, ${managers} managers on etcd)` : ')'),
+  );
   const up = await clusterUp({
-    nodes: 2,
+    nodes,
     root,
     storage: storage === 'gluster' ? 'gluster' : 'dir',
-    cluster: BENCH_CLUSTER,
-    managerPort: MANAGER_PORT,
-    dockerPort: DOCKER_PORT,
+    cluster: spec.cluster,
+    managerPort: spec.managerPort,
+    dockerPort: spec.dockerPort,
     failureTimeoutMs: opts.failureTimeoutMs ?? BENCH_FAILURE_TIMEOUT_MS,
+    ...(opts.store === 'etcd'
+      ? {
+          store: 'etcd' as const,
+          managers,
+          ...(spec.etcdBasePort ? { etcdBasePort: spec.etcdBasePort } : {}),
+        }
+      : {}),
   });
-  // Ctrl-C during a long bench must still leave no cluster behind.
+  // Ctrl-C during a long bench must still leave no cluster behind. The bench goes on
+  // meanwhile (a reboot it started may boot a host again), hence a second sweep.
   const interrupted = (): void => {
     log('interrupted: taking the bench cluster down');
-    void clusterDown(root, undefined, BENCH_CLUSTER).finally(() => process.exit(130));
+    interruptedFlag = true;
+    const down = (): Promise<unknown> => clusterDown(root, undefined, spec.cluster).catch(() => undefined);
+    void down()
+      .then(() => sleep(1_000))
+      .then(down)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
     log(`cluster up in ${(up.ms / 1000).toFixed(1)} s: ${up.hosts.map((h) => h.name).join(', ')}`);
-    const api = await ManagerClient.open({
-      managerUrl: up.managerUrl,
-      pkiDir: up.pkiDir,
-      dockerHost: up.dockerHost,
-    });
+    const apis = await Promise.all(
+      up.managers.map((m) =>
+        ManagerClient.open({ managerUrl: m.url, pkiDir: up.pkiDir, dockerHost: m.dockerHost }),
+      ),
+    );
+    const dockers = up.managers.map((_, i) => new DockerEndpoint('127.0.0.1', spec.dockerPort + i));
     return await fn({
       up,
-      api,
+      api: apis[0]!,
+      apis,
       local: new LocalCluster({ root }),
       storage,
-      docker: new DockerEndpoint('127.0.0.1', DOCKER_PORT),
+      docker: dockers[0]!,
+      dockers,
     });
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
-    await clusterDown(root, undefined, BENCH_CLUSTER);
+    await clusterDown(root, undefined, spec.cluster);
     log('bench cluster down');
   }
 }
@@ -107,7 +160,8 @@ export class DockerEndpoint {
     private readonly port: number,
   ) {}
 
-  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `timeoutMs`: give up (and reject) when the whole answer has not come by then. */
+  request<T>(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -138,6 +192,15 @@ export class DockerEndpoint {
           res.on('error', reject);
         },
       );
+      if (opts.timeoutMs !== undefined) {
+        const ms = opts.timeoutMs;
+        const t = setTimeout(
+          () =>
+            req.destroy(new LifeboatError('docker_api_timeout', `${method} ${path}: no answer in ${ms} ms`)),
+          ms,
+        );
+        req.on('close', () => clearTimeout(t));
+      }
       req.on('error', reject);
       req.end(payload);
     });
@@ -197,6 +260,13 @@ export class DockerEndpoint {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let interruptedFlag = false;
+
+/** Ctrl-C came: a bench stops starting new work (its cluster is being taken down). */
+export function benchInterrupted(): boolean {
+  return interruptedFlag;
+}
 
 /** Polls `fn` until it returns a value (errors count as "not yet"); throws after `timeoutMs`. */
 export async function waitFor<T>(

@@ -25,6 +25,12 @@ export interface BenchOptions {
   link?: string;
   /** Compression of lifeboat's agent-to-agent streams (migrate): none, gzip or auto. */
   compression?: 'none' | 'gzip' | 'auto';
+  /** Seed of the chaos bench's fault plan (default: a random one, reported). */
+  seed?: number;
+  /** Faults the chaos bench injects (default: 24 with --quick, else 200). */
+  faults?: number;
+  /** Where the result files go (the chaos bench keeps the cluster's logs there when a check fails). */
+  resultsDir?: string;
   /** Progress lines for the user (stderr). */
   log: (line: string) => void;
 }

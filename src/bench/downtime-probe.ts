@@ -1,4 +1,5 @@
 import { RedisClient } from './redis-client.ts';
+import { withTimeout } from './with-timeout.ts';
 
 /**
  * Client-visible downtime of a Redis that moves between hosts: one loop per
@@ -75,20 +76,4 @@ export class DowntimeProbe {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -1,10 +1,17 @@
 import type { Bench } from './bench.ts';
+import { chaosBench } from './chaos-bench.ts';
 import { failoverBench } from './failover-bench.ts';
 import { migrateBench } from './migrate-bench.ts';
 import { storageBench } from './storage-bench.ts';
 import { tickerOverheadBench } from './ticker-overhead-bench.ts';
 
-/** Every benchmark `lifeboat bench <name>` knows, in the order of the thesis' chapter 4. */
-export const BENCHES: readonly Bench[] = [migrateBench, tickerOverheadBench, failoverBench, storageBench];
+/** Every benchmark `lifeboat bench <name>` knows, in the order of the thesis' chapter 4, then the chaos run. */
+export const BENCHES: readonly Bench[] = [
+  migrateBench,
+  tickerOverheadBench,
+  failoverBench,
+  storageBench,
+  chaosBench,
+];
 
 export { runBench, type Bench, type BenchOptions } from './bench.ts';

@@ -1,5 +1,6 @@
 import { LifeboatError } from '../util/errors.ts';
 import { RedisClient } from './redis-client.ts';
+import { withTimeout } from './with-timeout.ts';
 
 /**
  * Filling a bench Redis and writing to it: `populate` puts N MB in with
@@ -55,22 +56,35 @@ export async function countExisting(c: RedisClient, keys: readonly string[], bat
  * connection, each after the previous one was acknowledged. `acked()` is
  * what Redis confirmed so far; a write in flight when the server dies is
  * not counted. Write errors end the loop (the caller decides what they mean).
+ * Options: `periodMs` paces the writes (default: as fast as Redis answers),
+ * `replyTimeoutMs` ends the loop when a reply takes longer (a host cut off
+ * sends no reset, the write would hang), and every ack's arrival time is
+ * kept (`ackTimes()`), so a caller can tell which writes a checkpoint that
+ * started at a given instant must hold.
  */
 export class KeyWriter {
   private ackedKeys: string[] = [];
+  private ackedAt: number[] = [];
   private stopped = false;
   private lastError: unknown;
+  private failedSentAt: number | undefined;
   private readonly loop: Promise<void>;
 
   private constructor(
     private readonly c: RedisClient,
     private readonly prefix: string,
+    private readonly opts: KeyWriterOptions,
   ) {
     this.loop = this.run();
   }
 
-  static async start(host: string, port: number, prefix = 'w'): Promise<KeyWriter> {
-    return new KeyWriter(await RedisClient.waitReady(host, port), prefix);
+  static async start(
+    host: string,
+    port: number,
+    prefix = 'w',
+    opts: KeyWriterOptions = {},
+  ): Promise<KeyWriter> {
+    return new KeyWriter(await RedisClient.waitReady(host, port, opts.connectTimeoutMs), prefix, opts);
   }
 
   /** Keys acknowledged so far, in write order. */
@@ -78,8 +92,23 @@ export class KeyWriter {
     return this.ackedKeys;
   }
 
+  /** When each of `acked()` was acknowledged (epoch ms, same order). */
+  ackTimes(): readonly number[] {
+    return this.ackedAt;
+  }
+
   get error(): unknown {
     return this.lastError;
+  }
+
+  /** When the write that failed was sent (epoch ms); undefined while writing goes on. */
+  get failedAt(): number | undefined {
+    return this.failedSentAt;
+  }
+
+  /** Settles when the loop ends (an error, or `stop()`). */
+  get ended(): Promise<void> {
+    return this.loop;
   }
 
   /**
@@ -91,6 +120,7 @@ export class KeyWriter {
     this.stopped = true;
     const acked = [...this.ackedKeys];
     this.ackedKeys = acked;
+    this.ackedAt = this.ackedAt.slice(0, acked.length);
     this.c.close();
     void this.loop.catch(() => undefined);
     return acked;
@@ -99,15 +129,31 @@ export class KeyWriter {
   private async run(): Promise<void> {
     for (let i = 1; !this.stopped; i++) {
       const key = `${this.prefix}:${i}`;
+      const sentAt = Date.now();
       try {
-        const r = await this.c.command(['SET', key, String(i)]);
+        const set = this.c.command(['SET', key, String(i)]);
+        const ms = this.opts.replyTimeoutMs;
+        const r = await (ms === undefined ? set : withTimeout(set, ms, 'SET'));
         if (this.stopped) return;
         if (r !== 'OK') throw new Error(`SET answered ${String(r)}`);
         this.ackedKeys.push(key);
+        this.ackedAt.push(Date.now());
       } catch (err) {
-        if (!this.stopped) this.lastError = err;
+        if (!this.stopped) {
+          this.lastError = err;
+          this.failedSentAt = sentAt;
+          this.c.close();
+        }
         return;
       }
+      if (this.opts.periodMs) await new Promise((r) => setTimeout(r, this.opts.periodMs));
     }
   }
+}
+
+export interface KeyWriterOptions {
+  periodMs?: number;
+  replyTimeoutMs?: number;
+  /** How long `start` waits for Redis to answer PING (default 20 s). */
+  connectTimeoutMs?: number;
 }

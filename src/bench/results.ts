@@ -36,6 +36,10 @@ export interface BenchOutcome {
   derived?: Record<string, number>;
   /** What was skipped and why, caveats about the numbers. */
   notes: string[];
+  /** Anything else the JSON should keep (the chaos bench's plan, faults and violations). */
+  details?: Record<string, unknown>;
+  /** A bench that checks rather than only measures says whether its checks held (the CLI exits 1 if not). */
+  verdict?: { ok: boolean; summary: string };
 }
 
 export interface BenchReport extends BenchOutcome {
@@ -108,6 +112,7 @@ export function reportMarkdown(r: BenchReport): string {
     for (const [k, v] of Object.entries(r.derived)) lines.push(`- ${k}: ${+v.toPrecision(4)}`);
     lines.push('');
   }
+  if (r.verdict) lines.push(`Verdict: ${r.verdict.ok ? 'passed' : 'FAILED'}: ${r.verdict.summary}`, '');
   if (r.notes.length > 0) {
     lines.push('Notes:', '');
     for (const n of r.notes) lines.push(`- ${n}`);

@@ -381,8 +381,14 @@ export class Manager {
       try {
         await this.registry.refreshClients();
         if (Date.now() >= graceUntil) {
-          const { failed, recovered } = await this.registry.detect();
+          const { failed, recovered, rebooted } = await this.registry.detect();
           for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
+          for (const r of rebooted)
+            void this.rescheduler
+              .onHostRebooted(r)
+              .catch((e) =>
+                this.log.warn('restores after a host restart failed', { error: errorMessage(e) }),
+              );
           for (const r of recovered) for (const h of this.leaderHooks.onHostRecovered) void h(r.report.name);
           // containers created or moved through a replica get their tickers from the leader
           if (Date.now() - this.lastRebuild >= 1000) {
@@ -437,7 +443,9 @@ export class Manager {
 
   /** Any replica accepts a heartbeat: it goes to the store, where the leader sees it. */
   async acceptHeartbeat(hb: HeartbeatRequest): Promise<HeartbeatResponse> {
-    await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId);
+    await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId, {
+      fenced: hb.state !== 'connected' && hb.fenced.length > 0,
+    });
     const records = await this.state.containers();
     const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
     // a record being moved may point elsewhere a moment before the copy here is the live one

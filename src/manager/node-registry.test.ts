@@ -19,17 +19,21 @@ function report(name: string): NodeReport {
   };
 }
 
+function registry(kv: EmbeddedStore, now: () => number, events = new EventLog()): NodeRegistry {
+  return new NodeRegistry({
+    state: new ClusterState(kv),
+    events,
+    failureTimeoutMs: 5000,
+    clientFor: () => ({}) as NodeClient,
+    now,
+  });
+}
+
 test('liveness: a silent host cuts calls waiting for an answer, a failed one cuts every call', async () => {
   let now = 1_000_000;
   const kv = await EmbeddedStore.open({});
   try {
-    const reg = new NodeRegistry({
-      state: new ClusterState(kv),
-      events: new EventLog(),
-      failureTimeoutMs: 5000,
-      clientFor: () => ({}) as NodeClient,
-      now: () => now,
-    });
+    const reg = registry(kv, () => now);
     await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot');
     const alive = reg.liveness('n1');
     await reg.all();
@@ -101,6 +105,57 @@ test("failure detection never compares two machines' clocks: a replica whose clo
     now += 250;
     assert.deepEqual(
       (await leader.detect()).recovered.map((r) => r.report.name),
+      ['n1'],
+    );
+  } finally {
+    await kv.close();
+  }
+});
+
+test('detect: a new agent boot within the failure timeout counts as a restart once, also for a new leader', async () => {
+  let now = 1_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    const events = new EventLog();
+    const reg = registry(kv, () => now, events);
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
+    assert.deepEqual((await reg.detect()).rebooted, [], 'the first boot seen is no restart');
+    now += 1000;
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
+    // the restart is in the store: a leader elected after it still sees it
+    const first = await registry(kv, () => now, events).detect();
+    assert.deepEqual(
+      first.rebooted.map((r) => r.report.name),
+      ['n1'],
+    );
+    assert.equal(first.rebooted[0]!.restartedAt, undefined);
+    assert.deepEqual(first.failed, []);
+    assert.equal(events.since(0, { type: 'node.restarted' }).length, 1);
+    now += 1000;
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-2');
+    assert.deepEqual((await reg.detect()).rebooted, [], 'handled once');
+    // back after being declared failed: the failure path handles it, no restart on top
+    now += 6000;
+    assert.equal((await reg.detect()).failed.length, 1);
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-3');
+    const back = await reg.detect();
+    assert.equal(back.recovered.length, 1);
+    assert.deepEqual(back.rebooted, []);
+  } finally {
+    await kv.close();
+  }
+});
+
+test('detect: an agent that fenced itself while the host stayed healthy counts as a restart', async () => {
+  const now = 1_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    const reg = registry(kv, () => now);
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1');
+    assert.deepEqual((await reg.detect()).rebooted, []);
+    await reg.recordHeartbeat(report('n1'), 'https://n1', 'boot-1', { fenced: true });
+    assert.deepEqual(
+      (await reg.detect()).rebooted.map((r) => r.report.name),
       ['n1'],
     );
   } finally {

@@ -94,8 +94,23 @@ export class NodeRegistry implements NodeDirectory {
     return this.opts.failureTimeoutMs;
   }
 
-  async recordHeartbeat(report: NodeReport, apiUrl: string, bootId: string): Promise<NodeRecord> {
+  /**
+   * `fenced`: the agent says it stopped its restore-policy containers when it
+   * lost contact. If that happened without the host being declared failed
+   * (contact back between the agent's fence deadline and the failure
+   * timeout), nobody restores them: it counts as a restart (the chaos bench
+   * found fenced containers left dead for good).
+   */
+  async recordHeartbeat(
+    report: NodeReport,
+    apiUrl: string,
+    bootId: string,
+    opts: { fenced?: boolean } = {},
+  ): Promise<NodeRecord> {
     const prev = await this.opts.state.node(report.name);
+    const restarted =
+      prev !== undefined && (prev.bootId !== bootId || opts.fenced === true) && prev.status === 'healthy';
+    const restartedAt = restarted ? Date.now() : prev?.restartedAt;
     const rec: NodeRecord = {
       report,
       apiUrl,
@@ -107,6 +122,7 @@ export class NodeRegistry implements NodeDirectory {
       // containers' restores are not raced by a half-returned host
       status: prev?.status === 'failed' ? 'failed' : 'healthy',
       ...(prev?.failedAt !== undefined && prev.status === 'failed' ? { failedAt: prev.failedAt } : {}),
+      ...(restartedAt !== undefined ? { restartedAt } : {}),
     };
     if (!prev)
       this.opts.events.emit('node.join', `host ${report.name} joined at ${report.address}`, {
@@ -214,14 +230,31 @@ export class NodeRegistry implements NodeDirectory {
    * One pass of the failure detector (leader only): returns hosts that just
    * failed and hosts that just came back.
    */
-  async detect(): Promise<{ failed: NodeRecord[]; recovered: NodeRecord[] }> {
+  async detect(): Promise<{ failed: NodeRecord[]; recovered: NodeRecord[]; rebooted: NodeRecord[] }> {
     await this.refreshClients();
     const failed: NodeRecord[] = [];
     const recovered: NodeRecord[] = [];
+    const rebooted: NodeRecord[] = [];
     const records = await this.opts.state.nodes();
     this.observe(records);
     for (const rec of records) {
       const alive = this.isAlive(rec);
+      if (rec.restartedAt !== undefined) {
+        const cleared: NodeRecord = { ...rec };
+        delete cleared.restartedAt;
+        await this.opts.state.putNode(cleared);
+        // back within the failure timeout (a quick power cycle): no silence to detect, yet
+        // what ran there may have died with the previous boot (the chaos bench found it)
+        if (rec.status === 'healthy' && alive) {
+          this.opts.events.emit(
+            'node.restarted',
+            `host ${rec.report.name} came back within the failure timeout (a new agent, or fenced while cut off): restore-policy containers it no longer runs are restored elsewhere`,
+            { node: rec.report.name, level: 'warn' },
+          );
+          rebooted.push(cleared);
+          continue;
+        }
+      }
       if (rec.status === 'healthy' && !alive) {
         const next: NodeRecord = { ...rec, status: 'failed', failedAt: Date.now() };
         await this.opts.state.putNode(next);
@@ -246,6 +279,6 @@ export class NodeRegistry implements NodeDirectory {
     // liveness judges by the verdicts just reached, not the ones before them
     const changed = new Map([...failed, ...recovered].map((r) => [r.report.name, r]));
     this.remember(records.map((r) => changed.get(r.report.name) ?? r));
-    return { failed, recovered };
+    return { failed, recovered, rebooted };
   }
 }

@@ -24,6 +24,13 @@ export interface NodeRecord {
   beat?: string;
   status: 'healthy' | 'failed';
   failedAt?: number;
+  /**
+   * Set when a new agent boot reports while the host counts as healthy (a
+   * reboot or an agent restart quicker than the failure timeout); the
+   * leader's failure detector handles it once and clears it. Kept in the
+   * store, so a new leader still sees it.
+   */
+  restartedAt?: number;
 }
 
 export type ContainerPhase = 'running' | 'stopped' | 'migrating' | 'restoring' | 'lost';

@@ -333,4 +333,81 @@ describe('Rescheduler (Algorithm 2)', () => {
     assert.deepEqual(hosts.get('a')!.calls, ['reconcile x']);
     assert.match(events.since(0, { type: 'node.reconciled' })[0]!.message, /removed 1 stale copy/);
   });
+  test('a host back within the failure timeout: what it no longer runs is restored elsewhere, what runs stays', async () => {
+    down.delete('a');
+    await state.putNode(nodeRecord(hosts.get('a')!));
+    await state.createContainer(record({ name: 'r', node: 'a' }));
+    await state.createContainer(record({ name: 'q', node: 'a' }));
+    await state.createContainer(record({ name: 'p', node: 'a', restorePolicy: undefined }));
+    const listed = [
+      { Names: ['r'], Id: 'r', State: 'created' },
+      { Names: ['q'], Id: 'q', State: 'running' },
+    ] as ContainerListEntry[];
+    (hosts.get('a')!.client as unknown as { report: () => Promise<unknown> }).report = async () => ({
+      containers: listed,
+    });
+    const reports = await rs.onHostRebooted(nodeRecord(hosts.get('a')!));
+    assert.deepEqual(
+      reports.map((x) => [x.container, x.outcome, x.to]),
+      [['r', 'restored', 'b']],
+    );
+    assert.equal((await state.container('q'))!.record.node, 'a');
+    assert.equal((await state.container('p'))!.record.node, 'a');
+  });
+  test("the target's network setup failing: the same version once more, not an older one", async () => {
+    await state.createContainer(record());
+    const b = hosts.get('b')!;
+    b.bad.set(6, 'plugin type="bridge" failed (add): cni plugin bridge failed: could not set bridge\'s mac');
+    const c = b.client as unknown as {
+      restoreFromStore: (k: string, ref: CheckpointRef) => Promise<unknown>;
+    };
+    const inner = c.restoreFromStore.bind(c);
+    c.restoreFromStore = async (k, ref) => {
+      try {
+        return await inner(k, ref);
+      } finally {
+        b.bad.delete(6);
+      }
+    };
+    const [r] = await rs.onHostFailed('a');
+    assert.equal(r!.outcome, 'restored');
+    assert.deepEqual(
+      r!.attempts.map((a) => [a.version, a.ok]),
+      [
+        [6, false],
+        [6, true],
+      ],
+    );
+    assert.match(events.since(0, { type: 'restore.attempt-failed' })[0]!.message, /trying it once more/);
+  });
+  test('the failed host back while its queue is restored: what it does not run is still restored', async () => {
+    await state.createContainer(record({ name: 'r1' }));
+    await state.createContainer(record({ name: 'r2' }));
+    await state.createContainer(record({ name: 'r3' }));
+    const a = hosts.get('a')!;
+    (a.client as unknown as { report: () => Promise<unknown> }).report = async () => ({
+      containers: [
+        { Names: ['r2'], Id: 'r2', State: 'created' },
+        { Names: ['r3'], Id: 'r3', State: 'running' },
+      ] as ContainerListEntry[],
+    });
+    const b = hosts.get('b')!.client as unknown as {
+      restoreFromStore: (...x: unknown[]) => Promise<unknown>;
+    };
+    const inner = b.restoreFromStore.bind(b);
+    b.restoreFromStore = async (...x) => {
+      down.delete('a'); // a quick power cycle: back during the first restore
+      return inner(...x);
+    };
+    const reports = await rs.onHostFailed('a');
+    assert.deepEqual(
+      reports.map((x) => [x.container, x.outcome]),
+      [
+        ['r1', 'restored'],
+        ['r2', 'restored'],
+        ['r3', 'skipped'],
+      ],
+    );
+    assert.match(reports[2]!.why ?? '', /healthy and runs it/);
+  });
 });

@@ -49,6 +49,8 @@ export function registerBench(program: Command): void {
         .choices(['none', 'gzip', 'auto'])
         .default('none'),
     )
+    .option('--seed <n>', 'chaos: seed of the fault plan (default random, reported for replay)')
+    .option('--faults <n>', 'chaos: faults to inject (default 24 with --quick, else 200)')
     .option('--results <dir>', 'where the JSON, Markdown and SVG files go', DEFAULT_RESULTS_DIR)
     .option('--json', 'print the whole report as JSON on stdout')
     .addHelpText(
@@ -58,7 +60,9 @@ Benchmarks:
 ${BENCHES.map((b) => `  ${b.name.padEnd(16)} ${b.description}`).join('\n')}
 
 Each run brings up its own 2-host cluster (root /var/tmp/lifeboat-bench,
-bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
+bridge lbbench0, 10.95.0.0/24) and takes it down again; chaos brings up
+3 (--quick) or 5 hosts with two managers on etcd (root /var/tmp/lifeboat-chaos,
+bridge lbchaos0, 10.89.0.0/24) and exits 1 when an invariant was violated. Results land in
 <results>/<name>-<timestamp>.json, .md (table) and .svg (plot)
 (default ${DEFAULT_RESULTS_DIR}). Examples:
   lifeboat bench migrate --sizes 10,100 --runs 3
@@ -66,6 +70,7 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
   lifeboat bench ticker-overhead --intervals 5,10,30 --runs 3
   lifeboat bench failover --sizes 10,100 --runs 3
   lifeboat bench storage --ticks 30
+  lifeboat bench chaos --quick --seed 42   (own 3-host cluster lbchaos0, 10.89.0.0/24)
   lifeboat bench <name> --quick     (a short smoke run, as CI does)`,
     )
     .action(
@@ -80,6 +85,8 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
           ticks?: string;
           link?: string;
           compression: 'none' | 'gzip' | 'auto';
+          seed?: string;
+          faults?: string;
           results: string;
           json?: boolean;
         },
@@ -92,12 +99,16 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
           );
         const runs = o.runs === undefined ? undefined : wholeNumber('--runs', o.runs);
         const ticks = o.ticks === undefined ? undefined : wholeNumber('--ticks', o.ticks);
+        const seed = o.seed === undefined ? undefined : wholeNumber('--seed', o.seed);
+        const faults = o.faults === undefined ? undefined : wholeNumber('--faults', o.faults);
         const { report, files } = await runBench(bench, {
           quick: o.quick === true,
           ...(runs !== undefined ? { runs } : {}),
           ...(o.sizes !== undefined ? { sizesMb: positiveInts('--sizes', o.sizes) } : {}),
           ...(o.intervals !== undefined ? { intervalsSec: positiveInts('--intervals', o.intervals) } : {}),
           ...(ticks !== undefined ? { ticks } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          ...(faults !== undefined ? { faults } : {}),
           ...(o.link !== undefined ? { link: linkRate(o.link) } : {}),
           compression: o.compression,
           storage: o.storage.split(',').map((s) => s.trim()),
@@ -105,6 +116,7 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
           command: `lifeboat ${process.argv.slice(2).join(' ')}`,
           log: (line) => process.stderr.write(`[bench] ${line}\n`),
         });
+        if (report.verdict && !report.verdict.ok) process.exitCode = 1;
         if (o.json) {
           process.stdout.write(JSON.stringify(report, null, 2) + '\n');
           return;
@@ -117,6 +129,9 @@ bridge lbbench0, 10.95.0.0/24) and takes it down again. Results land in
             '',
             ...Object.entries(report.derived ?? {}).map(([k, v]) => `${k}: ${+v.toPrecision(3)}`),
             ...report.notes.map((n) => `note: ${n}`),
+            ...(report.verdict
+              ? ['', `${report.verdict.ok ? 'passed' : 'FAILED'}: ${report.verdict.summary}`]
+              : []),
             '',
             `results: ${files.json}`,
             `         ${files.md}`,

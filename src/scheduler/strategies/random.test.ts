@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeNode, makeRequest, names } from '../test-fixtures.ts';
+import { mulberry32 } from '../../util/prng.ts';
 import { createRandomStrategy } from './random.ts';
 
-// A small deterministic generator (mulberry32) so the order is reproducible.
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small deterministic generator, so the order is reproducible.
+const seeded = mulberry32;
 
 const nodes = ['a', 'b', 'c', 'd'].map((n) => makeNode(n));
 
