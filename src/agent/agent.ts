@@ -20,6 +20,8 @@ export interface AgentOptions {
   /** The managers' failure timeout until their first answer says otherwise. */
   failureTimeoutMs?: number;
   fenceMarginMs?: number;
+  /** Keeps the time of the last accepted heartbeat across agent restarts (HeartbeatOptions.contactFile). */
+  contactFile?: string;
   logger?: Logger;
 }
 
@@ -95,6 +97,7 @@ export class Agent {
         ...(opts.heartbeatIntervalMs === undefined ? {} : { intervalMs: opts.heartbeatIntervalMs }),
         ...(opts.failureTimeoutMs === undefined ? {} : { failureTimeoutMs: opts.failureTimeoutMs }),
         ...(opts.fenceMarginMs === undefined ? {} : { fenceMarginMs: opts.fenceMarginMs }),
+        ...(opts.contactFile === undefined ? {} : { contactFile: opts.contactFile }),
       });
     } catch (err) {
       await api.close();

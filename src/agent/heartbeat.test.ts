@@ -1,4 +1,7 @@
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createLogger } from '../util/log.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
@@ -151,6 +154,33 @@ describe('heartbeat loop (fake managers, fake node)', () => {
       named.some((h) => h.state !== 'connected' && h.fenced.includes('web')),
       'a manager heard which containers the fence stopped before the agent reported healthy',
     );
+  });
+
+  test("started again after a crash: the predecessor's silence counts, past the deadline it fences at once", async (t) => {
+    const m = new FakeManager(pki.manager);
+    m.answer = { failureTimeoutMs: 3000, elsewhere: [] };
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-hb-'));
+    const contactFile = join(dir, 'last-contact');
+    writeFileSync(contactFile, String(Date.now() - 10_000));
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls),
+      managers: [{ host: '127.0.0.1', port: await m.listen() }],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 100,
+      contactFile,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await m.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    loop.start();
+    assert.deepEqual(calls, ['fence'], 'fenced before the first beat');
+    await m.next((h) => h.state === 'connected', 10_000);
+    assert.ok(Date.now() - Number(readFileSync(contactFile, 'utf8')) < 5000, 'contact recorded');
   });
 
   test('a server without a manager certificate never counts as contact', async (t) => {

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
@@ -47,6 +48,15 @@ export interface HeartbeatOptions {
   fenceMarginMs?: number;
   /** Per manager attempt; default min(max(interval, 1 s), 5 s). */
   requestTimeoutMs?: number;
+  /**
+   * Where the wall-clock time of the last accepted heartbeat is kept. An
+   * agent started again (after a crash, a kill) counts its silence from
+   * there, not from its own start: the managers may have declared the host
+   * failed and restored its containers meanwhile, while they kept running
+   * here with no agent to fence them (the chaos bench found both copies
+   * running). Past the fence deadline it fences at once.
+   */
+  contactFile?: string;
   logger?: Logger;
 }
 
@@ -108,7 +118,11 @@ export class HeartbeatLoop {
   start(): void {
     if (this.loop) return;
     // A monotonic clock: a wall-clock jump must neither fence early nor late.
-    this.monitor = new FenceMonitor(this.failureTimeoutMs, this.marginMs(), performance.now());
+    this.monitor = new FenceMonitor(
+      this.failureTimeoutMs,
+      this.marginMs(),
+      performance.now() - this.silentSincePredecessor(),
+    );
     this.log.info('heartbeats start', {
       managers: this.opts.managers.map(formatHostPort).join(','),
       intervalMs: this.intervalMs,
@@ -116,6 +130,8 @@ export class HeartbeatLoop {
       fenceAfterMs: this.monitor.fenceAfterMs,
       bootId: this.bootId,
     });
+    // before the first beat: one answered at once must not hide a predecessor's silence
+    this.checkFence();
     this.fenceTimer = setInterval(() => this.checkFence(), FENCE_CHECK_MS);
     if (this.opts.managers.length === 0) {
       this.log.info(
@@ -164,6 +180,33 @@ export class HeartbeatLoop {
     await this.fencing;
     for (const a of this.agents) a.destroy();
     this.log.info('heartbeats stopped');
+  }
+
+  /** ms since the previous agent's last accepted heartbeat (0: none recorded, or in the future). */
+  private silentSincePredecessor(): number {
+    if (!this.opts.contactFile) return 0;
+    try {
+      const at = Number(readFileSync(this.opts.contactFile, 'utf8'));
+      const silent = Date.now() - at;
+      if (!Number.isFinite(silent) || silent <= 0) return 0;
+      this.log.info('the previous agent was last in contact with a manager', {
+        silentMs: Math.round(silent),
+      });
+      return silent;
+    } catch {
+      return 0;
+    }
+  }
+
+  private noteContact(): void {
+    if (!this.opts.contactFile) return;
+    try {
+      writeFileSync(this.opts.contactFile, String(Date.now()));
+    } catch (err) {
+      this.logRepeated('warn', 'contact-file', 'cannot record the last contact', {
+        error: errorMessage(err),
+      });
+    }
   }
 
   private marginMs(): number {
@@ -342,6 +385,7 @@ export class HeartbeatLoop {
       });
     }
     const decision = monitor.contact(performance.now());
+    this.noteContact();
     if (decision.reconcileNow) this.reconcilePending = true;
     if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, reportedFenced);
     else {

@@ -245,6 +245,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     managers,
     heartbeatIntervalMs: flags.heartbeatInterval,
     failureTimeoutMs: flags.failureTimeout,
+    contactFile: join(flags.spoolDir, 'last-contact'),
   });
   log.info('agent ready', {
     api: agent.url,
