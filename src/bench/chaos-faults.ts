@@ -42,7 +42,10 @@ export function blockDeviceOf(
 /** Kinds this machine and build cannot inject, with the reason (shown in the report). */
 export function unsupportedFaults(clusterRoot: string): Map<FaultKind, string> {
   const out = new Map<FaultKind, string>();
-  out.set('store-full', 'store quota not available on this build');
+  out.set(
+    'store-full',
+    "the bench's store is a directory on this machine's own disk, which filling would fill (the quota and free-space refusals have their own tests)",
+  );
   if (!existsSync(join(BLKIO, 'blkio.throttle.write_bps_device')))
     out.set(
       'slow-disk',
@@ -85,7 +88,7 @@ export class FaultInjector {
       case 'slow-disk':
         return this.slowDisk(f.target);
       case 'store-full':
-        throw new LifeboatError('chaos_unsupported', 'store quota not available on this build');
+        throw new LifeboatError('chaos_unsupported', 'store-full is not injected on this machine');
     }
   }
 
