@@ -387,19 +387,35 @@ export class PodmanClient {
       detachKeys?: string;
     } = {},
   ): Promise<Duplex> {
-    const operation = `attach to container ${name}`;
+    return this.upgrade(
+      `attach to container ${name}`,
+      buildPath(`${API}/containers/${enc(name)}/attach`, {
+        stream: opts.stream ?? true,
+        stdin: opts.stdin ?? false,
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        logs: opts.logs ?? false,
+        detachKeys: opts.detachKeys,
+      }),
+    );
+  }
+
+  /**
+   * A POST that Podman answers by upgrading the connection (attach, exec
+   * start): the raw socket once upgraded; any other answer is its error.
+   */
+  private upgrade(operation: string, path: string, body?: string): Promise<Duplex> {
     return new Promise((resolve, reject) => {
       const r = this.transport.request({
         method: 'POST',
-        path: buildPath(`${API}/containers/${enc(name)}/attach`, {
-          stream: opts.stream ?? true,
-          stdin: opts.stdin ?? false,
-          stdout: opts.stdout ?? true,
-          stderr: opts.stderr ?? true,
-          logs: opts.logs ?? false,
-          detachKeys: opts.detachKeys,
-        }),
-        headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
+        path,
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'tcp',
+          ...(body !== undefined
+            ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }
+            : {}),
+        },
       });
       r.on('upgrade', (_res, socket, head) => {
         if (head.length) socket.unshift(head);
@@ -407,7 +423,7 @@ export class PodmanClient {
       });
       r.on('response', (res) => {
         readBody(res).then(
-          (body) => reject(toEngineError(operation, res.statusCode ?? 0, body)),
+          (b) => reject(toEngineError(operation, res.statusCode ?? 0, b)),
           (err: unknown) => reject(err),
         );
       });
@@ -416,7 +432,7 @@ export class PodmanClient {
           reject(new EngineUnavailableError(this.socketPath, err.message));
         else reject(err);
       });
-      r.end();
+      r.end(body);
     });
   }
 
@@ -553,34 +569,7 @@ export class PodmanClient {
       });
       return undefined;
     }
-    return new Promise((resolve, reject) => {
-      const r = this.transport.request({
-        method: 'POST',
-        path: `${API}/exec/${enc(id)}/start`,
-        headers: {
-          Connection: 'Upgrade',
-          Upgrade: 'tcp',
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(body),
-        },
-      });
-      r.on('upgrade', (_res, socket, head) => {
-        if (head.length) socket.unshift(head);
-        resolve(socket);
-      });
-      r.on('response', (res) => {
-        readBody(res).then(
-          (b) => reject(toEngineError(operation, res.statusCode ?? 0, b)),
-          (err: unknown) => reject(err),
-        );
-      });
-      r.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
-          reject(new EngineUnavailableError(this.socketPath, err.message));
-        else reject(err);
-      });
-      r.end(body);
-    });
+    return this.upgrade(operation, `${API}/exec/${enc(id)}/start`, body);
   }
 
   async execInspect(id: string): Promise<ExecInspect> {

@@ -2,12 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { PodmanDockerBackend } from '../../src/api/docker/podman-backend.ts';
 import { CREATE_FIELDS } from '../../src/api/docker/create-fields.ts';
-import { startDockerApiServer } from '../../src/api/docker/server.ts';
-import type { RunningServer } from '../../src/api/http/serve.ts';
-import { createLogger } from '../../src/util/log.ts';
-import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+import { startDockerApiHost, type DockerApiHost } from '../support/docker-api-host.ts';
+import { TEST_ROOT } from '../support/podman-host.ts';
 
 // Every ContainerCreate field of the Engine API, sent to lifeboat's Docker
 // API over a real Podman host: each is honoured (seen in inspect, or in
@@ -335,8 +332,7 @@ const CASES: Record<string, Case> = {
   'HostConfig.ReadonlyPaths': refusedHc('ReadonlyPaths', []),
 };
 
-let host: TestHost;
-let server: RunningServer;
+let api: DockerApiHost | undefined;
 let n = 0;
 
 /** The payload of Docker's multiplexed log frames (8-byte headers), or the raw bytes of a TTY's log. */
@@ -356,7 +352,7 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: unknown; text: string; bytes: Buffer }> {
-  const res = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+  const res = await fetch(`http://127.0.0.1:${api!.server.port}${path}`, {
     method,
     ...(body !== undefined
       ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }
@@ -375,17 +371,9 @@ async function call(
 
 describe('docker API: every ContainerCreate field is honoured or refused (real Podman)', () => {
   before(async () => {
-    host = await startTestHost('tcf', 23);
+    api = await startDockerApiHost('tcf', 23);
     mkdirSync(BIND_SRC, { recursive: true });
     writeFileSync(`${BIND_SRC}/marker`, 'bind-marker\n');
-    const backend = new PodmanDockerBackend({
-      podman: host.podman,
-      cgroupParent: host.service.cgroupParent,
-      checkpointDir: `${TEST_ROOT}/tcf-checkpoints`,
-      node: { name: host.name, address: host.address },
-      logger: createLogger('docker-api', () => undefined),
-    });
-    server = await startDockerApiServer({ backend, logger: createLogger('docker-api', () => undefined) });
     // the source of VolumesFrom and Links: a running container with the bind mounted
     const src = await call('POST', '/containers/create?name=cf-source', {
       Image: 'busybox',
@@ -397,12 +385,7 @@ describe('docker API: every ContainerCreate field is honoured or refused (real P
   });
 
   after(async () => {
-    if (host)
-      for (const c of await host.podman.listContainers({ all: true }).catch(() => []))
-        await host.podman.removeContainerIfExists(c.Id).catch(() => false);
-    await server?.close();
-    await host?.destroy();
-    await cleanupTestNetwork();
+    await api?.close();
     rmSync(BIND_SRC, { recursive: true, force: true });
   });
 

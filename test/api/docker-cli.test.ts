@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { PodmanDockerBackend } from '../../src/api/docker/podman-backend.ts';
-import { startDockerApiServer } from '../../src/api/docker/server.ts';
 import type { RunningServer } from '../../src/api/http/serve.ts';
 import { demux } from '../../src/engine/demux-stream.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { RedisClient } from '../support/redis-client.ts';
-import { cleanupTestNetwork, startTestHost, TEST_ROOT, type TestHost } from '../support/podman-host.ts';
+import { startDockerApiHost, type DockerApiHost } from '../support/docker-api-host.ts';
+import { TEST_ROOT, type TestHost } from '../support/podman-host.ts';
 import { waitFor } from '../support/wait.ts';
 
 // The real docker CLI and dockerode against lifeboat's Docker API, served
@@ -22,6 +21,7 @@ const DOCKER = 'docker';
 const COUNTER = 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done';
 const CHECKPOINTS = `${TEST_ROOT}/tdk-checkpoints`;
 
+let api: DockerApiHost | undefined;
 let host: TestHost;
 let server: RunningServer;
 let configDir: string;
@@ -77,28 +77,17 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
       spawnSync(DOCKER, ['--version']).status === 0,
       'the docker CLI is expected on PATH (scripts/provision.sh installs it)',
     );
-    host = await startTestHost('tdk', 21);
     rmSync(CHECKPOINTS, { recursive: true, force: true });
-    const logger = createLogger('docker-api', (l) => serverLog.push(l));
-    const backend = new PodmanDockerBackend({
-      podman: host.podman,
-      cgroupParent: host.service.cgroupParent,
+    api = await startDockerApiHost('tdk', 21, {
+      logger: createLogger('docker-api', (l) => serverLog.push(l)),
       checkpointDir: CHECKPOINTS,
-      node: { name: host.name, address: host.address },
-      logger,
     });
-    server = await startDockerApiServer({ backend, logger });
+    ({ host, server } = api);
     configDir = mkdtempSync(join(tmpdir(), 'lifeboat-docker-config-'));
   });
 
   after(async () => {
-    if (host) {
-      for (const c of await host.podman.listContainers({ all: true }).catch(() => []))
-        await host.podman.removeContainerIfExists(c.Id).catch(() => false);
-    }
-    await server?.close();
-    await host?.destroy();
-    await cleanupTestNetwork();
+    await api?.close();
     if (configDir) rmSync(configDir, { recursive: true, force: true });
     rmSync(CHECKPOINTS, { recursive: true, force: true });
   });
