@@ -26,7 +26,6 @@ import {
   NoSuchContainerError,
   NoSuchExecError,
   NoSuchImageError,
-  NoSuchNetworkError,
 } from '../api/docker/errors.ts';
 import type { DockerUpdateBody } from '../api/docker/daily.ts';
 import type { DockerEvent, EventsOptions } from '../api/docker/events.ts';
@@ -638,13 +637,6 @@ export class ClusterDockerBackend implements DockerBackend {
       ),
     );
     return lists.flat();
-  }
-
-  async inspectNetwork(id: string): Promise<DockerNetwork> {
-    const nets = await this.listNetworks();
-    const n = nets.find((x) => x.Name === id || x.Id === id) ?? nets.find((x) => x.Id.startsWith(id));
-    if (!n) throw new NoSuchNetworkError(id);
-    return n;
   }
 
   private async onSomeHost<T>(ref: string, fn: (b: PodmanDockerBackend) => Promise<T>): Promise<T> {

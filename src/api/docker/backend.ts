@@ -88,7 +88,6 @@ export interface DockerBackend {
   ): Promise<{ ImagesDeleted: ({ Untagged: string } | { Deleted: string })[]; SpaceReclaimed: number }>;
   systemDf(): Promise<DockerSystemDf>;
   listNetworks(): Promise<DockerNetwork[]>;
-  inspectNetwork(id: string): Promise<DockerNetwork>;
 
   /** An exec session in a running container (409 when it is not running); its ID. */
   createExec(ref: string, body: DockerExecCreateBody): Promise<string>;

@@ -24,6 +24,15 @@ export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
 
 /** /containers/...: lifecycle, inspect, list, logs, wait, attach. */
+/** `?h=&w=` of a resize: rows and columns of a TTY. */
+export function ttySize(ctx: RequestContext): { h: number; w: number } {
+  const h = ctx.int('h') ?? 0;
+  const w = ctx.int('w') ?? 0;
+  if (h < 0 || w < 0 || h > 65535 || w > 65535)
+    throw new ValidationError('invalid TTY size: h and w are rows and columns from 0 to 65535');
+  return { h, w };
+}
+
 export function registerContainerRoutes(router: Router, backend: DockerBackend): void {
   router.post('/containers/create', async (ctx) => {
     const raw = ctx.string('name');
@@ -78,10 +87,7 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
   });
 
   router.post('/containers/{id}/resize', async (ctx) => {
-    const h = ctx.int('h') ?? 0;
-    const w = ctx.int('w') ?? 0;
-    if (h < 0 || w < 0 || h > 65535 || w > 65535)
-      throw new ValidationError('invalid TTY size: h and w are rows and columns from 0 to 65535');
+    const { h, w } = ttySize(ctx);
     await backend.resizeContainer(ctx.param('id'), h, w);
     ctx.send(200);
   });

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Router } from '../http/router.ts';
 import { ValidationError } from '../../util/errors.ts';
-import { NotImplementedError } from './errors.ts';
+import { NoSuchNetworkError, NotImplementedError } from './errors.ts';
 import type { DockerBackend } from './backend.ts';
 import { canonicalFieldNames, isZero } from './create-fields.ts';
 import { parseFilters, validateContainerName, validateImageReference } from './validate.ts';
@@ -199,7 +199,11 @@ export function registerDailyRoutes(router: Router, backend: DockerBackend): voi
     ctx.send(200, await backend.listNetworks());
   });
   router.get('/networks/{id*}', async (ctx) => {
-    ctx.send(200, await backend.inspectNetwork(ctx.param('id')));
+    const id = ctx.param('id');
+    const nets = await backend.listNetworks();
+    const n = nets.find((x) => x.Name === id || x.Id === id) ?? nets.find((x) => x.Id.startsWith(id));
+    if (!n) throw new NoSuchNetworkError(id);
+    ctx.send(200, n);
   });
   router.get('/volumes', async (ctx) => {
     parseFilters(ctx.string('filters'), ['dangling', 'driver', 'label', 'name']);

@@ -2,7 +2,7 @@ import type { Router } from '../http/router.ts';
 import type { RequestContext } from '../http/context.ts';
 import { ValidationError } from '../../util/errors.ts';
 import type { DockerBackend } from './backend.ts';
-import { MULTIPLEXED_STREAM, RAW_STREAM } from './containers.ts';
+import { MULTIPLEXED_STREAM, RAW_STREAM, ttySize } from './containers.ts';
 import { isZero } from './create-fields.ts';
 import { validateDetachKeys } from './validate.ts';
 
@@ -94,14 +94,19 @@ function consoleSize(o: Obj): [number, number] | undefined {
   return v[0] > 0 && v[1] > 0 ? [v[0] as number, v[1] as number] : undefined;
 }
 
-export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
-  const o = object(raw, 'body');
+/** A field outside `known` that carries a value is refused by name. */
+function refuseUnknown(o: Obj, known: ReadonlySet<string>, body: string): void {
   for (const [k, v] of Object.entries(o))
-    if (!EXEC_FIELDS.has(k) && !isZero(v))
+    if (!known.has(k) && !isZero(v))
       throw new ValidationError(
-        `${k} is not supported: lifeboat does not know this field of the exec create body`,
+        `${k} is not supported: lifeboat does not know this field of the ${body}`,
         'leave it out',
       );
+}
+
+export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
+  const o = object(raw, 'body');
+  refuseUnknown(o, EXEC_FIELDS, 'exec create body');
   const cmd = strings(o, 'Cmd');
   if (!cmd?.length) throw new ValidationError('No exec command specified');
   const body: DockerExecCreateBody = { Cmd: cmd };
@@ -130,15 +135,11 @@ export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
 }
 
 /** dockerode sends its own transport options (`hijack`, `stdin`) in the start body; the connection says the same. */
-const EXEC_START_FIELDS = ['Detach', 'Tty', 'ConsoleSize', 'hijack', 'stdin'];
+const EXEC_START_FIELDS = new Set(['Detach', 'Tty', 'ConsoleSize', 'hijack', 'stdin']);
 
 export function parseExecStartBody(raw: unknown): DockerExecStartBody {
   const o = object(raw, 'body');
-  for (const [k, v] of Object.entries(o))
-    if (!EXEC_START_FIELDS.includes(k) && !isZero(v))
-      throw new ValidationError(
-        `${k} is not supported: lifeboat does not know this field of the exec start body`,
-      );
+  refuseUnknown(o, EXEC_START_FIELDS, 'exec start body');
   const size = consoleSize(o);
   return {
     Detach: bool(o, 'Detach') ?? false,
@@ -184,10 +185,7 @@ export function registerExecRoutes(router: Router, backend: DockerBackend): void
   });
 
   router.post('/exec/{id}/resize', async (ctx) => {
-    const h = ctx.int('h') ?? 0;
-    const w = ctx.int('w') ?? 0;
-    if (h < 0 || w < 0 || h > 65535 || w > 65535)
-      throw new ValidationError('invalid TTY size: h and w are rows and columns from 0 to 65535');
+    const { h, w } = ttySize(ctx);
     await backend.resizeExec(execId(ctx), h, w);
     ctx.send(200);
   });

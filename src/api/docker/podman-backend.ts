@@ -44,7 +44,6 @@ import {
   NoSuchContainerError,
   NoSuchExecError,
   NoSuchImageError,
-  NoSuchNetworkError,
 } from './errors.ts';
 import { matchesPruneFilters } from './container-filters.ts';
 import { updateResources, type DockerUpdateBody } from './daily.ts';
@@ -745,13 +744,6 @@ export class PodmanDockerBackend implements DockerBackend {
         Labels: n.labels ?? {},
       };
     });
-  }
-
-  async inspectNetwork(id: string): Promise<DockerNetwork> {
-    const nets = await this.listNetworks();
-    const n = nets.find((x) => x.Name === id || x.Id === id) ?? nets.find((x) => x.Id.startsWith(id));
-    if (!n) throw new NoSuchNetworkError(id);
-    return n;
   }
 
   // ---------------------------------------------------------------- exec
