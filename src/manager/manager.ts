@@ -177,7 +177,7 @@ export class Manager {
       await this.rescheduler.onHostFailed(node);
     });
     this.leaderHooks.onHostRecovered.push(async (node) => {
-      await this.rescheduler.reconcileReturningHost(node);
+      await this.rescheduler.onHostReturned(node);
     });
     this.checkpoints = new CheckpointCommands({
       state: this.state,

@@ -354,6 +354,37 @@ describe('Rescheduler (Algorithm 2)', () => {
     assert.equal((await state.container('q'))!.record.node, 'a');
     assert.equal((await state.container('p'))!.record.node, 'a');
   });
+  test('a failed host back after its restores failed: what it does not run is restored now, by the return and by resume', async () => {
+    // seed 2026, fault 98 of the chaos bench: every restore of c1's containers failed (the target was
+    // being cut off), c1 came back without them, and the retry pass only looked at failed hosts
+    down.delete('a');
+    await state.putNode(nodeRecord(hosts.get('a')!));
+    await state.createContainer(record({ name: 'gone', node: 'a', phase: 'lost' }));
+    await state.createContainer(record({ name: 'later', node: 'a', phase: 'lost' }));
+    await state.createContainer(record({ name: 'kept', node: 'a' }));
+    const a = hosts.get('a')!;
+    let listed = [{ Names: ['kept'], Id: 'kept', State: 'running' }] as ContainerListEntry[];
+    (a.client as unknown as { report: () => Promise<unknown> }).report = async () => ({ containers: listed });
+    const reports = await rs.onHostReturned('a');
+    assert.deepEqual(
+      reports.map((x) => [x.container, x.outcome, x.to]),
+      [
+        ['gone', 'restored', 'b'],
+        ['later', 'restored', 'b'],
+      ],
+    );
+    assert.equal((await state.container('kept'))!.record.node, 'a');
+    assert.match(events.since(0, { type: 'reschedule.start' })[0]!.message, /host a is back: rescheduling 2/);
+    // resume() retries a lost record on a healthy host only when that host does not run it
+    await state.createContainer(record({ name: 'lost-runs', node: 'a', phase: 'lost' }));
+    await state.createContainer(record({ name: 'lost-not', node: 'a', phase: 'lost' }));
+    listed = [...listed, { Names: ['lost-runs'], Id: 'lost-runs', State: 'running' }] as ContainerListEntry[];
+    const again = await rs.resume();
+    assert.deepEqual(again.map((x) => [x.container, x.outcome]).sort(), [
+      ['lost-not', 'restored'],
+      ['lost-runs', 'skipped'],
+    ]);
+  });
   test("the target's network setup failing: the same version once more, not an older one", async () => {
     await state.createContainer(record());
     const b = hosts.get('b')!;

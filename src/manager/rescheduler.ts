@@ -111,7 +111,7 @@ export class Rescheduler {
   /** Restores `list` of `host` one after another: each placement sees the hosts as the previous restores left them. */
   private async rescheduleAll(
     host: string,
-    what: 'failed' | 'restarted',
+    what: 'failed' | 'restarted' | 'is back',
     list: readonly ContainerRecord[],
   ): Promise<RestoreReport[]> {
     if (list.length === 0) return [];
@@ -122,7 +122,7 @@ export class Rescheduler {
     );
     const out: RestoreReport[] = [];
     for (const r of list)
-      out.push(await this.restoreContainer(r.name, host, { hostRebooted: what === 'restarted' }));
+      out.push(await this.restoreContainer(r.name, host, { hostRebooted: what !== 'failed' }));
     return out;
   }
 
@@ -134,7 +134,27 @@ export class Rescheduler {
    * is left alone.
    */
   async onHostRebooted(node: NodeRecord): Promise<RestoreReport[]> {
-    const host = node.report.name;
+    return this.restoreWhatItLost(node.report.name, 'restarted');
+  }
+
+  /**
+   * A host declared failed is back (its partition healed, or it booted
+   * again). The copies of its containers restored elsewhere meanwhile go
+   * (reconcileReturningHost); and each container with R_i whose record still
+   * points at it, but which it does not run (its restore failed for want of a
+   * target, or it died with the host), is restored now. Without this the
+   * retry pass, which only looks at failed hosts, would never see it again
+   * (the chaos bench found two Swarm containers running nowhere: seed 2026,
+   * fault 98).
+   */
+  async onHostReturned(node: NodeRecord | string): Promise<RestoreReport[]> {
+    const host = nameOf(node);
+    await this.reconcileReturningHost(node);
+    return this.restoreWhatItLost(host, 'is back');
+  }
+
+  /** Restores each container with R_i recorded on `host` that the host, asked now, does not run. */
+  private async restoreWhatItLost(host: string, what: 'restarted' | 'is back'): Promise<RestoreReport[]> {
     // asked now, not taken from a heartbeat: a container must never be restored while it runs
     let report: NodeReport | undefined;
     for (let i = 0; i < 3 && !report; i++) {
@@ -145,7 +165,7 @@ export class Rescheduler {
       if (!report) await new Promise((r) => setTimeout(r, 1000));
     }
     if (!report) {
-      this.log.warn('restarted host did not report its containers: left to the failure detector', {
+      this.log.warn('returning host did not report its containers: left to the failure detector', {
         node: host,
       });
       return [];
@@ -158,7 +178,7 @@ export class Rescheduler {
     const lost = (await this.o.state.containers()).filter(
       (r) => r.node === host && r.restorePolicy && !runningThere.has(r.name),
     );
-    return this.rescheduleAll(host, 'restarted', lost);
+    return this.rescheduleAll(host, what, lost);
   }
 
   /**
@@ -172,7 +192,10 @@ export class Rescheduler {
     );
     const out: RestoreReport[] = [];
     for (const r of await this.o.state.containers()) {
-      if (r.restorePolicy && failed.has(r.node)) out.push(await this.restoreContainer(r.name, r.node));
+      // a restore that failed left the record 'lost' on its host; if that host is healthy
+      // again, restoreContainer asks it and acts only when it does not run the container
+      if (r.restorePolicy && (failed.has(r.node) || r.phase === 'lost'))
+        out.push(await this.restoreContainer(r.name, r.node));
     }
     return out;
   }
