@@ -1,9 +1,10 @@
 import { after, before, describe, test } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createLogger } from '../util/log.ts';
+import { readContact } from './contact-file.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { FakeManager, makeTestPki, type TestPki } from './test-support.ts';
@@ -180,7 +181,9 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     loop.start();
     assert.deepEqual(calls, ['fence'], 'fenced before the first beat');
     await m.next((h) => h.state === 'connected', 10_000);
-    assert.ok(Date.now() - Number(readFileSync(contactFile, 'utf8')) < 5000, 'contact recorded');
+    const recorded = readContact(contactFile);
+    assert.ok(recorded && Date.now() - recorded.at < 5000, 'contact recorded');
+    assert.equal(recorded.fenceAfterMs, 2400, 'with the fence deadline, for the fence guard');
   });
 
   test('a server without a manager certificate never counts as contact', async (t) => {

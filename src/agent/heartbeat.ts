@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readContact, writeContact } from './contact-file.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
@@ -185,23 +185,20 @@ export class HeartbeatLoop {
   /** ms since the previous agent's last accepted heartbeat (0: none recorded, or in the future). */
   private silentSincePredecessor(): number {
     if (!this.opts.contactFile) return 0;
-    try {
-      const at = Number(readFileSync(this.opts.contactFile, 'utf8'));
-      const silent = Date.now() - at;
-      if (!Number.isFinite(silent) || silent <= 0) return 0;
-      this.log.info('the previous agent was last in contact with a manager', {
-        silentMs: Math.round(silent),
-      });
-      return silent;
-    } catch {
-      return 0;
-    }
+    const c = readContact(this.opts.contactFile);
+    if (!c) return 0;
+    const silent = Date.now() - c.at;
+    if (!Number.isFinite(silent) || silent <= 0) return 0;
+    this.log.info('the previous agent was last in contact with a manager', {
+      silentMs: Math.round(silent),
+    });
+    return silent;
   }
 
   private noteContact(): void {
     if (!this.opts.contactFile) return;
     try {
-      writeFileSync(this.opts.contactFile, String(Date.now()));
+      writeContact(this.opts.contactFile, { at: Date.now(), fenceAfterMs: this.monitor!.fenceAfterMs });
     } catch (err) {
       this.logRepeated('warn', 'contact-file', 'cannot record the last contact', {
         error: errorMessage(err),

@@ -31,11 +31,11 @@ import type {
   TransferMode,
 } from '../node-api/node-client.ts';
 import { PodmanNode } from '../node-api/podman-node.ts';
-import { restorePolicyOf } from '../policy/labels.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
+import { killRestorePolicyContainers } from './fence-guard.ts';
 import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
 import { IP_TAKEN, PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
@@ -517,25 +517,7 @@ export class NodeService extends PodmanNode implements NodeClient {
    * host and will restore them elsewhere. Returns the names stopped.
    */
   async fence(reason: string): Promise<string[]> {
-    const stopped: string[] = [];
-    for (const c of await this.podman.listContainers({ all: false })) {
-      let policy;
-      try {
-        policy = restorePolicyOf(c.Labels);
-      } catch {
-        policy = undefined;
-      }
-      if (!policy) continue;
-      const name = c.Names[0] ?? c.Id;
-      this.log.warn('fencing: stopping container that will be restored elsewhere', {
-        container: name,
-        policy,
-        reason,
-      });
-      await this.podman.killContainer(name).catch(() => undefined);
-      stopped.push(name);
-    }
-    return stopped;
+    return killRestorePolicyContainers(this.podman, this.log, reason);
   }
 
   /**

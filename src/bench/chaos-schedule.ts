@@ -62,8 +62,9 @@ export const HOLD_MS: Record<FaultKind, readonly [number, number]> = {
   partition: [1_000, 12_000],
   // a power cycle: killed and booted at once
   reboot: [0, 0],
-  // an init system restarting the agent (systemd Restart=always, RestartSec=1-3 s)
-  'agent-kill': [1_000, 3_000],
+  // an init system restarting the agent (systemd Restart=always) at once, or only after the
+  // failure timeout: then the fence guard must have stopped its containers before their restore
+  'agent-kill': [1_000, 9_000],
   'manager-kill': [2_000, 10_000],
   'etcd-kill': [2_000, 8_000],
   'slow-disk': [4_000, 12_000],

@@ -10,6 +10,7 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerNode } from './commands/node.ts';
 import { registerUp } from './commands/up.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerFenceGuard } from './commands/fence-guard.ts';
 import { registerImages } from './commands/images.ts';
 
 // `lifeboat ... | head`: a reader that went away is not an error
@@ -30,6 +31,7 @@ program
   .exitOverride();
 
 registerAgent(program);
+registerFenceGuard(program);
 registerCert(program);
 registerUp(program);
 registerManage(program);

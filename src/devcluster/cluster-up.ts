@@ -277,6 +277,20 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           ],
           { role: 'agent', restartOnBoot: true },
         );
+      // its own process, as its own unit on a real host: a killed agent leaves it watching
+      cluster
+        .host(h.name)
+        .spawnInHost(
+          BIN,
+          [
+            'fence-guard',
+            '--contact-file',
+            join(root, 'hosts', h.name, 'spool', 'last-contact'),
+            '--podman-socket',
+            h.podmanSocket,
+          ],
+          { role: 'fence-guard', restartOnBoot: true },
+        );
     }
     const deadline = Date.now() + 60_000;
     let healthy = 0;

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
+import { signal, waitGone, withDescendants } from '../../src/devcluster/processes.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
@@ -217,6 +218,50 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
       if (ok) running.push(h);
     }
     assert.deepEqual(running, [moved.node], 'exactly one copy runs, where the record says');
+  });
+  test('an agent killed for good: the fence guard stops its copy before the restore, exactly one copy runs', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'orphan',
+      '-e',
+      'constraint:node==f3',
+      '-l',
+      'lifeboat.checkpoint.interval=2s',
+      '-l',
+      'lifeboat.reschedule=checkpoint',
+      'localhost/lifeboat/busybox:latest',
+      'sh',
+      '-c',
+      'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done',
+    );
+    await waitFor('a checkpoint of orphan', 20_000, async () => {
+      const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events?container=orphan');
+      return evs.find((e) => e.type === 'checkpoint.done');
+    });
+    const f3 = new LocalCluster({ root: ROOT }).host('f3');
+    const agent = f3.processes.find((p) => p.role === 'agent');
+    assert.ok(agent, 'f3 runs an agent');
+    assert.ok(
+      f3.processes.some((p) => p.role === 'fence-guard'),
+      'f3 runs a fence guard',
+    );
+    // the agent dies and no init system brings it back: nothing of it is left to fence its host
+    const pids = withDescendants([agent.pid]);
+    signal(pids, 'SIGKILL');
+    await waitGone(pids, 5_000);
+    const moved = await waitFor('orphan restored off f3', 60_000, async () => {
+      const recs = await api.request<ContainerRecord[]>('GET', '/lifeboat/v1/containers');
+      const r = recs.find((x) => x.name === 'orphan');
+      return r && r.node !== 'f3' && r.phase === 'running' ? r : undefined;
+    });
+    // the guard fences a margin before the failure timeout, so before the restore started
+    const left = await f3.podman.inspectContainer('orphan');
+    assert.equal(left.State.Running, false, 'the copy on f3 was stopped by the fence guard');
+    const guardLog = readFileSync(f3.processes.find((p) => p.role === 'fence-guard')!.logFile, 'utf8');
+    assert.match(guardLog, /fenced.*orphan/);
+    process.stderr.write(`# orphan restored on ${moved.node}; f3's copy stopped by its fence guard\n`);
   });
 });
 
