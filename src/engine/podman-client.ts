@@ -630,6 +630,67 @@ export class PodmanClient {
     return r.Id;
   }
 
+  /**
+   * Pulls an image from its registry through Podman's Docker-compatible API,
+   * so the answer is Docker's own progress stream (JSON messages, errors
+   * inside it). `registryAuth` is the X-Registry-Auth header as the client
+   * sent it. Registry trust (TLS) is the host's: containers' certs.d.
+   */
+  async pullImageStream(
+    image: string,
+    tag: string | undefined,
+    opts: { registryAuth?: string; platform?: string; signal?: AbortSignal } = {},
+  ): Promise<Readable> {
+    const res = await this.call('POST', '/images/create', {
+      prefix: COMPAT_API,
+      query: {
+        fromImage: image,
+        ...(tag ? { tag } : {}),
+        ...(opts.platform ? { platform: opts.platform } : {}),
+      },
+      headers: opts.registryAuth ? { 'X-Registry-Auth': opts.registryAuth } : {},
+      timeoutMs: 0,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (!isOk(res)) throw toEngineError(`pull image ${image}`, res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
+  /**
+   * Checks credentials against a registry (docker login), through Podman's
+   * Docker-compatible /auth: nothing is stored on the host.
+   */
+  async registryLogin(body: {
+    username?: string;
+    password?: string;
+    serveraddress?: string;
+    identitytoken?: string;
+  }): Promise<{ Status: string; IdentityToken?: string }> {
+    return this.json('log in to registry', 'POST', '/auth', {
+      prefix: COMPAT_API,
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+      timeoutMs: 60_000,
+    });
+  }
+
+  /** Pushes an image to its registry (Docker's progress stream, as pullImageStream). */
+  async pushImageStream(
+    image: string,
+    tag: string | undefined,
+    opts: { registryAuth?: string; signal?: AbortSignal } = {},
+  ): Promise<Readable> {
+    const res = await this.call('POST', `/images/${enc(image)}/push`, {
+      prefix: COMPAT_API,
+      query: tag ? { tag } : {},
+      headers: opts.registryAuth ? { 'X-Registry-Auth': opts.registryAuth } : {},
+      timeoutMs: 0,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (!isOk(res)) throw toEngineError(`push image ${image}`, res.statusCode ?? 0, await readBody(res));
+    return res;
+  }
+
   /** Loads an image archive (oci-archive or docker-archive); keeps the image ID. */
   async loadImage(archive: Readable | Buffer): Promise<string[]> {
     const r = await this.json<{ Names: string[] }>('load image', 'POST', '/images/load', {

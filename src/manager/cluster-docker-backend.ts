@@ -20,6 +20,8 @@ import type {
   LogsOptions,
   StartOptions,
   WaitHandle,
+  RegistryLogin,
+  RegistryRequest,
 } from '../api/docker/backend.ts';
 import {
   NameConflictError,
@@ -30,6 +32,7 @@ import {
 import type { DockerUpdateBody } from '../api/docker/daily.ts';
 import type { DockerEvent, EventsOptions } from '../api/docker/events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from '../api/docker/exec.ts';
+import type { JsonMessage } from '../api/docker/json-messages.ts';
 import { selectContainers } from '../api/docker/container-filters.ts';
 import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
 import {
@@ -41,7 +44,7 @@ import {
 } from '../api/docker/podman-mapping.ts';
 import { EngineUnavailableError } from '../engine/errors.ts';
 import type { ContainerCreateSpec, ContainerListEntry } from '../engine/types.ts';
-import { errorMessage, ValidationError } from '../util/errors.ts';
+import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
 import type {
   DockerCheckpoint,
   DockerContainerCreateBody,
@@ -60,6 +63,7 @@ import { toDockerEvent } from './docker-events.ts';
 import type { ClusterEvent, EventLog } from './events.ts';
 import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
+import { pullOnHosts } from './registry-images.ts';
 import type { ContainerPhase, ContainerRecord, NodeRecord } from './records.ts';
 
 export interface ClusterDockerBackendOptions {
@@ -619,6 +623,46 @@ export class ClusterDockerBackend implements DockerBackend {
       Volumes: [],
       BuildCache: [],
     };
+  }
+
+  /** Pulled on every healthy host at once (registry-images.ts). */
+  async pullImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>> {
+    const image = req.tag ? `${req.image}:${req.tag}` : req.image;
+    const hosts = (await this.healthyNames()).map((host) => ({
+      host,
+      pull: () => this.backend(host).pullImage(req, signal),
+    }));
+    return pullOnHosts(image, hosts);
+  }
+
+  /** Checked from the first healthy host (the hosts are the ones that will pull). */
+  async registryLogin(body: RegistryLogin): Promise<{ Status: string; IdentityToken?: string }> {
+    const [host] = await this.healthyNames();
+    if (host === undefined)
+      throw new LifeboatError('no_healthy_host', 'no healthy host to check the login from', { status: 503 });
+    return this.backend(host).registryLogin(body);
+  }
+
+  /** From the first healthy host that has the image. */
+  async pushImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>> {
+    for (const host of await this.healthyNames()) {
+      const has = await this.backend(host)
+        .inspectImage(req.tag ? `${req.image}:${req.tag}` : req.image)
+        .then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof NoSuchImageError) return false;
+            throw err;
+          },
+        );
+      if (!has) continue;
+      const inner = await this.backend(host).pushImage(req, signal);
+      return (async function* () {
+        yield { status: `Pushing from ${host}` };
+        yield* inner;
+      })();
+    }
+    throw new NoSuchImageError(req.tag ? `${req.image}:${req.tag}` : req.image);
   }
 
   /** Each host's networks, named `<host>/<network>` as classic Swarm did. */

@@ -70,6 +70,10 @@ const RULES: Rule[] = [
   { method: 'POST', segments: ['images', 'load'] },
   // Docker's wait semantics (next-exit) exist only on the compatible API.
   { method: 'POST', segments: ['containers', '{name}', 'wait'], compat: true },
+  // Registry pull and push answer Docker's own progress stream there (X-Registry-Auth passed through).
+  { method: 'POST', segments: ['images', 'create'], compat: true },
+  { method: 'POST', segments: ['images', '{ref}', 'push'], compat: true },
+  { method: 'POST', segments: ['auth'], compat: true },
 ];
 
 const VERSION = /^v\d+(\.\d+){0,2}$/;

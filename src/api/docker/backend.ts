@@ -4,6 +4,7 @@ import type { LogFrame } from '../../engine/demux-stream.ts';
 import type { DockerUpdateBody } from './daily.ts';
 import type { DockerEvent, EventsOptions } from './events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
+import type { JsonMessage } from './json-messages.ts';
 import type {
   DockerCheckpoint,
   DockerContainerCreateBody,
@@ -25,6 +26,24 @@ import type {
  * ID prefix. Failures are LifeboatErrors carrying Docker's status and text
  * (see errors.ts): the HTTP layer passes them on as they are.
  */
+/** POST /auth's body, as docker login sends it. */
+export interface RegistryLogin {
+  username?: string;
+  password?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+}
+
+/** An image to pull or push, with the client's registry credentials as it sent them. */
+export interface RegistryRequest {
+  /** The repository, e.g. registry.example:5000/team/redis (a tag or digest may be in it). */
+  image: string;
+  tag?: string;
+  platform?: string;
+  /** The X-Registry-Auth header as the client sent it (base64url JSON); never logged. */
+  registryAuth?: string;
+}
+
 export interface DockerBackend {
   version(): Promise<BackendVersion>;
   info(): Promise<BackendInfo>;
@@ -88,6 +107,15 @@ export interface DockerBackend {
   ): Promise<{ ImagesDeleted: ({ Untagged: string } | { Deleted: string })[]; SpaceReclaimed: number }>;
   systemDf(): Promise<DockerSystemDf>;
   listNetworks(): Promise<DockerNetwork[]>;
+  /**
+   * docker pull: Docker's progress messages while the image comes from its
+   * registry; errors arrive as messages (`error`), the stream ends after.
+   */
+  pullImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>>;
+  /** docker login: the credentials checked against the registry from a host; nothing is stored. */
+  registryLogin(body: RegistryLogin): Promise<{ Status: string; IdentityToken?: string }>;
+  /** docker push, from a host that has the image; messages as pullImage. */
+  pushImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>>;
 
   /** An exec session in a running container (409 when it is not running); its ID. */
   createExec(ref: string, body: DockerExecCreateBody): Promise<string>;

@@ -10,7 +10,7 @@ import {
 } from '../../engine/errors.ts';
 import type { PodmanClient } from '../../engine/podman-client.ts';
 import type { CheckpointOptions, ContainerCreateSpec, ExecInspect } from '../../engine/types.ts';
-import { ValidationError } from '../../util/errors.ts';
+import { LifeboatError, ValidationError } from '../../util/errors.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 import type {
   AttachOptions,
@@ -28,6 +28,8 @@ import type {
   LogsOptions,
   LogStream,
   StartOptions,
+  RegistryLogin,
+  RegistryRequest,
   WaitHandle,
 } from './backend.ts';
 import { CheckpointArchives } from './checkpoint-archives.ts';
@@ -49,6 +51,7 @@ import { matchesPruneFilters } from './container-filters.ts';
 import { updateResources, type DockerUpdateBody } from './daily.ts';
 import type { DockerEvent, EventsOptions } from './events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
+import { jsonMessages, type JsonMessage } from './json-messages.ts';
 import { matchesImageFilters } from './image-filters.ts';
 import {
   dockerState,
@@ -710,6 +713,48 @@ export class PodmanDockerBackend implements DockerBackend {
       Volumes: [],
       BuildCache: [],
     };
+  }
+
+  async pullImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>> {
+    return jsonMessages(
+      await this.podman.pullImageStream(req.image, req.tag, {
+        ...(req.registryAuth ? { registryAuth: req.registryAuth } : {}),
+        ...(req.platform ? { platform: req.platform } : {}),
+        signal,
+      }),
+    );
+  }
+
+  async registryLogin(body: RegistryLogin): Promise<{ Status: string; IdentityToken?: string }> {
+    try {
+      return await this.podman.registryLogin(body);
+    } catch (err) {
+      // the registry's refusal is the client's error, as dockerd answers it
+      if (err instanceof EngineError && err.httpStatus >= 400)
+        throw new LifeboatError(
+          'registry_login_failed',
+          `login to ${body.serveraddress ?? 'the registry'} failed: ${err.podmanMessage}`,
+          {
+            status: 401,
+            hint: 'check the user name and password, and that every host trusts the registry (its CA in /etc/containers/certs.d/HOST:PORT/ca.crt)',
+          },
+        );
+      throw err;
+    }
+  }
+
+  async pushImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>> {
+    try {
+      return jsonMessages(
+        await this.podman.pushImageStream(req.image, req.tag, {
+          ...(req.registryAuth ? { registryAuth: req.registryAuth } : {}),
+          signal,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ImageNotFoundError) throw new NoSuchImageError(req.image);
+      throw err;
+    }
   }
 
   async listNetworks(): Promise<DockerNetwork[]> {
