@@ -29,7 +29,8 @@ chmod 0700 "$PREFIX"
 
 PKGS=(podman runc conmon iptables nftables iproute2 busybox-static redis-server redis-tools
       etcd-server etcd-client glusterfs-server glusterfs-client fuse3 util-linux procps psmisc
-      openssl ca-certificates python3 python3-docker catatonit)
+      openssl ca-certificates python3 python3-docker catatonit
+      docker-registry apache2-utils chromium prometheus)
 
 # The docker CLI (the tour and the tests use it): Debian 12 has it only in docker.io,
 # which also brings a dockerd that is never started here (service starts are suppressed).
@@ -61,7 +62,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   cleanup_policy
   trap - EXIT
   # Stop anything a package started anyway (no systemd here: only sysv scripts).
-  for svc in redis-server etcd glusterd; do
+  for svc in redis-server etcd glusterd docker-registry prometheus; do
     pkill -x "$svc" 2>/dev/null && say "stopped $svc started by its package" || true
   done
 else

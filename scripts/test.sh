@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/provision.sh
 echo "[test] lint"; npx eslint . && npx prettier --check . >/dev/null
-echo "[test] typecheck"; npx tsc --noEmit -p .
+echo "[test] typecheck"; npx tsc --noEmit -p . && npx tsc -p src/ui
 echo "[test] tests"
 exec bash scripts/run-tests.sh all

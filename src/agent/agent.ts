@@ -5,6 +5,9 @@ import { AgentNotReadyError, HeartbeatLoop } from './heartbeat.ts';
 import { startNodeApi, type RunningNodeApi } from '../node-api/server.ts';
 import { FrozenWatch } from './frozen-watch.ts';
 import type { NodeService } from './node-service.ts';
+import { AgentMetrics } from './agent-metrics.ts';
+import { Router } from '../api/http/router.ts';
+import { serve, type RunningServer } from '../api/http/serve.ts';
 
 export interface AgentOptions {
   service: NodeService;
@@ -22,6 +25,8 @@ export interface AgentOptions {
   fenceMarginMs?: number;
   /** Keeps the time of the last accepted heartbeat across agent restarts (HeartbeatOptions.contactFile). */
   contactFile?: string;
+  /** A plain loopback listener for /metrics, /healthz and /readyz (a local Prometheus or watchdog). */
+  metricsListen?: HostPort;
   logger?: Logger;
 }
 
@@ -41,6 +46,7 @@ export class Agent {
   /** The node API's URL as managers see it. */
   readonly url: string;
   private readonly log: Logger;
+  private metricsServer: RunningServer | undefined;
 
   private constructor(
     service: NodeService,
@@ -68,6 +74,15 @@ export class Agent {
     const log = opts.logger ?? createLogger(`agent/${opts.service.name}`);
     // the node API starts first (its port is in the heartbeat); pulled heartbeats wait for the loop
     const started: { loop?: HeartbeatLoop } = {};
+    const service = opts.service;
+    service.metrics = new AgentMetrics({
+      contactState: () => started.loop?.state,
+      sinceContactMs: () => started.loop?.sinceContactMs,
+      containers: async () => {
+        const all = await service.podman.listContainers({ all: true });
+        return { all: all.length, running: all.filter((c) => c.State === 'running').length };
+      },
+    });
     const api = await startNodeApi({
       service: opts.service,
       membership: {
@@ -105,13 +120,34 @@ export class Agent {
     }
     heartbeat.start();
     started.loop = heartbeat;
+    let metricsServer: RunningServer | undefined;
+    if (opts.metricsListen) {
+      const plain = new Router({ logger: log.child('metrics') });
+      plain.get('/metrics', async (ctx) => {
+        const text = await service.metrics!.text();
+        ctx.res.writeHead(200, { 'Content-Type': service.metrics!.contentType });
+        ctx.res.end(text);
+      });
+      plain.get('/healthz', (ctx) => ctx.send(200, { status: 'ok', node: service.name }));
+      plain.get('/readyz', async (ctx) => {
+        const r = await service.readiness();
+        ctx.send(r.ready ? 200 : 503, r);
+      });
+      metricsServer = await serve(plain, opts.metricsListen);
+      log.info('metrics and health on loopback', {
+        listen: `${opts.metricsListen.host}:${metricsServer.port}`,
+      });
+    }
     log.info('agent started', { node: opts.service.name, url });
-    return new Agent(opts.service, api, heartbeat, url, log);
+    const agent = new Agent(opts.service, api, heartbeat, url, log);
+    agent.metricsServer = metricsServer;
+    return agent;
   }
 
   /** Stops heartbeats (a fence in progress finishes), then the node API with every open connection. */
   async stop(): Promise<void> {
     this.frozenWatch.stop();
+    await this.metricsServer?.close();
     await this.heartbeat.stop();
     await this.api.close();
     this.log.info('agent stopped');

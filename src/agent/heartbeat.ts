@@ -110,6 +110,11 @@ export class HeartbeatLoop {
     return this.monitor?.current ?? 'connected';
   }
 
+  /** ms since a manager last accepted a heartbeat (monotonic); undefined before the loop starts. */
+  get sinceContactMs(): number | undefined {
+    return this.monitor ? performance.now() - this.monitor.lastContactAt : undefined;
+  }
+
   /** The last accepted answer and who gave it. */
   get lastAccepted(): { manager: string; response: HeartbeatResponse } | undefined {
     return this.last;

@@ -35,6 +35,7 @@ import { withDeadline } from '../util/deadline.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
+import type { AgentMetrics } from './agent-metrics.ts';
 import { killRestorePolicyContainers } from './fence-guard.ts';
 import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
@@ -84,6 +85,8 @@ export class NodeService extends PodmanNode implements NodeClient {
   private readonly restorer: PreparedRestore;
   private readonly target: MigrationTarget;
   private readonly dumps = { started: 0, running: 0 };
+  /** Set by the agent (agent-metrics.ts); undefined where nobody scrapes (tests). */
+  metrics: AgentMetrics | undefined;
 
   constructor(opts: NodeServiceOptions) {
     super();
@@ -252,11 +255,19 @@ export class NodeService extends PodmanNode implements NodeClient {
     await store.checkSpace(key, expected);
     await checkSpoolSpace(this.spoolDir, expected);
     const t0 = Date.now();
-    const spooled = await spoolAndValidate(
-      await this.criu(() => this.podman.checkpointExport(name, opts)),
-      this.spoolDir,
-    );
+    let spooled;
+    try {
+      spooled = await spoolAndValidate(
+        await this.criu(() => this.podman.checkpointExport(name, opts)),
+        this.spoolDir,
+      );
+    } catch (err) {
+      this.metrics?.dumps.inc({ outcome: 'failed' });
+      throw err;
+    }
     const t1 = Date.now();
+    this.metrics?.dumps.inc({ outcome: 'ok' });
+    this.metrics?.dumpSeconds.observe((t1 - t0) / 1000);
     try {
       const s = spooled.info.dumpStats;
       const criu: Record<string, number> = {};
@@ -445,7 +456,9 @@ export class NodeService extends PodmanNode implements NodeClient {
     grant: string,
     opts: { onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal } = {},
   ): Promise<MigrationOutcome> {
-    return this.criu(() => this.target.complete(grant, opts));
+    const out = await this.criu(() => this.target.complete(grant, opts));
+    this.metrics?.bytes.inc({ direction: 'received', kind: 'migration' }, out.wireBytes ?? 0);
+    return out;
   }
 
   async discardMigration(grant: string): Promise<void> {
@@ -517,7 +530,9 @@ export class NodeService extends PodmanNode implements NodeClient {
    * host and will restore them elsewhere. Returns the names stopped.
    */
   async fence(reason: string): Promise<string[]> {
-    return killRestorePolicyContainers(this.podman, this.log, reason);
+    const stopped = await killRestorePolicyContainers(this.podman, this.log, reason);
+    this.metrics?.fences.inc();
+    return stopped;
   }
 
   /**

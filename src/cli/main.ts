@@ -9,7 +9,9 @@ import { registerManage } from './commands/manage.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerNode } from './commands/node.ts';
 import { registerUp } from './commands/up.ts';
+import { registerDashboard } from './commands/dashboard.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerTop } from './commands/top.ts';
 import { registerFenceGuard } from './commands/fence-guard.ts';
 import { registerImages } from './commands/images.ts';
 
@@ -39,6 +41,8 @@ registerMigrate(program);
 registerCheckpoint(program);
 registerNode(program);
 registerEvents(program);
+registerDashboard(program);
+registerTop(program);
 registerDoctor(program);
 registerImages(program);
 registerBench(program);

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { clientTlsOptions, loadTlsBundle } from '../pki/index.ts';
 import { LifeboatError } from '../util/errors.ts';
@@ -43,10 +44,35 @@ export class ManagerClient {
    * cannot be reached.
    */
   async request<T>(method: string, path: string, body?: unknown, onLine?: (o: unknown) => void): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = payload
+      ? { 'Content-Type': 'application/json', 'Content-Length': payload.length }
+      : {};
+    return this.withFailover(async () =>
+      readAnswer<T>(await this.open(method, path, headers, payload), onLine),
+    );
+  }
+
+  /**
+   * The manager's answer as it comes (status, headers, streamed body), for
+   * callers that pass it on: the dashboard's local proxy. Fails over as
+   * request() does.
+   */
+  async raw(
+    method: string,
+    path: string,
+    headers: Record<string, string | number>,
+    payload?: Buffer,
+  ): Promise<IncomingMessage> {
+    return this.withFailover(() => this.open(method, path, headers, payload));
+  }
+
+  /** Runs `fn` against the current replica, and the next ones while it cannot reach them. */
+  private async withFailover<T>(fn: () => Promise<T>): Promise<T> {
     const failures: string[] = [];
     for (let tried = 0; tried < this.bases.length; tried++) {
       try {
-        return await this.requestOnce<T>(method, path, body, onLine);
+        return await fn();
       } catch (err) {
         const code = (err as { reason?: string }).reason;
         if (
@@ -65,62 +91,17 @@ export class ManagerClient {
     });
   }
 
-  private requestOnce<T>(
+  /** One request to the current replica: resolves with its answer once the status line is in. */
+  private open(
     method: string,
     path: string,
-    body?: unknown,
-    onLine?: (o: unknown) => void,
-  ): Promise<T> {
+    headers: Record<string, string | number>,
+    payload?: Buffer,
+  ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = https.request(
-        {
-          host: this.base.hostname,
-          port: this.base.port,
-          method,
-          path,
-          agent: this.agent,
-          headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
-        },
-        (res) => {
-          let buf = '';
-          let last: unknown;
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => {
-            buf += d;
-            if (!onLine) return;
-            let nl: number;
-            while ((nl = buf.indexOf('\n')) >= 0) {
-              const line = buf.slice(0, nl);
-              buf = buf.slice(nl + 1);
-              if (line.trim()) {
-                last = JSON.parse(line);
-                onLine(last);
-              }
-            }
-          });
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            let parsed: unknown = last;
-            if (!onLine || buf.trim()) {
-              try {
-                parsed = buf ? JSON.parse(buf) : undefined;
-              } catch {
-                parsed = buf;
-              }
-            }
-            if (status >= 400) {
-              const p = parsed as { message?: string; hint?: string; code?: string } | undefined;
-              reject(
-                new LifeboatError(p?.code ?? 'manager_error', p?.message ?? `manager answered ${status}`, {
-                  status,
-                  ...(p?.hint ? { hint: p.hint } : {}),
-                }),
-              );
-            } else resolve(parsed as T);
-          });
-          res.on('error', reject);
-        },
+        { host: this.base.hostname, port: this.base.port, method, path, agent: this.agent, headers },
+        resolve,
       );
       // a manager whose machine is gone answers nothing: give up on it after CONNECT_TIMEOUT_MS
       const connectTimer = setTimeout(() => {
@@ -148,4 +129,47 @@ export class ManagerClient {
       req.end(payload);
     });
   }
+}
+
+/** Reads an answer whole (or line by line into `onLine`): its parsed body, or the last line; >= 400 rejects. */
+function readAnswer<T>(res: IncomingMessage, onLine?: (o: unknown) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let last: unknown;
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      buf += d;
+      if (!onLine) return;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.trim()) {
+          last = JSON.parse(line);
+          onLine(last);
+        }
+      }
+    });
+    res.on('end', () => {
+      const status = res.statusCode ?? 0;
+      let parsed: unknown = last;
+      if (!onLine || buf.trim()) {
+        try {
+          parsed = buf ? JSON.parse(buf) : undefined;
+        } catch {
+          parsed = buf;
+        }
+      }
+      if (status >= 400) {
+        const p = parsed as { message?: string; hint?: string; code?: string } | undefined;
+        reject(
+          new LifeboatError(p?.code ?? 'manager_error', p?.message ?? `manager answered ${status}`, {
+            status,
+            ...(p?.hint ? { hint: p.hint } : {}),
+          }),
+        );
+      } else resolve(parsed as T);
+    });
+    res.on('error', reject);
+  });
 }

@@ -13,6 +13,8 @@ import { ContainerNotInClusterError } from './cluster-state.ts';
 import { MigrationError } from './migrate.ts';
 import { openApiDocument } from './openapi.ts';
 import type { LeaderForwarder } from './leader-forward.ts';
+import type { ClusterEvent } from './events.ts';
+import { sendUiFile } from '../ui/static.ts';
 
 /**
  * lifeboat's own API, beside the Docker one: what Docker's lacks (hosts,
@@ -45,6 +47,8 @@ export function answeredByAnyManager(path: string): boolean {
   // heartbeats go to the shared store from any replica; /leader says who answers
   return (
     path === HEARTBEAT_PATH ||
+    path === '/ui' ||
+    path.startsWith('/ui/') ||
     [`${API_PREFIX}/leader`, `${API_PREFIX}/openapi.json`, ...OWN_PATHS].includes(path)
   );
 }
@@ -108,6 +112,70 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
   r.get(
     `${API_PREFIX}/containers/{name}/checkpoints`,
     guard(users, async (ctx) => ctx.send(200, await m.checkpointVersions(nameParam(ctx, 'name')))),
+  );
+
+  // the dashboard (src/ui): its files from any replica, its data from the leader
+  // one route for /ui and /ui/ (the router ignores a trailing slash); the page's relative links need the slash
+  r.get(
+    '/ui',
+    guard(users, async (ctx) => {
+      if (!new URL(ctx.req.url ?? '/', 'http://x').pathname.endsWith('/')) {
+        ctx.res.writeHead(308, { Location: '/ui/' });
+        ctx.res.end();
+        return;
+      }
+      await sendUiFile(ctx.res as ServerResponse, '');
+    }),
+  );
+  r.get(
+    '/ui/{file}',
+    guard(users, async (ctx) => {
+      if (!(await sendUiFile(ctx.res as ServerResponse, ctx.param('file'))))
+        throw new LifeboatError('not_found', `no dashboard file ${ctx.param('file')}`, { status: 404 });
+    }),
+  );
+  r.get(
+    `${API_PREFIX}/overview`,
+    guard(users, async (ctx) => ctx.send(200, await m.overview())),
+  );
+  // the event log as server-sent events: what happened after `since` (or Last-Event-ID), then live
+  r.get(
+    `${API_PREFIX}/events/stream`,
+    guard(users, async (ctx) => {
+      const last = Number(ctx.req.headers['last-event-id'] ?? NaN);
+      const since = Number.isInteger(last) ? last : (ctx.int('since') ?? 0);
+      const container = ctx.string('container');
+      const res = ctx.res as ServerResponse;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        'X-Accel-Buffering': 'no',
+      });
+      const send = (e: ClusterEvent): void => {
+        if (container && e.container !== container) return;
+        res.write(`id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      // replayed and subscribed in one turn of the event loop: nothing falls between
+      let sent = since;
+      for (const e of m.events.since(since)) {
+        sent = Math.max(sent, e.seq);
+        send(e);
+      }
+      const unsubscribe = m.events.subscribe((e) => {
+        if (e.seq <= sent) return;
+        sent = e.seq;
+        send(e);
+      });
+      // a comment every 15 s keeps proxies and load balancers from closing an idle stream
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      await new Promise<void>((resolve) =>
+        res.once('close', () => {
+          clearInterval(keepAlive);
+          unsubscribe();
+          resolve();
+        }),
+      );
+    }),
   );
 
   r.get(

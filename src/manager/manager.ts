@@ -10,6 +10,7 @@ import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
 import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
+import { timedStore } from '../store/timed-store.ts';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { withDeadline } from '../util/deadline.ts';
@@ -114,10 +115,16 @@ export class Manager {
     onHostRecovered: ((node: string) => Promise<void>)[];
   } = { onElected: [], onDeposed: [], onHostFailed: [], onHostRecovered: [] };
 
+  /** The cluster store, each request timed for the metrics. */
+  private readonly store: ClusterStore;
+
   private constructor(private readonly o: ManagerOptions) {
     this.name = o.name;
     this.log = o.logger ?? createLogger(`manager/${o.name}`);
-    this.state = new ClusterState(o.store);
+    this.store = timedStore(o.store, (op, seconds, ok) =>
+      this.metrics?.storeSeconds.observe({ op, outcome: ok ? 'ok' : 'error' }, seconds),
+    );
+    this.state = new ClusterState(this.store);
     this.events = new EventLog();
     this.scheduler = new Scheduler({
       ...(o.strategy ? { strategy: o.strategy } : {}),
@@ -348,7 +355,7 @@ export class Manager {
     const value: LeaderValue = { name: this.name, apiUrl: this.apiUrl, dockerUrl: this.dockerUrl };
     while (!this.campaignAbort.signal.aborted) {
       try {
-        const l = await this.o.store.campaign(ELECTION, this.name, JSON.stringify(value), {
+        const l = await this.store.campaign(ELECTION, this.name, JSON.stringify(value), {
           ttlSeconds: Math.max(1, Math.round(this.o.failureTimeoutMs / 2000)),
           signal: this.campaignAbort.signal,
         });
@@ -437,7 +444,7 @@ export class Manager {
   }
 
   async leaderInfo(): Promise<LeaderValue | undefined> {
-    const v = await this.o.store.leader(ELECTION);
+    const v = await this.store.leader(ELECTION);
     return v ? (JSON.parse(v) as LeaderValue) : undefined;
   }
 
@@ -480,6 +487,52 @@ export class Manager {
       capabilities: n.report.capabilities,
       apiUrl: n.apiUrl,
     }));
+  }
+
+  /** What the dashboard shows: hosts, and containers with their policy and newest checkpoint. */
+  async overview(): Promise<{
+    manager: string;
+    leader?: string;
+    time: string;
+    nodes: unknown[];
+    containers: unknown[];
+  }> {
+    const [nodes, records, leader] = await Promise.all([
+      this.nodeSummaries(),
+      this.state.containers(),
+      this.leaderInfo().catch(() => undefined),
+    ]);
+    const containers = await Promise.all(
+      records.map(async (r) => {
+        const t = r.ticker ? await this.state.ticker(r.name).catch(() => undefined) : undefined;
+        return {
+          name: r.name,
+          node: r.node,
+          phase: r.phase,
+          image: r.spec.image,
+          generation: r.generation,
+          ...(r.restorePolicy ? { restorePolicy: r.restorePolicy } : {}),
+          ...(r.ticker ? { ticker: r.ticker } : {}),
+          ...(r.note ? { note: r.note } : {}),
+          ...(t
+            ? {
+                checkpoint: {
+                  version: t.version,
+                  group: t.group,
+                  ...(t.lastCheckpointAt ? { lastCheckpointAt: t.lastCheckpointAt } : {}),
+                },
+              }
+            : {}),
+        };
+      }),
+    );
+    return {
+      manager: this.name,
+      ...(leader ? { leader: leader.name } : {}),
+      time: new Date().toISOString(),
+      nodes,
+      containers,
+    };
   }
 
   async checkpointVersions(container: string): Promise<unknown> {

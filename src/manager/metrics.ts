@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../util/process-metrics.ts';
 import type { ClusterEvent, EventLog } from './events.ts';
 import type { NodeRecord } from './records.ts';
 
@@ -52,6 +53,13 @@ export class ManagerMetrics {
     name: 'lifeboat_checkpoint_archive_bytes',
     help: 'Size of each stored checkpoint version',
     buckets: [1e6, 1e7, 5e7, 1e8, 5e8, 1e9, 4e9],
+    registers: [this.registry],
+  });
+  readonly storeSeconds = new Histogram({
+    name: 'lifeboat_store_request_duration_seconds',
+    help: 'Cluster store (etcd) requests made by this manager, by operation and outcome',
+    labelNames: ['op', 'outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
   readonly checkpointFailures = new Counter({
@@ -119,7 +127,7 @@ export class ManagerMetrics {
     private readonly view: ManagerView,
     events: EventLog,
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'lifeboat_manager_' });
+    collectProcessMetrics(this.registry, 'lifeboat_manager_');
     events.subscribe((e) => this.onEvent(e));
     const hosts = async (): Promise<NodeRecord[]> => view.nodes().catch(() => []);
     new Gauge({

@@ -86,11 +86,23 @@ async function streamOut(
   log: Logger,
   what: string,
   headers: Record<string, string> = {},
+  count?: (bytes: number) => void,
 ): Promise<void> {
   ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar', ...headers });
   ctx.res.flushHeaders();
   try {
-    await pipeline(source, ctx.res);
+    if (count)
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const c of chunks) {
+            count(c.length);
+            yield c;
+          }
+        },
+        ctx.res,
+      );
+    else await pipeline(source, ctx.res);
   } catch (err) {
     // The status line is gone: a cut connection is the only signal left (the archive is incomplete).
     log.warn(`${what} stream broke off`, { error: errorMessage(err) });
@@ -147,6 +159,16 @@ export function nodeApiRouter(
     v1(async (ctx) => ctx.send(200, await service.report())),
   );
   router.get(
+    '/v1/metrics',
+    v1(async (ctx) => {
+      if (!service.metrics)
+        throw new LifeboatError('no_metrics', 'this node API has no metrics', { status: 404 });
+      const text = await service.metrics.text();
+      ctx.res.writeHead(200, { 'Content-Type': service.metrics.contentType });
+      ctx.res.end(text);
+    }),
+  );
+  router.get(
     '/v1/healthz',
     v1(async (ctx) => ctx.send(200, { status: 'ok', node: service.name })),
   );
@@ -162,7 +184,9 @@ export function nodeApiRouter(
     v1(async (ctx) => {
       const name = containerName(ctx.param('name'));
       const archive = await service.checkpointStream(name, checkpointOptionsFromQuery(ctx.query));
-      await streamOut(ctx, archive, log, `checkpoint of ${name}`);
+      await streamOut(ctx, archive, log, `checkpoint of ${name}`, {}, (n) =>
+        service.metrics?.bytes.inc({ direction: 'sent', kind: 'checkpoint' }, n),
+      );
     }),
   );
   router.post(
@@ -288,17 +312,26 @@ export function nodeApiRouter(
       const opts = dumpQuery(ctx.query);
       const peer = service.peer(caller(ctx));
       const { archive, dumpMs } = await peer.dumpCheckpoint(grantId(ctx.param('grant')), opts);
-      await streamOut(ctx, archive, log, 'checkpoint for a peer', {
-        'X-Lifeboat-Dump-Ms': String(dumpMs),
-        ...(opts.compression === 'gzip' ? { 'Content-Type': 'application/gzip' } : {}),
-      });
+      await streamOut(
+        ctx,
+        archive,
+        log,
+        'checkpoint for a peer',
+        {
+          'X-Lifeboat-Dump-Ms': String(dumpMs),
+          ...(opts.compression === 'gzip' ? { 'Content-Type': 'application/gzip' } : {}),
+        },
+        (n) => service.metrics?.bytes.inc({ direction: 'sent', kind: 'migration' }, n),
+      );
     }),
   );
   router.get(
     '/v1/peer/{grant}/image',
     v1(async (ctx) => {
       const archive = await service.peer(caller(ctx)).imageArchive(grantId(ctx.param('grant')));
-      await streamOut(ctx, archive, log, 'image for a peer');
+      await streamOut(ctx, archive, log, 'image for a peer', {}, (n) =>
+        service.metrics?.bytes.inc({ direction: 'sent', kind: 'image' }, n),
+      );
     }),
   );
   router.get(

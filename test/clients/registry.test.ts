@@ -6,7 +6,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { clusterDown, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { clusterDown } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { freshCluster } from '../support/e2e-cluster.ts';
 import { waitFor } from '../support/wait.ts';
@@ -24,7 +24,6 @@ const REG_PORT = 5443;
 const USER = 'lifeboat';
 const PASSWORD = 'not-a-secret-42';
 
-let up: ClusterUpResult;
 let registry: ChildProcess | undefined;
 let regAddr: string;
 let certsDir: string | undefined;
@@ -66,13 +65,13 @@ function registryStatus(ca: string): Promise<number> {
 
 describe('registry: docker login, push and pull through the cluster endpoint', () => {
   before(async () => {
-    ({ up } = await freshCluster({
+    await freshCluster({
       nodes: 2,
       root: ROOT,
       cluster: CLUSTER,
       managerPort: 7510,
       dockerPort: DOCKER_PORT,
-    }));
+    });
     const gateway = CLUSTER.subnet.replace(/\.0\/24$/, '.1');
     regAddr = `${gateway}:${REG_PORT}`;
     rmSync(regDir, { recursive: true, force: true });

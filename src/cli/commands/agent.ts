@@ -20,6 +20,7 @@ import { formatDuration, parseDuration } from '../../policy/duration.ts';
 import { byteSize } from '../../util/byte-size.ts';
 import { errorMessage, ValidationError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
+import { loopbackHostPort } from '../listen-flags.ts';
 
 export const DEFAULT_PODMAN_SOCKET = '/run/podman/podman.sock';
 export const DEFAULT_AGENT_PKI_DIR = '/var/lib/lifeboat/pki/agent';
@@ -47,6 +48,7 @@ interface AgentFlags {
   heartbeatInterval: number;
   selfTest?: boolean;
   polled?: boolean;
+  metricsListen?: string;
 }
 
 const HELP = `
@@ -168,6 +170,10 @@ export function registerAgent(program: Command): void {
         .default(DEFAULT_HEARTBEAT_INTERVAL_MS, formatDuration(DEFAULT_HEARTBEAT_INTERVAL_MS)),
     )
     .option(
+      '--metrics-listen <host:port>',
+      'also serve /metrics, /healthz and /readyz over plain HTTP on loopback (managers scrape /v1/metrics over mTLS)',
+    )
+    .option(
       '--self-test',
       'run the CRIU dump/restore self-test at start (slower; `lifeboat doctor` runs it too)',
     )
@@ -246,6 +252,9 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     heartbeatIntervalMs: flags.heartbeatInterval,
     failureTimeoutMs: flags.failureTimeout,
     contactFile: join(flags.spoolDir, 'last-contact'),
+    ...(flags.metricsListen
+      ? { metricsListen: loopbackHostPort(flags.metricsListen, '--metrics-listen') }
+      : {}),
   });
   log.info('agent ready', {
     api: agent.url,

@@ -10,23 +10,9 @@ import { parseDiscovery } from '../../manager/discovery.ts';
 import { DEFAULT_DOCKER_SOCKET } from '../../api/docker/unix-socket.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
-
-function hostPort(v: string, what: string): { host: string; port: number } {
-  const m = /^(.+):(\d+)$/.exec(v);
-  if (!m?.[1] || !m[2]) throw new ValidationError(`${what} "${v}" is not HOST:PORT`);
-  return { host: m[1], port: Number(m[2]) };
-}
+import { hostPort, LOOPBACK, loopbackHostPort } from '../listen-flags.ts';
 
 const DEFAULT_CLUSTER_KEY = '/var/lib/lifeboat/cluster.key';
-
-const LOOPBACK = /^(127\.|localhost$|::1$)/;
-
-function loopbackHostPort(v: string, flag: string): { host: string; port: number } {
-  const hp = hostPort(v, flag);
-  if (!LOOPBACK.test(hp.host))
-    throw new ValidationError(`${flag} ${v}: plain HTTP listens on loopback only`, 'use 127.0.0.1:PORT');
-  return hp;
-}
 
 /** `--docker`: unix:///path, or [tcp://]HOST:PORT on loopback. */
 export function dockerEndpoint(v: string): { socketPath: string } | { host: string; port: number } {

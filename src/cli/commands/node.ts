@@ -14,7 +14,42 @@ interface NodeSummary {
   capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
 }
 
-function localCluster(): LocalCluster {
+/** Faults a local cluster takes from `lifeboat node ...` and from the dashboard's buttons. */
+export const LOCAL_FAULTS: Record<
+  'kill' | 'partition' | 'heal' | 'reboot',
+  { what: string; run: (c: LocalCluster, host: string) => Promise<string> }
+> = {
+  kill: {
+    what: 'power loss: every process of the host dies at once, nothing is cleaned up',
+    run: async (c, h) => {
+      const r = await c.host(h).kill();
+      return `killed ${h}: ${r.killed} processes in ${r.ms} ms`;
+    },
+  },
+  partition: {
+    what: "take the host's link down (it keeps running, cut off)",
+    run: async (c, h) => {
+      await c.host(h).partition();
+      return `${h} partitioned`;
+    },
+  },
+  heal: {
+    what: "bring the host's link back",
+    run: async (c, h) => {
+      await c.host(h).heal();
+      return `${h} healed`;
+    },
+  },
+  reboot: {
+    what: 'fresh host processes (Podman, agent) over the old disk state',
+    run: async (c, h) => {
+      await c.host(h).reboot();
+      return `${h} rebooted`;
+    },
+  },
+};
+
+export function localCluster(): LocalCluster {
   const ctx = readContext();
   return new LocalCluster(ctx.clusterRoot ? { root: ctx.clusterRoot } : {});
 }
@@ -55,34 +90,14 @@ export function registerNode(program: Command): void {
             .trimEnd() + '\n',
         );
     });
-  const fault = (
-    name: string,
-    what: string,
-    fn: (c: LocalCluster, host: string) => Promise<string>,
-  ): void => {
+  for (const [name, f] of Object.entries(LOCAL_FAULTS)) {
     node
       .command(`${name} <host>`)
-      .description(what)
+      .description(f.what)
       .action(async (host: string) => {
         const c = localCluster();
         c.host(host);
-        process.stdout.write((await fn(c, host)) + '\n');
+        process.stdout.write((await f.run(c, host)) + '\n');
       });
-  };
-  fault('kill', 'power loss: every process of the host dies at once, nothing is cleaned up', async (c, h) => {
-    const r = await c.host(h).kill();
-    return `killed ${h}: ${r.killed} processes in ${r.ms} ms`;
-  });
-  fault('partition', "take the host's link down (it keeps running, cut off)", async (c, h) => {
-    await c.host(h).partition();
-    return `${h} partitioned`;
-  });
-  fault('heal', "bring the host's link back", async (c, h) => {
-    await c.host(h).heal();
-    return `${h} healed`;
-  });
-  fault('reboot', 'fresh host processes (Podman, agent) over the old disk state', async (c, h) => {
-    await c.host(h).reboot();
-    return `${h} rebooted`;
-  });
+  }
 }
