@@ -175,6 +175,7 @@ export class ClusterDockerBackend implements DockerBackend {
         address: n.report.address,
         id: n.report.name,
         status: healthy.has(n.report.name) ? 'Healthy' : 'Unhealthy',
+        availability: n.availability ?? 'active',
         containers: { total: cs.length, running, paused: 0, stopped: cs.length - running },
         cpus: n.report.cpus,
         memoryBytes: n.report.memoryBytes,

@@ -1,9 +1,11 @@
 import type { ClusterStore } from '../store/index.ts';
 import { LifeboatError } from '../util/errors.ts';
 import {
+  AVAILABILITY,
   CONTAINERS,
   NODES,
   TICKERS,
+  type AvailabilityRecord,
   type ContainerRecord,
   type NodeRecord,
   type TickerRecord,
@@ -40,7 +42,33 @@ export class ClusterState {
   }
 
   async putNode(rec: NodeRecord): Promise<void> {
-    await this.store.put(NODES + rec.report.name, JSON.stringify(rec));
+    // availability lives in its own key (an operator's mark must not race the heartbeats)
+    const { availability: _merged, ...stored } = rec;
+    await this.store.put(NODES + rec.report.name, JSON.stringify(stored));
+  }
+
+  /** Drained hosts by name (a host without a record is active). */
+  async availabilities(): Promise<Map<string, AvailabilityRecord>> {
+    return new Map(
+      (await this.store.getPrefix(AVAILABILITY)).map((e) => [
+        e.key.slice(AVAILABILITY.length),
+        JSON.parse(e.value) as AvailabilityRecord,
+      ]),
+    );
+  }
+
+  async availability(node: string): Promise<AvailabilityRecord | undefined> {
+    const e = await this.store.get(AVAILABILITY + node);
+    return e ? (JSON.parse(e.value) as AvailabilityRecord) : undefined;
+  }
+
+  async putAvailability(node: string, rec: AvailabilityRecord): Promise<void> {
+    await this.store.put(AVAILABILITY + node, JSON.stringify(rec));
+  }
+
+  /** The host is active again. */
+  async deleteAvailability(node: string): Promise<void> {
+    await this.store.delete(AVAILABILITY + node);
   }
 
   async containers(): Promise<ContainerRecord[]> {

@@ -26,10 +26,11 @@ export async function ensureImage(
   }
   throw new LifeboatError(
     'image_unavailable',
-    `image ${image.name ?? image.ref} is not on ${target.name} and no healthy host has it`,
+    // "No such image" is what Docker's clients look for (docker-py raises ImageNotFound on it, the CLI pulls)
+    `No such image: ${image.name ?? image.ref} (not on ${target.name}, and no healthy host has it to ship)`,
     {
       status: 404,
-      hint: 'load the image on one host (podman load / lifeboat images build), lifeboat ships it from there',
+      hint: '`docker pull` it from a registry (it lands on every healthy host), or load it on one host (podman load); lifeboat ships it from there',
     },
   );
 }

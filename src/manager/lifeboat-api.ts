@@ -6,7 +6,8 @@ import {
 } from '../node-api/heartbeat-protocol.ts';
 import { Router } from '../api/http/router.ts';
 import type { RequestContext } from '../api/http/context.ts';
-import { authorizePeer, type Role } from '../pki/index.ts';
+import type { Socket } from 'node:net';
+import { authorizePeer, peerIdentity, type Role } from '../pki/index.ts';
 import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
 import type { Manager } from './manager.ts';
 import { ContainerNotInClusterError } from './cluster-state.ts';
@@ -112,6 +113,53 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
   r.get(
     `${API_PREFIX}/containers/{name}/checkpoints`,
     guard(users, async (ctx) => ctx.send(200, await m.checkpointVersions(nameParam(ctx, 'name')))),
+  );
+
+  // lifeboat node drain: progress as NDJSON lines ({event}), then {result} (or {error})
+  r.post(
+    `${API_PREFIX}/nodes/{name}/drain`,
+    guard(users, async (ctx) => {
+      const node = nameParam(ctx, 'name');
+      const raw = ctx.string('parallel');
+      const parallel = raw === undefined || raw === 'auto' ? undefined : Number(raw);
+      if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 16))
+        throw new ValidationError(`parallel must be auto or 1 to 16, got "${raw}"`);
+      const force = ctx.bool('force');
+      const by = peerIdentity(ctx.req.socket as Socket)?.name;
+      // errors before the first move (no such host) are an HTTP status, not a line
+      if (!(await m.registry.all()).some((n) => n.report.name === node))
+        throw new LifeboatError('no_such_node', `no host named ${node}`, {
+          status: 404,
+          hint: '`lifeboat node ls` lists the hosts',
+        });
+      const res = ctx.res as ServerResponse;
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      const line = (o: unknown): void => {
+        res.write(JSON.stringify(o) + '\n');
+      };
+      try {
+        const result = await m.drains.drain(
+          node,
+          { force, ...(parallel !== undefined ? { parallel } : {}), ...(by ? { by } : {}) },
+          (event) => line({ event }),
+        );
+        line({ result });
+      } catch (err) {
+        const e = err instanceof LifeboatError ? err : undefined;
+        line({
+          error: {
+            message: errorMessage(err),
+            code: e?.code ?? 'internal',
+            ...(e?.hint ? { hint: e.hint } : {}),
+          },
+        });
+      }
+      res.end();
+    }),
+  );
+  r.post(
+    `${API_PREFIX}/nodes/{name}/activate`,
+    guard(users, async (ctx) => ctx.send(200, await m.drains.activate(nameParam(ctx, 'name')))),
   );
 
   // the dashboard (src/ui): its files from any replica, its data from the leader

@@ -11,6 +11,7 @@ import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { timedStore } from '../store/timed-store.ts';
+import { DrainService } from './drain.ts';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { withDeadline } from '../util/deadline.ts';
@@ -91,6 +92,7 @@ export class Manager {
   readonly checkpoints: CheckpointCommands;
   readonly tickers: TickerService;
   readonly rescheduler: Rescheduler;
+  readonly drains: DrainService;
   private readonly log: Logger;
   private apiServer: https.Server | undefined;
   private apiClose: (() => Promise<void>) | undefined;
@@ -173,11 +175,21 @@ export class Manager {
       rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
       exclusive: (name, fn) => this.exclusive(name, fn),
     });
-    // Leader duties (thesis 3.4.3): a new leader resumes every ticker and any
-    // restore its predecessor left unfinished; a deposed one stops ticking.
+    this.drains = new DrainService({
+      state: this.state,
+      nodes: this.registry,
+      scheduler: this.scheduler,
+      events: this.events,
+      migrate: (req, onStep) => this.migrator.migrate(req, onStep),
+      exclusive: (name, fn) => this.exclusive(name, fn),
+      rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
+    });
+    // Leader duties (thesis 3.4.3): a new leader resumes every ticker, any
+    // restore and any drain its predecessor left unfinished; a deposed one stops ticking.
     this.leaderHooks.onElected.push(async () => {
       await this.tickers.rebuild();
       await this.rescheduler.resume();
+      await this.drains.resume();
     });
     this.leaderHooks.onDeposed.push(() => this.tickers.stopAll());
     this.leaderHooks.onHostFailed.push(async (node) => {
@@ -486,6 +498,7 @@ export class Manager {
       running: n.report.containers.filter((c) => c.State === 'running').length,
       capabilities: n.report.capabilities,
       apiUrl: n.apiUrl,
+      availability: n.availability ?? 'active',
     }));
   }
 

@@ -140,10 +140,12 @@ export class NodeRegistry implements NodeDirectory {
     return this.silentMs(rec.report.name) < this.opts.failureTimeoutMs;
   }
 
+  /** Every host, with an operator's drain mark merged in (`availability`). */
   async all(): Promise<NodeRecord[]> {
-    const records = (await this.opts.state.nodes()).sort((a, b) =>
-      a.report.name.localeCompare(b.report.name),
-    );
+    const [nodes, drained] = await Promise.all([this.opts.state.nodes(), this.opts.state.availabilities()]);
+    const records = nodes
+      .map((r) => (drained.has(r.report.name) ? { ...r, availability: 'drain' as const } : r))
+      .sort((a, b) => a.report.name.localeCompare(b.report.name));
     this.remember(records);
     return records;
   }

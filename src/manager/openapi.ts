@@ -175,6 +175,69 @@ export const openApiDocument = {
         responses: { '200': { description: 'events' } },
       },
     },
+    [`${P}/events/stream`]: {
+      get: {
+        summary:
+          "the manager's decisions as server-sent events: those after `since` (or Last-Event-ID), then live",
+        parameters: [
+          { name: 'since', in: 'query', schema: { type: 'integer' } },
+          { name: 'container', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: 'text/event-stream; one `data:` JSON event per message, `id:` its seq' },
+        },
+      },
+    },
+    [`${P}/overview`]: {
+      get: {
+        summary:
+          "the dashboard's view: hosts, and containers with their policy, interval and newest checkpoint",
+        responses: { '200': { description: 'overview' } },
+      },
+    },
+    [`${P}/nodes/{name}/drain`]: {
+      post: {
+        summary:
+          'drain a host: it takes no new container and its containers move elsewhere (NDJSON progress, then the result)',
+        parameters: [
+          name,
+          { name: 'force', in: 'query', schema: { type: 'boolean' } },
+          { name: 'parallel', in: 'query', schema: { type: 'string', pattern: '^(auto|[0-9]+)$' } },
+        ],
+        responses: {
+          '200': { description: 'application/x-ndjson: {event} lines, then {result} or {error}' },
+          '400': error,
+          '404': error,
+        },
+      },
+    },
+    [`${P}/nodes/{name}/activate`]: {
+      post: {
+        summary: 'end a drain: the host takes new containers again',
+        parameters: [name],
+        responses: { '200': { description: '{wasDrained, progress}' } },
+      },
+    },
+    '/ui': {
+      get: {
+        summary: 'the dashboard page (docs/dashboard.md); /ui redirects to /ui/',
+        responses: { '200': { description: 'text/html' }, '308': { description: 'to /ui/' } },
+      },
+    },
+    '/ui/{file}': {
+      get: {
+        summary: "the dashboard's script and style sheet",
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            schema: { enum: ['app.js', 'style.css', 'index.html'] },
+          },
+        ],
+        responses: { '200': { description: 'the file' }, '404': error },
+      },
+    },
     [`${P}/leader`]: {
       get: {
         summary: 'the leading manager and whether this one leads',

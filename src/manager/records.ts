@@ -7,10 +7,12 @@ import type { RestorePolicy, TickerConfig } from '../policy/labels.ts';
  *   nodes/<name>        NodeRecord, written on every accepted heartbeat
  *   containers/<name>   ContainerRecord: where a container lives, with a generation
  *   tickers/<name>      TickerRecord: Algorithm 1's V_i / group, for a new leader
+ *   availability/<name> AvailabilityRecord: a host drained by an operator (absent: active)
  */
 export const NODES = 'nodes/';
 export const CONTAINERS = 'containers/';
 export const TICKERS = 'tickers/';
+export const AVAILABILITY = 'availability/';
 
 export interface NodeRecord {
   report: NodeReport;
@@ -31,6 +33,38 @@ export interface NodeRecord {
    * store, so a new leader still sees it.
    */
   restartedAt?: number;
+  /**
+   * `drain` when an operator drained the host: it takes no new container.
+   * Merged in from availability/<name> when read through the NodeRegistry;
+   * never stored in the node record (heartbeats rewrite that every second).
+   */
+  availability?: 'drain';
+}
+
+/** A host an operator drained (`lifeboat node drain`), and how its drain went. */
+export interface AvailabilityRecord {
+  state: 'drain';
+  since: string;
+  /** Who asked: the certificate's name. */
+  by?: string;
+  drain: DrainProgress;
+}
+
+export interface DrainProgress {
+  /** running: the leader moves its containers off; done or stopped (activated before it ended). */
+  status: 'running' | 'done' | 'stopped';
+  force: boolean;
+  parallel: number;
+  startedAt: string;
+  finishedAt?: string;
+  /** Moved live to another host. */
+  moved: { container: string; to: string; ms: number; frozenMs?: number }[];
+  /** Restarted elsewhere without their state (--force, restore-policy containers that cannot move live). */
+  restarted: { container: string; to: string }[];
+  /** Left on the host, with the reason. */
+  left: { container: string; why: string }[];
+  /** A live move that failed: the container still runs on the drained host. */
+  failed: { container: string; why: string }[];
 }
 
 export type ContainerPhase = 'running' | 'stopped' | 'migrating' | 'restoring' | 'lost';

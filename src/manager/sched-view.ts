@@ -13,6 +13,7 @@ export function toSchedNode(rec: NodeRecord, healthy: boolean): SchedNode {
     cpus: r.cpus,
     memoryBytes: r.memoryBytes,
     healthy,
+    ...(rec.availability ? { availability: rec.availability } : {}),
     containers: r.containers.map((c) => ({
       id: c.Id,
       name: c.Names[0] ?? c.Id,

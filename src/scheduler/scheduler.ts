@@ -115,7 +115,15 @@ export class Scheduler {
       conditions.push(...filter.conditions(req, parsed));
       const next = filter.filter(req, parsed, candidates);
       record(filter.name, next);
-      if (next.length === 0) throw fail(filter.name, filter.explain(req, parsed, candidates), filter.hint);
+      if (next.length === 0) {
+        // hosts an operator drained were set aside first: say so, they may be the ones asked for
+        const drained = nodes.filter((n) => n.healthy && n.availability === 'drain');
+        const aside =
+          filter.name !== 'health' && drained.length
+            ? ` (drained, so not considered: ${listNodes(drained)}; \`lifeboat node activate\` takes a host back)`
+            : '';
+        throw fail(filter.name, filter.explain(req, parsed, candidates) + aside, filter.hint);
+      }
       candidates = next;
     }
     const step = `strategy:${this.strategy.name}`;

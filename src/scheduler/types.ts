@@ -55,6 +55,8 @@ export interface SchedNode {
   cpus: number;
   memoryBytes: number;
   healthy: boolean;
+  /** `drain`: an operator is emptying the node; it takes no new container (Swarm mode's node availability). */
+  availability?: 'active' | 'drain';
   /** Every container on the node, stopped ones included (they keep ports, slots and reservations). */
   containers: SchedContainer[];
   images: SchedImage[];

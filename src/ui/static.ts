@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { LifeboatError } from '../util/errors.ts';
 
 /**
  * The dashboard's files, served as they are from beside this module
@@ -33,7 +34,13 @@ export function isUiFile(name: string): boolean {
 export async function sendUiFile(res: ServerResponse, name: string): Promise<boolean> {
   const file = name === '' ? 'index.html' : name;
   if (!isUiFile(file)) return false;
-  const body = await readFile(join(DIR, file));
+  const body = await readFile(join(DIR, file)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    throw new LifeboatError('dashboard_missing', `the dashboard's ${file} is missing from ${DIR}`, {
+      status: 500,
+      hint: '`npm run build` copies src/ui into dist/ui',
+    });
+  });
   res.writeHead(200, { 'Content-Type': FILES[file]!, 'Content-Length': body.length, ...UI_SECURITY_HEADERS });
   res.end(body);
   return true;

@@ -268,6 +268,8 @@ export interface BackendNode {
   address: string;
   id: string;
   status: 'Healthy' | 'Unhealthy' | 'Pending';
+  /** drain: an operator is emptying it (`lifeboat node drain`); it takes no new container. */
+  availability?: 'active' | 'drain';
   containers: ContainerCounts;
   cpus: number;
   memoryBytes: number;

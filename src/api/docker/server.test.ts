@@ -232,10 +232,56 @@ describe('docker API over a scripted backend', () => {
     assert.equal((await request('GET', '/containers/json?limit=x')).status, 400);
   });
 
-  test('pull answers 501 with a reason; an exec without a command is a 400', async () => {
-    const pull = await request('POST', '/images/create?fromImage=busybox&tag=latest');
-    assert.equal(pull.status, 501);
-    assert.match((pull.json() as { message: string }).message, /pulling images is not supported/);
+  test("pull streams the backend's progress as Docker's JSON lines with the credentials passed on; import and bad credentials are refused; an exec without a command is a 400", async () => {
+    const auth = Buffer.from(JSON.stringify({ username: 'u', password: 'p' })).toString('base64url');
+    impl = {
+      pullImage: async (req) =>
+        (async function* () {
+          yield {
+            id: 'n1',
+            status: `Pulling ${req.image}:${req.tag} with ${req.registryAuth === auth ? 'the' : 'no'} credentials`,
+          };
+          yield { status: 'Status: done' };
+        })(),
+    };
+    const pull = await new Promise<Answer>((resolve, reject) => {
+      const r = http.request(
+        {
+          host: srv.host,
+          port: srv.port,
+          method: 'POST',
+          path: '/v1.47/images/create?fromImage=busybox&tag=1',
+          headers: { 'X-Registry-Auth': auth },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const b = Buffer.concat(chunks);
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: b,
+              json: () => JSON.parse(b.toString()),
+            });
+          });
+        },
+      );
+      r.on('error', reject);
+      r.end();
+    });
+    assert.equal(pull.status, 200);
+    assert.deepEqual(
+      pull.body
+        .toString()
+        .trim()
+        .split('\r\n')
+        .map((l) => JSON.parse(l) as unknown),
+      [{ id: 'n1', status: 'Pulling busybox:1 with the credentials' }, { status: 'Status: done' }],
+    );
+    const imp = await request('POST', '/images/create?fromSrc=-');
+    assert.equal(imp.status, 501);
+    assert.match((imp.json() as { message: string }).message, /docker import\) is not supported/);
     const exec = await request('POST', '/containers/web/exec', {});
     assert.equal(exec.status, 400);
     assert.match((exec.json() as { message: string }).message, /No exec command specified/);

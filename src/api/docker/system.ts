@@ -152,6 +152,7 @@ function nodeRows(n: BackendNode): [string, string][] {
     [` ${n.name}`, n.address],
     ['  └ ID', n.id],
     ['  └ Status', n.status],
+    ...(n.availability ? [['  └ Availability', n.availability] as [string, string]] : []),
     ['  └ Containers', `${c.total} (${c.running} Running, ${c.paused} Paused, ${c.stopped} Stopped)`],
     ['  └ Reserved CPUs', `${n.reservedCpus} / ${n.cpus}`],
     ['  └ Reserved Memory', `${bytesSize(n.reservedMemoryBytes)} / ${bytesSize(n.memoryBytes)}`],

@@ -12,6 +12,24 @@ interface NodeSummary {
   running: number;
   labels: Record<string, string>;
   capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
+  availability?: string;
+}
+
+interface DrainLine {
+  container: string;
+  outcome: 'moving' | 'moved' | 'restarted' | 'left' | 'failed';
+  to?: string;
+  ms?: number;
+  frozenMs?: number;
+  why?: string;
+}
+
+interface DrainSummary {
+  parallel: number;
+  moved: { container: string }[];
+  restarted: { container: string }[];
+  left: { container: string; why: string }[];
+  failed: { container: string; why: string }[];
 }
 
 /** Faults a local cluster takes from `lifeboat node ...` and from the dashboard's buttons. */
@@ -69,12 +87,15 @@ export function registerNode(program: Command): void {
         process.stdout.write(JSON.stringify(nodes, null, 2) + '\n');
         return;
       }
-      const rows = [['NAME', 'ADDRESS', 'STATUS', 'HEARTBEAT', 'CONTAINERS', 'CHECKPOINT', 'PRE-DUMP']];
+      const rows = [
+        ['NAME', 'ADDRESS', 'STATUS', 'AVAILABILITY', 'HEARTBEAT', 'CONTAINERS', 'CHECKPOINT', 'PRE-DUMP'],
+      ];
       for (const n of nodes) {
         rows.push([
           n.name,
           n.address,
           n.status,
+          n.availability ?? 'active',
           `${(n.lastHeartbeatMsAgo / 1000).toFixed(1)}s ago`,
           `${n.running}/${n.containers}`,
           n.capabilities.canCheckpoint ? `yes (criu ${n.capabilities.criu})` : 'NO',
@@ -89,6 +110,91 @@ export function registerNode(program: Command): void {
             .join('  ')
             .trimEnd() + '\n',
         );
+    });
+  node
+    .command('drain <host>')
+    .description(
+      'empty a host live for maintenance: it takes no new container, its containers move elsewhere',
+    )
+    .option(
+      '--force',
+      'restart restore-policy containers that cannot move live (bind mounts, host network, devices) elsewhere without their state',
+    )
+    .option(
+      '--parallel <n>',
+      'moves at a time (default: from the source CPUs and the number of targets)',
+      'auto',
+    )
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+The host is marked drained at once (\`lifeboat node ls\`, \`docker info\`): the
+scheduler places nothing on it. Then each running container moves live to the
+host its own constraints and affinities pick, --parallel at a time, and the
+summary says what moved, what restarted, what stayed and why. Stopped
+containers, and containers that use something of the host (a bind-mounted
+path, the host's network, devices), stay unless --force restarts the latter
+elsewhere when they have a restore policy. A drain survives a manager
+failover: the new leader finishes it. \`lifeboat node activate HOST\` ends it.`,
+    )
+    .action(async (host: string, o: { force?: boolean; parallel: string; json?: boolean }) => {
+      const c = await ManagerClient.open(readContext());
+      const q = new URLSearchParams({ parallel: o.parallel, ...(o.force ? { force: '1' } : {}) });
+      const t0 = Date.now();
+      let failedLine: { message: string; hint?: string } | undefined;
+      const last = await c.request<{ result?: DrainSummary; error?: { message: string; hint?: string } }>(
+        'POST',
+        `/lifeboat/v1/nodes/${encodeURIComponent(host)}/drain?${q.toString()}`,
+        undefined,
+        (line) => {
+          const l = line as { event?: DrainLine; error?: { message: string; hint?: string } };
+          if (l.error) failedLine = l.error;
+          if (!l.event || o.json) return;
+          const e = l.event;
+          const mark = { moving: '…', moved: '✔', restarted: '↻', left: '–', failed: '✘' }[e.outcome] ?? ' ';
+          const what =
+            e.outcome === 'moving'
+              ? 'moving live'
+              : e.outcome === 'moved'
+                ? `moved to ${e.to} in ${e.ms} ms (frozen ~${e.frozenMs} ms)`
+                : e.outcome === 'restarted'
+                  ? `restarted on ${e.to} without its state`
+                  : `${e.outcome}: ${e.why}`;
+          process.stdout.write(`  ${mark} ${e.container}: ${what}\n`);
+        },
+      );
+      if (failedLine || !last.result) {
+        process.stderr.write(`drain of ${host} failed: ${failedLine?.message ?? 'no result'}\n`);
+        if (failedLine?.hint) process.stderr.write(`hint: ${failedLine.hint}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const r = last.result;
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      } else {
+        process.stdout.write(
+          `${host} drained in ${Date.now() - t0} ms: ${r.moved.length} moved live, ${r.restarted.length} restarted, ` +
+            `${r.left.length} left, ${r.failed.length} failed (${r.parallel} at a time)\n` +
+            (r.left.length + r.failed.length
+              ? [...r.left, ...r.failed].map((x) => `  ${x.container}: ${x.why}`).join('\n') + '\n'
+              : '') +
+            `it takes no new container until \`lifeboat node activate ${host}\`\n`,
+        );
+      }
+      if (r.failed.length) process.exitCode = 1;
+    });
+  node
+    .command('activate <host>')
+    .description('end a drain: the host takes new containers again')
+    .action(async (host: string) => {
+      const c = await ManagerClient.open(readContext());
+      const r = await c.request<{ wasDrained: boolean }>(
+        'POST',
+        `/lifeboat/v1/nodes/${encodeURIComponent(host)}/activate`,
+      );
+      process.stdout.write(r.wasDrained ? `${host} is active again\n` : `${host} was not drained\n`);
     });
   for (const [name, f] of Object.entries(LOCAL_FAULTS)) {
     node

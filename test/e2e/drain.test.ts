@@ -1,0 +1,230 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
+import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
+import { ManagerClient } from '../../src/cli/manager-client.ts';
+import type { DrainProgress } from '../../src/manager/records.ts';
+import { waitFor } from '../support/wait.ts';
+
+// lifeboat node drain on 3 hosts with two managers on etcd: each container
+// ends where its policy says and the host takes nothing new until activated;
+// then the leader is killed in the middle of a drain and the new leader
+// finishes it, every container running exactly once.
+const run = promisify(execFile);
+const ROOT = '/var/tmp/lifeboat-drain';
+const CLUSTER = { bridge: 'lbdrain0', subnet: '10.85.0.0/24', namePrefix: 'g' };
+let up: ClusterUpResult;
+let clients: ManagerClient[];
+
+async function docker(...args: string[]): Promise<string> {
+  return (
+    await run('docker', args, { env: { ...process.env, DOCKER_HOST: up.managers[1]!.dockerHost } })
+  ).stdout.trim();
+}
+
+async function dockerFails(...args: string[]): Promise<string> {
+  try {
+    await docker(...args);
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? err);
+  }
+  throw new Error(`docker ${args.join(' ')} succeeded`);
+}
+
+/** Hosts whose Podman runs `name` now. */
+async function runningOn(name: string): Promise<string[]> {
+  const cluster = new LocalCluster({ root: ROOT });
+  const out: string[] = [];
+  for (const h of ['g1', 'g2', 'g3']) {
+    const r = await cluster
+      .host(h)
+      .podman.inspectContainer(name)
+      .then(
+        (i) => i.State.Running,
+        () => false,
+      );
+    if (r) out.push(h);
+  }
+  return out;
+}
+
+const busybox = ['localhost/lifeboat/busybox:latest', 'sh', '-c', 'while true; do sleep 0.2; done'];
+
+describe('lifeboat node drain', () => {
+  before(async () => {
+    await clusterDown(ROOT, undefined, CLUSTER).catch(() => undefined);
+    up = await clusterUp({
+      nodes: 3,
+      root: ROOT,
+      cluster: CLUSTER,
+      managerPort: 7530,
+      dockerPort: 23737,
+      failureTimeoutMs: 3000,
+      store: 'etcd',
+      managers: 2,
+      etcdBasePort: 23840,
+    });
+    clients = await Promise.all(
+      up.managers.map((m) =>
+        ManagerClient.open({ managerUrl: m.url, pkiDir: up.pkiDir, dockerHost: m.dockerHost }),
+      ),
+    );
+  });
+  after(async () => {
+    await clusterDown(ROOT);
+  });
+
+  test('each container ends where its policy says; the host takes nothing new until activated', async () => {
+    mkdirSync(`${ROOT}/shared-dir`, { recursive: true });
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'kv',
+      '-e',
+      'constraint:node==g1',
+      '-l',
+      'lifeboat.checkpoint.interval=5s',
+      '-l',
+      'lifeboat.reschedule=checkpoint',
+      'localhost/lifeboat/redis:latest',
+    );
+    await docker('run', '-d', '--name', 'plain', '-e', 'constraint:node==g1', ...busybox);
+    // a bind mount cannot move live: with a restore policy --force restarts it elsewhere, without one it stays
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'swarmish',
+      '-e',
+      'constraint:node==g1',
+      '-e',
+      'reschedule:on-node-failure',
+      '-v',
+      '/tmp:/hosttmp',
+      ...busybox,
+    );
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'pinned',
+      '-e',
+      'constraint:node==g1',
+      '-v',
+      '/tmp:/hosttmp',
+      ...busybox,
+    );
+    await docker('create', '--name', 'idle', '-e', 'constraint:node==g1', ...busybox);
+    const events: unknown[] = [];
+    const last = await clients[0]!.request<{ result: DrainProgress }>(
+      'POST',
+      '/lifeboat/v1/nodes/g1/drain?force=1',
+      undefined,
+      (l) => events.push(l),
+    );
+    const r = last.result;
+    assert.equal(r.status, 'done');
+    assert.deepEqual(r.moved.map((m) => m.container).sort(), ['kv', 'plain']);
+    assert.deepEqual(
+      r.restarted.map((m) => m.container),
+      ['swarmish'],
+    );
+    assert.deepEqual(r.left.map((m) => m.container).sort(), ['idle', 'pinned']);
+    assert.match(
+      r.left.find((l) => l.container === 'pinned')!.why,
+      /bind-mounts \/tmp of its host.*no restore policy/,
+    );
+    assert.deepEqual(r.failed, []);
+    assert.ok(
+      events.some((l) => (l as { event?: { outcome: string } }).event?.outcome === 'moving'),
+      'progress per container',
+    );
+    for (const c of ['kv', 'plain', 'swarmish']) {
+      const where = await runningOn(c);
+      assert.equal(where.length, 1, `${c} runs once: ${where.join(',')}`);
+      assert.notEqual(where[0], 'g1', `${c} left g1`);
+    }
+    assert.deepEqual(await runningOn('pinned'), ['g1']);
+    // nothing new lands there, and everyone can see why
+    const refused = await dockerFails('run', '-d', '--name', 'late', '-e', 'constraint:node==g1', ...busybox);
+    assert.match(refused, /drained/);
+    assert.match(await docker('info'), /g1[\s\S]*?Availability: drain/);
+    const nodes = await clients[1]!.request<{ name: string; availability: string }[]>(
+      'GET',
+      '/lifeboat/v1/nodes',
+    );
+    assert.equal(nodes.find((n) => n.name === 'g1')!.availability, 'drain');
+    assert.deepEqual(await clients[0]!.request('POST', '/lifeboat/v1/nodes/g1/activate'), {
+      wasDrained: true,
+      progress: { ...r },
+    });
+    await docker('run', '-d', '--name', 'late', '-e', 'constraint:node==g1', ...busybox);
+    assert.deepEqual(await runningOn('late'), ['g1']);
+  });
+
+  test('the leader dies mid-drain: the new leader finishes it, every container runs exactly once', async () => {
+    const names = ['m1', 'm2', 'm3', 'm4'];
+    for (const n of names)
+      await docker(
+        'run',
+        '-d',
+        '--name',
+        n,
+        '-e',
+        'constraint:node==g2',
+        '-l',
+        'lifeboat.reschedule=checkpoint',
+        ...busybox,
+      );
+    const leader = (await clients[0]!.request<{ leader?: { name: string } }>('GET', '/lifeboat/v1/leader'))
+      .leader!.name;
+    const li = up.managers.findIndex((m) => m.name === leader);
+    const other = 1 - li;
+    // one move at a time, so that the kill lands with moves left to do
+    let moved = 0;
+    const killed = new Promise<void>((resolve) => {
+      void clients[li]!.request('POST', '/lifeboat/v1/nodes/g2/drain?parallel=1', undefined, (l) => {
+        if ((l as { event?: { outcome: string } }).event?.outcome === 'moved' && ++moved === 1) {
+          const state = JSON.parse(readFileSync(`${ROOT}/state.json`, 'utf8')) as {
+            processes: { role: string; pid: number }[];
+          };
+          process.kill(state.processes.find((p) => p.role === leader)!.pid, 'SIGKILL');
+          resolve();
+        }
+      }).catch(() => resolve());
+    });
+    await killed;
+    const done = await waitFor('the new leader to finish the drain', 90_000, async () => {
+      const nodes = await clients[other]!.request<{ name: string; availability: string }[]>(
+        'GET',
+        '/lifeboat/v1/nodes',
+      );
+      if (nodes.find((n) => n.name === 'g2')?.availability !== 'drain') return undefined;
+      const recs = await clients[other]!.request<{ name: string; node: string; phase: string }[]>(
+        'GET',
+        '/lifeboat/v1/containers',
+      );
+      return names.every((n) => recs.some((r) => r.name === n && r.node !== 'g2' && r.phase === 'running'))
+        ? recs
+        : undefined;
+    });
+    assert.ok(done);
+    const events = await clients[other]!.request<{ type: string; node?: string }[]>(
+      'GET',
+      '/lifeboat/v1/events',
+    );
+    assert.ok(
+      events.some((e) => e.type === 'drain.resume' && e.node === 'g2'),
+      'the new leader resumed the drain',
+    );
+    for (const n of names) {
+      const where = await runningOn(n);
+      assert.equal(where.length, 1, `${n} runs exactly once: ${where.join(',') || 'nowhere'}`);
+      assert.notEqual(where[0], 'g2');
+    }
+  });
+});
