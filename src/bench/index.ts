@@ -1,5 +1,6 @@
 import type { Bench } from './bench.ts';
 import { chaosBench } from './chaos-bench.ts';
+import { drainBench } from './drain-bench.ts';
 import { failoverBench } from './failover-bench.ts';
 import { migrateBench } from './migrate-bench.ts';
 import { storageBench } from './storage-bench.ts';
@@ -11,6 +12,7 @@ export const BENCHES: readonly Bench[] = [
   tickerOverheadBench,
   failoverBench,
   storageBench,
+  drainBench,
   chaosBench,
 ];
 

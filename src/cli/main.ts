@@ -12,6 +12,7 @@ import { registerUp } from './commands/up.ts';
 import { registerDashboard } from './commands/dashboard.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerTop } from './commands/top.ts';
+import { registerRebalance } from './commands/rebalance.ts';
 import { registerFenceGuard } from './commands/fence-guard.ts';
 import { registerImages } from './commands/images.ts';
 
@@ -43,6 +44,7 @@ registerNode(program);
 registerEvents(program);
 registerDashboard(program);
 registerTop(program);
+registerRebalance(program);
 registerDoctor(program);
 registerImages(program);
 registerBench(program);

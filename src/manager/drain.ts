@@ -237,7 +237,9 @@ export class DrainService {
     const worker = async (): Promise<void> => {
       while (next < live.length) {
         if (!(await this.d.state.availability(node))) return;
-        const r = live[next++]!;
+        // another worker may have taken the last one while this one asked the store
+        const r = live[next++];
+        if (!r) return;
         onEvent({ container: r.name, outcome: 'moving' });
         try {
           const res = await this.d.migrate({ container: r.name });

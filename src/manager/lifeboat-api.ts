@@ -162,6 +162,35 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
     guard(users, async (ctx) => ctx.send(200, await m.drains.activate(nameParam(ctx, 'name')))),
   );
 
+  // lifeboat rebalance --pack|--spread: {plan}, then a {move} line per live move, then {result}
+  r.post(
+    `${API_PREFIX}/rebalance`,
+    guard(users, async (ctx) => {
+      const mode = ctx.string('mode');
+      if (mode !== 'pack' && mode !== 'spread')
+        throw new ValidationError(`mode must be pack or spread, got "${mode ?? ''}"`);
+      const dryRun = ctx.bool('dryRun');
+      const res = ctx.res as ServerResponse;
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      const line = (o: unknown): void => {
+        res.write(JSON.stringify(o) + '\n');
+      };
+      try {
+        line({ result: await m.rebalance(mode, { dryRun }, line) });
+      } catch (err) {
+        const e = err instanceof LifeboatError ? err : undefined;
+        line({
+          error: {
+            message: errorMessage(err),
+            code: e?.code ?? 'internal',
+            ...(e?.hint ? { hint: e.hint } : {}),
+          },
+        });
+      }
+      res.end();
+    }),
+  );
+
   // the dashboard (src/ui): its files from any replica, its data from the leader
   // one route for /ui and /ui/ (the router ignores a trailing slash); the page's relative links need the slash
   r.get(

@@ -12,6 +12,7 @@ import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { timedStore } from '../store/timed-store.ts';
 import { DrainService } from './drain.ts';
+import { rebalance, type RebalanceOutcome } from './rebalance.ts';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { withDeadline } from '../util/deadline.ts';
@@ -500,6 +501,26 @@ export class Manager {
       apiUrl: n.apiUrl,
       availability: n.availability ?? 'active',
     }));
+  }
+
+  /** lifeboat rebalance: a pack or spread plan over the cluster as it is, carried out unless a dry run. */
+  async rebalance(
+    mode: 'pack' | 'spread',
+    opts: { dryRun?: boolean },
+    onLine?: (o: unknown) => void,
+  ): Promise<RebalanceOutcome> {
+    return rebalance(
+      {
+        state: this.state,
+        nodes: this.registry,
+        events: this.events,
+        ...(this.o.filters ? { filters: this.o.filters } : {}),
+        migrate: (req) => this.migrator.migrate(req),
+      },
+      mode,
+      opts,
+      onLine,
+    );
   }
 
   /** What the dashboard shows: hosts, and containers with their policy and newest checkpoint. */

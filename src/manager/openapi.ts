@@ -218,6 +218,17 @@ export const openApiDocument = {
         responses: { '200': { description: '{wasDrained, progress}' } },
       },
     },
+    [`${P}/rebalance`]: {
+      post: {
+        summary:
+          'pack (empty the least-loaded hosts) or spread the containers by live moves: NDJSON {plan}, {move} lines, then {result}',
+        parameters: [
+          { name: 'mode', in: 'query', required: true, schema: { enum: ['pack', 'spread'] } },
+          { name: 'dryRun', in: 'query', schema: { type: 'boolean' } },
+        ],
+        responses: { '200': { description: 'application/x-ndjson' }, '400': error },
+      },
+    },
     '/ui': {
       get: {
         summary: 'the dashboard page (docs/dashboard.md); /ui redirects to /ui/',

@@ -122,4 +122,19 @@ describe('lifeboat bench --quick', () => {
     assert.ok(r.notes.some((n) => /soft-dirty/.test(n)));
     assert.match(md, /^\| variant \| ticks \| versions kept \|/m);
   });
+
+  test(
+    'drain --quick: a drain of N Redis under client load vs N sequential moves',
+    { timeout: 240_000 },
+    async () => {
+      const { r, md } = await quick('drain', 230_000);
+      assert.deepEqual(
+        r.samples.map((s) => s.group),
+        ['N=1', 'N=2'],
+      );
+      assertMetrics(r, ['drainMs', 'sequentialMs', 'ratio', 'drainDowntimeMaxMs', 'singleDowntimeMedianMs']);
+      for (const s of r.samples) assert.ok(s.metrics['drainMs']! > 0 && s.metrics['sequentialMs']! > 0);
+      assert.match(md, /^\| N \| parallel \| drain ms \|/m);
+    },
+  );
 });

@@ -18,10 +18,12 @@ const ROOT = '/var/tmp/lifeboat-drain';
 const CLUSTER = { bridge: 'lbdrain0', subnet: '10.85.0.0/24', namePrefix: 'g' };
 let up: ClusterUpResult;
 let clients: ManagerClient[];
+/** The manager replica the tests talk to: the second, until a test kills one (then the survivor). */
+let alive = 1;
 
 async function docker(...args: string[]): Promise<string> {
   return (
-    await run('docker', args, { env: { ...process.env, DOCKER_HOST: up.managers[1]!.dockerHost } })
+    await run('docker', args, { env: { ...process.env, DOCKER_HOST: up.managers[alive]!.dockerHost } })
   ).stdout.trim();
 }
 
@@ -184,6 +186,7 @@ describe('lifeboat node drain', () => {
       .leader!.name;
     const li = up.managers.findIndex((m) => m.name === leader);
     const other = 1 - li;
+    alive = other;
     // one move at a time, so that the kill lands with moves left to do
     let moved = 0;
     const killed = new Promise<void>((resolve) => {
@@ -226,5 +229,59 @@ describe('lifeboat node drain', () => {
       assert.equal(where.length, 1, `${n} runs exactly once: ${where.join(',') || 'nowhere'}`);
       assert.notEqual(where[0], 'g2');
     }
+  });
+
+  test('rebalance --pack empties a host by live moves without breaking an affinity; the emptied host runs nothing', async () => {
+    for (const id of (await docker('ps', '-aq')).split('\n').filter(Boolean)) await docker('rm', '-f', id);
+    await clients[alive]!.request('POST', '/lifeboat/v1/nodes/g2/activate');
+    await docker('run', '-d', '--name', 'a1', '-e', 'constraint:node==g1', ...busybox);
+    await docker('run', '-d', '--name', 'a3', '-e', 'constraint:node==g3', ...busybox);
+    await docker('run', '-d', '--name', 'a4', '-e', 'constraint:node==g3', ...busybox);
+    // a2 must never share a host with a4: g2 can only be emptied onto g1, which is emptied first
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'a2',
+      '-e',
+      'constraint:node==g2',
+      '-e',
+      'affinity:container!=a4',
+      ...busybox,
+    );
+    const dry = await clients[alive]!.request<{
+      result: {
+        plan: {
+          moves: { container: string; to: string }[];
+          emptied: string[];
+          kept: { host: string; why: string }[];
+        };
+      };
+    }>('POST', '/lifeboat/v1/rebalance?mode=pack&dryRun=1', undefined, () => undefined);
+    assert.deepEqual(dry.result.plan.emptied, ['g1']);
+    assert.deepEqual(dry.result.plan.moves, [{ container: 'a1', from: 'g1', to: 'g3' }]);
+    assert.match(dry.result.plan.kept.find((k) => k.host === 'g2')!.why, /a2 fits nowhere else/);
+    assert.deepEqual(await runningOn('a1'), ['g1'], 'a dry run moves nothing');
+    const done = await clients[alive]!.request<{ result: { emptied: string[]; failed: unknown[] } }>(
+      'POST',
+      '/lifeboat/v1/rebalance?mode=pack',
+      undefined,
+      () => undefined,
+    );
+    assert.deepEqual(done.result.emptied, ['g1']);
+    assert.deepEqual(done.result.failed, []);
+    assert.deepEqual(await runningOn('a1'), ['g3']);
+    assert.deepEqual(await runningOn('a2'), ['g2']);
+    const g1 = (
+      await clients[alive]!.request<{ name: string; running: number }[]>('GET', '/lifeboat/v1/nodes')
+    ).find((n) => n.name === 'g1');
+    await waitFor('g1 to report no running container', 10_000, async () =>
+      (await clients[alive]!.request<{ name: string; running: number }[]>('GET', '/lifeboat/v1/nodes')).find(
+        (n) => n.name === 'g1',
+      )?.running === 0
+        ? true
+        : undefined,
+    );
+    assert.ok(g1);
   });
 });
