@@ -22,7 +22,10 @@ test('metrics follow the event log: checkpoints, failures by kind, migrations, r
     container: 'web',
     fields: { reason: "container web's checkpoints take 2 MB of its 1 MB quota" },
   });
-  events.emit('migrate.done', 'ok', { container: 'web', fields: { totalMs: 1500, frozenTimeUs: 90_000 } });
+  events.emit('migrate.done', 'ok', {
+    container: 'web',
+    fields: { totalMs: 1500, frozenTimeUs: 90_000, checkpointMs: 400, transferMs: 300 },
+  });
   events.emit('migrate.failed', 'no', { container: 'web' });
   events.emit('restore.done', 'ok', { container: 'web', fields: { durationMs: 700 } });
   events.emit('node.failed', 'host n1 failed: no heartbeat for 5250 ms (timeout 5000 ms)', { node: 'n1' });
@@ -31,6 +34,7 @@ test('metrics follow the event log: checkpoints, failures by kind, migrations, r
   const text = await m.text();
   for (const line of [
     'lifeboat_checkpoint_duration_seconds_count 1',
+    'lifeboat_migration_phase_duration_seconds_count{phase="transfer"} 1',
     'lifeboat_checkpoint_failures_total{kind="quota_exceeded"} 1',
     'lifeboat_migrations_total{outcome="done"} 1',
     'lifeboat_migrations_total{outcome="failed"} 1',

@@ -62,6 +62,13 @@ export class ManagerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly migrationPhaseSeconds = new Histogram({
+    name: 'lifeboat_migration_phase_duration_seconds',
+    help: "Successful live migrations' phases (thesis Figure 4.1): create, preDump, checkpoint, transfer, restore, remove",
+    labelNames: ['phase'],
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
   readonly checkpointFailures = new Counter({
     name: 'lifeboat_checkpoint_failures_total',
     help: 'Ticker checkpoints that failed, by kind of failure',
@@ -212,6 +219,10 @@ export class ManagerMetrics {
         if (ms !== undefined) this.migrationSeconds.observe(ms / 1000);
         const frozen = num('frozenTimeUs');
         if (frozen !== undefined) this.frozenSeconds.observe({ kind: 'migration' }, frozen / 1e6);
+        for (const phase of ['create', 'preDump', 'checkpoint', 'transfer', 'restore', 'remove']) {
+          const v = num(`${phase}Ms`);
+          if (v !== undefined) this.migrationPhaseSeconds.observe({ phase }, v / 1000);
+        }
         break;
       }
       case 'migrate.failed':

@@ -485,7 +485,18 @@ export class Migrator {
       events.emit('migrate.done', `migrated ${rec.name} from ${from} to ${to} in ${result.totalMs} ms`, {
         container: rec.name,
         node: to,
-        fields: { from, to, totalMs: result.totalMs, frozenTimeUs: criu.frozenTimeUs },
+        fields: {
+          from,
+          to,
+          totalMs: result.totalMs,
+          frozenTimeUs: criu.frozenTimeUs,
+          createMs: result.phases.createMs,
+          preDumpMs: result.phases.preDumpMs,
+          checkpointMs: result.phases.checkpointMs,
+          transferMs: result.phases.transferMs,
+          restoreMs: result.phases.restoreMs,
+          removeMs: result.phases.removeMs,
+        },
       });
       return result;
     } catch (err) {
