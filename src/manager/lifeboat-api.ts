@@ -35,6 +35,37 @@ function guard(
   };
 }
 
+/**
+ * A long operation's progress as NDJSON: 200 at once, the lines `run` emits
+ * as it goes, then `{result}`, or `{error}` (with what `extra` adds) once
+ * the status line is gone. Used by migrate, drain and rebalance.
+ */
+async function streamProgress(
+  ctx: RequestContext,
+  run: (line: (o: unknown) => void) => Promise<unknown>,
+  extra: (err: unknown) => Record<string, unknown> = () => ({}),
+): Promise<void> {
+  const res = ctx.res as ServerResponse;
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+  const line = (o: unknown): void => {
+    res.write(JSON.stringify(o) + '\n');
+  };
+  try {
+    line({ result: await run(line) });
+  } catch (err) {
+    const e = err instanceof LifeboatError ? err : undefined;
+    line({
+      error: {
+        message: errorMessage(err),
+        code: e?.code ?? 'internal',
+        ...(e?.hint ? { hint: e.hint } : {}),
+        ...extra(err),
+      },
+    });
+  }
+  res.end();
+}
+
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 function nameParam(ctx: RequestContext, key: string): string {
   const v = ctx.param(key);
@@ -132,29 +163,13 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
           status: 404,
           hint: '`lifeboat node ls` lists the hosts',
         });
-      const res = ctx.res as ServerResponse;
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-      const line = (o: unknown): void => {
-        res.write(JSON.stringify(o) + '\n');
-      };
-      try {
-        const result = await m.drains.drain(
+      await streamProgress(ctx, (line) =>
+        m.drains.drain(
           node,
           { force, ...(parallel !== undefined ? { parallel } : {}), ...(by ? { by } : {}) },
           (event) => line({ event }),
-        );
-        line({ result });
-      } catch (err) {
-        const e = err instanceof LifeboatError ? err : undefined;
-        line({
-          error: {
-            message: errorMessage(err),
-            code: e?.code ?? 'internal',
-            ...(e?.hint ? { hint: e.hint } : {}),
-          },
-        });
-      }
-      res.end();
+        ),
+      );
     }),
   );
   r.post(
@@ -170,24 +185,7 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
       if (mode !== 'pack' && mode !== 'spread')
         throw new ValidationError(`mode must be pack or spread, got "${mode ?? ''}"`);
       const dryRun = ctx.bool('dryRun');
-      const res = ctx.res as ServerResponse;
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-      const line = (o: unknown): void => {
-        res.write(JSON.stringify(o) + '\n');
-      };
-      try {
-        line({ result: await m.rebalance(mode, { dryRun }, line) });
-      } catch (err) {
-        const e = err instanceof LifeboatError ? err : undefined;
-        line({
-          error: {
-            message: errorMessage(err),
-            code: e?.code ?? 'internal',
-            ...(e?.hint ? { hint: e.hint } : {}),
-          },
-        });
-      }
-      res.end();
+      await streamProgress(ctx, (line) => m.rebalance(mode, { dryRun }, line));
     }),
   );
 
@@ -359,38 +357,25 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
         throw new ValidationError(
           `compression must be none, gzip or auto, got ${JSON.stringify(compression)}`,
         );
-      const res = ctx.res as ServerResponse;
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-      const line = (o: unknown): void => {
-        res.write(JSON.stringify(o) + '\n');
-      };
-      try {
-        const result = await m.migrator.migrate(
-          {
-            container: name,
-            ...(to ? { to } : {}),
-            env,
-            labels,
-            via,
-            ...(compression ? { compression } : {}),
-          },
-          (step) => line({ step }),
-        );
-        line({ result });
-      } catch (err) {
-        const e = err instanceof LifeboatError ? err : undefined;
-        line({
-          error: {
-            message: errorMessage(err),
-            code: e?.code ?? 'internal',
-            ...(e?.hint ? { hint: e.hint } : {}),
-            ...(err instanceof MigrationError
-              ? { step: err.step, rolledBack: err.rolledBack, steps: err.steps }
-              : {}),
-          },
-        });
-      }
-      res.end();
+      await streamProgress(
+        ctx,
+        (line) =>
+          m.migrator.migrate(
+            {
+              container: name,
+              ...(to ? { to } : {}),
+              env,
+              labels,
+              via,
+              ...(compression ? { compression } : {}),
+            },
+            (step) => line({ step }),
+          ),
+        (err) =>
+          err instanceof MigrationError
+            ? { step: err.step, rolledBack: err.rolledBack, steps: err.steps }
+            : {},
+      );
     }),
   );
   return r;

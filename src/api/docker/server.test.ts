@@ -33,9 +33,14 @@ interface Answer {
   json(): unknown;
 }
 
-function request(method: string, path: string, body?: unknown): Promise<Answer> {
+function request(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const r = http.request({ host: srv.host, port: srv.port, method, path }, (res) => {
+    const r = http.request({ host: srv.host, port: srv.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -244,31 +249,8 @@ describe('docker API over a scripted backend', () => {
           yield { status: 'Status: done' };
         })(),
     };
-    const pull = await new Promise<Answer>((resolve, reject) => {
-      const r = http.request(
-        {
-          host: srv.host,
-          port: srv.port,
-          method: 'POST',
-          path: '/v1.47/images/create?fromImage=busybox&tag=1',
-          headers: { 'X-Registry-Auth': auth },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const b = Buffer.concat(chunks);
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: b,
-              json: () => JSON.parse(b.toString()),
-            });
-          });
-        },
-      );
-      r.on('error', reject);
-      r.end();
+    const pull = await request('POST', '/v1.47/images/create?fromImage=busybox&tag=1', undefined, {
+      'X-Registry-Auth': auth,
     });
     assert.equal(pull.status, 200);
     assert.deepEqual(
