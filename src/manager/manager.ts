@@ -465,6 +465,7 @@ export class Manager {
   async acceptHeartbeat(hb: HeartbeatRequest): Promise<HeartbeatResponse> {
     await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId, {
       fenced: hb.state !== 'connected' && hb.fenced.length > 0,
+      sentAt: hb.sentAt,
     });
     const records = await this.state.containers();
     const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
@@ -500,6 +501,7 @@ export class Manager {
       capabilities: n.report.capabilities,
       apiUrl: n.apiUrl,
       availability: n.availability ?? 'active',
+      ...(n.clockOffsetMs !== undefined ? { clockOffsetMs: n.clockOffsetMs } : {}),
     }));
   }
 

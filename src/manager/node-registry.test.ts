@@ -162,3 +162,12 @@ test('detect: an agent that fenced itself while the host stayed healthy counts a
     await kv.close();
   }
 });
+
+test("a heartbeat's send time gives the host's clock offset (display only)", async () => {
+  const { clockOffset } = await import('./node-registry.ts');
+  assert.deepEqual(clockOffset('2026-12-06T12:00:31.000Z', Date.parse('2026-12-06T12:00:00.000Z')), {
+    clockOffsetMs: 31_000,
+  });
+  assert.deepEqual(clockOffset(undefined), {});
+  assert.deepEqual(clockOffset('not a time'), {});
+});

@@ -105,7 +105,7 @@ export class NodeRegistry implements NodeDirectory {
     report: NodeReport,
     apiUrl: string,
     bootId: string,
-    opts: { fenced?: boolean } = {},
+    opts: { fenced?: boolean; sentAt?: string } = {},
   ): Promise<NodeRecord> {
     const prev = await this.opts.state.node(report.name);
     const restarted =
@@ -123,6 +123,7 @@ export class NodeRegistry implements NodeDirectory {
       status: prev?.status === 'failed' ? 'failed' : 'healthy',
       ...(prev?.failedAt !== undefined && prev.status === 'failed' ? { failedAt: prev.failedAt } : {}),
       ...(restartedAt !== undefined ? { restartedAt } : {}),
+      ...clockOffset(opts.sentAt),
     };
     if (!prev)
       this.opts.events.emit('node.join', `host ${report.name} joined at ${report.address}`, {
@@ -283,4 +284,15 @@ export class NodeRegistry implements NodeDirectory {
     this.remember(records.map((r) => changed.get(r.report.name) ?? r));
     return { failed, recovered, rebooted };
   }
+}
+
+/**
+ * The agent's clock against the manager's that took its heartbeat: the
+ * agent's send time minus the receive time (so it includes the one-way
+ * network delay, milliseconds on a LAN). For display and warnings only:
+ * failure detection never compares clocks.
+ */
+export function clockOffset(sentAt: string | undefined, now = Date.now()): { clockOffsetMs?: number } {
+  const t = sentAt === undefined ? NaN : Date.parse(sentAt);
+  return Number.isFinite(t) ? { clockOffsetMs: t - now } : {};
 }

@@ -33,6 +33,8 @@ export interface NodeRecord {
    * store, so a new leader still sees it.
    */
   restartedAt?: number;
+  /** The agent's clock minus the accepting manager's at the last heartbeat (one-way delay included); display only. */
+  clockOffsetMs?: number;
   /**
    * `drain` when an operator drained the host: it takes no new container.
    * Merged in from availability/<name> when read through the NodeRegistry;

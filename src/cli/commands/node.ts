@@ -13,6 +13,17 @@ interface NodeSummary {
   labels: Record<string, string>;
   capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
   availability?: string;
+  clockOffsetMs?: number;
+}
+
+/** Above this, `lifeboat node ls` warns: logs, events and checkpoint times stop lining up. */
+const CLOCK_WARN_MS = 1000;
+
+/** A host's clock against the manager's, e.g. `+0.02s` or `-31.4s !`. */
+export function clockCell(offsetMs: number | undefined): string {
+  if (offsetMs === undefined) return '?';
+  const s = `${offsetMs >= 0 ? '+' : '-'}${(Math.abs(offsetMs) / 1000).toFixed(2)}s`;
+  return Math.abs(offsetMs) > CLOCK_WARN_MS ? `${s} !` : s;
 }
 
 interface DrainLine {
@@ -88,7 +99,17 @@ export function registerNode(program: Command): void {
         return;
       }
       const rows = [
-        ['NAME', 'ADDRESS', 'STATUS', 'AVAILABILITY', 'HEARTBEAT', 'CONTAINERS', 'CHECKPOINT', 'PRE-DUMP'],
+        [
+          'NAME',
+          'ADDRESS',
+          'STATUS',
+          'AVAILABILITY',
+          'HEARTBEAT',
+          'CLOCK',
+          'CONTAINERS',
+          'CHECKPOINT',
+          'PRE-DUMP',
+        ],
       ];
       for (const n of nodes) {
         rows.push([
@@ -97,6 +118,7 @@ export function registerNode(program: Command): void {
           n.status,
           n.availability ?? 'active',
           `${(n.lastHeartbeatMsAgo / 1000).toFixed(1)}s ago`,
+          clockCell(n.clockOffsetMs),
           `${n.running}/${n.containers}`,
           n.capabilities.canCheckpoint ? `yes (criu ${n.capabilities.criu})` : 'NO',
           n.capabilities.canPreDump ? 'yes' : 'no: kernel lacks soft-dirty tracking',
@@ -109,6 +131,13 @@ export function registerNode(program: Command): void {
             .map((c2, i) => c2.padEnd(w[i]!))
             .join('  ')
             .trimEnd() + '\n',
+        );
+      const skewed = nodes.filter((n) => Math.abs(n.clockOffsetMs ?? 0) > CLOCK_WARN_MS);
+      if (skewed.length)
+        process.stderr.write(
+          `warning: the clock of ${skewed.map((n) => `${n.name} (${clockCell(n.clockOffsetMs).replace(' !', '')})`).join(', ')} ` +
+            `differs from the manager's by more than ${CLOCK_WARN_MS / 1000} s: failure detection does not mind, but logs, events and ` +
+            'checkpoint times will not line up; run NTP (chrony) on every host\n',
         );
     });
   node
