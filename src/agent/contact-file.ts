@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * The file where an agent keeps its last accepted heartbeat: the wall-clock
@@ -13,7 +14,14 @@ export interface Contact {
   fenceAfterMs?: number;
 }
 
+/**
+ * Its directory is made when missing: a host that never spooled an archive
+ * had no spool directory, so no contact was ever recorded and neither the
+ * restarted agent nor the fence guard could tell how long it had been (the
+ * chaos bench found a dead agent's Swarm container running twice).
+ */
 export function writeContact(path: string, c: Contact): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, JSON.stringify(c) + '\n');
 }
 

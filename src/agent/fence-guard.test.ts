@@ -108,7 +108,7 @@ describe('contact file', () => {
   test('round trip, and the bare time older agents wrote', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lb-contact-'));
     try {
-      const f = join(dir, 'last-contact');
+      const f = join(dir, 'spool-not-made-yet', 'last-contact');
       assert.equal(readContact(f), undefined);
       writeContact(f, { at: 1234, fenceAfterMs: 4000 });
       assert.deepEqual(readContact(f), { at: 1234, fenceAfterMs: 4000 });
