@@ -110,7 +110,7 @@ export const drainBench: Bench = {
           info: { parallel, sizeMb },
         });
         rows.push([
-          String(n),
+          `N=${n}`,
           String(parallel),
           String(drainMs),
           String(seqMs),
@@ -140,7 +140,7 @@ export const drainBench: Bench = {
       samples,
       table: {
         columns: [
-          'N',
+          'variant',
           'parallel',
           'drain ms',
           'N sequential moves ms',

@@ -134,7 +134,7 @@ describe('lifeboat bench --quick', () => {
       );
       assertMetrics(r, ['drainMs', 'sequentialMs', 'ratio', 'drainDowntimeMaxMs', 'singleDowntimeMedianMs']);
       for (const s of r.samples) assert.ok(s.metrics['drainMs']! > 0 && s.metrics['sequentialMs']! > 0);
-      assert.match(md, /^\| N \| parallel \| drain ms \|/m);
+      assert.match(md, /^\| variant \| parallel \| drain ms \|/m);
     },
   );
 });
