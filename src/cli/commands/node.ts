@@ -86,7 +86,7 @@ export function localCluster(): LocalCluster {
 export function registerNode(program: Command): void {
   const node = program
     .command('node')
-    .description('hosts of the cluster: list them; on a local cluster, inject faults');
+    .description('hosts of the cluster: list, drain and activate them; on a local cluster, inject faults');
   node
     .command('ls')
     .description('hosts with their state, containers and checkpoint capabilities')
@@ -151,7 +151,7 @@ export function registerNode(program: Command): void {
     )
     .option(
       '--parallel <n>',
-      'moves at a time (default: from the source CPUs and the number of targets)',
+      'moves at a time; auto: from the source CPUs and the number of targets',
       'auto',
     )
     .option('--json', 'print the result as JSON')
