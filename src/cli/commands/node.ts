@@ -149,11 +149,7 @@ export function registerNode(program: Command): void {
       '--force',
       'restart restore-policy containers that cannot move live (bind mounts, host network, devices) elsewhere without their state',
     )
-    .option(
-      '--parallel <n>',
-      'moves at a time; auto: from the source CPUs and the number of targets',
-      'auto',
-    )
+    .option('--parallel <n>', 'moves at a time; auto: from the source CPUs and the number of targets', 'auto')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
