@@ -197,9 +197,12 @@ export class DrainService {
       ...progress.left.map((m) => m.container),
       ...progress.failed.map((m) => m.container),
     ]);
-    const here = (await this.d.state.containers()).filter((r) => r.node === node && !handled.has(r.name));
+    const listed = (await this.d.state.containers()).filter((r) => r.node === node && !handled.has(r.name));
     const live: ContainerRecord[] = [];
-    for (const r of here) {
+    for (const first of listed) {
+      // a move under way (one a dead leader left, when a new leader resumes) settles first
+      const r = await this.settled(first);
+      if (!r || r.node !== node) continue;
       if (r.phase !== 'running') {
         await report({
           container: r.name,
@@ -279,6 +282,16 @@ export class DrainService {
       },
     );
     return progress;
+  }
+
+  /** The record once no migration or restore is under way (at most 60 s), or undefined when it is gone. */
+  private async settled(rec: ContainerRecord): Promise<ContainerRecord | undefined> {
+    let r: ContainerRecord | undefined = rec;
+    for (let i = 0; i < 120 && r && (r.phase === 'migrating' || r.phase === 'restoring'); i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      r = (await this.d.state.container(rec.name))?.record;
+    }
+    return r;
   }
 
   /** --force: stopped on the drained host, started anew elsewhere (Swarm's reschedule without state). */
