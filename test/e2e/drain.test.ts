@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
@@ -80,7 +80,6 @@ describe('lifeboat node drain', () => {
   });
 
   test('each container ends where its policy says; the host takes nothing new until activated', async () => {
-    mkdirSync(`${ROOT}/shared-dir`, { recursive: true });
     await docker(
       'run',
       '-d',
