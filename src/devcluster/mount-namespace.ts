@@ -16,6 +16,8 @@ export const PRIVATE_PATHS = [
   '/run/runc',
   '/run/netns',
   '/run/containers/networks',
+  // the dnsname CNI plugin's dnsmasq state (names on user-defined networks)
+  '/run/containers/cni',
   '/var/lib/cni',
   '/run/cni',
 ];

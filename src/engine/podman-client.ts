@@ -30,9 +30,13 @@ import type {
   ExecConfig,
   ExecInspect,
   ImageSummary,
+  NetworkAttachment,
+  NetworkCreateSpec,
+  NetworkInfo,
   PodmanImageInspect,
   RestoreOptions,
   RestoreResult,
+  VolumeInfo,
 } from './types.ts';
 import { ValidationError } from '../util/errors.ts';
 import { ensureTarStream } from './tar-peek.ts';
@@ -205,7 +209,14 @@ export class PodmanClient {
       oom_score_adj: spec.oomScoreAdj,
       stop_signal: spec.stopSignal,
       publish_image_ports: spec.publishAllPorts,
-      ...(spec.staticMac ? { Networks: { podman: { static_mac: spec.staticMac } } } : {}),
+      ...(spec.networks
+        ? { Networks: podmanNetworks(spec.networks, spec.staticMac) }
+        : spec.staticMac
+          ? { Networks: { podman: { static_mac: spec.staticMac } } }
+          : {}),
+      ...(spec.volumes?.length
+        ? { volumes: spec.volumes.map((v) => ({ Name: v.name, Dest: v.dest, Options: v.options ?? [] })) }
+        : {}),
       ...(spec.cgroupns ? { cgroupns: { nsmode: spec.cgroupns } } : {}),
       ...(spec.ipcns ? { ipcns: { nsmode: spec.ipcns } } : {}),
       ...(spec.pidns ? { pidns: { nsmode: spec.pidns } } : {}),
@@ -515,20 +526,98 @@ export class PodmanClient {
   }
 
   /** Podman's networks (netavark/CNI): name, id, driver, subnets. */
-  async listNetworks(): Promise<
-    {
-      name: string;
-      id: string;
-      driver: string;
-      created?: string;
-      subnets?: { subnet: string; gateway?: string }[] | null;
-      ipv6_enabled?: boolean;
-      internal?: boolean;
-      labels?: Record<string, string> | null;
-      options?: Record<string, string> | null;
-    }[]
-  > {
+  async listNetworks(): Promise<NetworkInfo[]> {
     return (await this.json('list networks', 'GET', '/networks/json')) ?? [];
+  }
+
+  /** Creates a bridge network; Podman picks a free subnet unless one is given. */
+  async createNetwork(spec: NetworkCreateSpec): Promise<NetworkInfo> {
+    const body = {
+      name: spec.name,
+      driver: 'bridge',
+      internal: spec.internal ?? false,
+      ipv6_enabled: spec.ipv6 ?? false,
+      dns_enabled: true,
+      labels: spec.labels ?? {},
+      options: spec.options ?? {},
+      subnets: (spec.subnets ?? []).map((s) => ({
+        subnet: s.subnet,
+        ...(s.gateway ? { gateway: s.gateway } : {}),
+      })),
+    };
+    return this.json<NetworkInfo>(`create network ${spec.name}`, 'POST', '/networks/create', {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+    });
+  }
+
+  /** The network, or undefined when this host has none by that name. */
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    const res = await this.call('GET', `/networks/${enc(name)}/json`);
+    if (res.statusCode === 404) {
+      res.resume();
+      return undefined;
+    }
+    if (!isOk(res)) throw toEngineError(`inspect network ${name}`, res.statusCode ?? 0, await readBody(res));
+    return JSON.parse((await readBody(res)).toString('utf8')) as NetworkInfo;
+  }
+
+  async removeNetwork(name: string, force = false): Promise<void> {
+    await this.json(`remove network ${name}`, 'DELETE', `/networks/${enc(name)}`, { query: { force } });
+  }
+
+  async connectNetwork(network: string, container: string, att: NetworkAttachment): Promise<void> {
+    await this.noContent(
+      `connect ${container} to network ${network}`,
+      'POST',
+      `/networks/${enc(network)}/connect`,
+      {
+        body: JSON.stringify({
+          container,
+          aliases: att.aliases ?? [],
+          ...(att.staticIps?.length ? { static_ips: att.staticIps } : {}),
+        }),
+        headers: { 'Content-Type': 'application/json' },
+      },
+    );
+  }
+
+  async disconnectNetwork(network: string, container: string, force = false): Promise<void> {
+    await this.noContent(
+      `disconnect ${container} from network ${network}`,
+      'POST',
+      `/networks/${enc(network)}/disconnect`,
+      {
+        body: JSON.stringify({ Container: container, Force: force }),
+        headers: { 'Content-Type': 'application/json' },
+      },
+    );
+  }
+
+  async createVolume(name: string, labels: Record<string, string> = {}): Promise<VolumeInfo> {
+    return this.json<VolumeInfo>(`create volume ${name}`, 'POST', '/volumes/create', {
+      body: JSON.stringify({ Name: name, Driver: 'local', Label: labels }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+  }
+
+  /** The volume, or undefined when this host has none by that name. */
+  async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
+    const res = await this.call('GET', `/volumes/${enc(name)}/json`);
+    if (res.statusCode === 404) {
+      res.resume();
+      return undefined;
+    }
+    if (!isOk(res)) throw toEngineError(`inspect volume ${name}`, res.statusCode ?? 0, await readBody(res));
+    return JSON.parse((await readBody(res)).toString('utf8')) as VolumeInfo;
+  }
+
+  async listVolumes(): Promise<VolumeInfo[]> {
+    return (await this.json('list volumes', 'GET', '/volumes/json')) ?? [];
+  }
+
+  async removeVolume(name: string, force = false): Promise<void> {
+    await this.noContent(`remove volume ${name}`, 'DELETE', `/volumes/${enc(name)}`, { query: { force } });
   }
 
   // ---------------------------------------------------------------- exec
@@ -1001,6 +1090,22 @@ function classifyRestoreError(operation: string, status: number, body: Buffer): 
 }
 
 /** `host:container[:options]` as Docker's Binds: rbind, with ro and a propagation mode when given. */
+/** libpod's per-network options; the MAC address goes with the first network. */
+function podmanNetworks(
+  nets: Record<string, NetworkAttachment>,
+  mac: string | undefined,
+): Record<string, { aliases?: string[]; static_ips?: string[]; static_mac?: string }> {
+  const out: Record<string, { aliases?: string[]; static_ips?: string[]; static_mac?: string }> = {};
+  Object.entries(nets).forEach(([name, a], i) => {
+    out[name] = {
+      ...(a.aliases?.length ? { aliases: a.aliases } : {}),
+      ...(a.staticIps?.length ? { static_ips: a.staticIps } : {}),
+      ...(mac && i === 0 ? { static_mac: mac } : {}),
+    };
+  });
+  return out;
+}
+
 function bindMount(b: string): { type: 'bind'; source: string; destination: string; options: string[] } {
   const [source = '', destination = '', mode = ''] = b.split(':');
   const options = ['rbind'];

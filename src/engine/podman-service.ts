@@ -55,8 +55,7 @@ export class PodmanService {
 
   private writeConfig(): { env: NodeJS.ProcessEnv; args: string[] } {
     const d = this.dir;
-    for (const sub of ['storage', 'runroot', 'tmp', 'volumes', 'networks'])
-      mkdirSync(join(d, sub), { recursive: true });
+    for (const sub of ['storage', 'runroot', 'tmp', 'networks']) mkdirSync(join(d, sub), { recursive: true });
     const path = `${LIFEBOAT_BIN_DIR}:${SYSTEM_PATH}`;
     writeFileSync(
       join(d, 'containers.conf'),
@@ -72,7 +71,8 @@ export class PodmanService {
         // Otherwise every instance shares /dev/shm/libpod_lock.
         'lock_type = "file"',
         `tmp_dir = "${d}/tmp"`,
-        `volume_path = "${d}/volumes"`,
+        // named volumes stay at Podman's default, <graphroot>/volumes: a move's archive
+        // names their paths, and the rewrite for the target host swaps the graphroot
         `conmon_env_vars = ["PATH=${path}"]`,
         '[network]',
         `network_config_dir = "${d}/networks"`,
@@ -103,8 +103,6 @@ export class PodmanService {
       this.runroot,
       '--tmpdir',
       join(d, 'tmp'),
-      '--volumepath',
-      join(d, 'volumes'),
       '--network-config-dir',
       join(d, 'networks'),
       '--events-backend',

@@ -81,11 +81,66 @@ export interface ContainerCreateSpec {
   stopSignal?: number;
   /** MAC address on the default network. */
   staticMac?: string;
+  /**
+   * User-defined networks the container joins (netns bridge), each with its
+   * DNS aliases and, optionally, a fixed address. Absent: the host's default network.
+   */
+  networks?: Record<string, NetworkAttachment>;
+  /** Named volumes, created on the host if missing: `{ name, dest, options: ['ro'] }`. */
+  volumes?: NamedVolumeMount[];
   publishAllPorts?: boolean;
   cgroupns?: 'private' | 'host';
   ipcns?: 'private' | 'shareable' | 'none' | 'host';
   pidns?: 'private' | 'host';
   utsns?: 'private' | 'host';
+}
+
+export interface NetworkAttachment {
+  aliases?: string[];
+  /** IPv4 (or v6) addresses to take on this network. */
+  staticIps?: string[];
+}
+
+export interface NamedVolumeMount {
+  name: string;
+  dest: string;
+  /** `ro`, `nocopy`, propagation modes. */
+  options?: string[];
+  /** Labels for the volume when this create makes it (VolumeOptions.Labels); not sent to Podman's create. */
+  labels?: Record<string, string>;
+}
+
+/** A user-defined network as Podman creates it (libpod `POST /networks/create`). */
+export interface NetworkCreateSpec {
+  name: string;
+  internal?: boolean;
+  ipv6?: boolean;
+  labels?: Record<string, string>;
+  subnets?: { subnet: string; gateway?: string }[];
+  /** Driver options Podman knows for bridges: `mtu`, `vlan`, `isolate`. */
+  options?: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  name: string;
+  id: string;
+  driver: string;
+  created?: string;
+  subnets?: { subnet: string; gateway?: string }[] | null;
+  ipv6_enabled?: boolean;
+  internal?: boolean;
+  labels?: Record<string, string> | null;
+  options?: Record<string, string> | null;
+}
+
+export interface VolumeInfo {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt?: string;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  Scope?: string;
 }
 
 export interface MountSpec {

@@ -8,6 +8,7 @@ import type {
   AttachStream,
   DockerExecInspect,
   DockerNetwork,
+  DockerVolume,
   DockerSystemDf,
   ExecStream,
   BackendInfo,
@@ -28,7 +29,10 @@ import {
   NoSuchContainerError,
   NoSuchExecError,
   NoSuchImageError,
+  NoSuchNetworkError,
+  NoSuchVolumeError,
 } from '../api/docker/errors.ts';
+import type { NetworkCreateRequest } from '../api/docker/network-body.ts';
 import type { DockerUpdateBody } from '../api/docker/daily.ts';
 import type { DockerEvent, EventsOptions } from '../api/docker/events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from '../api/docker/exec.ts';
@@ -51,6 +55,7 @@ import type {
   DockerContainerCreateResponse,
   DockerContainerInspect,
   DockerContainerSummary,
+  DockerEndpointSettings,
   DockerFilters,
   DockerImageInspect,
   DockerImageSummary,
@@ -63,6 +68,7 @@ import { toDockerEvent } from './docker-events.ts';
 import type { ClusterEvent, EventLog } from './events.ts';
 import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
+import { needsOf, type LocalResources } from './local-resources.ts';
 import { pullOnHosts } from './registry-images.ts';
 import type { ContainerPhase, ContainerRecord, NodeRecord } from './records.ts';
 
@@ -78,6 +84,8 @@ export interface ClusterDockerBackendOptions {
   strategyName?: string;
   /** The answering manager and whether it leads (docker info's Role, as Swarm's primary/replica). */
   manager?: () => { name: string; role: 'primary' | 'replica' };
+  /** The cluster's networks and volumes (node-local; their users are placed beside them). */
+  resources?: LocalResources;
   /** Told when a container is created, removed or changes phase (tickers follow it). */
   onContainerChange?: (name: string, what: 'created' | 'started' | 'stopped' | 'removed') => void;
 }
@@ -668,20 +676,170 @@ export class ClusterDockerBackend implements DockerBackend {
 
   /** Each host's networks, named `<host>/<network>` as classic Swarm did. */
   async listNetworks(): Promise<DockerNetwork[]> {
+    const records = this.o.resources ? await this.o.state.networks() : [];
+    const user = new Set(records.map((r) => r.name));
     const lists = await Promise.all(
       (await this.healthyNames()).map(async (n) =>
         (
           await this.backend(n)
             .listNetworks()
             .catch(() => [])
-        ).map((x) => ({
-          ...x,
-          Name: `${n}/${x.Name}`,
-          Id: `${n}-${x.Id}`.slice(0, 64),
-        })),
+        )
+          .filter((x) => !user.has(x.Name))
+          .map((x) => ({
+            ...x,
+            Name: `${n}/${x.Name}`,
+            Id: `${n}-${x.Id}`.slice(0, 64),
+          })),
       ),
     );
-    return lists.flat();
+    const containers = await this.o.state.containers();
+    const userNets = await Promise.all(
+      records.map(async (r): Promise<DockerNetwork> => {
+        const members: DockerNetwork['Containers'] = {};
+        for (const c of containers.filter((c) => needsOf(c.spec).networks.includes(r.name))) {
+          const ep = await this.inspectContainer(c.name)
+            .then((i) => i.NetworkSettings.Networks[r.name])
+            .catch(() => undefined);
+          members[c.id ?? c.name] = {
+            Name: c.name,
+            IPv4Address: ep?.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '',
+            MacAddress: ep?.MacAddress ?? '',
+          };
+        }
+        return {
+          Name: r.name,
+          Id: r.id,
+          Created: r.created,
+          Scope: 'local',
+          Driver: 'bridge',
+          EnableIPv6: false,
+          IPAM: {
+            Driver: 'default',
+            Options: {},
+            Config: r.subnets.map((s) => ({
+              Subnet: s.subnet,
+              ...(s.gateway ? { Gateway: s.gateway } : {}),
+            })),
+          },
+          Internal: r.internal,
+          Attachable: true,
+          Ingress: false,
+          Containers: members,
+          Options: Object.fromEntries(
+            Object.entries(r.options).map(([k, v]) => [k === 'mtu' ? 'com.docker.network.driver.mtu' : k, v]),
+          ),
+          Labels: r.labels,
+          // classic Swarm: the host a node-local network lives on
+          ...(r.node ? { Node: r.node } : {}),
+        };
+      }),
+    );
+    return [...userNets, ...lists.flat()];
+  }
+
+  private resources(): LocalResources {
+    if (!this.o.resources) throw new NoSuchNetworkError('(networks are not kept by this endpoint)');
+    return this.o.resources;
+  }
+
+  async createNetwork(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    const rec = await this.resources().createNetwork(req);
+    return { Id: rec.id, Warning: '' };
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    await this.resources().removeNetwork(ref);
+  }
+
+  async connectNetwork(ref: string, container: string, endpoint: DockerEndpointSettings): Promise<void> {
+    const res = this.resources();
+    const net = await res.findNetwork(ref);
+    if (!net) throw new NoSuchNetworkError(ref);
+    const { node, name } = await this.locate(container);
+    const needs = { networks: [net.name], volumes: [] };
+    const pin = await res.pin(needs);
+    if (pin.node && pin.node !== node)
+      throw new LifeboatError(
+        'resources_apart',
+        `network ${net.name} lives on ${pin.node} and container ${name} on ${node}: a network is local to its host`,
+        {
+          status: 409,
+          hint: `move the container to ${pin.node} first (lifeboat migrate ${name} -e constraint:node==${pin.node})`,
+        },
+      );
+    await res.claim(needs, node);
+    await res.ensureOn(node, needs);
+    const attachment = {
+      ...(endpoint.Aliases?.length ? { aliases: endpoint.Aliases } : {}),
+      ...(endpoint.IPAMConfig?.IPv4Address ? { staticIps: [endpoint.IPAMConfig.IPv4Address] } : {}),
+    };
+    await this.o.nodes.client(node).podman.connectNetwork(net.name, name, attachment);
+    // the record carries it: a move or a restore joins the network again
+    await this.o.state
+      .updateContainer(name, (r) => ({
+        ...r,
+        spec: { ...r.spec, networks: { ...r.spec.networks, [net.name]: attachment } },
+      }))
+      .catch(() => undefined);
+  }
+
+  async disconnectNetwork(ref: string, container: string, force: boolean): Promise<void> {
+    const net = await this.resources().findNetwork(ref);
+    if (!net) throw new NoSuchNetworkError(ref);
+    const { node, name } = await this.locate(container);
+    await this.o.nodes.client(node).podman.disconnectNetwork(net.name, name, force);
+    await this.o.state
+      .updateContainer(name, (r) => {
+        const { [net.name]: _gone, ...rest } = r.spec.networks ?? {};
+        return { ...r, spec: { ...r.spec, networks: rest } };
+      })
+      .catch(() => undefined);
+  }
+
+  async listVolumes(): Promise<DockerVolume[]> {
+    if (!this.o.resources) return [];
+    const containers = await this.o.state.containers();
+    const healthy = new Set(await this.healthyNames());
+    const records = await this.o.state.volumes();
+    const mountpoints = await Promise.all(
+      records.map((v) =>
+        v.node && healthy.has(v.node)
+          ? this.o.nodes
+              .client(v.node)
+              .podman.inspectVolume(v.name)
+              .then((i) => i?.Mountpoint ?? '')
+              .catch(() => '')
+          : Promise.resolve(''),
+      ),
+    );
+    return records.map((v, i) => ({
+      Name: v.name,
+      Driver: 'local',
+      // on the volume's host (Status.Node says which)
+      Mountpoint: mountpoints[i] ?? '',
+      CreatedAt: v.created,
+      Labels: v.labels,
+      Scope: 'local',
+      Options: {},
+      ...(v.node ? { Status: { Node: v.node } } : {}),
+      UsageData: {
+        Size: -1,
+        RefCount: containers.filter((c) => needsOf(c.spec).volumes.includes(v.name)).length,
+      },
+    }));
+  }
+
+  async createVolume(req: { name?: string; labels: Record<string, string> }): Promise<DockerVolume> {
+    const name = req.name ?? randomBytes(32).toString('hex');
+    await this.resources().createVolume(name, req.labels);
+    const v = (await this.listVolumes()).find((x) => x.Name === name);
+    if (!v) throw new NoSuchVolumeError(name);
+    return v;
+  }
+
+  async removeVolume(name: string, force: boolean): Promise<void> {
+    await this.resources().removeVolume(name, force);
   }
 
   private async onSomeHost<T>(ref: string, fn: (b: PodmanDockerBackend) => Promise<T>): Promise<T> {

@@ -3,12 +3,16 @@ import { LifeboatError } from '../util/errors.ts';
 import {
   AVAILABILITY,
   CONTAINERS,
+  NETWORKS,
   NODES,
   TICKERS,
+  VOLUMES,
   type AvailabilityRecord,
   type ContainerRecord,
+  type NetworkRecord,
   type NodeRecord,
   type TickerRecord,
+  type VolumeRecord,
 } from './records.ts';
 
 export class ContainerNotInClusterError extends LifeboatError {
@@ -82,12 +86,7 @@ export class ClusterState {
 
   /** Creates a record; false when the name is taken (container names are cluster-unique). */
   async createContainer(rec: ContainerRecord): Promise<boolean> {
-    const key = CONTAINERS + rec.name;
-    const r = await this.store.txn({
-      compare: [{ key, exists: false }],
-      success: [{ op: 'put', key, value: JSON.stringify(rec) }],
-    });
-    return r.succeeded;
+    return this.createOnce(CONTAINERS + rec.name, rec);
   }
 
   /**
@@ -127,5 +126,83 @@ export class ClusterState {
 
   async putTicker(name: string, rec: TickerRecord): Promise<void> {
     await this.store.put(TICKERS + name, JSON.stringify(rec));
+  }
+
+  async networks(): Promise<NetworkRecord[]> {
+    return (await this.store.getPrefix(NETWORKS)).map((e) => JSON.parse(e.value) as NetworkRecord);
+  }
+
+  async network(name: string): Promise<NetworkRecord | undefined> {
+    return (await this.entry<NetworkRecord>(NETWORKS + name))?.value;
+  }
+
+  /** False when the name is taken. */
+  async createNetwork(rec: NetworkRecord): Promise<boolean> {
+    return this.createOnce(NETWORKS + rec.name, rec);
+  }
+
+  /** Compare-and-swap; `change` returning undefined leaves it as it is. Undefined when there is no record. */
+  async updateNetwork(
+    name: string,
+    change: (rec: NetworkRecord) => NetworkRecord | undefined,
+  ): Promise<NetworkRecord | undefined> {
+    return this.swap(NETWORKS + name, change);
+  }
+
+  async deleteNetwork(name: string): Promise<void> {
+    await this.store.delete(NETWORKS + name);
+  }
+
+  async volumes(): Promise<VolumeRecord[]> {
+    return (await this.store.getPrefix(VOLUMES)).map((e) => JSON.parse(e.value) as VolumeRecord);
+  }
+
+  async volume(name: string): Promise<VolumeRecord | undefined> {
+    return (await this.entry<VolumeRecord>(VOLUMES + name))?.value;
+  }
+
+  async createVolume(rec: VolumeRecord): Promise<boolean> {
+    return this.createOnce(VOLUMES + rec.name, rec);
+  }
+
+  async updateVolume(
+    name: string,
+    change: (rec: VolumeRecord) => VolumeRecord | undefined,
+  ): Promise<VolumeRecord | undefined> {
+    return this.swap(VOLUMES + name, change);
+  }
+
+  async deleteVolume(name: string): Promise<void> {
+    await this.store.delete(VOLUMES + name);
+  }
+
+  private async entry<T>(key: string): Promise<{ value: T; revision: number } | undefined> {
+    const e = await this.store.get(key);
+    return e ? { value: JSON.parse(e.value) as T, revision: e.revision } : undefined;
+  }
+
+  private async createOnce(key: string, value: unknown): Promise<boolean> {
+    const r = await this.store.txn({
+      compare: [{ key, exists: false }],
+      success: [{ op: 'put', key, value: JSON.stringify(value) }],
+    });
+    return r.succeeded;
+  }
+
+  private async swap<T>(key: string, change: (rec: T) => T | undefined): Promise<T | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.entry<T>(key);
+      if (!cur) return undefined;
+      const next = change(cur.value);
+      if (next === undefined) return cur.value;
+      const r = await this.store.txn({
+        compare: [{ key, modRevision: cur.revision }],
+        success: [{ op: 'put', key, value: JSON.stringify(next) }],
+      });
+      if (r.succeeded) return next;
+    }
+    throw new LifeboatError('concurrent_update', `${key} was changed by another operation; try again`, {
+      status: 409,
+    });
   }
 }

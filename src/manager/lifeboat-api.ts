@@ -336,6 +336,7 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
         to?: unknown;
         via?: unknown;
         compression?: unknown;
+        withNetwork?: unknown;
       };
       // answer 404 before the 200 of the progress stream
       if (!(await m.state.container(name))) throw new ContainerNotInClusterError(name);
@@ -368,6 +369,7 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
               labels,
               via,
               ...(compression ? { compression } : {}),
+              ...(body.withNetwork === true || ctx.bool('withNetwork') ? { withNetwork: true } : {}),
             },
             (step) => line({ step }),
           ),

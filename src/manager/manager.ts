@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../util/log.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { errorMessage } from '../util/errors.ts';
 import { CheckpointCommands } from './checkpoint-commands.ts';
+import { LocalResources } from './local-resources.ts';
 import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
@@ -90,6 +91,8 @@ export class Manager {
   readonly scheduler: Scheduler;
   readonly migrator: Migrator;
   readonly backend: ClusterDockerBackend;
+  /** User-defined networks and named volumes: where each lives. */
+  readonly resources: LocalResources;
   readonly checkpoints: CheckpointCommands;
   readonly tickers: TickerService;
   readonly rescheduler: Rescheduler;
@@ -167,6 +170,7 @@ export class Manager {
       exclusive: (name, fn) => this.exclusive(name, fn),
       ...(o.transferCompression ? { compression: o.transferCompression } : {}),
     });
+    this.resources = new LocalResources({ state: this.state, nodes: this.registry, events: this.events });
     this.migrator = new Migrator({
       state: this.state,
       nodes: this.registry,
@@ -175,6 +179,7 @@ export class Manager {
       // only the leader ticks; a replica's migration is picked up by the leader's next rebuild
       rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
       exclusive: (name, fn) => this.exclusive(name, fn),
+      resources: this.resources,
     });
     this.drains = new DrainService({
       state: this.state,
@@ -210,6 +215,7 @@ export class Manager {
       nodes: this.registry,
       scheduler: this.scheduler,
       events: this.events,
+      resources: this.resources,
       checkpointDir: o.dockerCheckpointDir,
       ...(o.clusterKey ? { archiveKey: o.clusterKey } : {}),
       strategyName: o.strategy ?? 'spread',

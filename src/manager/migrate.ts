@@ -9,6 +9,7 @@ import { ensureImage } from './images.ts';
 import { newGrant } from './transfer-grant.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
+import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
 
 /**
  * Live migration of a container to another host, thesis 3.3, as nine visible
@@ -28,11 +29,20 @@ export interface MigrateRequest {
   via?: 'stream' | 'store';
   /** Compression of the stream between the agents; `auto` measures the link. Default: the manager's. */
   compression?: Compression | 'auto';
+  /**
+   * Move every container that shares a network or a volume with this one,
+   * to one host, one after the other (a compose project changes host as a unit).
+   */
+  withNetwork?: boolean;
+  /** Containers moving in the same group move: they may share its networks and volumes. */
+  together?: string[];
 }
 
 export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed';
 
 export interface MigrationStep {
+  /** In a group move (--with-network): whose step it is. */
+  container?: string;
   n: number;
   id: StepId;
   title: string;
@@ -99,6 +109,8 @@ export interface MigrationResult {
   /** Link throughput measured before the freeze (compression `auto`), MB/s. */
   linkMBps?: number;
   placement: { candidates: string[]; trace: { filter: string; remaining: string[] }[] };
+  /** A group move (--with-network): each member's move, in order. */
+  group?: { container: string; from: string; to: string; totalMs: number; frozenTimeUs?: number }[];
 }
 
 export class MigrationError extends LifeboatError {
@@ -140,6 +152,8 @@ export interface MigratorDeps {
   compression?: Compression | 'auto';
   /** How often the hosts' health is checked while a move is frozen, ms. */
   healthCheckMs?: number;
+  /** Networks and volumes: created on the target, carried along, refused when they cannot follow. */
+  resources?: LocalResources;
 }
 
 export class Migrator {
@@ -153,8 +167,90 @@ export class Migrator {
     req: MigrateRequest,
     onStep: (s: MigrationStep) => void = () => undefined,
   ): Promise<MigrationResult> {
+    if (req.withNetwork) return this.migrateGroup(req, onStep);
     const run = (): Promise<MigrationResult> => this.run(req, onStep);
     return this.deps.exclusive ? this.deps.exclusive(req.container, run) : run();
+  }
+
+  /**
+   * Moves a container with every container it shares a network or a volume
+   * with, one after the other, to the host the first move chose. A member
+   * that fails calls the group off: those already moved go back.
+   */
+  private async migrateGroup(
+    req: MigrateRequest,
+    onStep: (s: MigrationStep) => void,
+  ): Promise<MigrationResult> {
+    const res = this.deps.resources;
+    const found = await this.deps.state.container(req.container);
+    if (!found) throw new ContainerNotInClusterError(req.container);
+    const members = res ? await res.group(found.record) : [found.record];
+    const names = [
+      req.container,
+      ...members
+        .map((m) => m.name)
+        .filter((n) => n !== req.container)
+        .sort(),
+    ];
+    const idle = members.filter((m) => m.phase !== 'running');
+    if (idle.length)
+      throw new LifeboatError(
+        'group_not_running',
+        `the group of ${req.container} has containers that are not running: ${idle.map((m) => `${m.name} (${m.phase})`).join(', ')}`,
+        { status: 409, hint: 'only running containers move live; start them (or remove them) and try again' },
+      );
+    const sharedVolumes = res ? await res.volumesSharedWithin(members) : [];
+    if (sharedVolumes.length)
+      throw new LifeboatError(
+        'group_shares_volume',
+        `several containers of the group mount the same volume (${sharedVolumes.join(', ')}): each move carries the volume's data, so they cannot move one after another`,
+        { status: 409, hint: 'stop all but one of them, move the group, then start them on the new host' },
+      );
+    const done: MigrationResult[] = [];
+    let to = req.to;
+    for (const name of names) {
+      try {
+        const r = await this.migrate(
+          { ...req, container: name, withNetwork: false, together: names, ...(to ? { to } : {}) },
+          (s) => onStep({ ...s, container: name }),
+        );
+        done.push(r);
+        to = r.to;
+      } catch (err) {
+        const back: string[] = [];
+        for (const d of [...done].reverse()) {
+          await this.migrate({ container: d.container, to: d.from, together: names }).then(
+            () => back.push(d.container),
+            (e: unknown) =>
+              back.push(`${d.container} NOT moved back (${errorMessage(e)}): it runs on ${d.to}`),
+          );
+        }
+        throw new LifeboatError(
+          'group_migration_failed',
+          `moving the group of ${req.container} failed at ${name}: ${errorMessage(err)}` +
+            (back.length ? `; moved back to ${done[0]!.from}: ${back.join(', ')}` : ''),
+          {
+            status: err instanceof LifeboatError && err.status < 500 ? err.status : 500,
+            cause: err,
+            ...(err instanceof LifeboatError && err.hint ? { hint: err.hint } : {}),
+          },
+        );
+      }
+    }
+    const last = done[done.length - 1]!;
+    return {
+      ...last,
+      container: req.container,
+      from: done[0]!.from,
+      totalMs: done.reduce((a, r) => a + r.totalMs, 0),
+      group: done.map((r) => ({
+        container: r.container,
+        from: r.from,
+        to: r.to,
+        totalMs: r.totalMs,
+        ...(r.criu.frozenTimeUs === undefined ? {} : { frozenTimeUs: r.criu.frozenTimeUs }),
+      })),
+    };
   }
 
   /**
@@ -244,6 +340,21 @@ export class Migrator {
     if (!found) throw new ContainerNotInClusterError(req.container);
     const rec = found.record;
     const from = rec.node;
+    // before anything: a network or volume that would stay behind refuses the move
+    const needs = needsOf(rec.spec);
+    const res = this.deps.resources;
+    if (res && hasNeeds(needs)) {
+      const stay = await res.sharers(needs, new Set([rec.name, ...(req.together ?? [])]));
+      if (stay.length)
+        throw new LifeboatError(
+          'resources_cannot_follow',
+          `${rec.name} cannot move alone: ${stay.map((x) => `its ${x.resource} is also used by ${x.containers.join(', ')}`).join('; ')}, and a network or volume lives on one host`,
+          {
+            status: 409,
+            hint: `move them together: lifeboat migrate --with-network ${rec.name}`,
+          },
+        );
+    }
     try {
       // (1) at least two hosts
       const healthy = await step('hosts', async () => {
@@ -319,6 +430,11 @@ export class Migrator {
         const t = Date.now();
         const sources = [source!, ...healthy.map((n) => nodes.client(n.report.name))];
         const r = await ensureImage(nodes, target, { ref: inspect.Image, name: inspect.ImageName }, sources);
+        if (res && hasNeeds(needs)) {
+          // the networks exist on the target (same subnet: the address stays); the volumes come in the archive
+          await res.ensureOn(to, needs, { volumes: false });
+          await res.clearStaleVolumes(to, needs);
+        }
         const image = r.shipped
           ? `shipped image ${inspect.ImageName} (${inspect.Image.slice(0, 12)}) from ${r.from}`
           : `image ${inspect.ImageName} (${inspect.Image.slice(0, 12)}) present`;
@@ -453,6 +569,19 @@ export class Migrator {
         phases.deleteCheckpointMs = 0;
         steps[7]!.detail = detail;
       });
+      // the source container is gone: networks and volumes whose users all moved follow them
+      if (res && hasNeeds(needs))
+        await res.followed(needs, from, to).catch((err: unknown) =>
+          events.emit(
+            'migrate.resources',
+            `the records of ${rec.name}'s networks and volumes did not follow it: ${errorMessage(err)}`,
+            {
+              container: rec.name,
+              node: to,
+              level: 'warn',
+            },
+          ),
+        );
       // (9) re-arm the ticker
       if (rec.ticker && this.deps.rearmTicker) {
         await step('ticker', async () => {

@@ -78,6 +78,7 @@ export const openApiDocument = {
           { name: 'to', in: 'query', schema: { type: 'string' } },
           { name: 'via', in: 'query', schema: { enum: ['stream', 'store'] } },
           { name: 'compression', in: 'query', schema: { enum: ['none', 'gzip', 'auto'] } },
+          { name: 'withNetwork', in: 'query', schema: { type: 'boolean' } },
         ],
         requestBody: {
           content: {
@@ -96,6 +97,11 @@ export const openApiDocument = {
                   compression: {
                     enum: ['none', 'gzip', 'auto'],
                     description: "stream compression between the agents (default: the manager's)",
+                  },
+                  withNetwork: {
+                    type: 'boolean',
+                    description:
+                      'also move every container sharing a network or volume with it, to the same host, one after the other',
                   },
                 },
               },

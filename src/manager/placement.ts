@@ -2,11 +2,13 @@ import { extractSchedulingFromRequest, Scheduler, type ContainerRequest } from '
 import type { ContainerCreateSpec } from '../engine/types.ts';
 import { restorePolicyOf, tickerConfigOf } from '../policy/labels.ts';
 import { NameConflictError } from '../api/docker/errors.ts';
+import { LifeboatError } from '../util/errors.ts';
 import { parseEnv } from '../api/docker/podman-mapping.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import { ensureImage } from './images.ts';
+import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
 import type { ContainerRecord } from './records.ts';
 import { requestFor, toSchedNode } from './sched-view.ts';
 
@@ -30,6 +32,8 @@ export interface PlacementDeps {
   nodes: NodeDirectory;
   scheduler: Scheduler;
   events: EventLog;
+  /** Networks and volumes: a container that uses them goes to their host (absent: none are honoured). */
+  resources?: LocalResources;
 }
 
 /**
@@ -65,9 +69,16 @@ export async function createInCluster(
   const healthy = await deps.nodes.healthy();
   const existing = (await deps.state.container(input.name))?.record;
   if (existing) throw new NameConflictError(input.name, `on host ${existing.node}`);
+  const needs = needsOf(input.rest);
+  if (hasNeeds(needs) && !deps.resources)
+    throw new LifeboatError('not_supported', 'networks and volumes are not available on this endpoint', {
+      status: 501,
+    });
+  const pin = deps.resources && hasNeeds(needs) ? await deps.resources.pin(needs) : { why: [] };
+  const candidates = deps.resources ? deps.resources.filter(healthy, pin) : healthy;
   const placement = deps.scheduler.schedule(
     { ...req, env: lifted.env },
-    healthy.map((n) => toSchedNode(n, true)),
+    candidates.map((n) => toSchedNode(n, true)),
   );
   const node = placement.node.name;
   const spec: ContainerCreateSpec = {
@@ -93,6 +104,13 @@ export async function createInCluster(
   }
   let id: string;
   try {
+    if (deps.resources && hasNeeds(needs)) {
+      const volumeLabels = Object.fromEntries(
+        (input.rest.volumes ?? []).map((v) => [v.name, v.labels ?? {}]),
+      );
+      await deps.resources.claim(needs, node, { volumeLabels });
+      await deps.resources.ensureOn(node, needs);
+    }
     const client = deps.nodes.client(node);
     await ensureImage(
       deps.nodes,
@@ -109,7 +127,9 @@ export async function createInCluster(
   }
   await deps.state.updateContainer(input.name, (r) => ({ ...r, id }));
   record.id = id;
-  const why = placement.trace.map((t) => `${t.filter}→[${t.remaining.join(',')}]`).join(' ');
+  const why =
+    (pin.node ? `${pin.why.join(', ')} on ${pin.node}→[${node}] ` : '') +
+    placement.trace.map((t) => `${t.filter}→[${t.remaining.join(',')}]`).join(' ');
   deps.events.emit('container.create', `placed ${input.name} on ${node}: ${why}`, {
     container: input.name,
     node,

@@ -8,11 +8,46 @@ import type { RestorePolicy, TickerConfig } from '../policy/labels.ts';
  *   containers/<name>   ContainerRecord: where a container lives, with a generation
  *   tickers/<name>      TickerRecord: Algorithm 1's V_i / group, for a new leader
  *   availability/<name> AvailabilityRecord: a host drained by an operator (absent: active)
+ *   networks/<name>     NetworkRecord: a user-defined network and the host it lives on
+ *   volumes/<name>      VolumeRecord: a named volume and the host it lives on
  */
 export const NODES = 'nodes/';
 export const CONTAINERS = 'containers/';
 export const TICKERS = 'tickers/';
 export const AVAILABILITY = 'availability/';
+export const NETWORKS = 'networks/';
+export const VOLUMES = 'volumes/';
+
+/**
+ * A user-defined bridge network. It lives on one host, as classic Swarm's
+ * node-local networks did: created there when its first member is placed,
+ * and its members are placed beside it. A move of every member takes it along.
+ */
+export interface NetworkRecord {
+  name: string;
+  /** Docker's network ID (64 hex), the cluster's own: the same on whichever host holds it. */
+  id: string;
+  created: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  /** Asked for at create (IPAM.Config), or taken from the host when Podman chose it: kept across hosts. */
+  subnets: { subnet: string; gateway?: string }[];
+  /** Bridge driver options passed to Podman (`mtu`). */
+  options: Record<string, string>;
+  /** The host that has it; absent until the first member is placed. */
+  node?: string;
+}
+
+/** A named volume (driver local). Its data lives on one host and travels in a move's or a checkpoint's archive. */
+export interface VolumeRecord {
+  name: string;
+  created: string;
+  labels: Record<string, string>;
+  /** The host that has it; absent until the first container that mounts it is placed. */
+  node?: string;
+  /** Made implicitly by `-v name:/path` rather than `docker volume create`. */
+  implicit?: boolean;
+}
 
 export interface NodeRecord {
   report: NodeReport;

@@ -56,7 +56,12 @@ test('everything else is refused: other methods, other APIs, other upgrades', ()
   assert.equal(allowed('POST', '/v4.0.0/libpod/images/pull'), false);
   assert.equal(allowed('DELETE', '/v4.0.0/libpod/images/busybox/extra'), false);
   assert.ok(allowed('DELETE', '/v4.0.0/libpod/images/busybox'), 'docker rmi');
-  assert.equal(allowed('DELETE', '/v4.0.0/libpod/networks/podman'), false);
+  assert.equal(allowed('DELETE', '/v4.0.0/libpod/networks/podman'), false, "the host's default network");
+  assert.ok(allowed('DELETE', '/v4.0.0/libpod/networks/proj_default'), 'a user-defined network');
+  assert.ok(allowed('POST', '/v4.0.0/libpod/networks/proj_default/connect'));
+  assert.ok(allowed('POST', '/v4.0.0/libpod/volumes/create'));
+  assert.ok(allowed('DELETE', '/v4.0.0/libpod/volumes/proj_data'));
+  assert.equal(allowed('POST', '/v4.0.0/libpod/volumes/prune'), false);
   assert.equal(allowed('PUT', '/v4.0.0/libpod/containers/web/start'), false);
   assert.equal(allowed('POST', '/v1.41/containers/create'), false, 'compat create is not needed');
   assert.equal(allowed('POST', '/v4.0.0/libpod/system/prune'), false);

@@ -19,7 +19,7 @@ export type ProxyDecision =
 
 interface Rule {
   method: string;
-  /** Segments after the API prefix; `{name}` a container, `{ref}` an image reference, `{exec}` an exec session. */
+  /** Segments after the API prefix; `{name}` a container or volume, `{net}` a user-defined network, `{ref}` an image reference, `{exec}` an exec session. */
   segments: string[];
   upgrade?: boolean;
   setsCgroupParent?: boolean;
@@ -53,6 +53,16 @@ const RULES: Rule[] = [
   { method: 'DELETE', segments: ['images', '{ref}'] },
   { method: 'GET', segments: ['images', '{ref}', 'history'] },
   { method: 'GET', segments: ['networks', 'json'] },
+  // user-defined networks and named volumes of the cluster (node-local; the manager keeps their records)
+  { method: 'POST', segments: ['networks', 'create'] },
+  { method: 'GET', segments: ['networks', '{net}', 'json'] },
+  { method: 'DELETE', segments: ['networks', '{net}'] },
+  { method: 'POST', segments: ['networks', '{net}', 'connect'] },
+  { method: 'POST', segments: ['networks', '{net}', 'disconnect'] },
+  { method: 'POST', segments: ['volumes', 'create'] },
+  { method: 'GET', segments: ['volumes', 'json'] },
+  { method: 'GET', segments: ['volumes', '{name}', 'json'] },
+  { method: 'DELETE', segments: ['volumes', '{name}'] },
   { method: 'GET', segments: ['events'] },
   { method: 'POST', segments: ['exec', '{exec}', 'start'], upgrade: true },
   { method: 'GET', segments: ['exec', '{exec}', 'json'] },
@@ -137,6 +147,10 @@ export function decidePodmanRoute(method: string, rawPath: string, upgrade: bool
         return invalid(`invalid container name ${JSON.stringify(part)}`);
       if (seg === '{ref}' && (!IMAGE_REF.test(part) || part.includes('//')))
         return invalid(`invalid image reference ${JSON.stringify(part)}`);
+      if (seg === '{net}' && (!CONTAINER_NAME.test(part) || part === 'podman'))
+        return invalid(
+          `invalid network name ${JSON.stringify(part)} (the host's own network "podman" is not the cluster's)`,
+        );
       if (seg === '{exec}' && !EXEC_ID.test(part)) return invalid(`invalid exec ID ${JSON.stringify(part)}`);
     }
     if (upgrade && !rule.upgrade)

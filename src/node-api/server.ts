@@ -396,7 +396,8 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
     return { path: url.pathname.slice(PODMAN_PREFIX.length), search: url.search };
   };
 
-  const server = https.createServer(serverTlsOptions(opts.tls));
+  // half-open: a client's end of stdin on an exec or attach must not end the output coming back
+  const server = https.createServer({ ...serverTlsOptions(opts.tls), allowHalfOpen: true });
   server.on('tlsClientError', (err, socket) => {
     log.warn('refused a TLS handshake', { remote: socket.remoteAddress, error: err.message });
   });

@@ -5,12 +5,14 @@ import type { DockerUpdateBody } from './daily.ts';
 import type { DockerEvent, EventsOptions } from './events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import type { JsonMessage } from './json-messages.ts';
+import type { NetworkCreateRequest } from './network-body.ts';
 import type {
   DockerCheckpoint,
   DockerContainerCreateBody,
   DockerContainerCreateResponse,
   DockerContainerInspect,
   DockerContainerSummary,
+  DockerEndpointSettings,
   DockerFilters,
   DockerImageInspect,
   DockerImageSummary,
@@ -108,6 +110,17 @@ export interface DockerBackend {
   systemDf(): Promise<DockerSystemDf>;
   listNetworks(): Promise<DockerNetwork[]>;
   /**
+   * User-defined networks and named volumes: the cluster's (node-local,
+   * each on one host). A backend without them answers 501.
+   */
+  createNetwork?(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }>;
+  removeNetwork?(ref: string): Promise<void>;
+  connectNetwork?(ref: string, container: string, endpoint: DockerEndpointSettings): Promise<void>;
+  disconnectNetwork?(ref: string, container: string, force: boolean): Promise<void>;
+  listVolumes?(): Promise<DockerVolume[]>;
+  createVolume?(req: { name?: string; labels: Record<string, string> }): Promise<DockerVolume>;
+  removeVolume?(name: string, force: boolean): Promise<void>;
+  /**
    * docker pull: Docker's progress messages while the image comes from its
    * registry; errors arrive as messages (`error`), the stream ends after.
    */
@@ -186,7 +199,24 @@ export interface DockerSystemDf {
   BuildCache: unknown[];
 }
 
-/** A network as GET /networks lists it: each host's default bridge (classic Swarm named it `node/bridge`). */
+/** GET /volumes/{name} */
+export interface DockerVolume {
+  Name: string;
+  Driver: 'local';
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: 'local';
+  Options: Record<string, string>;
+  /** lifeboat: the host that has it (classic Swarm put it in the name, `node/volume`). */
+  Status?: { Node: string };
+  UsageData?: { Size: number; RefCount: number };
+}
+
+/**
+ * A network as GET /networks lists it: each host's default bridge (classic
+ * Swarm named it `node/bridge`) and the cluster's user-defined networks.
+ */
 export interface DockerNetwork {
   Name: string;
   Id: string;
@@ -201,6 +231,8 @@ export interface DockerNetwork {
   Containers: Record<string, { Name: string; IPv4Address: string; MacAddress: string }>;
   Options: Record<string, string>;
   Labels: Record<string, string>;
+  /** lifeboat: the host a user-defined network lives on (absent until its first member is placed). */
+  Node?: string;
 }
 
 export interface ExecStream {

@@ -81,7 +81,11 @@ describe('container create body', () => {
       [{ Image: 'x', Tty: 'yes' }, /Tty must be true or false/],
       [{ Image: 'x', Labels: { a: 1 } }, /Labels\["a"\] must be a string/],
       [{ Image: 'x', HostConfig: { Memory: 1000 } }, /Minimum memory limit allowed is 6MB/],
-      [{ Image: 'x', HostConfig: { Binds: ['vol:/data'] } }, /named volumes are not supported/],
+      [
+        { Image: 'x', HostConfig: { Binds: ['../x:/data'] } },
+        /neither an absolute host path nor a volume name/,
+      ],
+      [{ Image: 'x', Volumes: { '/data': {} } }, /"\/data" is an anonymous volume/],
       [{ Image: 'x', HostConfig: { Binds: ['/a'] } }, /invalid bind "\/a"/],
       [
         { Image: 'x', HostConfig: { PortBindings: { '80': [{ HostPort: '8000-8010' }] } } },

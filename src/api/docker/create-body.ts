@@ -5,6 +5,7 @@ import { canonicalFieldNames, isZero, refuseUnsupportedFields } from './create-f
 import type {
   DockerContainerCreateBody,
   DockerDeviceMapping,
+  DockerEndpointSettings,
   DockerHostConfig,
   DockerMountSpec,
   DockerPortMap,
@@ -52,10 +53,13 @@ export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   const stopSignal = str(o, 'StopSignal');
   if (stopSignal) body.StopSignal = parseSignal(stopSignal);
   if (bool(o, 'NetworkDisabled')) body.NetworkDisabled = true;
-  const mac = str(o, 'MacAddress') || endpointMac(o['NetworkingConfig']);
-  if (mac) body.MacAddress = macAddress(mac, 'MacAddress');
   if (o['HostConfig'] !== undefined && o['HostConfig'] !== null)
     body.HostConfig = parseHostConfig(object(o['HostConfig'], 'HostConfig'));
+  const eps = endpoints(o['NetworkingConfig'], body.HostConfig?.NetworkMode);
+  const mac = str(o, 'MacAddress') || eps.mac;
+  if (mac) body.MacAddress = macAddress(mac, 'MacAddress');
+  if (Object.keys(eps.user).length) body.NetworkingConfig = { EndpointsConfig: eps.user };
+  checkVolumePaths(body);
   return body;
 }
 
@@ -66,43 +70,127 @@ function macAddress(v: string, where: string): string {
   return v.toLowerCase();
 }
 
+/** The host's own network, under the names Docker and Podman give it. */
+export const DEFAULT_NETWORKS: ReadonlySet<string> = new Set(['default', 'bridge', 'podman']);
+
+/** A user-defined network's or a named volume's name, as Docker accepts them. */
+export const RESOURCE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Whether NetworkMode names a user-defined network (not bridge, host, none or container:X). */
+export function isUserNetwork(mode: string | undefined): boolean {
+  return (
+    mode !== undefined &&
+    mode !== '' &&
+    !DEFAULT_NETWORKS.has(mode) &&
+    mode !== 'host' &&
+    mode !== 'none' &&
+    !mode.startsWith('container:')
+  );
+}
+
 /**
- * NetworkingConfig.EndpointsConfig: one entry, for the default network,
- * whose only setting lifeboat honours is MacAddress (Docker >= 1.44 sends
- * `--mac-address` there). The rest needs user-defined networks.
+ * NetworkingConfig.EndpointsConfig: the host's default network (whose only
+ * setting lifeboat honours is MacAddress, which Docker >= 1.44 sends there)
+ * and user-defined networks with their aliases and addresses. The network
+ * of NetworkMode is among them whether or not the client listed it.
  */
-function endpointMac(raw: unknown): string | undefined {
-  if (raw === undefined || raw === null) return undefined;
+function endpoints(
+  raw: unknown,
+  networkMode: string | undefined,
+): { mac?: string; user: Record<string, DockerEndpointSettings> } {
+  const user: Record<string, DockerEndpointSettings> = {};
+  if (networkMode !== undefined && isUserNetwork(networkMode)) {
+    if (!RESOURCE_NAME.test(networkMode))
+      throw new ValidationError(`HostConfig.NetworkMode: "${networkMode}" is not a valid network name`);
+    user[networkMode] = {};
+  }
+  let mac: string | undefined;
+  if (raw === undefined || raw === null) return { user };
   const nc = object(raw, 'NetworkingConfig');
-  if (nc['EndpointsConfig'] === undefined || nc['EndpointsConfig'] === null) return undefined;
+  if (nc['EndpointsConfig'] === undefined || nc['EndpointsConfig'] === null) return { user };
   const eps = object(nc['EndpointsConfig'], 'NetworkingConfig.EndpointsConfig');
   const names = Object.keys(eps);
-  if (names.length > 1)
+  const defaults = names.filter((n) => DEFAULT_NETWORKS.has(n));
+  if (defaults.length > 0 && names.length > defaults.length)
     throw new ValidationError(
-      `NetworkingConfig.EndpointsConfig: joining several networks (${names.join(', ')}) is not supported`,
-      "lifeboat has no user-defined networks yet; containers join their host's default network",
+      `NetworkingConfig.EndpointsConfig: the host's default network (${defaults.join(', ')}) cannot be joined together with user-defined networks (${names.filter((n) => !DEFAULT_NETWORKS.has(n)).join(', ')})`,
+      'join user-defined networks only; containers on them reach each other by name',
     );
-  let mac: string | undefined;
   for (const name of names) {
-    if (!['default', 'bridge', 'podman'].includes(name))
-      throw new ValidationError(
-        `NetworkingConfig.EndpointsConfig: network "${name}" is not supported`,
-        'lifeboat has no user-defined networks yet; use bridge (the default), host or none',
-      );
-    const ep = eps[name];
-    if (ep === null || ep === undefined) continue;
-    for (const [key, value] of Object.entries(object(ep, `NetworkingConfig.EndpointsConfig.${name}`))) {
-      if (key === 'MacAddress') {
-        if (typeof value !== 'string')
-          throw new ValidationError(`NetworkingConfig.EndpointsConfig.${name}.MacAddress must be a string`);
-        mac = value || undefined;
-      } else if (!isZero(value))
-        throw new ValidationError(
-          `NetworkingConfig.EndpointsConfig.${name}.${key} is not supported: addresses, aliases, links and driver options need user-defined networks, which lifeboat does not have yet`,
-        );
+    const where = `NetworkingConfig.EndpointsConfig.${name}`;
+    const ep = eps[name] === null || eps[name] === undefined ? {} : object(eps[name], where);
+    if (DEFAULT_NETWORKS.has(name)) {
+      for (const [key, value] of Object.entries(ep)) {
+        if (key === 'MacAddress') {
+          if (typeof value !== 'string') throw new ValidationError(`${where}.MacAddress must be a string`);
+          mac = value || undefined;
+        } else if (!isZero(value))
+          throw new ValidationError(
+            `${where}.${key} is not supported: the host's default network takes no aliases, addresses, links or driver options`,
+            'create a network (docker network create NAME) and join it: --network NAME --network-alias ...',
+          );
+      }
+      continue;
     }
+    if (networkMode !== undefined && !isUserNetwork(networkMode) && networkMode !== '')
+      throw new ValidationError(`${where}: network mode "${networkMode}" joins no user-defined network`);
+    if (!RESOURCE_NAME.test(name))
+      throw new ValidationError(`${where}: "${name}" is not a valid network name`);
+    const out: DockerEndpointSettings = {};
+    for (const [key, value] of Object.entries(ep)) {
+      if (isZero(value)) continue;
+      if (key === 'Aliases') {
+        const aliases = strList(ep, 'Aliases', `${where}.`) ?? [];
+        for (const a of aliases)
+          if (!RESOURCE_NAME.test(a))
+            throw new ValidationError(`${where}.Aliases: "${a}" is not a valid name`);
+        out.Aliases = aliases;
+      } else if (key === 'IPAMConfig') {
+        const ipam = object(value, `${where}.IPAMConfig`);
+        for (const [k, v] of Object.entries(ipam)) {
+          if (isZero(v)) continue;
+          if (k !== 'IPv4Address' && k !== 'IPv6Address')
+            throw new ValidationError(
+              `${where}.IPAMConfig.${k} is not supported (use IPv4Address or IPv6Address)`,
+            );
+          const ip = str(ipam, k, `${where}.IPAMConfig.`) ?? '';
+          if (isIP(ip) !== (k === 'IPv4Address' ? 4 : 6))
+            throw new ValidationError(
+              `${where}.IPAMConfig.${k}: "${ip}" is not an IPv${k === 'IPv4Address' ? 4 : 6} address`,
+            );
+          out.IPAMConfig = { ...out.IPAMConfig, [k]: ip };
+        }
+      } else if (key === 'MacAddress') {
+        out.MacAddress = macAddress(str(ep, 'MacAddress', `${where}.`) ?? '', `${where}.MacAddress`);
+      } else if (key === 'NetworkID') {
+        // informational (the CLI fills it in from its own inspect); the name is what counts
+      } else {
+        throw new ValidationError(
+          `${where}.${key} is not supported: ${key === 'Links' ? 'legacy links are for the default network; containers on a user-defined network reach each other by name and alias' : 'lifeboat honours Aliases, IPAMConfig and MacAddress of an endpoint'}`,
+        );
+      }
+    }
+    user[name] = { ...user[name], ...out };
   }
-  return mac;
+  return { ...(mac ? { mac } : {}), user };
+}
+
+/**
+ * Config.Volumes lists container paths. docker-compose lists every path it
+ * also mounts; an entry nothing mounts is an anonymous volume, which would
+ * stay behind on a host when the container moves: it must be named.
+ */
+function checkVolumePaths(body: DockerContainerCreateBody): void {
+  const covered = new Set<string>();
+  for (const b of body.HostConfig?.Binds ?? []) covered.add(b.split(':')[1] ?? '');
+  for (const m of body.HostConfig?.Mounts ?? []) covered.add(m.Target);
+  for (const path of Object.keys(body.Volumes ?? {})) {
+    if (!covered.has(path))
+      throw new ValidationError(
+        `Volumes: "${path}" is an anonymous volume, which lifeboat does not create: it would not follow the container to another host`,
+        `name it: -v NAME:${path} (a named volume moves with the container), or bind a host path`,
+      );
+  }
 }
 
 function parseHostConfig(o: Obj): DockerHostConfig {
@@ -402,8 +490,11 @@ function mounts(o: Obj): DockerMountSpec[] | undefined {
     const type = str(e, 'Type', `${where}.`) ?? '';
     const target = str(e, 'Target', `${where}.`) ?? '';
     absolutePath(target, `${where}.Target`);
-    for (const key of ['VolumeOptions', 'Consistency', 'ClusterOptions'])
+    for (const key of ['Consistency', 'ClusterOptions'])
       if (!isZero(e[key])) throw new ValidationError(`${where}.${key} is not supported`);
+    if (type !== 'volume' && !isZero(e['VolumeOptions']))
+      throw new ValidationError(`${where}: VolumeOptions need Type volume`);
+    if (type === 'volume') return volumeMount(e, where, target);
     if (type === 'bind') {
       const source = str(e, 'Source', `${where}.`) ?? '';
       absolutePath(source, `${where}.Source`);
@@ -453,11 +544,48 @@ function mounts(o: Obj): DockerMountSpec[] | undefined {
           : {}),
       };
     }
-    throw new ValidationError(
-      `${where}.Type: "${type}" is not supported (use bind or tmpfs)`,
-      type === 'volume' ? 'lifeboat has no volumes yet; use a bind mount of a host path' : undefined,
-    );
+    throw new ValidationError(`${where}.Type: "${type}" is not supported (use bind, volume or tmpfs)`);
   });
+}
+
+function volumeMount(e: Obj, where: string, target: string): DockerMountSpec {
+  const source = str(e, 'Source', `${where}.`) ?? '';
+  if (!source)
+    throw new ValidationError(
+      `${where}: a volume mount without Source is an anonymous volume, which lifeboat does not create`,
+      'name the volume (Source) so it can travel with the container',
+    );
+  if (!RESOURCE_NAME.test(source))
+    throw new ValidationError(`${where}.Source: "${source}" is not a valid volume name`);
+  if (!isZero(e['BindOptions'])) throw new ValidationError(`${where}: BindOptions need Type bind`);
+  if (!isZero(e['TmpfsOptions'])) throw new ValidationError(`${where}: TmpfsOptions need Type tmpfs`);
+  const vo =
+    e['VolumeOptions'] === undefined || e['VolumeOptions'] === null
+      ? {}
+      : object(e['VolumeOptions'], `${where}.VolumeOptions`);
+  const out: DockerMountSpec = { Type: 'volume', Source: source, Target: target };
+  if (bool(e, 'ReadOnly', `${where}.`)) out.ReadOnly = true;
+  for (const [k, v] of Object.entries(vo)) {
+    if (isZero(v)) continue;
+    if (k === 'NoCopy')
+      out.VolumeOptions = {
+        ...out.VolumeOptions,
+        NoCopy: bool(vo, 'NoCopy', `${where}.VolumeOptions.`) ?? false,
+      };
+    else if (k === 'Labels')
+      out.VolumeOptions = {
+        ...out.VolumeOptions,
+        Labels: strMap(vo, 'Labels', `${where}.VolumeOptions.`) ?? {},
+      };
+    else if (k === 'DriverConfig') {
+      const dc = object(v, `${where}.VolumeOptions.DriverConfig`);
+      if (!(isZero(dc['Name']) || dc['Name'] === 'local') || !isZero(dc['Options']))
+        throw new ValidationError(
+          `${where}.VolumeOptions.DriverConfig is not supported: volumes use the local driver without options`,
+        );
+    } else throw new ValidationError(`${where}.VolumeOptions.${k} is not supported`);
+  }
+  return out;
 }
 
 function absolutePath(p: string, where: string): void {
@@ -481,14 +609,16 @@ function ipList(o: Obj, key: string): string[] | undefined {
   return list?.length ? list : undefined;
 }
 
-/** `host-path:container-path[:options]`; only absolute host paths (no named volumes). */
+/** `host-path:container-path[:options]` or `volume-name:container-path[:options]`. */
 function validateBind(b: string): void {
   const parts = b.split(':');
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
-    throw new ValidationError(`invalid bind "${b}": use /host/path:/container/path[:ro]`);
-  if (!parts[0].startsWith('/'))
     throw new ValidationError(
-      `invalid bind "${b}": named volumes are not supported, use an absolute host path (/host/path:${parts[1]})`,
+      `invalid bind "${b}": use /host/path:/container/path[:ro] or NAME:/container/path`,
+    );
+  if (!parts[0].startsWith('/') && !RESOURCE_NAME.test(parts[0]))
+    throw new ValidationError(
+      `invalid bind "${b}": "${parts[0]}" is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)`,
     );
   if (!parts[1].startsWith('/'))
     throw new ValidationError(`invalid bind "${b}": the container path must be absolute`);
@@ -499,7 +629,7 @@ function validateBind(b: string): void {
     )
   )
     throw new ValidationError(
-      `invalid bind "${b}": options are ro, rw, z, Z and a propagation mode (rprivate, rshared, rslave ...)`,
+      `invalid bind "${b}": options are ro, rw, z, Z, nocopy and a propagation mode (rprivate, rshared, rslave ...)`,
     );
 }
 

@@ -72,6 +72,46 @@ describe('container create fields: honour or refuse', () => {
     assert.equal(spec.staticMac, '02:42:ac:11:00:09');
   });
 
+  test('user-defined networks and named volumes, as docker-compose sends them', () => {
+    const spec = toCreateSpec(
+      parseCreateBody({
+        Image: 'redis',
+        Volumes: { '/data': {}, '/cache': {} },
+        HostConfig: {
+          NetworkMode: 'proj_default',
+          Binds: ['proj_data:/data:rw', '/srv:/srv:ro'],
+          Mounts: [
+            {
+              Type: 'volume',
+              Source: 'cache',
+              Target: '/cache',
+              ReadOnly: true,
+              VolumeOptions: { NoCopy: true },
+            },
+          ],
+        },
+        NetworkingConfig: {
+          EndpointsConfig: {
+            proj_default: {
+              Aliases: ['redis', 'db'],
+              IPAMConfig: { IPv4Address: '10.89.0.9' },
+              NetworkID: 'x',
+            },
+          },
+        },
+      }),
+      ctx,
+    );
+    assert.deepEqual(spec.networks, { proj_default: { aliases: ['redis', 'db'], staticIps: ['10.89.0.9'] } });
+    assert.deepEqual(spec.binds, ['/srv:/srv:ro']);
+    assert.deepEqual(spec.volumes, [
+      { name: 'proj_data', dest: '/data' },
+      { name: 'cache', dest: '/cache', options: ['ro', 'nocopy'] },
+    ]);
+    const bare = toCreateSpec(parseCreateBody({ Image: 'x', HostConfig: { NetworkMode: 'backend' } }), ctx);
+    assert.deepEqual(bare.networks, { backend: {} }, 'NetworkMode alone joins that network');
+  });
+
   test('honoured settings become their libpod fields', () => {
     const spec = toCreateSpec(
       parseCreateBody({
@@ -189,8 +229,18 @@ describe('container create fields: honour or refuse', () => {
       ],
       [{ HostConfig: { PidMode: 'container:db' } }, /PidMode: "container:db" is not supported/],
       [
-        { HostConfig: { Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] } },
-        /Mounts\[0\]\.Type: "volume"/,
+        { HostConfig: { Mounts: [{ Type: 'volume', Target: '/v' }] } },
+        /Mounts\[0\]: a volume mount without Source is an anonymous volume/,
+      ],
+      [
+        {
+          HostConfig: {
+            Mounts: [
+              { Type: 'volume', Source: 'v', Target: '/v', VolumeOptions: { DriverConfig: { Name: 'nfs' } } },
+            ],
+          },
+        },
+        /VolumeOptions\.DriverConfig is not supported/,
       ],
       [{ HostConfig: { Annotations: { 'org.criu.config': '/x' } } }, /"org\.criu\.config" is reserved/],
       [{ HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } } }, /maximum retry count/],
@@ -199,7 +249,18 @@ describe('container create fields: honour or refuse', () => {
       [{ HostConfig: { MemorySwappiness: 101 } }, /MemorySwappiness/],
       [{ HostConfig: { Dns: ['dns.example'] } }, /not an IP address/],
       [{ HostConfig: { Tmpfs: { '/run': 'exec,uid=x' } } }, /tmpfs option "uid=x"/],
-      [{ NetworkingConfig: { EndpointsConfig: { mynet: {} } } }, /network "mynet" is not supported/],
+      [
+        { NetworkingConfig: { EndpointsConfig: { mynet: { Links: ['db:db'] } } } },
+        /mynet\.Links is not supported: legacy links/,
+      ],
+      [
+        { NetworkingConfig: { EndpointsConfig: { mynet: { IPAMConfig: { IPv4Address: 'x' } } } } },
+        /IPv4Address: "x" is not an IPv4 address/,
+      ],
+      [
+        { NetworkingConfig: { EndpointsConfig: { bridge: {}, mynet: {} } } },
+        /cannot be joined together with user-defined networks/,
+      ],
       [
         { NetworkingConfig: { EndpointsConfig: { default: { Aliases: ['db'] } } } },
         /default\.Aliases is not supported/,

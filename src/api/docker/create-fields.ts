@@ -31,8 +31,8 @@ const refused = (text: string, isDefault?: (v: unknown) => boolean): FieldRule =
 const WINDOWS = 'a Windows-only setting; lifeboat runs Linux containers';
 const BLKIO_DEVICE =
   "per-device I/O limits need the device's major:minor on the host the container lands on, which the client cannot know in a cluster; use BlkioWeight";
-const NO_VOLUMES =
-  'lifeboat has no volumes yet (a volume would not travel with a migrated container); use a bind mount of a host path';
+const NO_VOLUME_DRIVERS =
+  "volumes use the local driver on the container's host (lifeboat moves their data with the container); other drivers are not supported";
 
 /** Keys are paths in the body: `Hostname`, `HostConfig.CapAdd`, `NetworkingConfig.EndpointsConfig`. */
 export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
@@ -55,11 +55,13 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
   ),
   ArgsEscaped: refused(WINDOWS),
   Image: h('image (resolved by Podman, shipped to the chosen host when missing)'),
-  Volumes: refused(NO_VOLUMES, (v) => v === undefined || v === null || Object.keys(v as object).length === 0),
+  Volumes: h(
+    'paths that a named volume or bind mount of the same create covers (as docker-compose sends them); an anonymous volume alone is refused: name it (-v NAME:/path) so it can travel',
+  ),
   WorkingDir: h('work_dir'),
   Entrypoint: h('entrypoint ([""] clears the image\'s)'),
   NetworkDisabled: h('netns none'),
-  MacAddress: h('the static MAC address on the default network'),
+  MacAddress: h('the static MAC address on the first network'),
   OnBuild: refused('ONBUILD triggers belong to image builds; lifeboat does not build images'),
   Labels: h('labels'),
   StopSignal: h('stop_signal'),
@@ -73,21 +75,25 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
   ),
   NetworkingConfig: h('see NetworkingConfig.EndpointsConfig'),
   'NetworkingConfig.EndpointsConfig': h(
-    'one entry for the network of NetworkMode (bridge/default); its MacAddress is honoured; IPAM addresses, aliases, links and driver options are refused (no user-defined networks yet)',
+    "the networks to join: the host's default (MacAddress only) or user-defined networks of the cluster, with Aliases, IPAMConfig addresses and MacAddress; Links and DriverOpts are refused. The container is placed on the host of its networks",
   ),
 
-  'HostConfig.Binds': h('bind mounts: absolute host paths, options ro, rw, z, Z and the propagation modes'),
+  'HostConfig.Binds': h(
+    'bind mounts of absolute host paths and named volumes (NAME:/path, created on first use, on the host the container is placed on or pinning it to the host that has the volume); options ro, rw, z, Z, nocopy and the propagation modes',
+  ),
   'HostConfig.ContainerIDFile': client('the docker CLI writes the file itself'),
   'HostConfig.LogConfig': h(
     'log_configuration: json-file (Podman k8s-file, shown as json-file), k8s-file, none; option max-size',
   ),
-  'HostConfig.NetworkMode': h('netns: bridge/default, host, none, container:<name|id>'),
+  'HostConfig.NetworkMode': h(
+    'netns: bridge/default, host, none, container:<name|id>, or the name of a user-defined network of the cluster (docker network create)',
+  ),
   'HostConfig.PortBindings': h("portmappings (a host's address, or all of them)"),
   'HostConfig.RestartPolicy': h(
     'restart_policy and restart_tries: no, always, unless-stopped, on-failure[:N]',
   ),
   'HostConfig.AutoRemove': h('remove'),
-  'HostConfig.VolumeDriver': refused(NO_VOLUMES),
+  'HostConfig.VolumeDriver': refused(NO_VOLUME_DRIVERS, (v) => isZero(v) || v === 'local'),
   'HostConfig.VolumesFrom': h('volumes_from (the source must be on the same host)'),
   'HostConfig.ConsoleSize': h("the TTY's size, set right after the container starts"),
   'HostConfig.Annotations': h(
@@ -172,7 +178,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
   'HostConfig.IOMaximumIOps': refused(WINDOWS),
   'HostConfig.IOMaximumBandwidth': refused(WINDOWS),
   'HostConfig.Mounts': h(
-    'mounts of Type bind (with ReadOnly and BindOptions.Propagation) and tmpfs (size, mode); volume, npipe and cluster are refused',
+    'mounts of Type bind (with ReadOnly and BindOptions.Propagation), volume (a named volume; ReadOnly, VolumeOptions.NoCopy and Labels; other drivers refused) and tmpfs (size, mode); npipe and cluster are refused',
   ),
   'HostConfig.MaskedPaths': refused(
     "changing the masked paths is not supported (Podman's defaults apply); use Privileged for an unmasked container",

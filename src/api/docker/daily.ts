@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Router } from '../http/router.ts';
 import { ValidationError } from '../../util/errors.ts';
-import { NoSuchNetworkError, NotImplementedError } from './errors.ts';
 import type { DockerBackend } from './backend.ts';
 import { canonicalFieldNames, isZero } from './create-fields.ts';
 import { parseFilters, validateContainerName, validateImageReference } from './validate.ts';
@@ -10,8 +9,8 @@ import { parseFilters, validateContainerName, validateImageReference } from './v
 /**
  * The daily container and image commands beyond run/ps/logs: pause,
  * unpause, rename, top, diff, stats, update, cp (archive), container and
- * image prune, image history, tag and rmi, system df, network and volume
- * listings. Each goes to the host the container (or image) is on.
+ * image prune, image history, tag and rmi, system df (networks and volumes
+ * are in networks-volumes.ts). Each goes to the host the container (or image) is on.
  */
 
 /** Body of POST /containers/{id}/update: what Podman can change on a live container. */
@@ -194,37 +193,8 @@ export function registerDailyRoutes(router: Router, backend: DockerBackend): voi
   router.get('/system/df', async (ctx) => {
     ctx.send(200, await backend.systemDf());
   });
-  router.get('/networks', async (ctx) => {
-    parseFilters(ctx.string('filters'), ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling']);
-    ctx.send(200, await backend.listNetworks());
-  });
-  router.get('/networks/{id*}', async (ctx) => {
-    const id = ctx.param('id');
-    const nets = await backend.listNetworks();
-    const n = nets.find((x) => x.Name === id || x.Id === id) ?? nets.find((x) => x.Id.startsWith(id));
-    if (!n) throw new NoSuchNetworkError(id);
-    ctx.send(200, n);
-  });
-  router.get('/volumes', async (ctx) => {
-    parseFilters(ctx.string('filters'), ['dangling', 'driver', 'label', 'name']);
-    ctx.send(200, { Volumes: [], Warnings: [] });
-  });
-  // docker system prune: nothing of these kinds exists to prune
-  router.post('/networks/prune', (ctx) => ctx.send(200, { NetworksDeleted: [] }));
-  router.post('/volumes/prune', (ctx) => ctx.send(200, { VolumesDeleted: [], SpaceReclaimed: 0 }));
+  // docker system prune: nothing of this kind exists to prune
   router.post('/build/prune', (ctx) => ctx.send(200, { CachesDeleted: [], SpaceReclaimed: 0 }));
-  router.post('/networks/create', () => {
-    throw new NotImplementedError(
-      'user-defined networks are not supported by lifeboat yet',
-      "containers join their host's default network (docker network ls shows them as <host>/bridge); use --link or published ports between them",
-    );
-  });
-  router.post('/volumes/create', () => {
-    throw new NotImplementedError(
-      'volumes are not supported by lifeboat yet (a volume would not travel with a migrated container)',
-      'use a bind mount of a host path: -v /host/dir:/path',
-    );
-  });
   router.get('/containers/{id}/export', async (ctx) => {
     const tar = await backend.exportContainer(ctx.param('id'));
     ctx.res.on('close', () => tar.destroy());

@@ -112,7 +112,16 @@ export class NoSuchNetworkError extends LifeboatError {
   constructor(id: string) {
     super('no_such_network', `network ${id} not found`, {
       status: 404,
-      hint: "lifeboat lists each host's default network as <host>/bridge (docker network ls); it has no user-defined networks yet",
+      hint: "docker network ls lists the cluster's networks (each host's default one as <host>/bridge); docker network create NAME makes one",
+    });
+  }
+}
+
+export class NoSuchVolumeError extends LifeboatError {
+  constructor(name: string) {
+    super('no_such_volume', `get ${name}: no such volume`, {
+      status: 404,
+      hint: '`docker volume ls` lists the volumes of the cluster',
     });
   }
 }

@@ -105,7 +105,8 @@ describe('podman to docker shapes', () => {
     assert.deepEqual(parseNetworkMode('default'), { nsmode: 'bridge' });
     assert.deepEqual(parseNetworkMode('host'), { nsmode: 'host' });
     assert.deepEqual(parseNetworkMode('container:db'), { container: 'db' });
-    assert.throws(() => parseNetworkMode('mynet'), /network mode "mynet" is not supported/);
+    assert.deepEqual(parseNetworkMode('mynet'), { nsmode: 'bridge' }, 'a user-defined network: bridge on it');
+    assert.throws(() => parseNetworkMode('container:'), /network mode "container:" is not supported/);
     assert.deepEqual(parseLink('db:database'), { target: 'db', alias: 'database' });
     assert.deepEqual(parseLink('/db:/web/database'), { target: 'db', alias: 'database' });
     assert.deepEqual(parseLink('db'), { target: 'db', alias: 'db' });

@@ -2,6 +2,7 @@ import { constants as osConstants } from 'node:os';
 import type {
   ContainerCreateSpec,
   MountSpec,
+  NamedVolumeMount,
   ContainerInspect,
   ContainerListEntry,
   ImageSummary,
@@ -10,6 +11,7 @@ import type {
 import { ValidationError } from '../../util/errors.ts';
 import { byteSize } from '../../util/byte-size.ts';
 import { statusText } from './status-text.ts';
+import { isUserNetwork } from './create-body.ts';
 import type {
   DockerContainerCreateBody,
   DockerContainerInspect,
@@ -173,11 +175,15 @@ export function parseEnv(env: string[] | null | undefined): Record<string, strin
   return out;
 }
 
-/** Docker's NetworkMode to a Podman network namespace; `container:X` is returned for the caller to resolve. */
+/**
+ * Docker's NetworkMode to a Podman network namespace; `container:X` is
+ * returned for the caller to resolve. A user-defined network's name is a
+ * bridge namespace on that network (`networks` of the spec say which).
+ */
 export function parseNetworkMode(
   mode: string | undefined,
 ): { nsmode: 'bridge' | 'host' | 'none' } | { container: string } {
-  if (mode === undefined || mode === '' || mode === 'default' || mode === 'bridge')
+  if (mode === undefined || mode === '' || mode === 'default' || mode === 'bridge' || isUserNetwork(mode))
     return { nsmode: 'bridge' };
   if (mode === 'host' || mode === 'none') return { nsmode: mode };
   if (mode.startsWith('container:') && mode.length > 'container:'.length)
@@ -220,7 +226,23 @@ export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext
   if (hc.AutoRemove) spec.autoRemove = true;
   if (hc.Memory) spec.memoryLimitBytes = hc.Memory;
   if (hc.CpuShares) spec.cpuShares = hc.CpuShares;
-  if (hc.Binds?.length) spec.binds = hc.Binds;
+  const hostBinds = (hc.Binds ?? []).filter((b) => b.startsWith('/'));
+  if (hostBinds.length) spec.binds = hostBinds;
+  const volumes = namedVolumes(hc);
+  if (volumes.length) spec.volumes = volumes;
+  const eps = body.NetworkingConfig?.EndpointsConfig;
+  if (eps && Object.keys(eps).length) {
+    spec.networks = {};
+    for (const [net, ep] of Object.entries(eps)) {
+      const ips = [ep.IPAMConfig?.IPv4Address, ep.IPAMConfig?.IPv6Address].filter((x): x is string => !!x);
+      spec.networks[net] = {
+        ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
+        ...(ips.length ? { staticIps: ips } : {}),
+      };
+    }
+    const mac = body.MacAddress ?? Object.values(eps).find((e) => e.MacAddress)?.MacAddress;
+    if (mac) spec.staticMac = mac;
+  }
   if (hc.VolumesFrom?.length) spec.volumesFrom = hc.VolumesFrom;
   if (ctx.netns) spec.netns = ctx.netns;
   if (body.NetworkDisabled) spec.netns = { nsmode: 'none' };
@@ -328,6 +350,7 @@ function hostConfigSpec(hc: DockerHostConfig): Partial<ContainerCreateSpec> {
   for (const [destination, opts] of Object.entries(hc.Tmpfs ?? {}))
     mounts.push({ type: 'tmpfs', source: 'tmpfs', destination, options: opts ? opts.split(',') : [] });
   for (const m of hc.Mounts ?? []) {
+    if (m.Type === 'volume') continue; // namedVolumes()
     if (m.Type === 'bind')
       mounts.push({
         type: 'bind',
@@ -353,6 +376,29 @@ function hostConfigSpec(hc: DockerHostConfig): Partial<ContainerCreateSpec> {
   }
   if (mounts.length) spec.mounts = mounts;
   return spec;
+}
+
+/** Named volumes of `-v NAME:/path[:opts]` and of mounts of Type volume. */
+export function namedVolumes(hc: DockerHostConfig): NamedVolumeMount[] {
+  const out: NamedVolumeMount[] = [];
+  for (const b of hc.Binds ?? []) {
+    if (b.startsWith('/')) continue;
+    const [name = '', dest = '', opts = ''] = b.split(':');
+    const options = opts.split(',').filter((o) => o !== '' && o !== 'rw');
+    out.push({ name, dest, ...(options.length ? { options } : {}) });
+  }
+  for (const m of hc.Mounts ?? []) {
+    if (m.Type !== 'volume') continue;
+    const options = [...(m.ReadOnly ? ['ro'] : []), ...(m.VolumeOptions?.NoCopy ? ['nocopy'] : [])];
+    const labels = m.VolumeOptions?.Labels;
+    out.push({
+      name: m.Source ?? '',
+      dest: m.Target,
+      ...(options.length ? { options } : {}),
+      ...(labels && Object.keys(labels).length ? { labels } : {}),
+    });
+  }
+  return out;
 }
 
 /** A signal name as parseSignal normalizes it (`SIGTERM`, `SIGRTMIN+3`, `15`) to its number. */

@@ -6,6 +6,7 @@ import type { DockerBackend } from './backend.ts';
 import { registerCheckpointRoutes } from './checkpoints.ts';
 import { registerContainerRoutes } from './containers.ts';
 import { registerDailyRoutes } from './daily.ts';
+import { registerNetworkVolumeRoutes } from './networks-volumes.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerExecRoutes } from './exec.ts';
 import { registerImageRoutes } from './images.ts';
@@ -61,6 +62,7 @@ export function createDockerApiRouter(opts: DockerApiOptions): Router {
   registerContainerRoutes(router, opts.backend);
   registerExecRoutes(router, opts.backend);
   registerDailyRoutes(router, opts.backend);
+  registerNetworkVolumeRoutes(router, opts.backend);
   registerEventRoutes(router, opts.backend);
   registerCheckpointRoutes(router, opts.backend);
   registerImageRoutes(router, opts.backend);

@@ -58,7 +58,8 @@ export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions
       requireClientCert: true,
       ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion }),
     });
-  const server = https.createServer(tlsOptions(opts.tls));
+  // half-open, as dockerd: `docker exec -i` closes its stdin and still reads the output
+  const server = https.createServer({ ...tlsOptions(opts.tls), allowHalfOpen: true });
   server.on('clientError', answerClientError);
   server.on('tlsClientError', (err, socket) => {
     log.warn('refused a TLS handshake', { remote: socket.remoteAddress, error: err.message });

@@ -93,12 +93,21 @@ export interface DockerUlimit {
 
 /** An entry of HostConfig.Mounts (`docker run --mount`). */
 export interface DockerMountSpec {
-  Type: 'bind' | 'tmpfs';
+  Type: 'bind' | 'tmpfs' | 'volume';
+  /** A host path (bind) or a volume's name (volume). */
   Source?: string;
   Target: string;
   ReadOnly?: boolean;
   BindOptions?: { Propagation?: string };
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> };
+}
+
+/** One network a container joins at create (NetworkingConfig.EndpointsConfig's value). */
+export interface DockerEndpointSettings {
+  Aliases?: string[];
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string };
+  MacAddress?: string;
 }
 
 export interface DockerContainerConfig {
@@ -123,6 +132,8 @@ export interface DockerContainerConfig {
   StopTimeout?: number;
   NetworkDisabled?: boolean;
   MacAddress?: string;
+  /** User-defined networks to join, by name (the one of HostConfig.NetworkMode included). */
+  NetworkingConfig?: { EndpointsConfig: Record<string, DockerEndpointSettings> };
 }
 
 /** Body of POST /containers/create. */

@@ -37,14 +37,21 @@ export function registerMigrate(program: Command): void {
         "stream compression between the agents: none, gzip (level 1), auto (gzip when the link is slower than the source compresses); default: the manager's",
       ).choices(['none', 'gzip', 'auto']),
     )
+    .option(
+      '--with-network',
+      'move every container that shares a network or a volume with this one too, to the same host (a compose project as a unit)',
+    )
     .option('--json', 'print the result (steps, timings, CRIU statistics) as JSON')
     .addHelpText(
       'after',
       `
 The nine steps of the thesis (3.3) are shown as they happen. If a step after
 the freeze fails, the container is restored on its source host and the error
-names the step. Example:
+names the step. A container on a user-defined network or with a named volume
+moves alone only when no other container uses them; --with-network moves the
+whole group, one after the other (a failure moves the moved ones back). Example:
   lifeboat migrate cache --to node2
+  lifeboat migrate proj_redis_1 --with-network
   lifeboat migrate cache -e constraint:zone!=node1 --json`,
     )
     .action(
@@ -56,6 +63,7 @@ names the step. Example:
           label?: string[];
           via: string;
           compression?: string;
+          withNetwork?: boolean;
           json?: boolean;
         },
       ) => {
@@ -71,6 +79,7 @@ names the step. Example:
         const c = await ManagerClient.open(readContext());
         const tty = process.stderr.isTTY && !o.json;
         let shown = 0;
+        let member: string | undefined;
         let final: { result?: MigrationResult; error?: { message: string; code: string; hint?: string } } =
           {};
         await c.request(
@@ -82,6 +91,7 @@ names the step. Example:
             via: o.via,
             ...(o.to ? { to: o.to } : {}),
             ...(o.compression ? { compression: o.compression } : {}),
+            ...(o.withNetwork ? { withNetwork: true } : {}),
           },
           (line) => {
             const l = line as {
@@ -91,6 +101,11 @@ names the step. Example:
             };
             if (l.step && !o.json) {
               if (tty && l.step.status !== 'running' && shown > 0) process.stderr.write('\x1b[1A\x1b[2K');
+              if (l.step.container && l.step.container !== member) {
+                member = l.step.container;
+                process.stderr.write(`${member}:\n`);
+                shown = 0;
+              }
               if (tty || l.step.status !== 'running') process.stderr.write(stepLine(l.step) + '\n');
               shown++;
             }
@@ -108,6 +123,20 @@ names the step. Example:
         const r = final.result!;
         if (o.json) {
           process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        if (r.group) {
+          for (const g of r.group)
+            process.stdout.write(
+              `migrated ${g.container} from ${g.from} to ${g.to} in ${g.totalMs} ms` +
+                (g.frozenTimeUs === undefined
+                  ? ''
+                  : ` (CRIU frozen ${(g.frozenTimeUs / 1000).toFixed(0)} ms)`) +
+                '\n',
+            );
+          process.stdout.write(
+            `moved the group of ${r.container} (${r.group.length} containers) in ${r.totalMs} ms\n`,
+          );
           return;
         }
         const p = r.phases;
