@@ -60,7 +60,12 @@ export class LocalResources {
     };
     for (const name of needs.networks) {
       const rec = await this.d.state.network(name);
-      if (!rec) throw new NoSuchNetworkError(name);
+      // 400, not 404: the docker CLI takes a 404 from a create for a missing image and pulls
+      if (!rec)
+        throw new LifeboatError('no_such_network', `network ${name} not found`, {
+          status: 400,
+          hint: `create it first: docker network create ${name}`,
+        });
       if (rec.node && !movable.has(rec.node)) note(rec.node, `network ${name}`);
     }
     for (const name of needs.volumes) {

@@ -161,16 +161,17 @@ export class Manager {
       this.events,
     );
     this.tickers = new TickerService({ state: this.state, nodes: this.registry, events: this.events });
+    this.resources = new LocalResources({ state: this.state, nodes: this.registry, events: this.events });
     this.rescheduler = new Rescheduler({
       state: this.state,
       nodes: this.registry,
       scheduler: this.scheduler,
       events: this.events,
+      resources: this.resources,
       tickers: this.tickers,
       exclusive: (name, fn) => this.exclusive(name, fn),
       ...(o.transferCompression ? { compression: o.transferCompression } : {}),
     });
-    this.resources = new LocalResources({ state: this.state, nodes: this.registry, events: this.events });
     this.migrator = new Migrator({
       state: this.state,
       nodes: this.registry,

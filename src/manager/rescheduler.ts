@@ -10,6 +10,7 @@ import { ensureImage } from './images.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import type { ContainerRecord, NodeRecord } from './records.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
+import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
 
 /**
  * Restore rescheduling, thesis Algorithm 2: when a host fails, each of its
@@ -30,6 +31,8 @@ export interface ReschedulerOptions {
   tickers?: { rearm(container: string): Promise<boolean> };
   /** Per-container exclusive section shared with migrations (the manager's operation lock). */
   exclusive?: <T>(container: string, fn: () => Promise<T>) => Promise<T>;
+  /** Networks and volumes: a restored container takes them from the failed host (the first of a group chooses where). */
+  resources?: LocalResources;
   now?: () => number;
   logger?: Logger;
 }
@@ -271,9 +274,13 @@ export class Rescheduler {
       }
       // line 10: choose N_r by the container's own filters; create-time node pins and the dead host set aside
       const unpinned = withoutNodePins(rec.spec.labels ?? {});
-      const candidates = healthy.filter((n) => n.report.name !== from);
+      const needs = needsOf(rec.spec);
+      const res = hasNeeds(needs) ? this.o.resources : undefined;
+      let candidates = healthy.filter((n) => n.report.name !== from);
       let placement;
       try {
+        // its networks and volumes left the failed host with the first member of its group restored
+        if (res) candidates = res.filter(candidates, await res.pin(needs, new Set([from])));
         placement = this.o.scheduler.schedule(
           requestFor({ ...rec.spec, labels: unpinned.labels }),
           // its own stale copies (on hosts that failed before) hold no port or name
@@ -319,11 +326,18 @@ export class Rescheduler {
         });
       // any copy already on N_r is stale (e.g. an interrupted earlier restore): the record says it is on `from`
       await target.remove(name, true).catch(() => undefined);
+      if (res) {
+        await res.claim(needs, to, { from: new Set([from]) });
+        await res.ensureOn(to, needs, { volumes: false });
+      }
 
       let restored: CheckpointManifest | undefined;
       let why: string;
       if (rec.restorePolicy === 'checkpoint') {
-        const r = await this.fromCheckpoints(rec, target, to, attempts);
+        // each version's archive brings the volumes' data; whatever an earlier attempt left goes first
+        const r = await this.fromCheckpoints(rec, target, to, attempts, () =>
+          res ? res.clearStaleVolumes(to!, needs) : Promise.resolve(),
+        );
         restored = r.restored;
         why = r.why;
       } else {
@@ -332,6 +346,12 @@ export class Rescheduler {
       if (!restored) {
         // lines 18-19: create and start it anew from its create request
         try {
+          if (res) {
+            await res.clearStaleVolumes(to, needs);
+            await res.ensureOn(to, needs);
+            if (needs.volumes.length)
+              why += `; its volumes (${needs.volumes.join(', ')}) start empty: their data stayed on ${from}`;
+          }
           await target.create(rec.spec);
           await target.start(name);
         } catch (err) {
@@ -443,6 +463,7 @@ export class Rescheduler {
     target: NodeClient,
     to: string,
     attempts: RestoreAttempt[],
+    beforeAttempt: () => Promise<void> = () => Promise.resolve(),
   ): Promise<{ restored?: CheckpointManifest; why: string }> {
     const name = rec.name;
     let versions: CheckpointManifest[];
@@ -463,6 +484,7 @@ export class Rescheduler {
           fields: { group: m.group, version: m.version },
         });
         try {
+          await beforeAttempt();
           await target.restoreFromStore(
             name,
             { group: m.group, version: m.version },
