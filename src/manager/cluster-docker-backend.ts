@@ -86,6 +86,8 @@ export interface ClusterDockerBackendOptions {
   manager?: () => { name: string; role: 'primary' | 'replica' };
   /** The cluster's networks and volumes (node-local; their users are placed beside them). */
   resources?: LocalResources;
+  /** Host paths every host shares: a bind below one does not pin a checkpoint-policy container. */
+  sharedPaths?: string[];
   /** Told when a container is created, removed or changes phase (tickers follow it). */
   onContainerChange?: (name: string, what: 'created' | 'started' | 'stopped' | 'removed') => void;
 }

@@ -9,29 +9,7 @@ import type { NodeDirectory } from './node-directory.ts';
 import type { AvailabilityRecord, ContainerRecord, DrainProgress } from './records.ts';
 import type { Scheduler } from '../scheduler/index.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
-
-/**
- * Why a container cannot move live to another host, or undefined when it
- * can: what it uses of its host (a bind-mounted path, the host's network or
- * devices, another container's volumes, the host's namespaces) would not be
- * there on the target, or not the same.
- */
-export function moveBlocker(spec: ContainerCreateSpec): string | undefined {
-  const binds = [
-    ...(spec.binds ?? []).map((b) => b.split(':')[0]!),
-    ...(spec.mounts ?? []).filter((m) => m.type === 'bind').map((m) => m.source),
-  ];
-  if (binds.length) return `it bind-mounts ${binds.join(', ')} of its host`;
-  if (spec.netns?.nsmode === 'host') return "it uses the host's network";
-  if (spec.netns?.nsmode === 'container')
-    return `it shares the network of container ${spec.netns.value ?? '?'}`;
-  if (spec.devices?.length)
-    return `it uses host devices (${spec.devices.map((d) => d.split(':')[0]).join(', ')})`;
-  if (spec.volumesFrom?.length) return `it mounts the volumes of ${spec.volumesFrom.join(', ')}`;
-  for (const ns of ['pidns', 'ipcns', 'utsns'] as const)
-    if (spec[ns] === 'host') return `it shares the host's ${ns.replace('ns', '')} namespace`;
-  return undefined;
-}
+import { moveBlocker } from './move-blocker.ts';
 
 /** Parallel moves when not asked: enough to overlap one move's dump with another's transfer, bounded by the source's CPUs and the targets. */
 export function autoParallel(sourceCpus: number, targets: number): number {
@@ -48,6 +26,8 @@ export interface DrainDeps {
   exclusive: <T>(container: string, fn: () => Promise<T>) => Promise<T>;
   /** The container's ticker follows it (as after a migration). */
   rearmTicker?: (container: string) => Promise<unknown>;
+  /** Host paths every host shares: binds below them do not keep a container from moving. */
+  sharedPaths?: string[];
   logger?: Logger;
 }
 
@@ -211,7 +191,7 @@ export class DrainService {
         });
         continue;
       }
-      const blocker = moveBlocker(r.spec);
+      const blocker = moveBlocker(r.spec, this.d.sharedPaths);
       if (!blocker) {
         live.push(r);
         continue;

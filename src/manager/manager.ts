@@ -58,6 +58,11 @@ export interface ManagerOptions {
   /** Compression of migration streams between agents when a request does not say; default none. */
   transferCompression?: Compression | 'auto';
   /**
+   * Storage every host mounts at the same path (`--shared-path`): a bind of
+   * a path below one moves with its container; other host paths pin it.
+   */
+  sharedPaths?: string[];
+  /**
    * Listen on this address for every published port of the cluster and
    * relay to the host that runs the container now (clients of the Docker
    * endpoint, e.g. testcontainers, connect to its host and the published port).
@@ -181,6 +186,7 @@ export class Manager {
       rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
       exclusive: (name, fn) => this.exclusive(name, fn),
       resources: this.resources,
+      sharedPaths: o.sharedPaths ?? [],
     });
     this.drains = new DrainService({
       state: this.state,
@@ -189,6 +195,7 @@ export class Manager {
       events: this.events,
       migrate: (req, onStep) => this.migrator.migrate(req, onStep),
       exclusive: (name, fn) => this.exclusive(name, fn),
+      sharedPaths: this.o.sharedPaths ?? [],
       rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
     });
     // Leader duties (thesis 3.4.3): a new leader resumes every ticker, any
@@ -217,6 +224,7 @@ export class Manager {
       scheduler: this.scheduler,
       events: this.events,
       resources: this.resources,
+      sharedPaths: o.sharedPaths ?? [],
       checkpointDir: o.dockerCheckpointDir,
       ...(o.clusterKey ? { archiveKey: o.clusterKey } : {}),
       strategyName: o.strategy ?? 'spread',
@@ -524,6 +532,7 @@ export class Manager {
         nodes: this.registry,
         events: this.events,
         ...(this.o.filters ? { filters: this.o.filters } : {}),
+        sharedPaths: this.o.sharedPaths ?? [],
         migrate: (req) => this.migrator.migrate(req),
       },
       mode,

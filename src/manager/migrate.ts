@@ -10,6 +10,7 @@ import { newGrant } from './transfer-grant.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
+import { moveBlocker } from './move-blocker.ts';
 
 /**
  * Live migration of a container to another host, thesis 3.3, as nine visible
@@ -154,6 +155,8 @@ export interface MigratorDeps {
   healthCheckMs?: number;
   /** Networks and volumes: created on the target, carried along, refused when they cannot follow. */
   resources?: LocalResources;
+  /** Host paths every host shares (`lifeboat manage --shared-path`): binds below them move. */
+  sharedPaths?: string[];
 }
 
 export class Migrator {
@@ -192,11 +195,21 @@ export class Migrator {
         .filter((n) => n !== req.container)
         .sort(),
     ];
-    const idle = members.filter((m) => m.phase !== 'running');
+    // asked of their hosts: a record's phase can lag a start by a heartbeat
+    const running = await Promise.all(
+      members.map((m) =>
+        this.deps.nodes
+          .client(m.node)
+          .inspect(m.name)
+          .then((i) => i.State.Running)
+          .catch(() => false),
+      ),
+    );
+    const idle = members.filter((_, i) => !running[i]);
     if (idle.length)
       throw new LifeboatError(
         'group_not_running',
-        `the group of ${req.container} has containers that are not running: ${idle.map((m) => `${m.name} (${m.phase})`).join(', ')}`,
+        `the group of ${req.container} has containers that are not running: ${idle.map((m) => m.name).join(', ')}`,
         { status: 409, hint: 'only running containers move live; start them (or remove them) and try again' },
       );
     const sharedVolumes = res ? await res.volumesSharedWithin(members) : [];
@@ -340,7 +353,19 @@ export class Migrator {
     if (!found) throw new ContainerNotInClusterError(req.container);
     const rec = found.record;
     const from = rec.node;
-    // before anything: a network or volume that would stay behind refuses the move
+    // before anything: what the container uses of its host, or a network or volume that would stay behind, refuses the move
+    const blocker = moveBlocker(rec.spec, this.deps.sharedPaths);
+    if (blocker)
+      throw new LifeboatError(
+        'cannot_move',
+        `${rec.name} cannot move live: ${blocker}, which would not be the same on another host`,
+        {
+          status: 409,
+          hint: blocker.includes('bind-mounts')
+            ? 'use a named volume (it travels with the container), or declare the path shared storage (lifeboat manage --shared-path DIR)'
+            : 'remove and recreate it on the host you want (docker run -e constraint:node==HOST)',
+        },
+      );
     const needs = needsOf(rec.spec);
     const res = this.deps.resources;
     if (res && hasNeeds(needs)) {

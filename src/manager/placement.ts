@@ -2,7 +2,8 @@ import { extractSchedulingFromRequest, Scheduler, type ContainerRequest } from '
 import type { ContainerCreateSpec } from '../engine/types.ts';
 import { restorePolicyOf, tickerConfigOf } from '../policy/labels.ts';
 import { NameConflictError } from '../api/docker/errors.ts';
-import { LifeboatError } from '../util/errors.ts';
+import { LifeboatError, ValidationError } from '../util/errors.ts';
+import { hostBinds, isShared } from './move-blocker.ts';
 import { parseEnv } from '../api/docker/podman-mapping.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
@@ -34,6 +35,8 @@ export interface PlacementDeps {
   events: EventLog;
   /** Networks and volumes: a container that uses them goes to their host (absent: none are honoured). */
   resources?: LocalResources;
+  /** Host paths every host shares (`lifeboat manage --shared-path`). */
+  sharedPaths?: string[];
 }
 
 /**
@@ -66,6 +69,14 @@ export async function createInCluster(
   const scheduling = extractSchedulingFromRequest(req);
   const ticker = tickerConfigOf(scheduling.labels);
   const restorePolicy = restorePolicyOf(scheduling.labels);
+  if (restorePolicy === 'checkpoint') {
+    const pinned = hostBinds(input.rest).filter((p) => !isShared(p, deps.sharedPaths ?? []));
+    if (pinned.length)
+      throw new ValidationError(
+        `a container restored from its checkpoints on another host (lifeboat.reschedule=checkpoint) cannot bind-mount a host path: ${pinned.join(', ')} would be another directory, or none, on the host it comes back on`,
+        'use a named volume (-v NAME:/path; its data travels in the checkpoint), or declare the path shared storage every host mounts (lifeboat manage --shared-path DIR)',
+      );
+  }
   const healthy = await deps.nodes.healthy();
   const existing = (await deps.state.container(input.name))?.record;
   if (existing) throw new NameConflictError(input.name, `on host ${existing.node}`);

@@ -2,7 +2,7 @@ import { Scheduler } from '../scheduler/index.ts';
 import type { SchedContainer } from '../scheduler/types.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
-import { moveBlocker } from './drain.ts';
+import { moveBlocker } from './move-blocker.ts';
 import type { EventLog } from './events.ts';
 import type { MigrateRequest, MigrationResult } from './migrate.ts';
 import type { NodeDirectory } from './node-directory.ts';
@@ -15,6 +15,8 @@ export interface RebalanceDeps {
   events: EventLog;
   /** The manager's filters (names), so plans place as placements do. */
   filters?: string[];
+  /** Host paths every host shares (binds below them move). */
+  sharedPaths?: string[];
   migrate: (req: MigrateRequest) => Promise<MigrationResult>;
 }
 
@@ -42,7 +44,7 @@ export async function rebalance(
   const containers = (await d.state.containers())
     .filter((r) => r.phase === 'running' && hosts.has(r.node))
     .map((r) => {
-      const blocker = moveBlocker(r.spec);
+      const blocker = moveBlocker(r.spec, d.sharedPaths);
       return {
         name: r.name,
         host: r.node,

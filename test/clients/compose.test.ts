@@ -258,6 +258,27 @@ describe('docker compose: a project on the cluster, moved as a unit and restored
       await fails('run', '-d', '--network', 'nonet', 'localhost/lifeboat/busybox', 'true'),
       /network nonet not found/,
     );
+    assert.match(
+      await fails(
+        'run',
+        '-d',
+        '-v',
+        '/tmp:/x',
+        '-l',
+        'lifeboat.reschedule=checkpoint',
+        'localhost/lifeboat/busybox',
+        'true',
+      ),
+      /cannot bind-mount a host path: \/tmp would be another directory/,
+    );
+    await docker('run', '-d', '--name', 'hb', '-v', '/tmp:/x', 'localhost/lifeboat/busybox', 'sleep', '600');
+    const refused = await api.request<{ error?: { message: string } }>(
+      'POST',
+      '/lifeboat/v1/containers/hb/migrate',
+      {},
+    );
+    assert.match(refused.error?.message ?? '', /hb cannot move live: it bind-mounts \/tmp of its host/);
+    await docker('rm', '-f', 'hb');
     await docker('network', 'create', '--subnet', '10.77.5.0/24', '--label', 'team=a', 'hand');
     await docker('volume', 'create', '--label', 'team=a', 'handv');
     await docker(

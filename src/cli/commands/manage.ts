@@ -97,6 +97,11 @@ export function registerManage(program: Command): void {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--strategy <name>', 'placement strategy: spread, binpack or random', 'spread')
+    .option(
+      '--shared-path <dir>',
+      'storage every host mounts at this path (GlusterFS, NFS): a bind mount below it moves with its container (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .addOption(
       new Option(
         '--transfer-compression <how>',
@@ -138,6 +143,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         dockerCheckpointDir: string;
         strategy: string;
         transferCompression: 'none' | 'gzip' | 'auto';
+        sharedPath?: string[];
         failureTimeout: number;
         discovery?: string;
         clusterKey: string;
@@ -184,6 +190,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           clusterKey,
           strategy: f.strategy,
           transferCompression: f.transferCompression,
+          ...(f.sharedPath?.length ? { sharedPaths: f.sharedPath.map(absoluteDir) } : {}),
           ...(discovery ? { discovery } : {}),
           ...(f.forwardPorts ? { forwardPorts: f.forwardPorts } : {}),
           ...(f.metricsListen
@@ -200,4 +207,11 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         await store.close();
       },
     );
+}
+
+/** A --shared-path: an absolute directory. */
+function absoluteDir(p: string): string {
+  if (!p.startsWith('/') || p.split('/').includes('..'))
+    throw new ValidationError(`--shared-path ${p}: give an absolute directory without ".."`);
+  return p;
 }
