@@ -1,4 +1,3 @@
-import type { ContainerCreateSpec } from '../engine/types.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import type { ClusterState } from './cluster-state.ts';
