@@ -33,7 +33,9 @@ run docker image prune -f; run docker system df; run docker system prune -f
 run docker network ls; run docker volume ls; run docker events --since 1m --until 0s
 run docker checkpoint create dd1 c1; run docker checkpoint ls dd1; run docker start --checkpoint c1 dd1; run docker checkpoint rm dd1 c1
 run docker rm -f dd1 dd2
-run docker pull busybox; run docker search redis; run docker volume create daily-v; run docker network create daily-n
+run docker volume create daily-v; run docker volume inspect daily-v; run docker volume rm daily-v
+run docker network create daily-n; run docker network inspect daily-n; run docker network rm daily-n
+run docker pull busybox; run docker search redis
 run docker build -t x - 
 rm -f /tmp/lifeboat-daily-hn /tmp/lifeboat-daily.tar
 echo "$ok ok, $failed failed"
