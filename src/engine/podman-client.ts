@@ -763,6 +763,29 @@ export class PodmanClient {
     });
   }
 
+  /**
+   * Searches a registry (docker search) through Podman's Docker-compatible
+   * API: `term` may name the registry (`registry.example:5000/app`).
+   */
+  async searchImages(
+    term: string,
+    opts: { limit?: number; filters?: string; registryAuth?: string } = {},
+  ): Promise<
+    { name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }[]
+  > {
+    return this.json('search registry', 'GET', '/images/search', {
+      prefix: COMPAT_API,
+      query: {
+        term,
+        ...(opts.limit ? { limit: opts.limit } : {}),
+        ...(opts.filters ? { filters: opts.filters } : {}),
+      },
+      // Podman 4.3's search reads credentials only from the per-registry form (X-Registry-Config)
+      headers: opts.registryAuth ? { 'X-Registry-Config': perRegistryAuth(opts.registryAuth, term) } : {},
+      timeoutMs: 120_000,
+    });
+  }
+
   /** Pushes an image to its registry (Docker's progress stream, as pullImageStream). */
   async pushImageStream(
     image: string,
@@ -1090,6 +1113,25 @@ function classifyRestoreError(operation: string, status: number, body: Buffer): 
 }
 
 /** `host:container[:options]` as Docker's Binds: rbind, with ro and a propagation mode when given. */
+/**
+ * Docker's X-Registry-Auth (one credential, base64url JSON) as the
+ * per-registry map of X-Registry-Config, keyed by its server address (or
+ * the registry the search term names).
+ */
+export function perRegistryAuth(registryAuth: string, term: string): string {
+  const auth = JSON.parse(Buffer.from(registryAuth, 'base64url').toString('utf8')) as {
+    serveraddress?: string;
+  };
+  const slash = term.indexOf('/');
+  const registry = slash > 0 && /[.:]/.test(term.slice(0, slash)) ? term.slice(0, slash) : 'docker.io';
+  const key = (auth.serveraddress ?? '').replace(/^https?:\/\//, '').replace(/\/.*$/, '') || registry;
+  // URL-safe alphabet with padding: Go's base64.URLEncoding, which Podman decodes it with
+  return Buffer.from(JSON.stringify({ [key]: auth }))
+    .toString('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+}
+
 /** libpod's per-network options; the MAC address goes with the first network. */
 function podmanNetworks(
   nets: Record<string, NetworkAttachment>,

@@ -8,6 +8,7 @@ import type {
   AttachStream,
   DockerExecInspect,
   DockerNetwork,
+  DockerSearchResult,
   DockerVolume,
   DockerSystemDf,
   ExecStream,
@@ -644,6 +645,17 @@ export class ClusterDockerBackend implements DockerBackend {
       pull: () => this.backend(host).pullImage(req, signal),
     }));
     return pullOnHosts(image, hosts);
+  }
+
+  /** From the first healthy host: the hosts are the ones that reach the registries. */
+  async searchImages(
+    term: string,
+    opts: { limit?: number; filters?: string; registryAuth?: string },
+  ): Promise<DockerSearchResult[]> {
+    const [host] = await this.healthyNames();
+    if (host === undefined)
+      throw new LifeboatError('no_healthy_host', 'no healthy host to search from', { status: 503 });
+    return this.backend(host).searchImages(term, opts);
   }
 
   /** Checked from the first healthy host (the hosts are the ones that will pull). */

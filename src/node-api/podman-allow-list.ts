@@ -84,6 +84,7 @@ const RULES: Rule[] = [
   { method: 'POST', segments: ['images', 'create'], compat: true },
   { method: 'POST', segments: ['images', '{ref}', 'push'], compat: true },
   { method: 'POST', segments: ['auth'], compat: true },
+  { method: 'GET', segments: ['images', 'search'], compat: true },
 ];
 
 const VERSION = /^v\d+(\.\d+){0,2}$/;

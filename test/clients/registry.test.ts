@@ -207,6 +207,11 @@ describe('registry: docker login, push and pull through the cluster endpoint', (
     );
   });
 
+  test('docker search finds the pushed repository in the registry', async () => {
+    const out = await docker(['search', '--format', '{{.Name}}', `${regAddr}/team`]);
+    assert.match(out, new RegExp(`${regAddr.replace(/[.]/g, '\\.')}/team/busybox`));
+  });
+
   test('without credentials the pull fails with the reason and the hint to log in', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'lb-docker-config-'));
     try {

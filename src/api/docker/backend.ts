@@ -127,6 +127,11 @@ export interface DockerBackend {
   pullImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>>;
   /** docker login: the credentials checked against the registry from a host; nothing is stored. */
   registryLogin(body: RegistryLogin): Promise<{ Status: string; IdentityToken?: string }>;
+  /** docker search, from a host (the registries are the hosts' to reach). */
+  searchImages(
+    term: string,
+    opts: { limit?: number; filters?: string; registryAuth?: string },
+  ): Promise<DockerSearchResult[]>;
   /** docker push, from a host that has the image; messages as pullImage. */
   pushImage(req: RegistryRequest, signal: AbortSignal): Promise<AsyncIterable<JsonMessage>>;
 
@@ -197,6 +202,15 @@ export interface DockerSystemDf {
   Containers: (DockerContainerSummary & { SizeRw: number; SizeRootFs: number })[];
   Volumes: unknown[];
   BuildCache: unknown[];
+}
+
+/** One entry of GET /images/search. */
+export interface DockerSearchResult {
+  name: string;
+  description: string;
+  star_count: number;
+  is_official: boolean;
+  is_automated: boolean;
 }
 
 /** GET /volumes/{name} */

@@ -22,10 +22,22 @@ export function registerImageRoutes(router: Router, backend: DockerBackend): voi
     ctx.send(200, await backend.inspectImage(validateImageReference(ctx.param('name'))));
   });
 
-  router.get('/images/search', () => {
-    throw new NotImplementedError(
-      'searching registries is not supported by lifeboat (it does not pull)',
-      'search the registry yourself (podman search), then load the image onto the hosts',
+  // docker search: from a host, which reaches the registries (X-Registry-Auth passed through)
+  router.get('/images/search', async (ctx) => {
+    const term = ctx.string('term');
+    if (!term) throw new ValidationError('term is required', 'docker search [REGISTRY/]NAME');
+    const limit = ctx.int('limit');
+    if (limit !== undefined && (limit < 1 || limit > 100))
+      throw new ValidationError('limit must be between 1 and 100');
+    const filters = ctx.string('filters');
+    if (filters !== undefined) parseFilters(filters, ['is-official', 'is-automated', 'stars']);
+    ctx.send(
+      200,
+      await backend.searchImages(term, {
+        ...(limit ? { limit } : {}),
+        ...(filters ? { filters } : {}),
+        ...registryAuth(ctx),
+      }),
     );
   });
 

@@ -22,6 +22,7 @@ import type {
   DockerBackend,
   DockerExecInspect,
   DockerNetwork,
+  DockerSearchResult,
   DockerSystemDf,
   ExecStream,
   ListContainersOptions,
@@ -723,6 +724,22 @@ export class PodmanDockerBackend implements DockerBackend {
         signal,
       }),
     );
+  }
+
+  async searchImages(
+    term: string,
+    opts: { limit?: number; filters?: string; registryAuth?: string },
+  ): Promise<DockerSearchResult[]> {
+    try {
+      return await this.podman.searchImages(term, opts);
+    } catch (err) {
+      if (err instanceof EngineError && err.httpStatus >= 400)
+        throw new LifeboatError('search_failed', `searching for ${term} failed: ${err.podmanMessage}`, {
+          status: err.httpStatus >= 500 ? 502 : err.httpStatus,
+          hint: 'name the registry in the term (docker search REGISTRY:PORT/NAME); the hosts must reach it and trust its CA (/etc/containers/certs.d/HOST:PORT/ca.crt)',
+        });
+      throw err;
+    }
   }
 
   async registryLogin(body: RegistryLogin): Promise<{ Status: string; IdentityToken?: string }> {
