@@ -31,7 +31,7 @@ PKGS=(podman runc conmon iptables nftables iproute2 busybox-static redis-server 
       etcd-server etcd-client glusterfs-server glusterfs-client fuse3 util-linux procps psmisc
       openssl ca-certificates python3 python3-docker catatonit
       docker-registry apache2-utils chromium prometheus docker-compose
-      golang-github-containernetworking-plugin-dnsname)
+      golang-github-containernetworking-plugin-dnsname libfaketime)
 
 # The docker CLI (the tour and the tests use it): Debian 12 has it only in docker.io,
 # which also brings a dockerd that is never started here (service starts are suppressed).

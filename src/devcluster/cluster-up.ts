@@ -10,7 +10,7 @@ import {
   loadTlsBundle,
   type TlsBundle,
 } from '../pki/index.ts';
-import { LifeboatError } from '../util/errors.ts';
+import { LifeboatError, ValidationError } from '../util/errors.ts';
 import { etcdClusterPlan } from '../store/etcd-cluster.ts';
 import { LocalCluster, type LocalClusterConfig, type StorageKind } from './local-cluster.ts';
 import type { ProgressFn } from './progress.ts';
@@ -52,6 +52,23 @@ export interface ClusterUpOptions {
   discovery?: 'heartbeat' | 'nodes' | 'file';
   /** Bridge, subnet and host names (tests use their own, beside a user's cluster). */
   cluster?: Pick<LocalClusterConfig, 'bridge' | 'subnet' | 'namePrefix' | 'glusterVolume'>;
+  /**
+   * Wall clocks that disagree, as on real machines without time sync: by
+   * manager name (`manager-2`) or host name, an offset such as `+30s` given
+   * to the process through libfaketime (Debian's libfaketime).
+   */
+  clockSkew?: Record<string, string>;
+}
+
+/** Debian's libfaketime: LD_PRELOAD it with FAKETIME=+30s and the process's wall clock runs 30 s ahead. */
+export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+function skewEnv(skew: Record<string, string> | undefined, who: string): { env?: Record<string, string> } {
+  const offset = skew?.[who];
+  if (offset === undefined) return {};
+  if (!/^[+-]\d+(\.\d+)?[smhd]?$/.test(offset))
+    throw new ValidationError(`clock skew for ${who}: "${offset}" is not an offset such as +30s or -2m`);
+  return { env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset } };
 }
 
 export interface ClusterUpResult {
@@ -229,7 +246,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           failure,
           ...(o.managerArgs ?? []),
         ],
-        { role: name },
+        { role: name, ...skewEnv(o.clockSkew, name) },
       );
       managers.push({
         name,
@@ -275,7 +292,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
             '--label',
             `zone=${h.name}`,
           ],
-          { role: 'agent', restartOnBoot: true },
+          { role: 'agent', restartOnBoot: true, ...skewEnv(o.clockSkew, h.name) },
         );
       // its own process, as its own unit on a real host: a killed agent leaves it watching
       cluster
