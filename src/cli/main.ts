@@ -15,6 +15,7 @@ import { registerTop } from './commands/top.ts';
 import { registerRebalance } from './commands/rebalance.ts';
 import { registerFenceGuard } from './commands/fence-guard.ts';
 import { registerImages } from './commands/images.ts';
+import { registerInstall } from './commands/install.ts';
 
 // `lifeboat ... | head`: a reader that went away is not an error
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -46,6 +47,7 @@ registerDashboard(program);
 registerTop(program);
 registerRebalance(program);
 registerDoctor(program);
+registerInstall(program);
 registerImages(program);
 registerBench(program);
 
