@@ -19,6 +19,7 @@ import { withDeadline } from '../util/deadline.ts';
 import { errorMessage } from '../util/errors.ts';
 import { CheckpointCommands } from './checkpoint-commands.ts';
 import { LocalResources } from './local-resources.ts';
+import { settleStaleMoves } from './settle-moves.ts';
 import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
@@ -47,6 +48,12 @@ export interface ManagerOptions {
   /** The Docker endpoint again over mutual TLS (docker --tlsverify), for remote clients. */
   dockerTls?: { host: string; port: number; tls: TlsBundle };
   failureTimeoutMs: number;
+  /**
+   * A record left in phase `migrating` this long, by a move no manager here
+   * drives, is settled by the leader (settle-moves.ts). Default 120 s: longer
+   * than any move, which runs on the leader and records as it ends.
+   */
+  staleMoveMs?: number;
   /** Where `docker checkpoint create` archives are kept. */
   dockerCheckpointDir: string;
   /** Encrypts those archives (cluster key, previous keys for reading); plain tar files without. */
@@ -116,6 +123,8 @@ export class Manager {
   private campaignAbort = new AbortController();
   private resuming: Promise<unknown> | undefined;
   private lastResume = 0;
+  private settling: Promise<unknown> | undefined;
+  private lastSettle = 0;
   private lastRebuild = 0;
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Hooks the HA services attach to (tickers, rescheduler). */
@@ -431,6 +440,22 @@ export class Manager {
             void this.syncTickers().catch((e) =>
               this.log.warn('ticker sync failed', { error: errorMessage(e) }),
             );
+          }
+          // moves a dead leader left unfinished: the record follows where the container runs
+          if (!this.settling && Date.now() - this.lastSettle >= 5000) {
+            this.lastSettle = Date.now();
+            this.settling = settleStaleMoves(
+              {
+                state: this.state,
+                nodes: this.registry,
+                events: this.events,
+                busy: (name) => this.busy.has(name),
+                exclusive: (name, fn) => this.exclusive(name, fn),
+              },
+              this.o.staleMoveMs ?? 120_000,
+            )
+              .catch((e) => this.log.warn('settling interrupted moves failed', { error: errorMessage(e) }))
+              .finally(() => (this.settling = undefined));
           }
           // containers no host could take at failure time are retried until one can
           if (!this.resuming && Date.now() - this.lastResume >= this.o.failureTimeoutMs) {

@@ -1,0 +1,169 @@
+import { errorMessage } from '../util/errors.ts';
+import type { ClusterState } from './cluster-state.ts';
+import type { EventLog } from './events.ts';
+import type { NodeDirectory } from './node-directory.ts';
+import type { ContainerRecord } from './records.ts';
+
+/**
+ * A live migration runs on the leading manager. When that manager dies in
+ * the middle, the container's record stays in phase `migrating` and nobody
+ * finishes or undoes the move. The next leader settles such a record once it
+ * is older than any move still being driven could be: it asks the hosts
+ * where the container runs, and the record follows the truth.
+ *
+ * - runs on the record's host only: the move never happened (or was rolled
+ *   back); the record is `running` again, and a copy the target prepared or
+ *   restored but never started goes;
+ * - runs on another host only: the move completed but was not recorded; the
+ *   record moves there (generation + 1) and the source's leftover goes;
+ * - runs on both: the record's copy is kept, the other removed (never two);
+ * - runs nowhere: a dump taken for the move is still on the source (kept for
+ *   rollback): the container is restored there; otherwise the record is
+ *   `lost`, which the rescheduler's retry pass restores when it has a policy.
+ */
+export interface SettleDeps {
+  state: ClusterState;
+  nodes: NodeDirectory;
+  events: EventLog;
+  /** A move this manager is driving itself holds the container's operation lock. */
+  busy: (container: string) => boolean;
+  /** Per-container exclusive section. */
+  exclusive: <T>(container: string, fn: () => Promise<T>) => Promise<T>;
+  now?: () => number;
+}
+
+export type SettleOutcome =
+  'back-on-source' | 'moved' | 'kept-source' | 'restored-on-source' | 'lost' | 'skipped';
+
+export async function settleStaleMoves(
+  d: SettleDeps,
+  staleAfterMs: number,
+): Promise<{ container: string; outcome: SettleOutcome; detail: string }[]> {
+  const now = d.now?.() ?? Date.now();
+  const stale = (await d.state.containers()).filter(
+    (r) => r.phase === 'migrating' && now - Date.parse(r.updatedAt) >= staleAfterMs && !d.busy(r.name),
+  );
+  const out: { container: string; outcome: SettleOutcome; detail: string }[] = [];
+  for (const r of stale) {
+    const settled = await d
+      .exclusive(r.name, () => settleOne(d, r.name, staleAfterMs, now))
+      .catch((err: unknown) => ({ outcome: 'skipped' as const, detail: errorMessage(err) }));
+    out.push({ container: r.name, ...settled });
+  }
+  return out;
+}
+
+async function settleOne(
+  d: SettleDeps,
+  name: string,
+  staleAfterMs: number,
+  now: number,
+): Promise<{ outcome: SettleOutcome; detail: string }> {
+  const cur = await d.state.container(name);
+  if (!cur || cur.record.phase !== 'migrating' || now - Date.parse(cur.record.updatedAt) < staleAfterMs)
+    return { outcome: 'skipped', detail: 'the record changed meanwhile' };
+  const rec = cur.record;
+  const healthy = (await d.nodes.healthy()).map((n) => n.report.name);
+  const where = new Map<string, 'running' | 'stopped'>();
+  for (const host of healthy) {
+    const report = await d.nodes
+      .client(host)
+      .report()
+      .catch(() => undefined);
+    const c = report?.containers.find((x) => (x.Names[0] ?? '').replace(/^\//, '') === name);
+    if (c) where.set(host, c.State === 'running' ? 'running' : 'stopped');
+  }
+  const running = [...where].filter(([, s]) => s === 'running').map(([h]) => h);
+  const removeOn = async (host: string): Promise<void> => {
+    await d.nodes
+      .client(host)
+      .remove(name, true)
+      .catch(() => undefined);
+  };
+  const settle = async (
+    outcome: SettleOutcome,
+    change: (r: ContainerRecord) => ContainerRecord,
+    detail: string,
+  ): Promise<{ outcome: SettleOutcome; detail: string }> => {
+    await d.state.updateContainer(name, (r) =>
+      r.phase === 'migrating' && r.generation === rec.generation ? change(r) : r,
+    );
+    d.events.emit('migrate.settled', `a move of ${name} left unfinished by a previous leader: ${detail}`, {
+      container: name,
+      node: rec.node,
+      level: outcome === 'lost' ? 'error' : 'warn',
+      fields: { outcome },
+    });
+    return { outcome, detail };
+  };
+  if (running.includes(rec.node)) {
+    for (const [h] of where) if (h !== rec.node) await removeOn(h);
+    return settle(
+      running.length > 1 ? 'kept-source' : 'back-on-source',
+      (r) => ({
+        ...r,
+        phase: 'running',
+        note: "a move interrupted by the leader's death: still on its host",
+      }),
+      running.length > 1
+        ? `it ran on ${running.join(' and ')}: kept on ${rec.node} (the record's host), removed elsewhere`
+        : `still running on ${rec.node}; the move never finished`,
+    );
+  }
+  if (running.length === 1) {
+    const to = running[0]!;
+    if (where.has(rec.node)) await removeOn(rec.node);
+    return settle(
+      'moved',
+      (r) => ({
+        ...r,
+        node: to,
+        generation: r.generation + 1,
+        phase: 'running',
+        note: `migrated from ${rec.node} (recorded by the next leader)`,
+      }),
+      `it runs on ${to}: the move finished but was not recorded; the record follows it`,
+    );
+  }
+  if (running.length > 1) {
+    const keep = running[0]!;
+    for (const h of running.slice(1)) await removeOn(h);
+    return settle(
+      'moved',
+      (r) => ({
+        ...r,
+        node: keep,
+        generation: r.generation + 1,
+        phase: 'running',
+        note: `two copies after an interrupted move: kept on ${keep}`,
+      }),
+      `it ran on ${running.join(' and ')}, not on ${rec.node}: kept on ${keep}`,
+    );
+  }
+  if (where.get(rec.node) === 'stopped' && healthy.includes(rec.node)) {
+    for (const [h] of where) if (h !== rec.node) await removeOn(h);
+    try {
+      await d.nodes.client(rec.node).restoreInPlace(name, { tcpEstablished: true });
+      return settle(
+        'restored-on-source',
+        (r) => ({
+          ...r,
+          phase: 'running',
+          note: "restored on its host from the dump of a move interrupted by the leader's death",
+        }),
+        `restored on ${rec.node} from the dump the move left there`,
+      );
+    } catch (err) {
+      return settle(
+        'lost',
+        (r) => ({ ...r, phase: 'lost', note: `an interrupted move left it stopped: ${errorMessage(err)}` }),
+        `stopped on ${rec.node} and its dump could not be restored (${errorMessage(err)})${rec.restorePolicy ? '; the rescheduler restores it' : ''}`,
+      );
+    }
+  }
+  return settle(
+    'lost',
+    (r) => ({ ...r, phase: 'lost', note: 'an interrupted move left it running nowhere' }),
+    `it runs on no healthy host${rec.restorePolicy ? '; the rescheduler restores it' : ''}`,
+  );
+}
