@@ -7,6 +7,8 @@ import { LifeboatError } from '../util/errors.ts';
  * every command that talks to a manager. LIFEBOAT_CONTEXT names another file.
  */
 export interface CliContext {
+  /** Its name when saved (`lifeboat context create`); the local cluster's is unnamed. */
+  name?: string;
   /** Manager API, e.g. https://10.99.0.1:7440 */
   managerUrl: string;
   /** Every manager replica: when the first does not answer, the CLI tries the next (any replica serves). */

@@ -16,6 +16,7 @@ import { registerRebalance } from './commands/rebalance.ts';
 import { registerFenceGuard } from './commands/fence-guard.ts';
 import { registerImages } from './commands/images.ts';
 import { registerInstall } from './commands/install.ts';
+import { registerContext } from './commands/context.ts';
 
 // `lifeboat ... | head`: a reader that went away is not an error
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -48,6 +49,7 @@ registerTop(program);
 registerRebalance(program);
 registerDoctor(program);
 registerInstall(program);
+registerContext(program);
 registerImages(program);
 registerBench(program);
 
