@@ -35,6 +35,7 @@ import { withDeadline } from '../util/deadline.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
+import { StoreMarkers } from './store-markers.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
 import { killRestorePolicyContainers } from './fence-guard.ts';
 import { gzipMBps } from './gzip-speed.ts';
@@ -159,7 +160,20 @@ export class NodeService extends PodmanNode implements NodeClient {
         criu: this.capabilities.criu.version,
       },
       images: images.map((i) => ({ id: i.Id, names: i.RepoTags ?? [] })),
+      ...(this.store ? { store: await this.storeView() } : {}),
     };
+  }
+
+  private markers: StoreMarkers | undefined;
+
+  /** Which hosts' markers the checkpoint store shows (writing this host's own). */
+  private async storeView(): Promise<{ sees: string[]; error?: string }> {
+    this.markers ??= new StoreMarkers(this.store!.root, this.name, randomBytes(8).toString('hex'));
+    try {
+      return { sees: await this.markers.sees() };
+    } catch (err) {
+      return { sees: [], error: errorMessage(err) };
+    }
   }
 
   /** Creates a container under this host's cgroup parent (so a power loss takes it too). */

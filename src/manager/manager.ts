@@ -20,6 +20,7 @@ import { errorMessage } from '../util/errors.ts';
 import { CheckpointCommands } from './checkpoint-commands.ts';
 import { LocalResources } from './local-resources.ts';
 import { settleStaleMoves } from './settle-moves.ts';
+import { storeSharing } from './store-sharing.ts';
 import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
 import { EventLog } from './events.ts';
@@ -526,7 +527,12 @@ export class Manager {
   }
 
   async nodeSummaries(): Promise<unknown[]> {
-    const healthy = new Set((await this.registry.healthy()).map((n) => n.report.name));
+    const healthyNodes = await this.registry.healthy();
+    const healthy = new Set(healthyNodes.map((n) => n.report.name));
+    const views = healthyNodes.map((n) => ({
+      name: n.report.name,
+      ...(n.report.store ? { sees: n.report.store.sees } : {}),
+    }));
     return (await this.registry.all()).map((n) => ({
       name: n.report.name,
       address: n.report.address,
@@ -542,6 +548,8 @@ export class Manager {
       apiUrl: n.apiUrl,
       availability: n.availability ?? 'active',
       ...(n.clockOffsetMs !== undefined ? { clockOffsetMs: n.clockOffsetMs } : {}),
+      // the checkpoint store as shared with the other hosts (tickers refuse a private one)
+      store: storeSharing(n.report.name, views),
     }));
   }
 

@@ -99,6 +99,8 @@ function nodeRecord(name: string, canPreDump: boolean): NodeRecord {
 class FakeNodes implements NodeDirectory {
   readonly hosts = new Map<string, FakeHost>();
   readonly down = new Set<string>();
+  /** What each host's checkpoint store shows (absent: no store reported). */
+  readonly sees = new Map<string, string[]>();
   constructor(private readonly preDump = new Set<string>()) {}
   client(name: string): NodeClient {
     return this.hosts.get(name)!.client;
@@ -110,7 +112,11 @@ class FakeNodes implements NodeDirectory {
     return (await this.all()).filter((n) => !this.down.has(n.report.name));
   }
   async all(): Promise<NodeRecord[]> {
-    return [...this.hosts.keys()].map((n) => nodeRecord(n, this.preDump.has(n)));
+    return [...this.hosts.keys()].map((n) => {
+      const r = nodeRecord(n, this.preDump.has(n));
+      const sees = this.sees.get(n);
+      return sees ? { ...r, report: { ...r.report, store: { sees } } } : r;
+    });
   }
 }
 
@@ -172,6 +178,26 @@ describe('TickerService (Algorithm 1)', () => {
     await tickers.disarm('r1');
     assert.equal(timers.live.size, 1);
     assert.equal(tickers.armed('r1'), false);
+  });
+
+  test('a host whose checkpoint store the others do not share gets no checkpoint, and says why once', async () => {
+    await state.createContainer(record('r', 'a'));
+    await tickers.arm('r');
+    nodes.sees.set('a', ['a']);
+    nodes.sees.set('b', ['b']);
+    const out = await tickers.tick('r');
+    assert.equal(out.kind, 'skipped');
+    assert.match(
+      (out as { reason: string }).reason,
+      /the checkpoint store of a is not the one b sees: its checkpoints would die with it/,
+    );
+    await tickers.tick('r');
+    const skipped = events.since(0, { type: 'checkpoint.skipped' });
+    assert.equal(skipped.length, 1, 'once per reason');
+    assert.equal(store.list('r').length, 0);
+    nodes.sees.set('a', ['a', 'b']);
+    nodes.sees.set('b', ['a', 'b']);
+    assert.equal((await tickers.tick('r')).kind, 'done', 'a shared store: checkpoints again');
   });
 
   test('numbering, one pre-dump chance per group, at most three groups, state persisted', async () => {

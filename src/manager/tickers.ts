@@ -13,6 +13,7 @@ import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import type { ContainerRecord, TickerRecord } from './records.ts';
+import { storeSharing } from './store-sharing.ts';
 
 /**
  * Checkpoint tickers, thesis Algorithm 1: every container labelled with
@@ -246,12 +247,13 @@ export class TickerService {
     }
   }
 
-  private skip(e: Entry, reason: string): TickOutcome {
+  private skip(e: Entry, reason: string, level?: 'warn'): TickOutcome {
     if (e.lastSkip !== reason) {
       // once per change of reason: a stopped container must not flood the event log every T_i
       this.o.events.emit('checkpoint.skipped', `${e.name}: checkpoint skipped, ${reason}`, {
         container: e.name,
         node: e.node,
+        ...(level ? { level } : {}),
         fields: { reason },
       });
       e.lastSkip = reason;
@@ -279,6 +281,23 @@ export class TickerService {
       if (rec.phase !== 'running') return this.skip(e, `container is ${rec.phase}`);
       const host = (await this.o.nodes.healthy()).find((n) => n.report.name === rec.node);
       if (!host) return this.skip(e, `host ${rec.node} is not healthy`);
+      // a private checkpoint directory would lose every version with its host: refused, loudly
+      const healthy = await this.o.nodes.healthy();
+      const store = storeSharing(
+        rec.node,
+        healthy.map((n) => ({
+          name: n.report.name,
+          ...(n.report.store ? { sees: n.report.store.sees } : {}),
+        })),
+      );
+      if (store.sharing === 'private')
+        return this.skip(
+          e,
+          `the checkpoint store of ${rec.node} is not the one ${store.apart.join(', ')} see${store.apart.length === 1 ? 's' : ''}` +
+            `${host.report.store?.error ? ` (${host.report.store.error})` : ''}: its checkpoints would die with it; ` +
+            'mount the same shared store at the same path on every host (docs/install.md)',
+          'warn',
+        );
       if (rec.node !== e.node) {
         // moved without a rearm (e.g. by another manager): follow the record
         e.node = rec.node;

@@ -20,6 +20,12 @@ export interface NodeReport {
   containers: ContainerListEntry[];
   capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
   images: { id: string; names: string[] }[];
+  /**
+   * The checkpoint store as this host sees it: the hosts whose markers are
+   * in it (shared storage shows them all), or why it could not be read.
+   * Absent when the host has no checkpoint store.
+   */
+  store?: { sees: string[]; error?: string };
 }
 
 export interface RestoreOutcome {

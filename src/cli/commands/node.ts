@@ -14,6 +14,7 @@ interface NodeSummary {
   capabilities: { canCheckpoint: boolean; canPreDump: boolean; softDirty: string; criu: string | null };
   availability?: string;
   clockOffsetMs?: number;
+  store?: { sharing: 'shared' | 'private' | 'unverified'; apart: string[] };
 }
 
 /** Above this, `lifeboat node ls` warns: logs, events and checkpoint times stop lining up. */
@@ -131,6 +132,12 @@ export function registerNode(program: Command): void {
             .map((c2, i) => c2.padEnd(w[i]!))
             .join('  ')
             .trimEnd() + '\n',
+        );
+      const privateStores = nodes.filter((n) => n.store?.sharing === 'private');
+      if (privateStores.length)
+        process.stderr.write(
+          `warning: the checkpoint store of ${privateStores.map((n) => `${n.name} (not shared with ${n.store!.apart.join(', ')})`).join(', ')} ` +
+            "is not the cluster's: its tickers are refused, its checkpoints would die with it; mount the same shared store on every host\n",
         );
       const skewed = nodes.filter((n) => Math.abs(n.clockOffsetMs ?? 0) > CLOCK_WARN_MS);
       if (skewed.length)
