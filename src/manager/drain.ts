@@ -9,6 +9,7 @@ import type { AvailabilityRecord, ContainerRecord, DrainProgress } from './recor
 import type { Scheduler } from '../scheduler/index.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 import { moveBlocker } from './move-blocker.ts';
+import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
 
 /** Parallel moves when not asked: enough to overlap one move's dump with another's transfer, bounded by the source's CPUs and the targets. */
 export function autoParallel(sourceCpus: number, targets: number): number {
@@ -27,6 +28,8 @@ export interface DrainDeps {
   rearmTicker?: (container: string) => Promise<unknown>;
   /** Host paths every host shares: binds below them do not keep a container from moving. */
   sharedPaths?: string[];
+  /** Networks and volumes: containers sharing them move together (migrate --with-network). */
+  resources?: LocalResources;
   logger?: Logger;
 }
 
@@ -214,31 +217,58 @@ export class DrainService {
         await report({ container: r.name, outcome: 'failed', why: errorMessage(err) });
       }
     }
+    // units of work: a container alone, or the containers sharing networks or volumes, moved as a group
+    const units: ContainerRecord[][] = [];
+    const grouped = new Set<string>();
+    for (const r of live) {
+      if (grouped.has(r.name)) continue;
+      const group = this.d.resources && hasNeeds(needsOf(r.spec)) ? await this.d.resources.group(r) : [r];
+      for (const g of group) grouped.add(g.name);
+      const stuck = group.filter((g) => !live.some((l) => l.name === g.name));
+      if (stuck.length) {
+        for (const g of group.filter((x) => live.some((l) => l.name === x.name)))
+          await report({
+            container: g.name,
+            outcome: 'left',
+            why: `it shares a network or volume with ${stuck.map((s) => s.name).join(', ')}, which cannot move live (see its own entry), and a network or volume lives on one host`,
+          });
+        continue;
+      }
+      units.push(group);
+    }
     // live moves, `parallel` at a time; each worker stops when the drain was ended meanwhile
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < live.length) {
+      while (next < units.length) {
         if (!(await this.d.state.availability(node))) return;
         // another worker may have taken the last one while this one asked the store
-        const r = live[next++];
-        if (!r) return;
-        onEvent({ container: r.name, outcome: 'moving' });
+        const unit = units[next++];
+        if (!unit) return;
+        for (const r of unit) onEvent({ container: r.name, outcome: 'moving' });
         try {
-          const res = await this.d.migrate({ container: r.name });
+          const res = await this.d.migrate({
+            container: unit[0]!.name,
+            ...(unit.length > 1 ? { withNetwork: true } : {}),
+          });
           const p = res.phases;
-          await report({
-            container: r.name,
-            outcome: 'moved',
-            to: res.to,
-            ms: res.totalMs,
-            frozenMs: p.checkpointMs + p.transferMs + p.restoreMs,
-          });
+          if (res.group)
+            for (const g of res.group)
+              await report({ container: g.container, outcome: 'moved', to: g.to, ms: g.totalMs });
+          else
+            await report({
+              container: unit[0]!.name,
+              outcome: 'moved',
+              to: res.to,
+              ms: res.totalMs,
+              frozenMs: p.checkpointMs + p.transferMs + p.restoreMs,
+            });
         } catch (err) {
-          await report({
-            container: r.name,
-            outcome: 'failed',
-            why: `${errorMessage(err)} (it still runs on ${node})`,
-          });
+          for (const r of unit)
+            await report({
+              container: r.name,
+              outcome: 'failed',
+              why: `${errorMessage(err)} (it still runs on ${node})`,
+            });
         }
       }
     };

@@ -206,6 +206,7 @@ export class Manager {
       migrate: (req, onStep) => this.migrator.migrate(req, onStep),
       exclusive: (name, fn) => this.exclusive(name, fn),
       sharedPaths: this.o.sharedPaths ?? [],
+      resources: this.resources,
       rearmTicker: async (name) => (this.isLeader ? this.tickers.rearm(name) : false),
     });
     // Leader duties (thesis 3.4.3): a new leader resumes every ticker, any

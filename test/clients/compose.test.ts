@@ -197,6 +197,28 @@ describe('docker compose: a project on the cluster, moved as a unit and restored
     assert.match(await docker('port', `${PROJECT}_redis_1`), /6379\/tcp -> 10\.84\.0\.\d+:26391/);
   });
 
+  test('a drain of its host moves the project as a group', async () => {
+    const host = await hostOf('lbcmp_redis_1');
+    let drained: { result?: { moved: { container: string; to: string }[] } } = {};
+    try {
+      // NDJSON: progress lines, then {result}
+      await api.request('POST', `/lifeboat/v1/nodes/${host}/drain`, undefined, (l) => {
+        if ((l as { result?: unknown }).result) drained = l as typeof drained;
+      });
+    } finally {
+      await api.request('POST', `/lifeboat/v1/nodes/${host}/activate`);
+    }
+    assert.deepEqual(
+      drained.result?.moved.map((m) => m.container).sort(),
+      ['lbcmp_client_1', 'lbcmp_redis_1'],
+      JSON.stringify(drained),
+    );
+    const now = await hostOf('lbcmp_redis_1');
+    assert.notEqual(now, host);
+    assert.equal(await hostOf('lbcmp_client_1'), now);
+    assert.equal(await redisCli('GET', 'k'), 'v1');
+  });
+
   test('its host is killed: the project comes back on the other host, keys and volume data included', async () => {
     const dead = await hostOf('lbcmp_redis_1');
     assert.equal(await redisCli('SET', 'k', 'v2'), 'OK');

@@ -189,7 +189,7 @@ failover: the new leader finishes it. \`lifeboat node activate HOST\` ends it.`,
             e.outcome === 'moving'
               ? 'moving live'
               : e.outcome === 'moved'
-                ? `moved to ${e.to} in ${e.ms} ms (frozen ~${e.frozenMs} ms)`
+                ? `moved to ${e.to} in ${e.ms} ms${e.frozenMs === undefined ? '' : ` (frozen ~${e.frozenMs} ms)`}`
                 : e.outcome === 'restarted'
                   ? `restarted on ${e.to} without its state`
                   : `${e.outcome}: ${e.why}`;
