@@ -3,6 +3,11 @@ import type { SchedContainer } from '../scheduler/types.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { moveBlocker } from './move-blocker.ts';
+import { needsOf, type LocalNeeds } from './local-resources.ts';
+
+function sharesResources(a: LocalNeeds, b: LocalNeeds): boolean {
+  return a.networks.some((n) => b.networks.includes(n)) || a.volumes.some((v) => b.volumes.includes(v));
+}
 import type { EventLog } from './events.ts';
 import type { MigrateRequest, MigrationResult } from './migrate.ts';
 import type { NodeDirectory } from './node-directory.ts';
@@ -41,10 +46,18 @@ export async function rebalance(
 ): Promise<RebalanceOutcome> {
   const healthy = await d.nodes.healthy();
   const hosts = new Set(healthy.map((n) => n.report.name));
-  const containers = (await d.state.containers())
+  const all = await d.state.containers();
+  const containers = all
     .filter((r) => r.phase === 'running' && hosts.has(r.node))
     .map((r) => {
-      const blocker = moveBlocker(r.spec, d.sharedPaths);
+      const shares = all.filter(
+        (o) => o.name !== r.name && sharesResources(needsOf(r.spec), needsOf(o.spec)),
+      );
+      const blocker =
+        moveBlocker(r.spec, d.sharedPaths) ??
+        (shares.length
+          ? `it shares networks or volumes with ${shares.map((o) => o.name).join(', ')}: move the group with lifeboat migrate --with-network`
+          : undefined);
       return {
         name: r.name,
         host: r.node,
@@ -58,7 +71,7 @@ export async function rebalance(
   });
   // where containers are comes from their records (the truth; a heartbeat report may be a second old),
   // what else a host runs (containers lifeboat did not create) from its report
-  const records = (await d.state.containers()).filter((r) => hosts.has(r.node));
+  const records = all.filter((r) => hosts.has(r.node));
   const known = new Set(records.map((r) => r.name));
   const view = healthy.map((n) => {
     const v = toSchedNode(n, true);
