@@ -553,13 +553,18 @@ export class PodmanClient {
 
   /** The network, or undefined when this host has none by that name. */
   async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
-    const res = await this.call('GET', `/networks/${enc(name)}/json`);
+    return this.jsonUnless404<NetworkInfo>(`inspect network ${name}`, `/networks/${enc(name)}/json`);
+  }
+
+  /** A GET's JSON answer, or undefined when Podman answers 404. */
+  private async jsonUnless404<T>(what: string, path: string): Promise<T | undefined> {
+    const res = await this.call('GET', path);
     if (res.statusCode === 404) {
       res.resume();
       return undefined;
     }
-    if (!isOk(res)) throw toEngineError(`inspect network ${name}`, res.statusCode ?? 0, await readBody(res));
-    return JSON.parse((await readBody(res)).toString('utf8')) as NetworkInfo;
+    if (!isOk(res)) throw toEngineError(what, res.statusCode ?? 0, await readBody(res));
+    return JSON.parse((await readBody(res)).toString('utf8')) as T;
   }
 
   async removeNetwork(name: string, force = false): Promise<void> {
@@ -603,13 +608,7 @@ export class PodmanClient {
 
   /** The volume, or undefined when this host has none by that name. */
   async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
-    const res = await this.call('GET', `/volumes/${enc(name)}/json`);
-    if (res.statusCode === 404) {
-      res.resume();
-      return undefined;
-    }
-    if (!isOk(res)) throw toEngineError(`inspect volume ${name}`, res.statusCode ?? 0, await readBody(res));
-    return JSON.parse((await readBody(res)).toString('utf8')) as VolumeInfo;
+    return this.jsonUnless404<VolumeInfo>(`inspect volume ${name}`, `/volumes/${enc(name)}/json`);
   }
 
   async listVolumes(): Promise<VolumeInfo[]> {
