@@ -203,6 +203,8 @@ async function runVariant(v: ScaleVariant, p: ScaleParams, o: BenchOptions): Pro
     const createMs: number[] = [];
     const placeErrors: string[] = [];
     const placeUntil = performance.now() + p.placeBudgetSeconds * 1000;
+    let started = 0;
+    const placedNames: string[] = [];
     o.log(`${label}: docker create + start of ${p.managed} managed containers on ${p.victims} hosts`);
     await pool(
       managed.map((name, i) => ({ name, i })),
@@ -220,9 +222,10 @@ async function runVariant(v: ScaleVariant, p: ScaleParams, o: BenchOptions): Pro
           });
           createMs.push(r.ms);
           await docker(x, 'POST', `/containers/${name}/start`);
-          if (createMs.length % 100 === 0)
+          placedNames.push(name);
+          if (++started % 100 === 0)
             o.log(
-              `${label}: ${createMs.length}/${p.managed} placed, create p99 so far ${percentile(createMs, 0.99).toFixed(0)} ms`,
+              `${label}: ${started}/${p.managed} placed, create p99 so far ${percentile(createMs, 0.99).toFixed(0)} ms`,
             );
         } catch (err) {
           placeErrors.push(errorMessage(err));
@@ -269,7 +272,9 @@ async function runVariant(v: ScaleVariant, p: ScaleParams, o: BenchOptions): Pro
           const ps = await docker<unknown[]>(x, 'GET', '/containers/json?all=1');
           lat.ps.push(ps.ms);
           psRows = ps.body.length;
-          lat.inspect.push((await docker(x, 'GET', `/containers/${managed[k++ % managed.length]}/json`)).ms);
+          lat.inspect.push(
+            (await docker(x, 'GET', `/containers/${placedNames[k++ % placedNames.length]}/json`)).ms,
+          );
           lat.nodeLs.push((await nodeLs(x)).ms);
         } catch (err) {
           queryErrors.push(errorMessage(err));
