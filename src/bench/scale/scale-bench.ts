@@ -378,14 +378,14 @@ async function measureWindow(
   await fleet.delays();
   const p0 = pids.map((pid) => procSample(pid));
   const f0 = procSample(fleet.pid!);
-  const e0 = await etcdSample(x.c.etcd.endpoints[0]!);
+  const e0 = await etcdSample(x.c.etcd.endpoints);
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   const rss: number[] = [];
   const sampler = (async () => {
     while (performance.now() < until) {
       for (const pid of pids) rss.push(procSample(pid)?.rssBytes ?? NaN);
-      const e = await etcdSample(x.c.etcd.endpoints[0]!).catch(() => undefined);
+      const e = await etcdSample(x.c.etcd.endpoints).catch(() => undefined);
       if (e) series.push({ t: Math.round(e.at / 1000), dbBytes: e.dbBytes, writes: e.writes });
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -393,7 +393,7 @@ async function measureWindow(
   await (during ? during(until) : new Promise((r) => setTimeout(r, seconds * 1000)));
   await sampler;
   const elapsed = (performance.now() - t0) / 1000;
-  const e1 = await etcdSample(x.c.etcd.endpoints[0]!);
+  const e1 = await etcdSample(x.c.etcd.endpoints);
   const p1 = pids.map((pid) => procSample(pid));
   const f1 = procSample(fleet.pid!);
   const de = (e1.at - e0.at) / 1000;

@@ -80,9 +80,24 @@ export function etcdSampleOf(m: Map<string, number>, at: number): EtcdSample {
   };
 }
 
-export async function etcdSample(endpoint: string): Promise<EtcdSample> {
+async function memberSample(endpoint: string): Promise<EtcdSample> {
   const res = await fetch(`http://${endpoint}/metrics`, { signal: AbortSignal.timeout(5000) });
   return etcdSampleOf(parsePrometheus(await res.text()), performance.now());
+}
+
+/**
+ * The cluster's view: writes, database size and keys as the first member
+ * applied them (every member applies every write), client bytes summed over
+ * the members (a client talks to whichever it picked).
+ */
+export async function etcdSample(endpoints: readonly string[]): Promise<EtcdSample> {
+  const all = await Promise.all(endpoints.map((e) => memberSample(e)));
+  const first = all[0]!;
+  return {
+    ...first,
+    receivedBytes: all.reduce((n, m) => n + m.receivedBytes, 0),
+    sentBytes: all.reduce((n, m) => n + m.sentBytes, 0),
+  };
 }
 
 export interface Timed<T> {
