@@ -29,6 +29,12 @@ export interface BenchOptions {
   seed?: number;
   /** Faults the chaos bench injects (default: 24 with --quick, else 200). */
   faults?: number;
+  /** Hollow hosts per variant (scale). */
+  hosts?: number[];
+  /** Manager replicas per variant (scale). */
+  replicas?: number[];
+  /** Containers each hollow host reports (scale). */
+  containers?: number;
   /** Where the result files go (the chaos bench keeps the cluster's logs there when a check fails). */
   resultsDir?: string;
   /** Progress lines for the user (stderr). */

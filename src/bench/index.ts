@@ -3,10 +3,11 @@ import { chaosBench } from './chaos-bench.ts';
 import { drainBench } from './drain-bench.ts';
 import { failoverBench } from './failover-bench.ts';
 import { migrateBench } from './migrate-bench.ts';
+import { scaleBench } from './scale/scale-bench.ts';
 import { storageBench } from './storage-bench.ts';
 import { tickerOverheadBench } from './ticker-overhead-bench.ts';
 
-/** Every benchmark `lifeboat bench <name>` knows, in the order of the thesis' chapter 4, then the chaos run. */
+/** Every benchmark `lifeboat bench <name>` knows, in the order of the thesis' chapter 4, then the chaos run and the control plane at scale. */
 export const BENCHES: readonly Bench[] = [
   migrateBench,
   tickerOverheadBench,
@@ -14,6 +15,7 @@ export const BENCHES: readonly Bench[] = [
   storageBench,
   drainBench,
   chaosBench,
+  scaleBench,
 ];
 
 export { runBench, type Bench, type BenchOptions } from './bench.ts';

@@ -34,6 +34,7 @@ import { Migrator } from './migrate.ts';
 import { Rescheduler } from './rescheduler.ts';
 import { TickerService } from './tickers.ts';
 import { NodeRegistry } from './node-registry.ts';
+import { FreshRead } from './fresh-read.ts';
 
 export interface ManagerOptions {
   /** This manager's identity (unique among replicas). */
@@ -138,6 +139,11 @@ export class Manager {
 
   /** The cluster store, each request timed for the metrics. */
   private readonly store: ClusterStore;
+  /** What every heartbeat reads, shared by the heartbeats arriving together (never older than each). */
+  private readonly heartbeatReads = {
+    containers: new FreshRead(() => this.state.containers()),
+    leader: new FreshRead(() => this.leaderInfo()),
+  };
 
   private constructor(private readonly o: ManagerOptions) {
     this.name = o.name;
@@ -425,8 +431,9 @@ export class Manager {
     const tick = async (): Promise<void> => {
       if (!this.isLeader) return;
       try {
-        await this.registry.refreshClients();
-        if (Date.now() >= graceUntil) {
+        // detect() refreshes the clients itself, from the same read
+        if (Date.now() < graceUntil) await this.registry.refreshClients();
+        else {
           const { failed, recovered, rebooted } = await this.registry.detect();
           for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
           for (const r of rebooted)
@@ -509,7 +516,7 @@ export class Manager {
       fenced: hb.state !== 'connected' && hb.fenced.length > 0,
       sentAt: hb.sentAt,
     });
-    const records = await this.state.containers();
+    const records = await this.heartbeatReads.containers.get();
     const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
     // a record being moved may point elsewhere a moment before the copy here is the live one
     const elsewhere = records
@@ -518,7 +525,7 @@ export class Manager {
           mine.has(r.name) && r.node !== hb.report.name && r.phase !== 'migrating' && r.phase !== 'restoring',
       )
       .map((r) => r.name);
-    const leader = await this.leaderInfo().catch(() => undefined);
+    const leader = await this.heartbeatReads.leader.get().catch(() => undefined);
     return {
       accepted: true,
       ...(leader ? { leader: leader.name } : {}),

@@ -54,6 +54,22 @@ describe('EtcdStore against a real 3-member etcd', () => {
     };
   });
 
+  test('a prefix read larger than the 4 MiB gRPC answer limit comes back whole', async () => {
+    // 200 hosts' records with 50 containers each passed 4 MiB (the scale bench, issue 22): every
+    // read of them failed, and with it failure detection, docker ps and placement
+    const c = await openClient(`/lifeboat-test/${randomBytes(4).toString('hex')}/`);
+    try {
+      const value = 'x'.repeat(1024 * 1024);
+      for (let i = 0; i < 6; i++) await c.put(`big/${i}`, value);
+      const all = await c.getPrefix('big/');
+      assert.equal(all.length, 6);
+      assert.ok(all.every((e) => e.value.length === value.length));
+    } finally {
+      await c.deletePrefix('');
+      await c.close();
+    }
+  });
+
   test('open() names the endpoints when etcd does not answer', async () => {
     const started = Date.now();
     await assert.rejects(

@@ -190,6 +190,9 @@ class EtcdStoreLease implements Lease {
   }
 }
 
+/** The largest answer read from etcd (a prefix read of every host record or container). */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
 export class EtcdStore implements ClusterStore {
   readonly kind = 'etcd';
   readonly prefix: string;
@@ -218,6 +221,9 @@ export class EtcdStore implements ClusterStore {
           }
         : {}),
       dialTimeout: callTimeoutMs,
+      // gRPC refuses answers over 4 MiB by default, and a prefix read of every host record passes
+      // that at ~200 hosts x 50 containers (issue 22); etcd itself sends up to 2 GiB
+      grpcOptions: { 'grpc.max_receive_message_length': MAX_ANSWER_BYTES },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     });
   }

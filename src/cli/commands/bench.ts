@@ -51,6 +51,9 @@ export function registerBench(program: Command): void {
     )
     .option('--seed <n>', 'chaos: seed of the fault plan (default random, reported for replay)')
     .option('--faults <n>', 'chaos: faults to inject (default 24 with --quick, else 200)')
+    .option('--hosts <n,...>', 'scale: hollow (simulated) hosts per variant, e.g. 50,200,500')
+    .option('--replicas <n,...>', 'scale: manager replicas per variant, e.g. 1,3')
+    .option('--containers <n>', 'scale: containers each hollow host reports (default 50; 20 with --quick)')
     .option('--results <dir>', 'where the JSON, Markdown and SVG files go', DEFAULT_RESULTS_DIR)
     .option('--json', 'print the whole report as JSON on stdout')
     .addHelpText(
@@ -71,6 +74,9 @@ bridge lbchaos0, 10.89.0.0/24) and exits 1 when an invariant was violated. Resul
   lifeboat bench failover --sizes 10,100 --runs 3
   lifeboat bench storage --ticks 30
   lifeboat bench chaos --quick --seed 42   (own 3-host cluster lbchaos0, 10.89.0.0/24)
+  lifeboat bench scale --hosts 200 --containers 50 --replicas 1
+                     (hollow hosts and managers on 127.0.0.1, free ports, a 3-member etcd,
+                      root /var/tmp/lifeboat-scale-*; no Podman, no bridge)
   lifeboat bench <name> --quick     (a short smoke run, as CI does)`,
     )
     .action(
@@ -87,6 +93,9 @@ bridge lbchaos0, 10.89.0.0/24) and exits 1 when an invariant was violated. Resul
           compression: 'none' | 'gzip' | 'auto';
           seed?: string;
           faults?: string;
+          hosts?: string;
+          replicas?: string;
+          containers?: string;
           results: string;
           json?: boolean;
         },
@@ -109,6 +118,9 @@ bridge lbchaos0, 10.89.0.0/24) and exits 1 when an invariant was violated. Resul
           ...(ticks !== undefined ? { ticks } : {}),
           ...(seed !== undefined ? { seed } : {}),
           ...(faults !== undefined ? { faults } : {}),
+          ...(o.hosts !== undefined ? { hosts: positiveInts('--hosts', o.hosts) } : {}),
+          ...(o.replicas !== undefined ? { replicas: positiveInts('--replicas', o.replicas) } : {}),
+          ...(o.containers !== undefined ? { containers: wholeNumber('--containers', o.containers) } : {}),
           ...(o.link !== undefined ? { link: linkRate(o.link) } : {}),
           compression: o.compression,
           storage: o.storage.split(',').map((s) => s.trim()),
