@@ -203,6 +203,10 @@ export function etcdClusterPlan(o: {
       '--initial-cluster-state=new',
       `--heartbeat-interval=${o.heartbeatMs ?? 50}`,
       `--election-timeout=${o.electionMs ?? 500}`,
+      // every heartbeat rewrites its host's record and etcd keeps each revision until compacted:
+      // without this the database reaches its 2 GB quota and etcd refuses every write (docs/limits.md)
+      '--auto-compaction-mode=periodic',
+      '--auto-compaction-retention=1m',
       '--logger=zap',
       '--log-outputs=stderr',
       ...tlsArgs,
