@@ -64,7 +64,7 @@ const CASES: Record<string, Case> = {
   Healthcheck: { body: { Healthcheck: { Test: ['CMD', 'true'] } }, refused: /Healthcheck is not supported/ },
   ArgsEscaped: { body: { ArgsEscaped: true }, refused: /ArgsEscaped is not supported/ },
   Image: { body: {}, inspect: (i) => assert.match(String(i.Config['Image']), /busybox/) },
-  Volumes: { body: { Volumes: { '/data': {} } }, refused: /Volumes is not supported/ },
+  Volumes: { body: { Volumes: { '/data': {} } }, refused: /Volumes: "\/data" is an anonymous volume/ },
   WorkingDir: { body: { WorkingDir: '/tmp' }, sh: 'pwd', sees: /^\/tmp$/m },
   Entrypoint: { body: { Entrypoint: ['echo', 'from-entrypoint'], Cmd: ['x'] }, sees: /from-entrypoint x/ },
   NetworkDisabled: { body: { NetworkDisabled: true }, sh: 'ls /sys/class/net', sees: /^lo$/m },
@@ -120,7 +120,7 @@ const CASES: Record<string, Case> = {
     body: hc({ AutoRemove: true }),
     inspect: (i) => assert.equal(i.HostConfig['AutoRemove'], true),
   },
-  'HostConfig.VolumeDriver': refusedHc('VolumeDriver', 'local'),
+  'HostConfig.VolumeDriver': refusedHc('VolumeDriver', 'nfs'),
   'HostConfig.VolumesFrom': {
     body: hc({ VolumesFrom: ['cf-source'] }),
     sh: 'cat /mnt/b/marker',

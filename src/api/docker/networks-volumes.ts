@@ -62,7 +62,7 @@ export function registerNetworkVolumeRoutes(router: Router, backend: DockerBacke
     if (!n) throw new NoSuchNetworkError(id);
     ctx.send(200, n);
   });
-  router.delete('/networks/{id*}', async (ctx) => {
+  router.delete('/networks/{id}', async (ctx) => {
     await need('removeNetwork', 'docker network rm')(ctx.param('id'));
     ctx.send(204);
   });
