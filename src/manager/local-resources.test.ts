@@ -63,6 +63,7 @@ describe('networks and volumes live on one host; their users go there', () => {
     await assert.rejects(res.pin({ networks: ['nope'], volumes: [] }), /network nope not found/);
     await res.claim({ networks: ['app'], volumes: ['data'] }, 'n1');
     assert.equal((await state.volume('data'))?.implicit, true, 'a volume used first is made implicitly');
+    await state.createContainer(container('m', 'n1', { networks: { app: {} } }));
     assert.deepEqual(await res.pin({ networks: ['app'], volumes: [] }), { node: 'n1', why: ['network app'] });
     assert.deepEqual(
       res.filter([host('n1'), host('n2')], { node: 'n1', why: ['network app'] }).map((n) => n.report.name),
@@ -74,9 +75,28 @@ describe('networks and volumes live on one host; their users go there', () => {
     );
   });
 
+  test('a network nobody uses pins nothing and moves with its next member', async () => {
+    await res.createNetwork({ name: 'app', internal: false, labels: {}, subnets: [], options: {} });
+    await res.claim({ networks: ['app'], volumes: [] }, 'n1');
+    assert.deepEqual(
+      await res.pin({ networks: ['app'], volumes: [] }),
+      { why: [] },
+      'n1 may be dead: no one is on it',
+    );
+    await res.claim({ networks: ['app'], volumes: [] }, 'n2');
+    assert.equal((await state.network('app'))?.node, 'n2');
+    await state.createContainer(container('a', 'n2', { networks: { app: {} } }));
+    assert.deepEqual(await res.pin({ networks: ['app'], volumes: [] }), { node: 'n2', why: ['network app'] });
+    await assert.rejects(
+      res.claim({ networks: ['app'], volumes: [] }, 'n3'),
+      /network app was placed on n2 meanwhile/,
+    );
+  });
+
   test('resources on two hosts cannot be used together', async () => {
     await res.createNetwork({ name: 'app', internal: false, labels: {}, subnets: [], options: {} });
     await res.claim({ networks: ['app'], volumes: [] }, 'n1');
+    await state.createContainer(container('m', 'n1', { networks: { app: {} } }));
     await res.claim({ networks: [], volumes: ['data'] }, 'n2');
     await assert.rejects(
       res.pin({ networks: ['app'], volumes: ['data'] }),

@@ -66,7 +66,9 @@ export class LocalResources {
           status: 400,
           hint: `create it first: docker network create ${name}`,
         });
-      if (rec.node && !movable.has(rec.node)) note(rec.node, `network ${name}`);
+      // a network nobody uses holds nothing: it goes wherever its next member does
+      if (rec.node && !movable.has(rec.node) && (await this.members(name)).length > 0)
+        note(rec.node, `network ${name}`);
     }
     for (const name of needs.volumes) {
       const rec = await this.d.state.volume(name);
@@ -123,7 +125,11 @@ export class LocalResources {
         return { ...r, node };
       };
     for (const name of needs.networks) {
-      const r = await this.d.state.updateNetwork(name, take<NetworkRecord>('network', name));
+      // an empty network moves with its next member (its old host's copy is left, empty and harmless)
+      const empty = (await this.members(name)).every((c) => c.node === node);
+      const r = await this.d.state.updateNetwork(name, (rec) =>
+        empty && rec.node !== node ? { ...rec, node } : take<NetworkRecord>('network', name)(rec),
+      );
       if (!r) throw new NoSuchNetworkError(name);
     }
     for (const name of needs.volumes) {
