@@ -322,6 +322,13 @@ export class DrainService {
     await ensureImage(this.d.nodes, target, { ref: rec.imageId ?? rec.spec.image, name: rec.spec.image }, [
       source,
     ]);
+    // while it changes host, a heartbeat of the target must not take the new copy for a stale one
+    // (the record still names the source until the end): the record says a restore is under way
+    await this.d.state.updateContainer(name, (r) => ({
+      ...r,
+      phase: 'restoring',
+      note: `restarting on ${to}: drain of ${from} with --force`,
+    }));
     // stopped before the new copy starts: never two
     await source.stop(name, 10);
     try {
@@ -331,6 +338,7 @@ export class DrainService {
     } catch (err) {
       await target.remove(name, true).catch(() => undefined);
       await source.start(name).catch(() => undefined);
+      await this.d.state.updateContainer(name, (r) => ({ ...r, phase: 'running' })).catch(() => undefined);
       throw new LifeboatError(
         'restart_failed',
         `could not start ${name} on ${to}: ${errorMessage(err)}; started again on ${from}`,
