@@ -13,8 +13,6 @@ export const MARKER_DIR = '.lifeboat-hosts';
 
 export class StoreMarkers {
   private lastWrite = 0;
-  /** The listing, kept between rewrites: reports come every second, the store may be a network file system. */
-  private listed: { at: number; names: string[] } | undefined;
 
   constructor(
     private readonly root: string,
@@ -27,7 +25,6 @@ export class StoreMarkers {
   /** Writes this host's marker (at most every rewriteMs) and lists the hosts whose markers are there. */
   async sees(): Promise<string[]> {
     const dir = join(this.root, MARKER_DIR);
-    if (this.listed && this.now() - this.listed.at < this.rewriteMs / 3) return this.listed.names;
     if (this.now() - this.lastWrite >= this.rewriteMs) {
       await mkdir(dir, { recursive: true });
       const tmp = join(dir, `.${this.node}.tmp`);
@@ -38,8 +35,6 @@ export class StoreMarkers {
       await rename(tmp, join(dir, this.node));
       this.lastWrite = this.now();
     }
-    const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
-    this.listed = { at: this.now(), names };
-    return names;
+    return (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
   }
 }
