@@ -72,7 +72,8 @@ export class EtcdStartError extends LifeboatError {
   }
 }
 
-async function freePorts(host: string, n: number): Promise<number[]> {
+/** `n` free ports on `host`, chosen by the OS (closed again before use). */
+export async function freePorts(host: string, n: number): Promise<number[]> {
   // Hold all listeners open until every port is known, so none is handed out twice.
   const servers = await Promise.all(
     Array.from(

@@ -12,7 +12,7 @@ import {
   type ClusterCa,
   type TlsBundle,
 } from '../../pki/index.ts';
-import { startEtcdCluster, type EtcdCluster } from '../../store/etcd-cluster.ts';
+import { freePorts, startEtcdCluster, type EtcdCluster } from '../../store/etcd-cluster.ts';
 import { LifeboatError } from '../../util/errors.ts';
 
 /** Where a scale run keeps its CA, etcd data and manager logs (removed afterwards). */
@@ -47,24 +47,6 @@ export class ScaleClusterError extends LifeboatError {
   constructor(message: string, hint: string) {
     super('scale_cluster', message, { hint });
   }
-}
-
-/** Free loopback ports, chosen by the OS (closed again before use: a race nothing else here takes part in). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
 }
 
 const LIFEBOAT_BIN = fileURLToPath(new URL('../../../bin/lifeboat', import.meta.url));
@@ -135,7 +117,7 @@ export async function startScaleCluster(o: {
         dnsNames: ['localhost'],
         overwrite: true,
       });
-      const [apiPort, dockerPort] = (await freePorts(2)) as [number, number];
+      const [apiPort, dockerPort] = (await freePorts('127.0.0.1', 2)) as [number, number];
       const logFile = join(root, `${name}.log`);
       const fd = openSync(logFile, 'a');
       const proc = spawn(
