@@ -110,24 +110,10 @@ async function settleOne(
         : `still running on ${rec.node}; the move never finished`,
     );
   }
-  if (running.length === 1) {
-    const to = running[0]!;
-    if (where.has(rec.node)) await removeOn(rec.node);
-    return settle(
-      'moved',
-      (r) => ({
-        ...r,
-        node: to,
-        generation: r.generation + 1,
-        phase: 'running',
-        note: `migrated from ${rec.node} (recorded by the next leader)`,
-      }),
-      `it runs on ${to}: the move finished but was not recorded; the record follows it`,
-    );
-  }
-  if (running.length > 1) {
+  if (running.length > 0) {
+    // not on the record's host: the move finished (or, with two copies, the first is kept); every other copy goes
     const keep = running[0]!;
-    for (const h of running.slice(1)) await removeOn(h);
+    for (const [h] of where) if (h !== keep) await removeOn(h);
     return settle(
       'moved',
       (r) => ({
@@ -135,9 +121,14 @@ async function settleOne(
         node: keep,
         generation: r.generation + 1,
         phase: 'running',
-        note: `two copies after an interrupted move: kept on ${keep}`,
+        note:
+          running.length === 1
+            ? `migrated from ${rec.node} (recorded by the next leader)`
+            : `two copies after an interrupted move: kept on ${keep}`,
       }),
-      `it ran on ${running.join(' and ')}, not on ${rec.node}: kept on ${keep}`,
+      running.length === 1
+        ? `it runs on ${keep}: the move finished but was not recorded; the record follows it`
+        : `it ran on ${running.join(' and ')}, not on ${rec.node}: kept on ${keep}`,
     );
   }
   if (where.get(rec.node) === 'stopped' && healthy.includes(rec.node)) {
