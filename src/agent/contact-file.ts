@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -47,5 +47,72 @@ export function parseContact(text: string): Contact | undefined {
     };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The fence guard's record of what it stopped, beside the contact file. The
+ * guard and the agent reach the same deadline at nearly the same moment; when
+ * the guard kills first, the agent's own fence finds nothing left to stop and
+ * would tell the managers nothing. If contact then returns within the failure
+ * timeout, no manager declares the host failed and the guard's containers stay
+ * dead (the chaos bench found two on-node-failure containers left stopped for
+ * good). The agent reads this record and names those containers as fenced
+ * until a manager has heard of them, then clears it.
+ */
+export function fenceRecordPath(contactFile: string): string {
+  return `${contactFile}.fenced`;
+}
+
+/** Adds `names` to the record (the guard may fence more than once before the agent reads it). */
+export function recordFence(path: string, names: readonly string[]): void {
+  if (names.length === 0) return;
+  const merged = [...new Set([...readFenceRecord(path), ...names])];
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // written whole under another name, then renamed: the agent never reads half a record
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ at: Date.now(), names: merged }) + '\n');
+  renameSync(tmp, path);
+}
+
+/**
+ * Takes the record: the names the guard stopped, [] without one. It is renamed
+ * away before it is read, so a name the guard adds meanwhile lands in a new
+ * record rather than being lost. The agent keeps the names until a manager has
+ * heard of them; an agent that dies first starts with a new boot id, which the
+ * managers treat as a restart anyway.
+ */
+export function takeFenceRecord(path: string): string[] {
+  const taken = `${path}.taken-${process.pid}`;
+  try {
+    renameSync(path, taken);
+  } catch {
+    return [];
+  }
+  let text: string;
+  try {
+    text = readFileSync(taken, 'utf8');
+  } catch {
+    return [];
+  } finally {
+    rmSync(taken, { force: true });
+  }
+  return parseNames(text);
+}
+
+function readFenceRecord(path: string): string[] {
+  try {
+    return parseNames(readFileSync(path, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function parseNames(text: string): string[] {
+  try {
+    const v = JSON.parse(text) as { names?: unknown };
+    return Array.isArray(v.names) ? v.names.filter((n): n is string => typeof n === 'string') : [];
+  } catch {
+    return [];
   }
 }

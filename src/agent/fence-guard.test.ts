@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createLogger } from '../util/log.ts';
-import { parseContact, readContact, writeContact, type Contact } from './contact-file.ts';
+import {
+  fenceRecordPath,
+  parseContact,
+  readContact,
+  recordFence,
+  takeFenceRecord,
+  writeContact,
+  type Contact,
+} from './contact-file.ts';
 import { FenceGuard, killRestorePolicyContainers } from './fence-guard.ts';
 
 const log = createLogger('test/fence-guard');
@@ -12,29 +20,32 @@ const log = createLogger('test/fence-guard');
 function guardWith(contact: { value: Contact | undefined }, fenceResult: () => Promise<string[]>) {
   let clock = 0;
   const reasons: string[] = [];
+  const recorded: string[][] = [];
   const g = new FenceGuard({
     readContact: () => contact.value,
     fence: async (reason) => {
       reasons.push(reason);
       return fenceResult();
     },
+    record: (stopped) => recorded.push(stopped),
     defaultFenceAfterMs: 4000,
     now: () => clock,
     log,
   });
-  return { g, reasons, advance: (ms: number) => (clock += ms) };
+  return { g, reasons, recorded, advance: (ms: number) => (clock += ms) };
 }
 
 describe('fence guard', () => {
   test('fences once when the contact file stops changing for the deadline written in it, again after contact', async () => {
     const contact: { value: Contact | undefined } = { value: { at: 1, fenceAfterMs: 3000 } };
-    const { g, reasons, advance } = guardWith(contact, async () => ['r1']);
+    const { g, reasons, recorded, advance } = guardWith(contact, async () => ['r1']);
     assert.equal(await g.check(), 'watching');
     advance(2999);
     assert.equal(await g.check(), 'watching');
     advance(1);
     assert.equal(await g.check(), 'fenced');
     assert.match(reasons[0]!, /no manager contact for 3000 ms \(fence deadline 3000 ms\)/);
+    assert.deepEqual(recorded, [['r1']], 'what it stopped is recorded for the agent');
     advance(10_000);
     assert.equal(await g.check(), 'already-fenced');
     assert.equal(reasons.length, 1);
@@ -116,6 +127,25 @@ describe('contact file', () => {
       assert.deepEqual(readContact(f), { at: 1700000000000 });
       assert.equal(parseContact('{"at":"x"}'), undefined);
       assert.equal(parseContact('garbage'), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the guard's fence record: merged across fences, taken whole once, nothing without one", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lb-fence-record-'));
+    try {
+      const f = fenceRecordPath(join(dir, 'spool', 'last-contact'));
+      assert.deepEqual(takeFenceRecord(f), []);
+      recordFence(f, []);
+      assert.equal(existsSync(f), false, 'an empty fence writes no record');
+      recordFence(f, ['a', 'b']);
+      recordFence(f, ['b', 'c']);
+      assert.deepEqual(takeFenceRecord(f), ['a', 'b', 'c']);
+      assert.deepEqual(takeFenceRecord(f), [], 'taken once');
+      assert.deepEqual(readdirSync(join(dir, 'spool')), [], 'nothing left behind');
+      writeFileSync(f, 'garbage');
+      assert.deepEqual(takeFenceRecord(f), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

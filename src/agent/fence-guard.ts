@@ -41,6 +41,11 @@ export interface FenceGuardOptions {
   readContact: () => Contact | undefined;
   /** Kills the host's restore-policy containers; returns their names. */
   fence: (reason: string) => Promise<string[]>;
+  /**
+   * Tells the agent what the guard stopped (contact-file.ts, recordFence):
+   * when the guard fences first, the agent's own fence finds nothing to stop.
+   */
+  record: (stopped: string[]) => void;
   /** Used while the file names no deadline (an older agent). */
   defaultFenceAfterMs: number;
   /** A monotonic clock in ms. */
@@ -101,6 +106,12 @@ export class FenceGuard {
       const stopped = await this.o.fence(reason);
       this.fenced = true;
       this.o.log.warn('fenced', { stopped: stopped.join(',') || '(none)' });
+      try {
+        this.o.record(stopped);
+      } catch (err) {
+        // the agent's next fence, or its new boot id if it died, still tells the managers
+        this.o.log.error('cannot record for the agent what the guard stopped', { error: errorMessage(err) });
+      }
     } catch (err) {
       // tried again at the next check
       this.o.log.error('fencing failed; retrying', { error: errorMessage(err) });

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createLogger } from '../util/log.ts';
-import { readContact } from './contact-file.ts';
+import { fenceRecordPath, readContact, recordFence } from './contact-file.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
+import type { HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
 import { FakeManager, makeTestPki, type TestPki } from './test-support.ts';
 
 const report: NodeReport = {
@@ -252,5 +253,39 @@ describe('heartbeat loop pulled by managers (static discovery)', () => {
     await loop.answered('m1', hb.sequence, { accepted: true, failureTimeoutMs: 1500, elsewhere: ['web'] });
     assert.deepEqual(calls, ['fence', 'reconcile:web']);
     assert.equal(loop.state, 'connected');
+  });
+
+  test('what the fence guard stopped is named in the beats until a manager accepted one naming it', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lb-hb-guard-'));
+    const contactFile = join(dir, 'last-contact');
+    const calls: string[] = [];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls),
+      managers: [],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      contactFile,
+      failureTimeoutMs: 60_000,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    loop.start();
+    const answer: HeartbeatResponse = { accepted: true, failureTimeoutMs: 60_000, elsewhere: [] };
+    const before = await loop.pulled();
+    assert.deepEqual(before.fenced, []);
+    // the guard fenced (its deadline came first) while the agent still counted itself connected
+    recordFence(fenceRecordPath(contactFile), ['db']);
+    await sleep(300);
+    // an answer to a beat built before the record does not count as the managers knowing
+    await loop.answered('m1', before.sequence, answer);
+    const naming = await loop.pulled();
+    assert.equal(naming.state, 'connected');
+    assert.deepEqual(naming.fenced, ['db']);
+    await loop.answered('m1', naming.sequence, answer);
+    assert.deepEqual((await loop.pulled()).fenced, [], 'heard of: no longer named');
+    assert.deepEqual(calls, [], 'the agent itself fenced nothing');
   });
 });

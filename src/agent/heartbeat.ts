@@ -1,4 +1,4 @@
-import { readContact, writeContact } from './contact-file.ts';
+import { fenceRecordPath, readContact, takeFenceRecord, writeContact } from './contact-file.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
@@ -92,7 +92,11 @@ export class HeartbeatLoop {
   private reconcilePending = false;
   private last: { manager: string; response: HeartbeatResponse } | undefined;
   private readonly repeated = new Map<string, number>();
-  private readonly pulledBeats = new Map<number, ReadonlySet<string>>();
+  /** Per pulled beat: the container names it listed and the fenced names it carried. */
+  private readonly pulledBeats = new Map<
+    number,
+    { listed: ReadonlySet<string>; fenced: readonly string[] }
+  >();
   private answering: Promise<unknown> = Promise.resolve();
 
   constructor(opts: HeartbeatOptions) {
@@ -155,7 +159,10 @@ export class HeartbeatLoop {
   async pulled(): Promise<HeartbeatRequest> {
     if (!this.monitor || this.stopped) throw new AgentNotReadyError();
     const request = await this.request();
-    this.pulledBeats.set(request.sequence, new Set(request.report.containers.flatMap((c) => c.Names)));
+    this.pulledBeats.set(request.sequence, {
+      listed: new Set(request.report.containers.flatMap((c) => c.Names)),
+      fenced: request.fenced,
+    });
     for (const k of this.pulledBeats.keys()) if (this.pulledBeats.size > 16) this.pulledBeats.delete(k);
     return request;
   }
@@ -163,15 +170,15 @@ export class HeartbeatLoop {
   /** A polling manager's answer to the pulled heartbeat `sequence`: contact, as an accepted heartbeat. */
   async answered(manager: string, sequence: number, response: HeartbeatResponse): Promise<void> {
     if (!this.monitor || this.stopped) throw new AgentNotReadyError();
-    const listed = this.pulledBeats.get(sequence);
-    if (!listed)
+    const pulled = this.pulledBeats.get(sequence);
+    if (!pulled)
       throw new ValidationError(
         `no pulled heartbeat ${sequence} to answer (this agent keeps the last 16)`,
         'poll GET /v1/heartbeat again and answer that one',
       );
     this.pulledBeats.delete(sequence);
     // two managers may poll at once: answers are handled one after another
-    const turn = this.answering.then(() => this.accepted(manager, response, listed));
+    const turn = this.answering.then(() => this.accepted(manager, response, pulled.listed, pulled.fenced));
     this.answering = turn.catch(() => undefined);
     await turn;
   }
@@ -242,6 +249,7 @@ export class HeartbeatLoop {
   }
 
   private async request(): Promise<HeartbeatRequest> {
+    this.absorbGuardFence();
     return {
       protocol: HEARTBEAT_PROTOCOL,
       report: await (this.opts.node.heartbeatReport?.() ?? this.opts.node.report()),
@@ -361,13 +369,13 @@ export class HeartbeatLoop {
 
   /**
    * `listed`: the container names the accepted beat reported; `reportedFenced`:
-   * the fenced names it carried (undefined: a polled beat, which always carries them).
+   * the fenced names it carried (pushed or pulled alike).
    */
   private async accepted(
     manager: string,
     response: HeartbeatResponse,
     listed: ReadonlySet<string>,
-    reportedFenced?: readonly string[],
+    reportedFenced: readonly string[],
   ): Promise<void> {
     const monitor = this.monitor!;
     this.last = { manager, response };
@@ -391,6 +399,12 @@ export class HeartbeatLoop {
     if (decision.reconcileNow) this.reconcilePending = true;
     if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, reportedFenced);
     else {
+      // the guard fenced while this agent was still counting: a manager has now heard of it
+      const named = this.fencedNames.filter((n) => reportedFenced.includes(n));
+      if (monitor.current === 'connected' && named.length > 0) {
+        this.log.info('a manager heard what the fence guard stopped', { fenced: named.join(',') });
+        this.fencedNames = this.fencedNames.filter((n) => !named.includes(n));
+      }
       // An answer may be older than the removal it asks for: act only on what this beat listed.
       const here = response.elsewhere.filter((n) => listed.has(n));
       if (here.length > 0) await this.removeElsewhere(here);
@@ -404,14 +418,10 @@ export class HeartbeatLoop {
    * fence, and a manager that never hears of the fence never restores those
    * containers (the chaos bench found them left dead).
    */
-  private async reconcileAfterFence(
-    elsewhere: string[],
-    reportedFenced: readonly string[] | undefined,
-  ): Promise<void> {
+  private async reconcileAfterFence(elsewhere: string[], reportedFenced: readonly string[]): Promise<void> {
     // A fence still stopping containers finishes first: reconciling must see its result.
     await this.fencing;
-    const fenceReported =
-      reportedFenced === undefined || this.fencedNames.every((n) => reportedFenced.includes(n));
+    const fenceReported = this.fencedNames.every((n) => reportedFenced.includes(n));
     this.log.warn('contact is back after a fence: reconciling before reporting healthy', {
       elsewhere: elsewhere.join(','),
       fenced: this.fencedNames.join(','),
@@ -455,9 +465,36 @@ export class HeartbeatLoop {
     }
   }
 
+  /**
+   * What the fence guard stopped (contact-file.ts, takeFenceRecord) is named
+   * as fenced, as the agent's own fence would: when the guard kills first, the
+   * agent's fence finds nothing to stop, and a host back within the failure
+   * timeout would otherwise leave those containers dead for good.
+   */
+  private absorbGuardFence(): void {
+    if (!this.opts.contactFile) return;
+    let names: string[];
+    try {
+      names = takeFenceRecord(fenceRecordPath(this.opts.contactFile));
+    } catch (err) {
+      this.logRepeated('warn', 'fence-record', "cannot read the fence guard's record", {
+        error: errorMessage(err),
+      });
+      return;
+    }
+    const fresh = names.filter((n) => !this.fencedNames.includes(n));
+    if (fresh.length === 0) return;
+    this.log.warn('the fence guard stopped containers: naming them to the managers as fenced', {
+      fenced: fresh.join(','),
+      state: this.state,
+    });
+    this.fencedNames.push(...fresh);
+  }
+
   private checkFence(): void {
     const monitor = this.monitor;
     if (!monitor || this.stopped) return;
+    this.absorbGuardFence();
     const now = performance.now();
     const decision = monitor.tick(now);
     if (decision.fenceNow) {

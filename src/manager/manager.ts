@@ -513,7 +513,8 @@ export class Manager {
   /** Any replica accepts a heartbeat: it goes to the store, where the leader sees it. */
   async acceptHeartbeat(hb: HeartbeatRequest): Promise<HeartbeatResponse> {
     await this.registry.recordHeartbeat(hb.report, hb.apiUrl, hb.bootId, {
-      fenced: hb.state !== 'connected' && hb.fenced.length > 0,
+      // named in any state: the fence guard may have fenced while the agent still counted
+      fenced: hb.fenced.length > 0,
       sentAt: hb.sentAt,
     });
     const records = await this.heartbeatReads.containers.get();

@@ -37,7 +37,10 @@ export interface HeartbeatRequest {
    * removing copies the cluster runs elsewhere; healthy only afterwards.
    */
   state: FenceState;
-  /** Containers this agent stopped when it fenced itself, until it has reconciled. */
+  /**
+   * Containers stopped on this host when it fenced (by the agent or its fence
+   * guard), until a manager has heard of them; may come in any state.
+   */
   fenced: string[];
   /** The agent's clock (ISO 8601): for logs, never for timeouts. */
   sentAt: string;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { defaultFenceMarginMs } from '../../agent/agent-config.ts';
-import { readContact } from '../../agent/contact-file.ts';
+import { fenceRecordPath, readContact, recordFence } from '../../agent/contact-file.ts';
 import { FenceGuard, killRestorePolicyContainers } from '../../agent/fence-guard.ts';
 import { DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../agent/heartbeat.ts';
 import { PodmanClient } from '../../engine/podman-client.ts';
@@ -65,6 +65,7 @@ async function runGuard(flags: GuardFlags): Promise<void> {
   const guard = new FenceGuard({
     readContact: () => readContact(flags.contactFile),
     fence: (reason) => killRestorePolicyContainers(podman, log, reason),
+    record: (stopped) => recordFence(fenceRecordPath(flags.contactFile), stopped),
     defaultFenceAfterMs: DEFAULT_FENCE_AFTER_MS,
     log,
   });
