@@ -295,6 +295,24 @@ export class PodmanClient {
     return this.json(`inspect container ${name}`, 'GET', `/containers/${enc(name)}/json`);
   }
 
+  /**
+   * The container named `name` (or with that full ID), never another one.
+   * Podman, like Docker, falls back to an ID prefix when no container has the
+   * name: asking a host for `a1` or `db` when it has no such container may
+   * answer with a stranger whose ID starts with those letters (a test found
+   * `a1` "running" on two hosts). Lifeboat's own calls name containers; only
+   * a Docker client's reference may be a prefix.
+   */
+  async inspectNamed(name: string): Promise<ContainerInspect> {
+    const c = await this.inspectContainer(name);
+    if (c.Name.replace(/^\//, '') !== name && c.Id !== name)
+      throw new ContainerNotFoundError(
+        `inspect container ${name}`,
+        `no container named ${name} (only ${c.Name.replace(/^\//, '')}, whose ID starts with it)`,
+      );
+    return c;
+  }
+
   async containerExists(name: string): Promise<boolean> {
     const res = await this.call('GET', `/containers/${enc(name)}/exists`);
     const body = await readBody(res);
@@ -1015,8 +1033,8 @@ export class PodmanClient {
   /** Removes a non-running leftover of a failed restore; a running container is never touched. */
   private async removeLeftover(name: string): Promise<void> {
     try {
-      const c = await this.inspectContainer(name);
-      if (!c.State.Running) await this.removeContainer(name, { force: true, volumes: true });
+      const c = await this.inspectNamed(name);
+      if (!c.State.Running) await this.removeContainer(c.Id, { force: true, volumes: true });
     } catch (err) {
       if (!(err instanceof ContainerNotFoundError)) throw err;
     }

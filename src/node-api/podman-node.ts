@@ -18,20 +18,24 @@ export abstract class PodmanNode implements Pick<
     await this.podman.startContainer(name);
   }
 
+  // Stopping, killing and removing go by the ID of the container with that
+  // exact name: Podman would take a missing name for an ID prefix and act on a
+  // stranger (inspectNamed). Copies are removed from hosts that may lack them.
+
   async stop(name: string, timeoutSeconds = 10): Promise<void> {
-    await this.podman.stopContainer(name, timeoutSeconds);
+    await this.podman.stopContainer((await this.podman.inspectNamed(name)).Id, timeoutSeconds);
   }
 
   async kill(name: string, signal = 'SIGKILL'): Promise<void> {
-    await this.podman.killContainer(name, signal);
+    await this.podman.killContainer((await this.podman.inspectNamed(name)).Id, signal);
   }
 
   async remove(name: string, force = false): Promise<void> {
-    await this.podman.removeContainer(name, { force, volumes: true });
+    await this.podman.removeContainer((await this.podman.inspectNamed(name)).Id, { force, volumes: true });
   }
 
   async inspect(name: string): Promise<ContainerInspect> {
-    return this.podman.inspectContainer(name);
+    return this.podman.inspectNamed(name);
   }
 
   async logs(

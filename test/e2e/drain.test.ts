@@ -36,14 +36,14 @@ async function dockerFails(...args: string[]): Promise<string> {
   throw new Error(`docker ${args.join(' ')} succeeded`);
 }
 
-/** Hosts whose Podman runs `name` now. */
+/** Hosts whose Podman runs `name` now (by name: `a1` is also a prefix of some hosts' container IDs). */
 async function runningOn(name: string): Promise<string[]> {
   const cluster = new LocalCluster({ root: ROOT });
   const out: string[] = [];
   for (const h of ['g1', 'g2', 'g3']) {
     const r = await cluster
       .host(h)
-      .podman.inspectContainer(name)
+      .podman.inspectNamed(name)
       .then(
         (i) => i.State.Running,
         () => false,
