@@ -4,15 +4,15 @@ import { errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { moveBlocker } from './move-blocker.ts';
 import { needsOf, type LocalNeeds } from './local-resources.ts';
-
-function sharesResources(a: LocalNeeds, b: LocalNeeds): boolean {
-  return a.networks.some((n) => b.networks.includes(n)) || a.volumes.some((v) => b.volumes.includes(v));
-}
 import type { EventLog } from './events.ts';
 import type { MigrateRequest, MigrationResult } from './migrate.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import { planPack, planSpread, type PlannedMove, type RebalancePlan } from './rebalance-plan.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
+
+function sharesResources(a: LocalNeeds, b: LocalNeeds): boolean {
+  return a.networks.some((n) => b.networks.includes(n)) || a.volumes.some((v) => b.volumes.includes(v));
+}
 
 export interface RebalanceDeps {
   state: ClusterState;
@@ -79,22 +79,24 @@ export async function rebalance(
     const foreign = v.containers.filter((c) => !known.has(c.name.replace(/^\//, '')));
     const mine = records
       .filter((r) => r.node === n.report.name)
-      .map(
-        (r): SchedContainer =>
-          reported.get(r.name) ?? {
-            id: r.id ?? r.name,
-            name: r.name,
-            image: r.spec.image,
-            labels: r.spec.labels ?? {},
-            ports: (r.spec.portMappings ?? []).map((p) => ({
-              hostPort: p.hostPort,
-              containerPort: p.containerPort,
-              protocol: p.protocol === 'udp' ? 'udp' : 'tcp',
-              ...(p.hostIp ? { hostIp: p.hostIp } : {}),
-            })),
-            running: r.phase === 'running',
-          },
-      );
+      .map((r): SchedContainer => ({
+        ...(reported.get(r.name) ?? {
+          id: r.id ?? r.name,
+          name: r.name,
+          image: r.spec.image,
+          labels: r.spec.labels ?? {},
+          ports: (r.spec.portMappings ?? []).map((p) => ({
+            hostPort: p.hostPort,
+            containerPort: p.containerPort,
+            protocol: p.protocol === 'udp' ? 'udp' : ('tcp' as const),
+            ...(p.hostIp ? { hostIp: p.hostIp } : {}),
+          })),
+        }),
+        // whether it runs comes from the record too: a report taken between `docker run`'s
+        // create and start says "not running", and the planner then ignored the container's
+        // affinities and emptied a host onto it (the drain test's rebalance case, 2 runs in 6)
+        running: r.phase === 'running',
+      }));
     return { ...v, containers: [...foreign, ...mine] };
   });
   const plan =
