@@ -70,7 +70,15 @@ export function sendRaw(connect: Connect, req: FuzzRequest, timeoutMs: number): 
       }
       for (const b of out) {
         if (socket.destroyed) return;
-        if (!socket.write(b)) await new Promise((r) => socket.once('drain', r).once('close', r));
+        if (!socket.write(b))
+          await new Promise<void>((r) => {
+            // both listeners go once either fires: a long body would pile up 'close' listeners
+            const done = (): void => {
+              socket.off('drain', done).off('close', done);
+              r();
+            };
+            socket.once('drain', done).once('close', done);
+          });
       }
     };
     void writeAll();
