@@ -1,4 +1,5 @@
 import type { ClusterStore } from '../store/index.ts';
+import { PrefixMirror } from '../store/prefix-mirror.ts';
 import { LifeboatError } from '../util/errors.ts';
 import {
   AVAILABILITY,
@@ -45,10 +46,17 @@ export class ClusterState {
     return e ? (JSON.parse(e.value) as NodeRecord) : undefined;
   }
 
-  async putNode(rec: NodeRecord): Promise<void> {
+  /** Returns the record as stored and the revision of the write (for a mirror of the records). */
+  async putNode(rec: NodeRecord): Promise<{ record: NodeRecord; revision: number }> {
     // availability lives in its own key (an operator's mark must not race the heartbeats)
     const { availability: _merged, ...stored } = rec;
-    await this.store.put(NODES + rec.report.name, JSON.stringify(stored));
+    const revision = await this.store.put(NODES + rec.report.name, JSON.stringify(stored));
+    return { record: stored, revision };
+  }
+
+  /** Every host record, kept in memory by a watch (store/prefix-mirror.ts); close it when done. */
+  mirrorNodes(): PrefixMirror<NodeRecord> {
+    return new PrefixMirror(this.store, NODES, (_key, value) => JSON.parse(value) as NodeRecord);
   }
 
   /** Drained hosts by name (a host without a record is active). */

@@ -655,5 +655,6 @@ export class Manager {
     await this.docker?.close();
     await this.dockerTls?.close();
     await this.apiClose?.();
+    await this.registry.close();
   }
 }

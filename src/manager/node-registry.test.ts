@@ -75,8 +75,8 @@ test("failure detection never compares two machines' clocks: a replica whose clo
       now: () => now,
     });
     // what a replica with a slow wall clock writes: a heartbeat "a minute old" by the leader's clock
-    const beat = async (n: number, status: 'healthy' | 'failed' = 'healthy'): Promise<void> =>
-      state.putNode({
+    const beat = async (n: number, status: 'healthy' | 'failed' = 'healthy'): Promise<void> => {
+      await state.putNode({
         report: report('n1'),
         apiUrl: 'https://n1',
         bootId: 'boot',
@@ -84,6 +84,7 @@ test("failure detection never compares two machines' clocks: a replica whose clo
         beat: `b${n}`,
         status,
       });
+    };
     for (let i = 0; i < 20; i++) {
       await beat(i);
       now += 1000;
