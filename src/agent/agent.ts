@@ -4,6 +4,7 @@ import { httpsUrl, type HostPort } from './agent-config.ts';
 import { AgentNotReadyError, HeartbeatLoop } from './heartbeat.ts';
 import { startNodeApi, type RunningNodeApi } from '../node-api/server.ts';
 import { FrozenWatch } from './frozen-watch.ts';
+import { HealthDriver } from './health-driver.ts';
 import type { NodeService } from './node-service.ts';
 import { AgentMetrics } from './agent-metrics.ts';
 import { Router } from '../api/http/router.ts';
@@ -27,6 +28,11 @@ export interface AgentOptions {
   contactFile?: string;
   /** A plain loopback listener for /metrics, /healthz and /readyz (a local Prometheus or watchdog). */
   metricsListen?: HostPort;
+  /**
+   * Who runs containers' health checks: the agent (default; for hosts without
+   * systemd, where Podman 4 runs none by itself) or Podman's systemd timers.
+   */
+  healthChecks?: 'agent' | 'podman';
   logger?: Logger;
 }
 
@@ -43,6 +49,8 @@ export class Agent {
   readonly heartbeat: HeartbeatLoop;
   /** Thaws containers an interrupted checkpoint left frozen. */
   readonly frozenWatch: FrozenWatch;
+  /** Runs containers' health checks (undefined: Podman's systemd timers do). */
+  healthDriver: HealthDriver | undefined;
   /** The node API's URL as managers see it. */
   readonly url: string;
   private readonly log: Logger;
@@ -141,12 +149,30 @@ export class Agent {
     log.info('agent started', { node: opts.service.name, url });
     const agent = new Agent(opts.service, api, heartbeat, url, log);
     agent.metricsServer = metricsServer;
+    if ((opts.healthChecks ?? 'agent') === 'agent') {
+      const podman = opts.service.podman;
+      agent.healthDriver = new HealthDriver(
+        {
+          running: async () =>
+            (await podman.listContainers({ all: false })).map((c) => ({
+              id: c.Id,
+              name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+              startedAt: c.StartedAt,
+            })),
+          healthConfig: async (id) => (await podman.inspectContainer(id)).Config.Healthcheck ?? undefined,
+          runHealthcheck: (id) => podman.runHealthcheck(id),
+        },
+        log.child('health'),
+      );
+      agent.healthDriver.start();
+    }
     return agent;
   }
 
   /** Stops heartbeats (a fence in progress finishes), then the node API with every open connection. */
   async stop(): Promise<void> {
     this.frozenWatch.stop();
+    await this.healthDriver?.stop();
     await this.metricsServer?.close();
     await this.heartbeat.stop();
     await this.api.close();

@@ -173,6 +173,7 @@ export class PodmanClient {
       work_dir: spec.workDir,
       terminal: spec.terminal ?? false,
       stop_timeout: spec.stopTimeout,
+      ...(spec.healthConfig ? { healthconfig: spec.healthConfig } : {}),
       netns: spec.netns ?? { nsmode: 'bridge' },
       stdin: spec.openStdin,
       user: spec.user,
@@ -311,6 +312,19 @@ export class PodmanClient {
         `no container named ${name} (only ${c.Name.replace(/^\//, '')}, whose ID starts with it)`,
       );
     return c;
+  }
+
+  /**
+   * Runs the container's health check once; Podman records the result and
+   * answers with the status ("healthy", "unhealthy", "starting").
+   */
+  async runHealthcheck(id: string): Promise<string> {
+    const r = await this.json<{ Status?: string }>(
+      `run the health check of ${id}`,
+      'GET',
+      `/containers/${enc(id)}/healthcheck`,
+    );
+    return r?.Status ?? '';
   }
 
   async containerExists(name: string): Promise<boolean> {

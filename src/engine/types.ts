@@ -20,6 +20,8 @@ export interface ContainerCreateSpec {
   workDir?: string;
   terminal?: boolean;
   stopTimeout?: number;
+  /** The container's health check (run by the agent on hosts without systemd: agent/health-driver.ts). */
+  healthConfig?: HealthConfig;
   /** bind mounts `host:container[:ro]` */
   binds?: string[];
   memoryLimitBytes?: number;
@@ -164,6 +166,15 @@ export interface ContainerState {
   Restored?: boolean;
 }
 
+/** A container's health check as Podman keeps it (durations in nanoseconds, as Docker's API has them). */
+export interface HealthConfig {
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
+
 export interface ContainerInspect {
   Id: string;
   Name: string;
@@ -180,6 +191,7 @@ export interface ContainerInspect {
     WorkingDir: string;
     Image: string;
     StopSignal?: string;
+    Healthcheck?: HealthConfig | null;
   };
   HostConfig: {
     CgroupParent: string;

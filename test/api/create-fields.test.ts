@@ -61,7 +61,17 @@ const CASES: Record<string, Case> = {
     sees: /a=1 bare=unset/,
   },
   Cmd: { body: { Cmd: ['echo', 'from-cmd'] }, sees: /from-cmd/ },
-  Healthcheck: { body: { Healthcheck: { Test: ['CMD', 'true'] } }, refused: /Healthcheck is not supported/ },
+  Healthcheck: {
+    body: { Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 2e9, Retries: 2 } },
+    inspect: (i) =>
+      // Docker's default timeout (30 s) is made explicit for Podman
+      assert.deepEqual(i.Config['Healthcheck'], {
+        Test: ['CMD-SHELL', 'true'],
+        Interval: 2e9,
+        Timeout: 30e9,
+        Retries: 2,
+      }),
+  },
   ArgsEscaped: { body: { ArgsEscaped: true }, refused: /ArgsEscaped is not supported/ },
   Image: { body: {}, inspect: (i) => assert.match(String(i.Config['Image']), /busybox/) },
   Volumes: { body: { Volumes: { '/data': {} } }, refused: /Volumes: "\/data" is an anonymous volume/ },

@@ -38,6 +38,10 @@ services:
     image: localhost/lifeboat/redis
     ports: ["26391:6379"]
     volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD", "redis-cli", "ping"]
+      interval: 1s
+      retries: 3
     labels:
       lifeboat.checkpoint.interval: 2s
       lifeboat.reschedule: checkpoint
@@ -66,6 +70,16 @@ const redisCli = (...args: string[]): Promise<string> => compose('exec', '-T', '
 async function hostOf(container: string): Promise<string> {
   const recs = await api.request<{ name: string; node: string }[]>('GET', '/lifeboat/v1/containers');
   return recs.find((r) => r.name === container)!.node;
+}
+
+/** redis's health check: its status and when its latest check started (epoch ms; 0: none yet). */
+async function health(): Promise<{ status: string; lastRun: number }> {
+  const h = JSON.parse(await docker('inspect', '-f', '{{json .State.Health}}', `${PROJECT}_redis_1`)) as {
+    Status: string;
+    Log: { Start: string }[] | null;
+  } | null;
+  const starts = (h?.Log ?? []).map((l) => Date.parse(l.Start)).filter(Number.isFinite);
+  return { status: h?.Status ?? 'none', lastRun: Math.max(0, ...starts) };
 }
 
 /** Lines of the client's log that answered PONG. */
@@ -111,6 +125,9 @@ describe('docker compose: a project on the cluster, moved as a unit and restored
     // both on one host: the network lives there
     assert.equal(await hostOf('lbcmp_client_1'), await hostOf('lbcmp_redis_1'));
     await until('the client reaches redis by its service name', 15_000, async () => (await pongs()) > 0);
+    // the health check runs every second (the host's agent drives it: no systemd timers here)
+    await until('redis healthy', 15_000, async () => (await health()).status === 'healthy');
+    assert.match(await compose('ps'), /lbcmp_redis_1 .* Up \(healthy\)/);
     // logs -f follows until stopped
     const follow = spawn('docker-compose', ['-p', PROJECT, 'logs', '-f', '--no-color', 'client'], {
       cwd: dir,
@@ -194,6 +211,12 @@ describe('docker compose: a project on the cluster, moved as a unit and restored
     assert.equal(net[0]!.Node, to);
     const n0 = await pongs();
     await until('the client still reaches redis by name', 15_000, async () => (await pongs()) > n0 + 2);
+    // the health check goes on on the new host
+    const moved = Date.now();
+    await until('health checks after the move', 15_000, async () => {
+      const h = await health();
+      return h.status === 'healthy' && h.lastRun > moved;
+    });
     assert.match(await docker('port', `${PROJECT}_redis_1`), /6379\/tcp -> 10\.84\.0\.\d+:26391/);
   });
 

@@ -94,6 +94,13 @@ describe('container create body', () => {
       [{ Image: 'x', HostConfig: { PortBindings: { 'http/tcp': [] } } }, /invalid port "http\/tcp"/],
       [{ Image: 'x', ExposedPorts: { '99999/tcp': {} } }, /invalid port "99999\/tcp"/],
       [{ Image: 'x', HostConfig: { CpuShares: 1.5 } }, /HostConfig\.CpuShares must be an integer/],
+      [{ Image: 'x', Healthcheck: { Test: ['sh', 'x'] } }, /must be NONE, CMD or CMD-SHELL/],
+      [{ Image: 'x', Healthcheck: { Test: ['CMD-SHELL', 'a', 'b'] } }, /CMD-SHELL takes exactly one/],
+      [{ Image: 'x', Healthcheck: { Test: ['CMD', 'true'], Interval: 10 } }, /below the 1 ms minimum/],
+      [{ Image: 'x', Healthcheck: { Test: ['CMD', 'true'], StartInterval: 1e9 } }, /StartInterval/],
+      [{ Image: 'x', Healthcheck: { Test: ['CMD', 'true'], Retries: -1 } }, /must not be negative/],
+      [{ Image: 'x', Healthcheck: { Interval: 1e9 } }, /without naming its command/],
+      [{ Image: 'x', Healthcheck: { Test: ['CMD', 'true'], Every: 1 } }, /Healthcheck\.Every: unknown field/],
       // each of these reached Podman and came back as a 5xx (test/security/fuzz.test.ts)
       [{ Image: '..' }, /invalid reference format/],
       [{ Image: '\ud800' }, /invalid reference format/],

@@ -48,6 +48,8 @@ export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   assign(body, 'Labels', strMap(o, 'Labels'));
   assign(body, 'ExposedPorts', portSet(o, 'ExposedPorts'));
   assign(body, 'Volumes', objectOrNull(o, 'Volumes'));
+  const health = healthcheck(o['Healthcheck']);
+  if (health) body.Healthcheck = health;
   const stopTimeout = int(o, 'StopTimeout');
   if (stopTimeout !== undefined && stopTimeout >= 0) body.StopTimeout = stopTimeout;
   const stopSignal = str(o, 'StopSignal');
@@ -61,6 +63,60 @@ export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   if (Object.keys(eps.user).length) body.NetworkingConfig = { EndpointsConfig: eps.user };
   checkVolumePaths(body);
   return body;
+}
+
+/** Docker's smallest non-zero health check duration. */
+const MIN_HEALTH_NS = 1_000_000;
+
+/**
+ * Healthcheck, checked as dockerd checks it: Test [] keeps the image's check,
+ * ["NONE"] disables it, ["CMD", ...] runs a program, ["CMD-SHELL", cmd] a
+ * shell command; each duration 0 (the default) or at least 1 ms. The agent
+ * runs the checks on their interval (agent/health-driver.ts); Podman keeps
+ * the status. StartInterval (API 1.44) has no Podman 4 counterpart.
+ */
+function healthcheck(raw: unknown): DockerContainerCreateBody['Healthcheck'] {
+  if (raw === undefined || raw === null) return undefined;
+  const o = object(raw, 'Healthcheck');
+  for (const k of Object.keys(o))
+    if (!['Test', 'Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'].includes(k))
+      throw new ValidationError(`Healthcheck.${k}: unknown field`);
+  if (int(o, 'StartInterval', 'Healthcheck.'))
+    throw new ValidationError(
+      'Healthcheck.StartInterval: checks at another interval during the start period are not supported (Podman 4 has no such setting)',
+      'leave --health-start-interval out; failures during StartPeriod still do not count',
+    );
+  const test = strList(o, 'Test', 'Healthcheck.') ?? [];
+  if (test.length > 0 && !['NONE', 'CMD', 'CMD-SHELL'].includes(test[0]!))
+    throw new ValidationError(
+      `Healthcheck.Test: the first element must be NONE, CMD or CMD-SHELL, not "${test[0]}"`,
+    );
+  if (test[0] === 'CMD-SHELL' && test.length !== 2)
+    throw new ValidationError('Healthcheck.Test: CMD-SHELL takes exactly one command string');
+  if (test[0] === 'CMD' && test.length < 2)
+    throw new ValidationError('Healthcheck.Test: CMD needs a program to run');
+  const out: NonNullable<DockerContainerCreateBody['Healthcheck']> = { Test: test };
+  for (const k of ['Interval', 'Timeout', 'StartPeriod'] as const) {
+    const v = int(o, k, 'Healthcheck.');
+    if (v === undefined || v === 0) continue;
+    if (v < MIN_HEALTH_NS)
+      throw new ValidationError(`Healthcheck.${k}: ${v} ns is below the 1 ms minimum (0 means the default)`);
+    out[k] = v;
+  }
+  const retries = int(o, 'Retries', 'Healthcheck.');
+  if (retries !== undefined && retries < 0)
+    throw new ValidationError('Healthcheck.Retries: must not be negative');
+  if (retries) out.Retries = retries;
+  if (test.length === 0) {
+    // the image's check, as is: Podman applies it by itself
+    if (Object.keys(out).length > 1)
+      throw new ValidationError(
+        "Healthcheck: changing the image's check without naming its command is not supported",
+        'give the command too (--health-cmd)',
+      );
+    return undefined;
+  }
+  return out;
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;

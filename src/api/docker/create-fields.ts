@@ -50,8 +50,8 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldRule>> = {
   StdinOnce: h("stdin closes when the attached client detaches (lifeboat's attach closes it)"),
   Env: h('env; an entry without "=" sets nothing, as in Docker'),
   Cmd: h('command'),
-  Healthcheck: refused(
-    "health checks run from systemd timers in Podman 4, and lifeboat's hosts have no systemd; check readiness from the client (docker exec, or the port)",
+  Healthcheck: h(
+    "healthconfig: Test (NONE, CMD, CMD-SHELL), Interval, Timeout, StartPeriod, Retries; the host's agent runs each check on its interval (Podman 4 would need systemd timers) and Podman keeps the status docker inspect and docker ps show; StartInterval is refused",
   ),
   ArgsEscaped: refused(WINDOWS),
   Image: h('image (resolved by Podman, shipped to the chosen host when missing)'),

@@ -5,6 +5,7 @@ import type {
   NamedVolumeMount,
   ContainerInspect,
   ContainerListEntry,
+  HealthConfig,
   ImageSummary,
   PodmanImageInspect,
 } from '../../engine/types.ts';
@@ -18,6 +19,8 @@ import type {
   DockerContainerStatus,
   DockerContainerSummary,
   DockerEndpoint,
+  DockerHealth,
+  DockerHealthConfig,
   DockerHostConfig,
   DockerImageInspect,
   DockerImageSummary,
@@ -52,6 +55,27 @@ interface PodmanEndpoint {
   Aliases?: string[] | null;
 }
 
+interface PodmanHealth {
+  Status?: string;
+  FailingStreak?: number;
+  Log?: { Start?: string; End?: string; ExitCode?: number; Output?: string }[] | null;
+}
+
+function health(h: PodmanHealth | null | undefined): DockerHealth | undefined {
+  if (!h?.Status) return undefined;
+  const status = (['starting', 'healthy', 'unhealthy'] as const).find((s) => s === h.Status) ?? 'none';
+  return {
+    Status: status,
+    FailingStreak: h.FailingStreak ?? 0,
+    Log: (h.Log ?? []).map((l) => ({
+      Start: l.Start ?? '',
+      End: l.End ?? '',
+      ExitCode: l.ExitCode ?? 0,
+      Output: l.Output ?? '',
+    })),
+  };
+}
+
 export type PodmanInspect = Omit<ContainerInspect, 'Config'> & {
   Path?: string;
   Args?: string[] | null;
@@ -71,6 +95,9 @@ export type PodmanInspect = Omit<ContainerInspect, 'Config'> & {
     OOMKilled?: boolean;
     Restarting?: boolean;
     Dead?: boolean;
+    /** Podman 4.3 writes both names. */
+    Health?: PodmanHealth | null;
+    Healthcheck?: PodmanHealth | null;
   };
   Config: Omit<ContainerInspect['Config'], 'StopSignal'> & {
     Hostname?: string;
@@ -223,6 +250,7 @@ export function toCreateSpec(body: DockerContainerCreateBody, ctx: CreateContext
   if (body.Hostname) spec.hostname = body.Hostname;
   if (body.OpenStdin) spec.openStdin = true;
   if (body.StopTimeout !== undefined) spec.stopTimeout = body.StopTimeout;
+  if (body.Healthcheck) spec.healthConfig = withHealthDefaults(body.Healthcheck);
   if (hc.AutoRemove) spec.autoRemove = true;
   if (hc.Memory) spec.memoryLimitBytes = hc.Memory;
   if (hc.CpuShares) spec.cpuShares = hc.CpuShares;
@@ -484,6 +512,8 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
   const networks: Record<string, DockerEndpoint> = {};
   for (const [name, e] of Object.entries(c.NetworkSettings.Networks ?? {}))
     networks[name] = endpoint(e, name);
+  const check = c.Config.Healthcheck;
+  const healthOf = check?.Test?.length ? health(c.State.Health ?? c.State.Healthcheck) : undefined;
   return {
     Id: c.Id,
     Created: c.Created,
@@ -501,6 +531,7 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
       Error: c.State.Error ?? '',
       StartedAt: c.State.StartedAt,
       FinishedAt: c.State.FinishedAt,
+      ...(healthOf ? { Health: healthOf } : {}),
     },
     Image: c.Image.startsWith('sha256:') ? c.Image : `sha256:${c.Image}`,
     ResolvConfPath: c.ResolvConfPath ?? '',
@@ -538,6 +569,7 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
       Labels: c.Config.Labels ?? {},
       ...(stopSignal ? { StopSignal: stopSignal } : {}),
       ...(c.Config.StopTimeout ? { StopTimeout: c.Config.StopTimeout } : {}),
+      ...(check?.Test?.length ? { Healthcheck: dockerHealthConfig(check) } : {}),
     },
     NetworkSettings: {
       Bridge: c.NetworkSettings.Bridge ?? '',
@@ -550,6 +582,32 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
       MacAddress: c.NetworkSettings.MacAddress ?? '',
       Networks: networks,
     },
+  };
+}
+
+/**
+ * Docker's defaults made explicit: Podman's API takes a missing duration as
+ * zero, and a check with a zero timeout is cut off at once (every run failed
+ * with exit code -1 although the command answered).
+ */
+function withHealthDefaults(h: DockerHealthConfig): HealthConfig {
+  if (h.Test?.[0] === 'NONE') return { Test: ['NONE'] };
+  return {
+    Test: h.Test ?? [],
+    Interval: h.Interval || 30e9,
+    Timeout: h.Timeout || 30e9,
+    StartPeriod: h.StartPeriod ?? 0,
+    Retries: h.Retries || 3,
+  };
+}
+
+function dockerHealthConfig(h: HealthConfig): DockerHealthConfig {
+  return {
+    Test: h.Test ?? [],
+    ...(h.Interval ? { Interval: h.Interval } : {}),
+    ...(h.Timeout ? { Timeout: h.Timeout } : {}),
+    ...(h.StartPeriod ? { StartPeriod: h.StartPeriod } : {}),
+    ...(h.Retries ? { Retries: h.Retries } : {}),
   };
 }
 
@@ -640,6 +698,7 @@ export function toDockerSummary(c: PodmanListEntry, now: number): DockerContaine
       finishedAt: exited === undefined ? undefined : exited * 1000,
       exitCode: c.ExitCode,
       now,
+      health: c.Status,
     }),
     HostConfig: { NetworkMode: c.Networks?.length ? 'bridge' : 'default' },
     NetworkSettings: { Networks: networks },

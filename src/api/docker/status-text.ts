@@ -26,10 +26,15 @@ export function statusText(s: {
   finishedAt: number | undefined;
   exitCode: number;
   now: number;
+  /** A health check's status (Podman lists it as the entry's Status): shown as dockerd shows it. */
+  health?: string;
 }): string {
   switch (s.state) {
     case 'running':
-      return s.startedAt === undefined ? 'Up' : `Up ${humanDuration(s.now - s.startedAt)}`;
+      return (
+        (s.startedAt === undefined ? 'Up' : `Up ${humanDuration(s.now - s.startedAt)}`) +
+        healthSuffix(s.health)
+      );
     case 'paused':
       return s.startedAt === undefined ? 'Up (Paused)' : `Up ${humanDuration(s.now - s.startedAt)} (Paused)`;
     case 'restarting':
@@ -45,4 +50,10 @@ export function statusText(s: {
     case 'created':
       return 'Created';
   }
+}
+
+function healthSuffix(h: string | undefined): string {
+  if (h === 'starting') return ' (health: starting)';
+  if (h === 'healthy' || h === 'unhealthy') return ` (${h})`;
+  return '';
 }

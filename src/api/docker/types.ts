@@ -110,6 +110,15 @@ export interface DockerEndpointSettings {
   MacAddress?: string;
 }
 
+/** A health check: Test is [] (the image's), ["NONE"], ["CMD", ...] or ["CMD-SHELL", "command"]. */
+export interface DockerHealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
+
 export interface DockerContainerConfig {
   Hostname?: string;
   Domainname?: string;
@@ -130,6 +139,8 @@ export interface DockerContainerConfig {
   Labels?: Record<string, string> | null;
   StopSignal?: string;
   StopTimeout?: number;
+  /** Durations in nanoseconds, as Docker's API has them. */
+  Healthcheck?: DockerHealthConfig;
   NetworkDisabled?: boolean;
   MacAddress?: string;
   /** User-defined networks to join, by name (the one of HostConfig.NetworkMode included). */
@@ -158,6 +169,15 @@ export interface DockerContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Only for a container with a health check. */
+  Health?: DockerHealth;
+}
+
+/** A health check's state, as Podman keeps it and dockerd shows it. */
+export interface DockerHealth {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
 }
 
 export interface DockerMount {

@@ -49,6 +49,7 @@ interface AgentFlags {
   selfTest?: boolean;
   polled?: boolean;
   metricsListen?: string;
+  healthChecks: 'agent' | 'podman';
 }
 
 const HELP = `
@@ -173,6 +174,14 @@ export function registerAgent(program: Command): void {
       '--metrics-listen <host:port>',
       'also serve /metrics, /healthz and /readyz over plain HTTP on loopback (managers scrape /v1/metrics over mTLS)',
     )
+    .addOption(
+      new Option(
+        '--health-checks <who>',
+        "who runs containers' health checks on their intervals: the agent (hosts without systemd, where Podman 4 runs none by itself) or podman (its systemd timers)",
+      )
+        .choices(['agent', 'podman'])
+        .default('agent'),
+    )
     .option(
       '--self-test',
       'run the CRIU dump/restore self-test at start (slower; `lifeboat doctor` runs it too)',
@@ -252,6 +261,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     heartbeatIntervalMs: flags.heartbeatInterval,
     failureTimeoutMs: flags.failureTimeout,
     contactFile: join(flags.spoolDir, 'last-contact'),
+    healthChecks: flags.healthChecks,
     ...(flags.metricsListen
       ? { metricsListen: loopbackHostPort(flags.metricsListen, '--metrics-listen') }
       : {}),
