@@ -35,6 +35,9 @@ export class StaleRecordError extends LifeboatError {
 
 /** Typed access to the records in the cluster store; moves are compare-and-swap on the record. */
 export class ClusterState {
+  /** Mirrors of the host records made here: each sees the writes made here at once. */
+  private readonly nodeMirrors = new Set<PrefixMirror<NodeRecord>>();
+
   constructor(readonly store: ClusterStore) {}
 
   async nodes(): Promise<NodeRecord[]> {
@@ -42,21 +45,33 @@ export class ClusterState {
   }
 
   async node(name: string): Promise<NodeRecord | undefined> {
-    const e = await this.store.get(NODES + name);
-    return e ? (JSON.parse(e.value) as NodeRecord) : undefined;
+    return (await this.nodeEntry(name))?.record;
   }
 
-  /** Returns the record as stored and the revision of the write (for a mirror of the records). */
-  async putNode(rec: NodeRecord): Promise<{ record: NodeRecord; revision: number }> {
+  /** A host's record with the revision it was written at (later writes have higher ones). */
+  async nodeEntry(name: string): Promise<{ record: NodeRecord; revision: number } | undefined> {
+    const e = await this.store.get(NODES + name);
+    return e ? { record: JSON.parse(e.value) as NodeRecord, revision: e.revision } : undefined;
+  }
+
+  async putNode(rec: NodeRecord): Promise<void> {
     // availability lives in its own key (an operator's mark must not race the heartbeats)
     const { availability: _merged, ...stored } = rec;
     const revision = await this.store.put(NODES + rec.report.name, JSON.stringify(stored));
-    return { record: stored, revision };
+    // the next read of a mirror of this process sees the write without waiting for its watch
+    for (const m of this.nodeMirrors) m.wrote(rec.report.name, stored, revision);
   }
 
   /** Every host record, kept in memory by a watch (store/prefix-mirror.ts); close it when done. */
   mirrorNodes(): PrefixMirror<NodeRecord> {
-    return new PrefixMirror(this.store, NODES, (_key, value) => JSON.parse(value) as NodeRecord);
+    const m: PrefixMirror<NodeRecord> = new PrefixMirror(
+      this.store,
+      NODES,
+      (_key, value) => JSON.parse(value) as NodeRecord,
+      () => this.nodeMirrors.delete(m),
+    );
+    this.nodeMirrors.add(m);
+    return m;
   }
 
   /** Drained hosts by name (a host without a record is active). */

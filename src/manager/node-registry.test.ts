@@ -172,3 +172,48 @@ test("a heartbeat's send time gives the host's clock offset (display only)", asy
   assert.deepEqual(clockOffset(undefined), {});
   assert.deepEqual(clockOffset('not a time'), {});
 });
+
+test('a stalled watch never declares a live host failed: the store confirms a silence first', async () => {
+  let now = 1_000_000;
+  const kv = await EmbeddedStore.open({});
+  try {
+    // this replica's watch delivers nothing (a stalled stream); another replica takes the heartbeats
+    const stalled = new Proxy(kv, {
+      get(target, prop, receiver) {
+        if (prop === 'watchPrefix') return async () => ({ close: async () => undefined });
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as EmbeddedStore;
+    const leader = new NodeRegistry({
+      state: new ClusterState(stalled),
+      events: new EventLog(),
+      failureTimeoutMs: 5000,
+      clientFor: () => ({}) as NodeClient,
+      now: () => now,
+    });
+    const replica = registry(kv, () => now);
+    await replica.recordHeartbeat(report('n1'), 'https://n1', 'boot');
+    for (let i = 0; i < 12; i++) {
+      now += 1000;
+      await replica.recordHeartbeat(report('n1'), 'https://n1', 'boot');
+      assert.deepEqual(
+        (await leader.detect()).failed,
+        [],
+        `second ${i}: the host beats, only the watch is stuck`,
+      );
+    }
+    // the heartbeats stop: declared failed once the store, too, shows no new beat for the timeout
+    now += 5500;
+    assert.deepEqual((await leader.detect()).failed, []);
+    now += 5500;
+    assert.deepEqual(
+      (await leader.detect()).failed.map((f) => f.report.name),
+      ['n1'],
+    );
+    await leader.close();
+    await replica.close();
+  } finally {
+    await kv.close();
+  }
+});

@@ -65,22 +65,22 @@ export class NodeRegistry implements NodeDirectory {
    * machine's would declare live hosts failed (and restore their containers
    * from older state) as soon as two managers' clocks disagree by the
    * failure timeout. A host's age is how long its heartbeat has not changed
-   * as seen from here.
+   * as seen from here. Only a record written later than the one seen counts
+   * (by the store's revision): the mirror may show an older record than a
+   * read of the store did a moment ago, and taking that for a new heartbeat
+   * would keep a dead host alive for as long as the mirror lags.
    */
-  private readonly observed = new Map<string, { beat: string; at: number }>();
+  private readonly observed = new Map<string, { beat: string; at: number; revision: number }>();
   /** What the records said when last read, and when that was: liveness is judged without a store round trip. */
   private seen = new Map<string, { silentMs: number; failed: boolean }>();
   private seenAt = 0;
   /**
-   * Every host's record as the store has it now, for the failure detector:
-   * a verdict must never rest on a watch that lags.
-   */
-  private readonly nodeRecords = new FreshRead(() => this.opts.state.nodes());
-  /**
    * Every host's record as a watch keeps it (milliseconds behind the store,
-   * this replica's own writes at once), for `docker ps`, placement and
-   * `lifeboat node ls`: reading all records from the store for each (~10 MB
-   * at 200 hosts x 50 containers) made placement p99 913 ms (issue 22).
+   * this replica's own writes at once), for `docker ps`, placement, `lifeboat
+   * node ls` and the failure detector: reading all records from the store
+   * for each (~10 MB at 200 hosts x 50 containers, the detector 4 times a
+   * second) made placement p99 913 ms (issue 22). A host is declared failed
+   * only after its record, read from the store itself, confirms the silence.
    */
   private readonly nodeMirror: PrefixMirror<NodeRecord>;
   private readonly drainMarks = new FreshRead(() => this.opts.state.availabilities());
@@ -95,20 +95,20 @@ export class NodeRegistry implements NodeDirectory {
     await this.nodeMirror.close();
   }
 
-  /** Writes a host's record; this replica's next read sees it without waiting for the watch. */
-  private async putNode(rec: NodeRecord): Promise<void> {
-    const { record, revision } = await this.opts.state.putNode(rec);
-    this.nodeMirror.wrote(rec.report.name, record, revision);
+  /** Notes a heartbeat that changed since the last read (`beat` is new with every heartbeat). */
+  private observe(r: NodeRecord, revision: number): void {
+    const beat = r.beat ?? `${r.bootId}:${r.lastHeartbeat}`;
+    const o = this.observed.get(r.report.name);
+    if (o && revision <= o.revision) return;
+    if (!o || o.beat !== beat) this.observed.set(r.report.name, { beat, at: this.now(), revision });
+    else o.revision = revision;
   }
 
-  /** Notes heartbeats that changed since the last read (their `beat` is new with every heartbeat). */
-  private observe(records: NodeRecord[]): void {
-    const now = this.now();
-    for (const r of records) {
-      const beat = r.beat ?? `${r.bootId}:${r.lastHeartbeat}`;
-      const o = this.observed.get(r.report.name);
-      if (!o || o.beat !== beat) this.observed.set(r.report.name, { beat, at: now });
-    }
+  /** Every host record from the mirror, each heartbeat noted. */
+  private async read(): Promise<NodeRecord[]> {
+    const entries = await this.nodeMirror.entries();
+    for (const e of entries) this.observe(e.value, e.revision);
+    return entries.map((e) => e.value);
   }
 
   /** How long this manager has seen no new heartbeat from the host (0 for one it has not seen yet). */
@@ -160,7 +160,7 @@ export class NodeRegistry implements NodeDirectory {
       this.opts.events.emit('node.reboot', `host ${report.name} restarted (new agent)`, {
         node: report.name,
       });
-    await this.putNode(rec);
+    await this.opts.state.putNode(rec);
     return rec;
   }
 
@@ -170,7 +170,7 @@ export class NodeRegistry implements NodeDirectory {
 
   /** Every host, with an operator's drain mark merged in (`availability`). */
   async all(): Promise<NodeRecord[]> {
-    const [nodes, drained] = await Promise.all([this.nodeMirror.get(), this.drainMarks.get()]);
+    const [nodes, drained] = await Promise.all([this.read(), this.drainMarks.get()]);
     const records = nodes
       .map((r) => (drained.has(r.report.name) ? { ...r, availability: 'drain' as const } : r))
       .sort((a, b) => a.report.name.localeCompare(b.report.name));
@@ -179,7 +179,6 @@ export class NodeRegistry implements NodeDirectory {
   }
 
   private remember(records: NodeRecord[]): void {
-    this.observe(records);
     const now = this.now();
     this.seen = new Map(
       records.map((r) => [
@@ -242,7 +241,7 @@ export class NodeRegistry implements NodeDirectory {
 
   /** Refreshes clients from the records (call after heartbeats arrive). */
   async refreshClients(): Promise<void> {
-    const records = await this.nodeRecords.get();
+    const records = await this.read();
     this.remember(records);
     this.syncClients(records);
   }
@@ -263,7 +262,7 @@ export class NodeRegistry implements NodeDirectory {
   async detect(): Promise<{ failed: NodeRecord[]; recovered: NodeRecord[]; rebooted: NodeRecord[] }> {
     // one read of every record per pass (it was three with the leader's tick: at 200 hosts x 50
     // containers each read is ~10 MB, the scale bench's largest store load after heartbeats)
-    const records = await this.nodeRecords.get();
+    const records = await this.read();
     this.remember(records);
     this.syncClients(records);
     const failed: NodeRecord[] = [];
@@ -274,7 +273,7 @@ export class NodeRegistry implements NodeDirectory {
       if (rec.restartedAt !== undefined) {
         const cleared: NodeRecord = { ...rec };
         delete cleared.restartedAt;
-        await this.putNode(cleared);
+        await this.opts.state.putNode(cleared);
         // back within the failure timeout (a quick power cycle): no silence to detect, yet
         // what ran there may have died with the previous boot (the chaos bench found it)
         if (rec.status === 'healthy' && alive) {
@@ -288,8 +287,14 @@ export class NodeRegistry implements NodeDirectory {
         }
       }
       if (rec.status === 'healthy' && !alive) {
-        const next: NodeRecord = { ...rec, status: 'failed', failedAt: Date.now() };
-        await this.putNode(next);
+        // the mirror may lag the store: a verdict rests on the record as the store has it now
+        const entry = await this.opts.state.nodeEntry(rec.report.name);
+        if (!entry) continue;
+        const fresh = entry.record;
+        this.observe(fresh, entry.revision);
+        if (fresh.status !== 'healthy' || this.isAlive(fresh)) continue;
+        const next: NodeRecord = { ...fresh, status: 'failed', failedAt: Date.now() };
+        await this.opts.state.putNode(next);
         const silentMs = Math.round(this.silentMs(rec.report.name));
         this.opts.events.emit(
           'node.failed',
@@ -303,7 +308,7 @@ export class NodeRegistry implements NodeDirectory {
       } else if (rec.status === 'failed' && alive) {
         const next: NodeRecord = { ...rec, status: 'healthy' };
         delete next.failedAt;
-        await this.putNode(next);
+        await this.opts.state.putNode(next);
         this.opts.events.emit('node.recovered', `host ${rec.report.name} is back`, { node: rec.report.name });
         recovered.push(next);
       }

@@ -33,22 +33,28 @@ export class PrefixMirror<T> {
     private readonly store: Pick<ClusterStore, 'snapshotPrefix' | 'watchPrefix'>,
     private readonly prefix: string,
     private readonly parse: (key: string, value: string) => T,
+    private readonly onClose?: () => void,
   ) {}
 
   /** Every value under the prefix, in key order. */
   async get(): Promise<T[]> {
+    return (await this.entries()).map((e) => e.value);
+  }
+
+  /** Every key (without the prefix) with its value and the revision it was written at, in key order. */
+  async entries(): Promise<{ key: string; value: T; revision: number }[]> {
     if (this.closed) throw new Error(`the mirror of ${this.prefix} is closed`);
     await (this.syncing ??= this.sync());
-    const out: T[] = [];
+    const out: { key: string; value: T; revision: number }[] = [];
     for (const [key, e] of [...this.raw].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const have = this.parsed.get(key);
       if (have && have.revision === e.revision) {
-        out.push(have.value);
+        out.push({ key, value: have.value, revision: e.revision });
         continue;
       }
       const value = this.parse(key, e.value);
       this.parsed.set(key, { revision: e.revision, value });
-      out.push(value);
+      out.push({ key, value, revision: e.revision });
     }
     for (const key of this.parsed.keys()) if (!this.raw.has(key)) this.parsed.delete(key);
     return out;
@@ -67,6 +73,7 @@ export class PrefixMirror<T> {
   }
 
   async close(): Promise<void> {
+    if (!this.closed) this.onClose?.();
     this.closed = true;
     const w = this.watch;
     this.watch = undefined;
