@@ -61,6 +61,12 @@ export interface HttpsTransportOptions {
    * host silent for a while (its heartbeats late) ends it too.
    */
   liveness?: (patient: boolean) => Error | undefined;
+  /**
+   * Told of every request that may change the other side (any method but
+   * GET and HEAD) as it starts; the function it returns is called once the
+   * request is over (answered in full, failed or aborted).
+   */
+  onChange?: (method: string) => () => void;
 }
 
 const LIVENESS_CHECK_MS = 250;
@@ -125,6 +131,24 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
         socket.once('close', () => clearTimeout(t));
       });
       inFlight.set(r, how);
+      if (opts.onChange && method !== 'GET' && method !== 'HEAD') {
+        const over = opts.onChange(method);
+        let ended = false;
+        const end = (): void => {
+          if (ended) return;
+          ended = true;
+          over();
+        };
+        // over when its answer has been read (it may stream), or when it ended without one
+        let answered = false;
+        r.once('response', (res) => {
+          answered = true;
+          res.once('close', end);
+        });
+        r.once('close', () => {
+          if (!answered) end();
+        });
+      }
       // the request object outlives its response: drop it once the answer is read or it failed
       r.once('close', () => inFlight.delete(r));
       r.once('response', (res) => {

@@ -43,6 +43,7 @@ import { PodmanDockerBackend } from '../api/docker/podman-backend.ts';
 import {
   hostDownInspect,
   hostDownSummary,
+  toDockerSummary,
   parseNetworkMode,
   toCreateSpec,
   type PodmanListEntry,
@@ -67,6 +68,7 @@ import type { Scheduler } from '../scheduler/index.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { toDockerEvent } from './docker-events.ts';
 import type { ClusterEvent, EventLog } from './events.ts';
+import type { HostActivity } from './host-activity.ts';
 import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
 import { needsOf, type LocalResources } from './local-resources.ts';
@@ -91,7 +93,16 @@ export interface ClusterDockerBackendOptions {
   sharedPaths?: string[];
   /** Told when a container is created, removed or changes phase (tickers follow it). */
   onContainerChange?: (name: string, what: 'created' | 'started' | 'stopped' | 'removed') => void;
+  /** Hosts this manager changed lately (host-activity.ts): `docker ps` asks them, not their reports. */
+  activity?: HostActivity;
+  /** Clusters of more hosts than this answer `docker ps` from reports where they can (default 20). */
+  psFromReportsAbove?: number;
 }
+
+/** Below this many hosts `docker ps` asks every host: exact, and cheap enough. */
+const PS_FROM_REPORTS_ABOVE = 20;
+/** A report counts for `docker ps` while its host has been silent no longer than this. */
+const REPORT_FRESH_MS = 2000;
 
 /**
  * One Docker endpoint for the whole cluster, as classic Swarm was: create is
@@ -365,26 +376,45 @@ export class ClusterDockerBackend implements DockerBackend {
     const healthy = new Set(await this.healthyNames());
     const recs = await this.o.state.containers();
     const records = new Map(recs.map((r) => [r.name, r.node]));
-    // a silent host's containers, as it last reported them (or as their records say, for ones created
-    // after its last report), unless the cluster moved them elsewhere since
-    const lastReported = (n: NodeRecord): DockerContainerSummary[] => {
-      const reported = n.report.containers.filter((c) =>
+    // a host's containers as its last report has them (or as their records say, for ones created
+    // after it), unless the cluster moved them elsewhere since
+    const fromReport = (n: NodeRecord): PodmanListEntry[] => {
+      const listed = n.report.containers.filter((c) =>
         namesOf(c).every((name) => (records.get(name) ?? n.report.name) === n.report.name),
       );
-      const seen = new Set(reported.flatMap(namesOf));
+      const seen = new Set(listed.flatMap(namesOf));
       const recorded = recs.filter((r) => r.node === n.report.name && !seen.has(r.name)).map(recordEntry);
-      return selectContainers(
-        [...reported, ...recorded].map((c) => hostDownSummary(c as PodmanListEntry, Date.now())),
+      return [...listed, ...recorded] as PodmanListEntry[];
+    };
+    const lastReported = (n: NodeRecord): DockerContainerSummary[] =>
+      selectContainers(
+        fromReport(n).map((c) => hostDownSummary(c, Date.now())),
         everywhere,
       );
-    };
+    const reported = (n: NodeRecord): DockerContainerSummary[] =>
+      selectContainers(
+        fromReport(n).map((c) => toDockerSummary(c, Date.now())),
+        everywhere,
+      );
+    const nodes = await this.o.nodes.all();
+    // a large cluster answers from the reports the heartbeats carry, except for hosts this manager
+    // changed lately (their report may predate the change) and hosts whose report is not fresh
+    const fromReports = nodes.length > (this.o.psFromReportsAbove ?? PS_FROM_REPORTS_ABOVE);
+    const reportServes = (host: string): boolean =>
+      fromReports &&
+      this.o.activity !== undefined &&
+      !this.o.activity.busy(host) &&
+      this.o.nodes.silentMs(host) < REPORT_FRESH_MS;
     const lists = await Promise.all(
-      (await this.o.nodes.all()).map(async (n) => {
-        const rows = healthy.has(n.report.name)
-          ? await this.backend(n.report.name)
-              .listContainers(everywhere)
-              .catch((err: unknown) => (isHostDown(err) ? lastReported(n) : []))
-          : lastReported(n);
+      nodes.map(async (n) => {
+        const host = n.report.name;
+        const rows = !healthy.has(host)
+          ? lastReported(n)
+          : reportServes(host)
+            ? reported(n)
+            : await this.backend(host)
+                .listContainers(everywhere)
+                .catch((err: unknown) => (isHostDown(err) ? lastReported(n) : []));
         // `docker ps` shows a published port on its host's address, as classic Swarm did
         return rows.map((r) => ({
           ...r,

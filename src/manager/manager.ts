@@ -1,3 +1,4 @@
+import { HostActivity } from './host-activity.ts';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HttpNodeClient, type RelayCounter } from '../node-api/http-node-client.ts';
@@ -39,6 +40,13 @@ import { FreshRead } from './fresh-read.ts';
 export interface ManagerOptions {
   /** This manager's identity (unique among replicas). */
   name: string;
+  /**
+   * `docker ps` in a cluster of more hosts than this answers from the hosts'
+   * heartbeat reports (at most ~2 s old) for every host this manager has not
+   * changed in the last 3 s, and asks only the others; smaller clusters ask
+   * every host. Default 20 (ClusterDockerBackend).
+   */
+  psFromReportsAbove?: number;
   store: ClusterStore;
   /** Manager API (heartbeats + lifeboat API), HTTPS with mutual TLS. */
   listen: { host: string; port: number };
@@ -89,6 +97,8 @@ interface LeaderValue {
 }
 
 const ELECTION = 'managers';
+/** How long after a change a host's heartbeat report may still predate it (two heartbeats and a margin). */
+const HOST_REPORT_SETTLE_MS = 3000;
 
 /**
  * The cluster manager: one Docker endpoint for the cluster, the lifeboat API,
@@ -100,6 +110,8 @@ export class Manager {
   readonly state: ClusterState;
   /** Archive bytes this manager carried itself (`docker checkpoint` archives only; moves go agent to agent). */
   readonly relayed: RelayCounter = { bytes: 0 };
+  /** Hosts this manager changed lately: `docker ps` asks those live, the rest answer from their reports. */
+  readonly activity = new HostActivity(HOST_REPORT_SETTLE_MS);
   readonly events: EventLog;
   readonly registry: NodeRegistry;
   readonly scheduler: Scheduler;
@@ -170,6 +182,7 @@ export class Manager {
           pinName: true,
           relayed: this.relayed,
           liveness: this.registry.liveness(rec.report.name),
+          onChange: () => this.activity.begin(rec.report.name),
         }),
     });
     this.metrics = new ManagerMetrics(
@@ -245,6 +258,8 @@ export class Manager {
       checkpointDir: o.dockerCheckpointDir,
       ...(o.clusterKey ? { archiveKey: o.clusterKey } : {}),
       strategyName: o.strategy ?? 'spread',
+      activity: this.activity,
+      ...(o.psFromReportsAbove === undefined ? {} : { psFromReportsAbove: o.psFromReportsAbove }),
       manager: () => ({ name: this.name, role: this.isLeader ? 'primary' : 'replica' }),
       onContainerChange: (name, what) => {
         if (!this.isLeader) return;

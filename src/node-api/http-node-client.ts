@@ -45,6 +45,8 @@ export interface HttpNodeClientOptions {
   relayed?: RelayCounter;
   /** The host's liveness as the manager judges it from heartbeats: calls to a silent host end at once. */
   liveness?: (patient: boolean) => Error | undefined;
+  /** Told of each call that may change the host (not GET or HEAD); returns what to call when it is over. */
+  onChange?: (method: string) => () => void;
 }
 
 /** Archive bytes a manager carried itself; migrations, restores from the store and image moves add none. */
@@ -97,13 +99,19 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
     });
     this.api = new NodeApiCaller(
       this.name,
-      httpsTransport({ baseUrl: this.url, tls, ...(opts.liveness ? { liveness: opts.liveness } : {}) }),
+      httpsTransport({
+        baseUrl: this.url,
+        tls,
+        ...(opts.liveness ? { liveness: opts.liveness } : {}),
+        ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      }),
       opts.timeoutMs ?? 120_000,
     );
     this.podman = PodmanClient.overHttps({
       baseUrl: `${this.url}/podman`,
       tls,
       ...(opts.liveness ? { liveness: opts.liveness } : {}),
+      ...(opts.onChange ? { onChange: opts.onChange } : {}),
     });
     this.relayed = opts.relayed;
   }
