@@ -97,6 +97,8 @@ export interface ClusterDockerBackendOptions {
   activity?: HostActivity;
   /** Clusters of more hosts than this answer `docker ps` from reports where they can (default 20). */
   psFromReportsAbove?: number;
+  /** Every container record for `docker ps` (default: read from the store; the manager passes its mirror). */
+  containerRecords?: () => Promise<ContainerRecord[]>;
 }
 
 /** Below this many hosts `docker ps` asks every host: exact, and cheap enough. */
@@ -374,7 +376,7 @@ export class ClusterDockerBackend implements DockerBackend {
   async listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]> {
     const everywhere = { ...opts, limit: -1 } as ListContainersOptions;
     const healthy = new Set(await this.healthyNames());
-    const recs = await this.o.state.containers();
+    const recs = await (this.o.containerRecords?.() ?? this.o.state.containers());
     const records = new Map(recs.map((r) => [r.name, r.node]));
     // a host's containers as its last report has them (or as their records say, for ones created
     // after it), unless the cluster moved them elsewhere since

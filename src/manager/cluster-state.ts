@@ -102,6 +102,15 @@ export class ClusterState {
     return (await this.store.getPrefix(CONTAINERS)).map((e) => JSON.parse(e.value) as ContainerRecord);
   }
 
+  /**
+   * Every container record, kept in memory by a watch (store/prefix-mirror.ts):
+   * milliseconds behind the store, for hot paths that confirm what they act
+   * on; close it when done.
+   */
+  mirrorContainers(): PrefixMirror<ContainerRecord> {
+    return new PrefixMirror(this.store, CONTAINERS, (_key, value) => JSON.parse(value) as ContainerRecord);
+  }
+
   async container(name: string): Promise<{ record: ContainerRecord; revision: number } | undefined> {
     const e = await this.store.get(CONTAINERS + name);
     return e ? { record: JSON.parse(e.value) as ContainerRecord, revision: e.revision } : undefined;

@@ -12,6 +12,8 @@ import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { timedStore } from '../store/timed-store.ts';
+import type { PrefixMirror } from '../store/prefix-mirror.ts';
+import type { ContainerRecord } from './records.ts';
 import { DrainService } from './drain.ts';
 import { rebalance, type RebalanceOutcome } from './rebalance.ts';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
@@ -153,9 +155,15 @@ export class Manager {
   private readonly store: ClusterStore;
   /** What every heartbeat reads, shared by the heartbeats arriving together (never older than each). */
   private readonly heartbeatReads = {
-    containers: new FreshRead(() => this.state.containers()),
     leader: new FreshRead(() => this.leaderInfo()),
   };
+  /**
+   * Every container record from a watch, for each heartbeat's `elsewhere` and
+   * for `docker ps`: reading them all from the store for each of 200
+   * heartbeats a second starved the manager at 1,000 managed containers
+   * (the scale bench: heartbeats late, live hosts declared failed).
+   */
+  private readonly containerMirror: PrefixMirror<ContainerRecord>;
 
   private constructor(private readonly o: ManagerOptions) {
     this.name = o.name;
@@ -164,6 +172,7 @@ export class Manager {
       this.metrics?.storeSeconds.observe({ op, outcome: ok ? 'ok' : 'error' }, seconds),
     );
     this.state = new ClusterState(this.store);
+    this.containerMirror = this.state.mirrorContainers();
     this.events = new EventLog();
     this.scheduler = new Scheduler({
       ...(o.strategy ? { strategy: o.strategy } : {}),
@@ -259,12 +268,19 @@ export class Manager {
       ...(o.clusterKey ? { archiveKey: o.clusterKey } : {}),
       strategyName: o.strategy ?? 'spread',
       activity: this.activity,
+      containerRecords: () => this.containerMirror.get(),
       ...(o.psFromReportsAbove === undefined ? {} : { psFromReportsAbove: o.psFromReportsAbove }),
       manager: () => ({ name: this.name, role: this.isLeader ? 'primary' : 'replica' }),
       onContainerChange: (name, what) => {
         if (!this.isLeader) return;
-        if (what === 'removed') void this.tickers.disarm(name);
-        else if (what === 'created' || what === 'started') void this.tickers.arm(name);
+        // a failed store read must not end the process: the leader's ticker sync arms it a second later
+        const failed = (e: unknown): void =>
+          this.log.warn('ticker not updated; the next ticker sync retries', {
+            container: name,
+            error: errorMessage(e),
+          });
+        if (what === 'removed') void this.tickers.disarm(name).catch(failed);
+        else if (what === 'created' || what === 'started') void this.tickers.arm(name).catch(failed);
       },
     });
   }
@@ -450,14 +466,30 @@ export class Manager {
         if (Date.now() < graceUntil) await this.registry.refreshClients();
         else {
           const { failed, recovered, rebooted } = await this.registry.detect();
-          for (const f of failed) for (const h of this.leaderHooks.onHostFailed) void h(f.report.name);
+          // a hook that fails (the store unreachable for a while) is logged, never an unhandled
+          // rejection: that ended the manager in the scale bench (retry passes pick the work up)
+          for (const f of failed)
+            for (const h of this.leaderHooks.onHostFailed)
+              void h(f.report.name).catch((e) =>
+                this.log.warn('restores after a host failure failed; the retry pass tries again', {
+                  node: f.report.name,
+                  error: errorMessage(e),
+                }),
+              );
           for (const r of rebooted)
             void this.rescheduler
               .onHostRebooted(r)
               .catch((e) =>
                 this.log.warn('restores after a host restart failed', { error: errorMessage(e) }),
               );
-          for (const r of recovered) for (const h of this.leaderHooks.onHostRecovered) void h(r.report.name);
+          for (const r of recovered)
+            for (const h of this.leaderHooks.onHostRecovered)
+              void h(r.report.name).catch((e) =>
+                this.log.warn('reconciling a returned host failed', {
+                  node: r.report.name,
+                  error: errorMessage(e),
+                }),
+              );
           // containers created or moved through a replica get their tickers from the leader
           if (Date.now() - this.lastRebuild >= 1000) {
             this.lastRebuild = Date.now();
@@ -532,15 +564,16 @@ export class Manager {
       fenced: hb.fenced.length > 0,
       sentAt: hb.sentAt,
     });
-    const records = await this.heartbeatReads.containers.get();
     const mine = new Set(hb.report.containers.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
     // a record being moved may point elsewhere a moment before the copy here is the live one
-    const elsewhere = records
-      .filter(
-        (r) =>
-          mine.has(r.name) && r.node !== hb.report.name && r.phase !== 'migrating' && r.phase !== 'restoring',
-      )
-      .map((r) => r.name);
+    const runsElsewhere = (r: ContainerRecord): boolean =>
+      mine.has(r.name) && r.node !== hb.report.name && r.phase !== 'migrating' && r.phase !== 'restoring';
+    const elsewhere: string[] = [];
+    for (const r of (await this.containerMirror.get()).filter(runsElsewhere)) {
+      // the host removes what this names: the mirror may lag a move back here, the store decides
+      const fresh = (await this.state.container(r.name))?.record;
+      if (fresh && runsElsewhere(fresh)) elsewhere.push(r.name);
+    }
     const leader = await this.heartbeatReads.leader.get().catch(() => undefined);
     return {
       accepted: true,
@@ -671,5 +704,6 @@ export class Manager {
     await this.dockerTls?.close();
     await this.apiClose?.();
     await this.registry.close();
+    await this.containerMirror.close();
   }
 }
