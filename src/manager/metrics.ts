@@ -105,6 +105,12 @@ export class ManagerMetrics {
     buckets: [1, 2, 3, 5, 7.5, 10, 15, 30, 60],
     registers: [this.registry],
   });
+  readonly placementSeconds = new Histogram({
+    name: 'lifeboat_placement_decision_seconds',
+    help: "Placing a new container: from the create request to the host chosen (the host's own create not included)",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
   readonly hostEvents = new Counter({
     name: 'lifeboat_host_events_total',
     help: 'Host membership changes: join, failed, recovered, reboot',
@@ -247,6 +253,11 @@ export class ManagerMetrics {
         this.hostEvents.inc({ event: 'failed' });
         const silent = /no heartbeat for (\d+) ms/.exec(e.message)?.[1];
         if (silent) this.detectionSeconds.observe(Number(silent) / 1000);
+        break;
+      }
+      case 'container.create': {
+        const ms = num('decisionMs');
+        if (ms !== undefined) this.placementSeconds.observe(ms / 1000);
         break;
       }
       case 'node.join':

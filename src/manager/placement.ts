@@ -60,6 +60,7 @@ export async function createInCluster(
     scheduled: { env: string[]; labels: Record<string, string>; spec: ContainerCreateSpec },
   ) => Promise<string>,
 ): Promise<{ record: ContainerRecord; id: string; why: string }> {
+  const t0 = performance.now();
   const lifted = liftPolicyEnv(input.env, input.labels);
   const req: ContainerRequest = {
     ...requestFor({ name: input.name, image: input.image, env: {}, labels: lifted.labels, ...input.rest }),
@@ -92,6 +93,8 @@ export async function createInCluster(
     candidates.map((n) => toSchedNode(n, true)),
   );
   const node = placement.node.name;
+  // the decision alone: reading the hosts, the name check, pins and the scheduler (not the host's create)
+  const decisionMs = Math.round((performance.now() - t0) * 10) / 10;
   const spec: ContainerCreateSpec = {
     ...input.rest,
     name: input.name,
@@ -148,6 +151,7 @@ export async function createInCluster(
       candidates: placement.candidates.join(','),
       ticker: ticker ? `${ticker.intervalMs}ms/VG${ticker.versionGroup}` : undefined,
       restorePolicy,
+      decisionMs,
     },
   });
   return { record, id, why };
