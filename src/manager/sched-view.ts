@@ -2,8 +2,24 @@ import type { ContainerCreateSpec } from '../engine/types.ts';
 import { CONSTRAINTS_LABEL, type ContainerRequest, type SchedNode } from '../scheduler/index.ts';
 import type { NodeRecord } from './records.ts';
 
+/**
+ * Views already made, per record object: a record from the host-record mirror
+ * is the same object until the host's next heartbeat, and converting 200
+ * hosts x 50 containers for every placement was a good part of its time.
+ * Callers treat views as read-only (the rebalance planner clones them).
+ */
+const views = new WeakMap<NodeRecord, SchedNode>();
+
 /** The scheduler's view of a host, from its last heartbeat. */
 export function toSchedNode(rec: NodeRecord, healthy: boolean): SchedNode {
+  const have = views.get(rec);
+  if (have && have.healthy === healthy) return have;
+  const view = schedNode(rec, healthy);
+  views.set(rec, view);
+  return view;
+}
+
+function schedNode(rec: NodeRecord, healthy: boolean): SchedNode {
   const r = rec.report;
   return {
     id: r.name,
