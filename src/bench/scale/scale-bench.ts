@@ -333,6 +333,7 @@ async function runVariant(v: ScaleVariant, p: ScaleParams, o: BenchOptions): Pro
     metrics['restore_all_s'] = (restored.lastAt - lastFailed) / 1000;
     metrics['restored'] = restored.done;
     metrics['restore_failed'] = restored.failed;
+    if (restored.why.length) info['restore_failures'] = restored.why.join(' | ');
     o.log(
       `${label}: ${restored.done}/${placed} managed containers back on other hosts ${metrics['restore_all_s']!.toFixed(1)} s after the last failure (${restored.failed} failed)`,
     );
@@ -348,8 +349,10 @@ async function runVariant(v: ScaleVariant, p: ScaleParams, o: BenchOptions): Pro
     process.off('SIGTERM', interrupted);
     x.agent.destroy();
     await fleet.stop().catch(() => undefined);
+    // a run that broke, or had a query or a restore fail, keeps the managers' logs for the post-mortem
+    const keep = failed ?? info['query_error'] ?? info['restore_failures'];
     const logs =
-      failed && o.resultsDir
+      keep && o.resultsDir
         ? join(o.resultsDir, `scale-logs-${v.hosts}x${v.containersPerHost}-${v.replicas}m`)
         : undefined;
     await c.stop(logs);
@@ -445,20 +448,27 @@ async function restoredAll(
   seen: ClusterEvent[],
   n: number,
   ms: number,
-): Promise<{ done: number; failed: number; lastAt: number }> {
+): Promise<{ done: number; failed: number; lastAt: number; why: string[] }> {
   const done = new Map<string, number>();
   const failed = new Set<string>();
+  const why = new Set<string>();
   const take = (e: ClusterEvent): void => {
     if (!e.container) return;
-    if (e.type === 'restore.done' || e.type === 'restore.fresh') done.set(e.container, Date.parse(e.time));
-    if (e.type === 'restore.failed' || e.type === 'restore.none') failed.add(e.container);
+    if (e.type === 'restore.done' || e.type === 'restore.fresh') {
+      done.set(e.container, Date.parse(e.time));
+      failed.delete(e.container); // a retry pass brought it back
+    }
+    if ((e.type === 'restore.failed' || e.type === 'restore.none') && !done.has(e.container)) {
+      failed.add(e.container);
+      if (why.size < 3) why.add(`${e.type}: ${e.message}`);
+    }
   };
   seen.forEach(take);
   await waitFor(`${n} containers restored`, ms, async () => {
     (await events(x)).forEach(take);
     return done.size + failed.size >= n ? true : undefined;
   }).catch((err: unknown) => x.log(`restores: ${errorMessage(err)}`));
-  return { done: done.size, failed: failed.size, lastAt: Math.max(0, ...done.values()) };
+  return { done: done.size, failed: failed.size, lastAt: Math.max(0, ...done.values()), why: [...why] };
 }
 
 const f = (v: number | undefined, d = 0): string =>
@@ -486,6 +496,8 @@ export const scaleBench: Bench = {
         if (r.info['error'])
           notes.push(`${group} stopped early: ${String(r.info['error'])} (the numbers before it are kept)`);
         if (r.info['query_error']) notes.push(`${group}: a query failed: ${String(r.info['query_error'])}`);
+        if (r.info['restore_failures'])
+          notes.push(`${group}: restores that failed (first 3): ${String(r.info['restore_failures'])}`);
         if (r.info['place_error'])
           notes.push(`${group}: a placement failed: ${String(r.info['place_error'])}`);
         series[group] = r.etcdSeries;
