@@ -13,7 +13,7 @@ import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { timedStore } from '../store/timed-store.ts';
 import type { PrefixMirror } from '../store/prefix-mirror.ts';
-import type { ContainerRecord } from './records.ts';
+import type { ContainerRecord, NodeRecord } from './records.ts';
 import { DrainService } from './drain.ts';
 import { rebalance, type RebalanceOutcome } from './rebalance.ts';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
@@ -468,28 +468,24 @@ export class Manager {
           const { failed, recovered, rebooted } = await this.registry.detect();
           // a hook that fails (the store unreachable for a while) is logged, never an unhandled
           // rejection: that ended the manager in the scale bench (retry passes pick the work up)
-          for (const f of failed)
-            for (const h of this.leaderHooks.onHostFailed)
-              void h(f.report.name).catch((e) =>
-                this.log.warn('restores after a host failure failed; the retry pass tries again', {
-                  node: f.report.name,
-                  error: errorMessage(e),
-                }),
-              );
-          for (const r of rebooted)
-            void this.rescheduler
-              .onHostRebooted(r)
-              .catch((e) =>
-                this.log.warn('restores after a host restart failed', { error: errorMessage(e) }),
-              );
-          for (const r of recovered)
-            for (const h of this.leaderHooks.onHostRecovered)
-              void h(r.report.name).catch((e) =>
-                this.log.warn('reconciling a returned host failed', {
-                  node: r.report.name,
-                  error: errorMessage(e),
-                }),
-              );
+          const run = (
+            hooks: ((node: string) => Promise<unknown>)[],
+            hosts: NodeRecord[],
+            failedMsg: string,
+          ): void => {
+            for (const r of hosts)
+              for (const h of hooks)
+                void h(r.report.name).catch((e) =>
+                  this.log.warn(failedMsg, { node: r.report.name, error: errorMessage(e) }),
+                );
+          };
+          run(
+            this.leaderHooks.onHostFailed,
+            failed,
+            'restores after a host failure failed; the retry pass tries again',
+          );
+          run([(n) => this.rescheduler.onHostRebooted(n)], rebooted, 'restores after a host restart failed');
+          run(this.leaderHooks.onHostRecovered, recovered, 'reconciling a returned host failed');
           // containers created or moved through a replica get their tickers from the leader
           if (Date.now() - this.lastRebuild >= 1000) {
             this.lastRebuild = Date.now();

@@ -136,8 +136,8 @@ export class Rescheduler {
    * after a failure (lines 3-7). One running there (placed after the boot)
    * is left alone.
    */
-  async onHostRebooted(node: NodeRecord): Promise<RestoreReport[]> {
-    return this.restoreWhatItLost(node.report.name, 'restarted');
+  async onHostRebooted(node: NodeRecord | string): Promise<RestoreReport[]> {
+    return this.restoreWhatItLost(nameOf(node), 'restarted');
   }
 
   /**
