@@ -70,4 +70,37 @@ describe('prefix mirror', () => {
     await m.close();
     await assert.rejects(m.get(), /closed/);
   });
+
+  test('a watch that stalls without ending: a read a minute after the last list lists again in the background', async () => {
+    let clock = 0;
+    let entries = [{ key: 'nodes/a', value: '1', revision: 5, createRevision: 5 }];
+    let revision = 5;
+    let watches = 0;
+    let closed = 0;
+    const store: Pick<ClusterStore, 'snapshotPrefix' | 'watchPrefix'> = {
+      snapshotPrefix: async (): Promise<PrefixSnapshot> => ({ entries, revision }),
+      // a stalled stream: it never delivers and never ends
+      watchPrefix: async (): Promise<Watch> => {
+        watches++;
+        return { close: async () => void closed++ };
+      },
+    };
+    const m = new PrefixMirror(store, 'nodes/', (_k, v) => Number(v), undefined, {
+      resyncEveryMs: 60_000,
+      now: () => clock,
+    });
+    assert.deepEqual(await m.get(), [1]);
+    // the store moves on; the stalled watch tells nothing
+    entries = [{ key: 'nodes/b', value: '2', revision: 7, createRevision: 7 }];
+    revision = 7;
+    clock = 59_999;
+    assert.deepEqual(await m.get(), [1], 'within the minute: what the mirror has');
+    clock = 60_000;
+    assert.deepEqual(await m.get(), [1], 'the read that starts the list does not wait for it');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(await m.get(), [2], 'listed again: a is gone, b is there');
+    assert.equal(watches, 2, 'watching anew from the list');
+    assert.equal(closed, 1, 'the stalled watch is closed');
+    await m.close();
+  });
 });

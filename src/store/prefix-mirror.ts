@@ -1,6 +1,6 @@
 import { createLogger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
-import type { ClusterStore, Watch, WatchEvent } from './store.ts';
+import type { ClusterStore, PrefixSnapshot, Watch, WatchEvent } from './store.ts';
 
 const log = createLogger('store/mirror');
 
@@ -20,21 +20,35 @@ const log = createLogger('store/mirror');
  *
  * When the watch ends (its start revision compacted away, the store closed)
  * the next read lists the prefix again and watches anew; a read while the
- * store is unreachable fails as a store read would.
+ * store is unreachable fails as a store read would. A watch can also stall
+ * without ending: a read a minute after the last list lists again in the
+ * background, and logs what the watch had missed.
  */
 export class PrefixMirror<T> {
   private readonly raw = new Map<string, { value: string; revision: number }>();
   private readonly parsed = new Map<string, { revision: number; value: T }>();
   private syncing: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private syncedAt = 0;
   private watch: Watch | undefined;
   private closed = false;
+  private readonly resyncEveryMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: Pick<ClusterStore, 'snapshotPrefix' | 'watchPrefix'>,
     private readonly prefix: string,
     private readonly parse: (key: string, value: string) => T,
     private readonly onClose?: () => void,
-  ) {}
+    opts: {
+      /** A read this long after the last list lists again in the background (default 60 s). */
+      resyncEveryMs?: number;
+      now?: () => number;
+    } = {},
+  ) {
+    this.resyncEveryMs = opts.resyncEveryMs ?? 60_000;
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   /** Every value under the prefix, in key order. */
   async get(): Promise<T[]> {
@@ -45,6 +59,15 @@ export class PrefixMirror<T> {
   async entries(): Promise<{ key: string; value: T; revision: number }[]> {
     if (this.closed) throw new Error(`the mirror of ${this.prefix} is closed`);
     await (this.syncing ??= this.sync());
+    if (!this.refreshing && this.now() - this.syncedAt >= this.resyncEveryMs)
+      this.refreshing = this.refresh()
+        .catch((err: unknown) =>
+          log.warn('listing the prefix again failed; the next read tries again', {
+            prefix: this.prefix,
+            error: errorMessage(err),
+          }),
+        )
+        .finally(() => (this.refreshing = undefined));
     const out: { key: string; value: T; revision: number }[] = [];
     for (const [key, e] of [...this.raw].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const have = this.parsed.get(key);
@@ -83,27 +106,72 @@ export class PrefixMirror<T> {
   private async sync(): Promise<void> {
     try {
       const snap = await this.store.snapshotPrefix(this.prefix);
-      this.raw.clear();
-      for (const e of snap.entries)
-        this.raw.set(e.key.slice(this.prefix.length), { value: e.value, revision: e.revision });
-      // the watch may end before watchPrefix has returned it
-      const w: { watch?: Watch; failed?: Error } = {};
-      const watch = await this.store.watchPrefix(this.prefix, (ev) => this.apply(ev), {
-        startRevision: snap.revision + 1,
-        onError: (err) => {
-          if (w.watch) this.lost(w.watch, err);
-          else w.failed = err;
-        },
-      });
-      w.watch = watch;
-      if (this.closed) await watch.close();
-      else if (w.failed) this.lost(watch, w.failed);
-      else this.watch = watch;
+      this.merge(snap);
+      await this.watchFrom(snap.revision + 1);
     } catch (err) {
       // the next read tries again
       this.syncing = undefined;
       throw err;
     }
+  }
+
+  /**
+   * Lists the prefix again and watches anew, without holding up readers: a
+   * watch can stall without ending (a half-open stream), and nothing else
+   * would tell. What the list shows that the watch missed is logged.
+   */
+  private async refresh(): Promise<void> {
+    const snap = await this.store.snapshotPrefix(this.prefix);
+    const missed = this.merge(snap);
+    if (missed > 0)
+      log.warn('the watch had missed changes; listed again and watching anew', {
+        prefix: this.prefix,
+        missed,
+      });
+    const old = this.watch;
+    await this.watchFrom(snap.revision + 1);
+    // events both watches deliver are applied once (revisions)
+    if (old && old !== this.watch) await old.close().catch(() => undefined);
+  }
+
+  /**
+   * Takes what a list shows: newer values, and the removal of keys it lacks
+   * that were written no later than it was read. Returns how many keys it changed.
+   */
+  private merge(snap: PrefixSnapshot): number {
+    let changed = 0;
+    const listed = new Set<string>();
+    for (const e of snap.entries) {
+      const key = e.key.slice(this.prefix.length);
+      listed.add(key);
+      const have = this.raw.get(key);
+      if (have && have.revision >= e.revision) continue;
+      this.raw.set(key, { value: e.value, revision: e.revision });
+      changed++;
+    }
+    for (const [key, have] of this.raw)
+      if (!listed.has(key) && have.revision <= snap.revision) {
+        this.raw.delete(key);
+        changed++;
+      }
+    this.syncedAt = this.now();
+    return changed;
+  }
+
+  private async watchFrom(startRevision: number): Promise<void> {
+    // the watch may end before watchPrefix has returned it
+    const w: { watch?: Watch; failed?: Error } = {};
+    const watch = await this.store.watchPrefix(this.prefix, (ev) => this.apply(ev), {
+      startRevision,
+      onError: (err) => {
+        if (w.watch) this.lost(w.watch, err);
+        else w.failed = err;
+      },
+    });
+    w.watch = watch;
+    if (this.closed) await watch.close();
+    else if (w.failed) this.lost(watch, w.failed);
+    else this.watch = watch;
   }
 
   private apply(ev: WatchEvent): void {
@@ -115,13 +183,14 @@ export class PrefixMirror<T> {
   }
 
   private lost(watch: Watch, err: Error): void {
-    if (this.closed) return;
+    void watch.close().catch(() => undefined);
+    // a watch a refresh replaced may end as it is closed: nothing is lost with it
+    if (this.closed || (this.watch !== undefined && this.watch !== watch)) return;
     log.warn('the watch ended; the next read lists the prefix again', {
       prefix: this.prefix,
       error: errorMessage(err),
     });
-    if (this.watch === watch) this.watch = undefined;
-    void watch.close().catch(() => undefined);
+    this.watch = undefined;
     this.syncing = undefined;
   }
 }
