@@ -1,4 +1,5 @@
 import { isHostFault, type FaultKind } from './chaos-schedule.ts';
+import { percentile } from './stats.ts';
 
 /**
  * The chaos bench's invariants, as pure checks over what the run recorded:
@@ -260,12 +261,7 @@ export interface LatencySummary {
   max: number;
 }
 
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[Math.min(sorted.length, rank) - 1]!;
-}
+export { percentile };
 
 export function latencySummary(calls: readonly ApiCall[]): LatencySummary {
   const ms = calls.map((c) => c.ms).sort((a, b) => a - b);

@@ -19,6 +19,13 @@ function quantile(sorted: number[], q: number): number {
   return a + (b - a) * (pos - lo);
 }
 
+/** The value at quantile q (0..1) of the finite values, nearest rank; NaN for none (the chaos and scale benches' latencies). */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1]!;
+}
+
 /** Stats of the finite values; undefined when there are none. */
 export function summarize(values: readonly number[]): Stats | undefined {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);

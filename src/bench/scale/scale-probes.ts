@@ -4,12 +4,7 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { clientTlsOptions, type TlsBundle } from '../../pki/index.ts';
 
-/** The value at quantile q (0..1) of the values, nearest rank; NaN for none. */
-export function percentile(values: readonly number[], q: number): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
+export { percentile } from '../stats.ts';
 
 export interface ProcSample {
   /** user + system CPU time, seconds. */
