@@ -469,19 +469,12 @@ export class HeartbeatLoop {
    * What the fence guard stopped (contact-file.ts, takeFenceRecord) is named
    * as fenced, as the agent's own fence would: when the guard kills first, the
    * agent's fence finds nothing to stop, and a host back within the failure
-   * timeout would otherwise leave those containers dead for good.
+   * timeout would otherwise leave those containers dead for good. Taken as
+   * each beat is built, which then carries them.
    */
   private absorbGuardFence(): void {
     if (!this.opts.contactFile) return;
-    let names: string[];
-    try {
-      names = takeFenceRecord(fenceRecordPath(this.opts.contactFile));
-    } catch (err) {
-      this.logRepeated('warn', 'fence-record', "cannot read the fence guard's record", {
-        error: errorMessage(err),
-      });
-      return;
-    }
+    const names = takeFenceRecord(fenceRecordPath(this.opts.contactFile));
     const fresh = names.filter((n) => !this.fencedNames.includes(n));
     if (fresh.length === 0) return;
     this.log.warn('the fence guard stopped containers: naming them to the managers as fenced', {
@@ -494,7 +487,6 @@ export class HeartbeatLoop {
   private checkFence(): void {
     const monitor = this.monitor;
     if (!monitor || this.stopped) return;
-    this.absorbGuardFence();
     const now = performance.now();
     const decision = monitor.tick(now);
     if (decision.fenceNow) {
