@@ -27,6 +27,8 @@ const log = createLogger('store/mirror');
 export class PrefixMirror<T> {
   private readonly raw = new Map<string, { value: string; revision: number }>();
   private readonly parsed = new Map<string, { revision: number; value: T }>();
+  /** What entries() answered, until the next change (heartbeats read the same records 200 times a second). */
+  private listed: { key: string; value: T; revision: number }[] | undefined;
   private syncing: Promise<void> | undefined;
   private refreshing: Promise<void> | undefined;
   private syncedAt = 0;
@@ -68,6 +70,7 @@ export class PrefixMirror<T> {
           }),
         )
         .finally(() => (this.refreshing = undefined));
+    if (this.listed) return this.listed.slice();
     const out: { key: string; value: T; revision: number }[] = [];
     for (const [key, e] of [...this.raw].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const have = this.parsed.get(key);
@@ -80,7 +83,8 @@ export class PrefixMirror<T> {
       out.push({ key, value, revision: e.revision });
     }
     for (const key of this.parsed.keys()) if (!this.raw.has(key)) this.parsed.delete(key);
-    return out;
+    this.listed = out;
+    return out.slice();
   }
 
   /**
@@ -91,7 +95,7 @@ export class PrefixMirror<T> {
     const have = this.raw.get(key);
     if (have && have.revision >= revision) return;
     // the text is never parsed: the value is held at the same revision
-    this.raw.set(key, { value: '', revision });
+    this.setRaw(key, '', revision);
     this.parsed.set(key, { revision, value });
   }
 
@@ -146,12 +150,12 @@ export class PrefixMirror<T> {
       listed.add(key);
       const have = this.raw.get(key);
       if (have && have.revision >= e.revision) continue;
-      this.raw.set(key, { value: e.value, revision: e.revision });
+      this.setRaw(key, e.value, e.revision);
       changed++;
     }
     for (const [key, have] of this.raw)
       if (!listed.has(key) && have.revision <= snap.revision) {
-        this.raw.delete(key);
+        this.deleteRaw(key);
         changed++;
       }
     this.syncedAt = this.now();
@@ -174,12 +178,21 @@ export class PrefixMirror<T> {
     else this.watch = watch;
   }
 
+  private setRaw(key: string, value: string, revision: number): void {
+    this.raw.set(key, { value, revision });
+    this.listed = undefined;
+  }
+
+  private deleteRaw(key: string): void {
+    if (this.raw.delete(key)) this.listed = undefined;
+  }
+
   private apply(ev: WatchEvent): void {
     const key = ev.key.slice(this.prefix.length);
     const have = this.raw.get(key);
     if (have && have.revision >= ev.revision) return;
-    if (ev.type === 'put') this.raw.set(key, { value: ev.value ?? '', revision: ev.revision });
-    else this.raw.delete(key);
+    if (ev.type === 'put') this.setRaw(key, ev.value ?? '', ev.revision);
+    else this.deleteRaw(key);
   }
 
   private lost(watch: Watch, err: Error): void {
