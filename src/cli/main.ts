@@ -17,6 +17,7 @@ import { registerFenceGuard } from './commands/fence-guard.ts';
 import { registerImages } from './commands/images.ts';
 import { registerInstall } from './commands/install.ts';
 import { registerContext } from './commands/context.ts';
+import { registerInit, registerJoin } from './commands/join.ts';
 
 // `lifeboat ... | head`: a reader that went away is not an error
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -38,6 +39,8 @@ program
 registerAgent(program);
 registerFenceGuard(program);
 registerCert(program);
+registerInit(program);
+registerJoin(program);
 registerUp(program);
 registerManage(program);
 registerMigrate(program);

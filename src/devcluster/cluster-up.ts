@@ -12,6 +12,7 @@ import {
 } from '../pki/index.ts';
 import { LifeboatError, ValidationError } from '../util/errors.ts';
 import { etcdClusterPlan } from '../store/etcd-cluster.ts';
+import { joinCluster } from '../join/client.ts';
 import { LocalCluster, type LocalClusterConfig, type StorageKind } from './local-cluster.ts';
 import type { ProgressFn } from './progress.ts';
 
@@ -85,28 +86,60 @@ export interface ClusterUpResult {
 
 const BIN = resolve(fileURLToPath(new URL('../../bin/lifeboat', import.meta.url)));
 
-async function nodesHealthy(managerUrl: string, pkiDir: string): Promise<number> {
+/** One request to a manager's API with the cluster's client certificate: status and body, or undefined when unreachable. */
+async function managerRequest(
+  managerUrl: string,
+  pkiDir: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: string } | undefined> {
   const bundle = await loadTlsBundle(pkiDir);
   const tls = clientTlsOptions(bundle, { serverRoles: ['manager'] });
-  const url = new URL('/lifeboat/v1/nodes', managerUrl);
+  const url = new URL(path, managerUrl);
   return new Promise((res) => {
-    const req = https.get(
-      { host: url.hostname, port: url.port, path: url.pathname, ...tls, timeout: 2000 },
+    const req = https.request(
+      { method, host: url.hostname, port: url.port, path: url.pathname + url.search, ...tls, timeout: 2000 },
       (r) => {
         let b = '';
         r.on('data', (d: Buffer) => (b += d.toString()));
-        r.on('end', () => {
-          try {
-            res((JSON.parse(b) as { status: string }[]).filter((n) => n.status === 'healthy').length);
-          } catch {
-            res(0);
-          }
-        });
+        r.on('end', () => res({ status: r.statusCode ?? 0, body: b }));
+        r.on('error', () => res(undefined));
       },
     );
-    req.on('error', () => res(0));
+    req.on('error', () => res(undefined));
     req.on('timeout', () => req.destroy());
+    req.end();
   });
+}
+
+async function nodesHealthy(managerUrl: string, pkiDir: string): Promise<number> {
+  const r = await managerRequest(managerUrl, pkiDir, 'GET', '/lifeboat/v1/nodes');
+  try {
+    return r?.status === 200
+      ? (JSON.parse(r.body) as { status: string }[]).filter((n) => n.status === 'healthy').length
+      : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A fresh agent join token from the first manager, as an operator gets one (`lifeboat join-token rotate agent`). */
+async function agentJoinToken(managerUrl: string, pkiDir: string, root: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    const r = await managerRequest(managerUrl, pkiDir, 'POST', '/lifeboat/v1/join-tokens/agent?ttl=1h');
+    if (r?.status === 200) return (JSON.parse(r.body) as { token: string }).token;
+    last = r ? `${r.status} ${r.body.trim()}` : 'no answer';
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new LifeboatError(
+    'cluster_not_ready',
+    `the manager at ${managerUrl} gave no join token within 30 s (${last})`,
+    {
+      hint: `see ${join(root, 'logs')}`,
+    },
+  );
 }
 
 /** True when etcd's /health says so (over mutual TLS). */
@@ -238,6 +271,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           ...discoveryArgs,
           '--pki',
           join(pki, name),
+          '--ca',
+          join(pki, 'ca'),
           '--docker-checkpoint-dir',
           join(root, 'manager', 'docker-checkpoints'),
           '--cluster-key',
@@ -256,12 +291,27 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     }
     const managerUrl = managers[0]!.url;
     const managerList = managers.map((m) => m.url.replace('https://', '')).join(',');
+    // the hosts join as an operator's would: a token, a key made for each host, a certificate request
+    const token = await agentJoinToken(managerUrl, join(pki, 'client'), root);
+    await Promise.all(
+      up.hosts.map((h) =>
+        joinCluster({
+          manager: managerUrl,
+          token,
+          name: h.name,
+          ipAddresses: [h.address],
+          pkiDir: join(pki, 'agents', h.name),
+          clusterKeyPath: keyPath,
+          force: true,
+        }),
+      ),
+    );
+    note(
+      'join',
+      `${up.hosts.length} hosts joined with an agent token (keys made per host, certificates signed by ${managers[0]!.name})`,
+    );
     for (const h of up.hosts) {
       const agentPki = join(pki, 'agents', h.name);
-      await issueToDirectory(join(pki, 'ca'), 'agent', h.name, agentPki, {
-        ipAddresses: [h.address],
-        overwrite: true,
-      });
       cluster
         .host(h.name)
         .spawnInHost(
@@ -325,7 +375,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
         },
       );
     }
-    note('join', `manager ${managerUrl} sees ${healthy} healthy hosts`);
+    note('hosts', `manager ${managerUrl} sees ${healthy} healthy hosts`);
     return {
       managerUrl,
       dockerHost: dockerAddress(0),

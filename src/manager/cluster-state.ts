@@ -63,6 +63,12 @@ export class ClusterState {
   }
 
   /** Every host record, kept in memory by a watch (store/prefix-mirror.ts); close it when done. */
+  /** Forgets a host (`lifeboat node rm`): its record and its availability mark. */
+  async deleteNode(name: string): Promise<void> {
+    await this.store.delete(NODES + name);
+    await this.store.delete(AVAILABILITY + name);
+  }
+
   mirrorNodes(): PrefixMirror<NodeRecord> {
     const m: PrefixMirror<NodeRecord> = new PrefixMirror(
       this.store,

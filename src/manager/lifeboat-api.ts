@@ -16,6 +16,11 @@ import { openApiDocument } from './openapi.ts';
 import type { LeaderForwarder } from './leader-forward.ts';
 import type { ClusterEvent } from './events.ts';
 import { sendUiFile } from '../ui/static.ts';
+import { JOIN_CA_PATH, JOIN_PATH } from '../join/client.ts';
+import { parseJoinRequest } from '../join/service.ts';
+import { DEFAULT_TOKEN_TTL_MS, parseJoinRole } from '../join/tokens.ts';
+import { PkiError } from '../pki/errors.ts';
+import { parseDuration } from '../policy/duration.ts';
 
 /**
  * lifeboat's own API, beside the Docker one: what Docker's lacks (hosts,
@@ -79,6 +84,8 @@ export function answeredByAnyManager(path: string): boolean {
   // heartbeats go to the shared store from any replica; /leader says who answers
   return (
     path === HEARTBEAT_PATH ||
+    path === JOIN_PATH ||
+    path === JOIN_CA_PATH ||
     path === '/ui' ||
     path.startsWith('/ui/') ||
     [`${API_PREFIX}/leader`, `${API_PREFIX}/openapi.json`, ...OWN_PATHS].includes(path)
@@ -87,12 +94,46 @@ export function answeredByAnyManager(path: string): boolean {
 
 const USERS: readonly Role[] = ['client', 'manager'];
 
+/** What a caller without a certificate may ask: the CA it will pin, and to join with a token. */
+const ANONYMOUS = new Set([JOIN_CA_PATH, JOIN_PATH]);
+
+/**
+ * Every request's first check, before any route, mount or forwarding: a
+ * caller without a cluster certificate gets only the join endpoints, and a
+ * certificate revoked by `lifeboat node rm` is refused on its next request.
+ */
+async function admit(m: Manager, req: IncomingMessage): Promise<void> {
+  const peer = peerIdentity(req.socket);
+  if (peer === undefined) {
+    if (ANONYMOUS.has(new URL(req.url ?? '/', 'http://x').pathname)) return;
+    throw new PkiError(
+      'pki_peer_unauthenticated',
+      'this endpoint requires a certificate issued by the cluster CA',
+      {
+        status: 401,
+        hint: 'connect with a certificate from `lifeboat cert issue`, or get one with `lifeboat join --token`',
+      },
+    );
+  }
+  const revoked = await m.certificates.isRevoked(peer.serialNumber);
+  if (revoked)
+    throw new PkiError(
+      'pki_certificate_revoked',
+      `the certificate of ${peer.role} ${peer.name} (serial ${revoked.serial}) was revoked at ${revoked.revokedAt} by ${revoked.by}`,
+      {
+        status: 403,
+        hint: 'a removed host comes back by joining again: lifeboat join --token TOKEN MANAGER',
+      },
+    );
+}
+
 /** Each manager's own metrics and health, never forwarded to the leader. */
 const OWN_PATHS = [`${API_PREFIX}/metrics`, `${API_PREFIX}/healthz`, `${API_PREFIX}/readyz`];
 
 export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Router {
   const r = new Router({
     bodyLimitBytes: 4 << 20,
+    guard: (req) => admit(m, req),
     // the caller's role is checked here, before its request leaves with this manager's certificate
     ...(forwarder
       ? {
@@ -119,11 +160,59 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
           hint: 'issue the agent a certificate named after its host (lifeboat cert issue agent NAME)',
         },
       );
+    m.certificates.seen(peer).catch((err: unknown) =>
+      m.log.warn('could not record the certificate a host presented', {
+        host: peer.name,
+        error: errorMessage(err),
+      }),
+    );
     const resp: HeartbeatResponse = await m.acceptHeartbeat(hb);
     ctx.send(200, resp);
   });
 
   registerHealthRoutes(r, m, API_PREFIX, (h) => guard(users, h));
+
+  // joining (src/join): the CA a joining host pins against its token, then its certificate request
+  r.get(JOIN_CA_PATH, async (ctx) => {
+    const res = ctx.res as ServerResponse;
+    const pem = m.joins.caPem ?? m.caPem;
+    res.writeHead(200, {
+      'Content-Type': 'application/x-pem-file',
+      'Content-Length': Buffer.byteLength(pem),
+    });
+    res.end(pem);
+  });
+  r.post(JOIN_PATH, async (ctx) => {
+    const req = parseJoinRequest(await ctx.json());
+    ctx.send(200, await m.joins.join(req, ctx.req.socket.remoteAddress ?? 'unknown'));
+  });
+  r.get(
+    `${API_PREFIX}/join-tokens`,
+    guard(users, async (ctx) => ctx.send(200, await m.joinTokens.list())),
+  );
+  r.post(
+    `${API_PREFIX}/join-tokens/{role}`,
+    guard(users, async (ctx) => {
+      const role = parseJoinRole(ctx.param('role'));
+      const ttl = ctx.string('ttl');
+      const by = peerIdentity(ctx.req.socket)?.name ?? 'unknown';
+      ctx.send(
+        200,
+        await m.joinTokens.rotate(
+          role,
+          ttl === undefined ? DEFAULT_TOKEN_TTL_MS : parseDuration(ttl, 'ttl'),
+          by,
+        ),
+      );
+    }),
+  );
+  r.delete(
+    `${API_PREFIX}/nodes/{name}`,
+    guard(users, async (ctx) => {
+      const by = peerIdentity(ctx.req.socket)?.name ?? 'unknown';
+      ctx.send(200, await m.removeNode(nameParam(ctx, 'name'), { force: ctx.bool('force'), by }));
+    }),
+  );
 
   r.get(
     `${API_PREFIX}/nodes`,

@@ -8,7 +8,11 @@ import { Router } from '../api/http/router.ts';
 import { listenTracked, serve, type RunningServer } from '../api/http/serve.ts';
 import { createDockerApiRouter, startDockerApiServer } from '../api/docker/server.ts';
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
-import { authorizePeer, serverTlsOptions, type TlsBundle } from '../pki/index.ts';
+import { authorizePeer, serverTlsOptions, type ClusterCa, type TlsBundle } from '../pki/index.ts';
+import { Certificates } from '../join/certificates.ts';
+import { JoinService } from '../join/service.ts';
+import { JoinTokens } from '../join/tokens.ts';
+import { LifeboatError } from '../util/errors.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import type { ClusterStore, Leadership } from '../store/index.ts';
 import { timedStore } from '../store/timed-store.ts';
@@ -55,6 +59,12 @@ export interface ManagerOptions {
   /** Address agents and other managers use to reach `listen` (default: listen). */
   advertise?: string;
   tls: TlsBundle;
+  /**
+   * The cluster CA with its key (`--ca DIR`): this manager then signs the
+   * certificates of hosts that join with a token. Without it, joins are
+   * refused here with a pointer to a manager that has it.
+   */
+  ca?: ClusterCa;
   /** Docker-compatible endpoint: a unix socket (0660, as dockerd's), or plain HTTP on loopback. */
   docker: { host: string; port: number } | { socketPath: string };
   /** The Docker endpoint again over mutual TLS (docker --tlsverify), for remote clients. */
@@ -125,7 +135,7 @@ export class Manager {
   readonly tickers: TickerService;
   readonly rescheduler: Rescheduler;
   readonly drains: DrainService;
-  private readonly log: Logger;
+  readonly log: Logger;
   private apiServer: https.Server | undefined;
   private apiClose: (() => Promise<void>) | undefined;
   private docker: RunningServer | undefined;
@@ -164,6 +174,10 @@ export class Manager {
    * (the scale bench: heartbeats late, live hosts declared failed).
    */
   private readonly containerMirror: PrefixMirror<ContainerRecord>;
+  /** Certificates the cluster knows and those it revoked (`lifeboat node rm`). */
+  readonly certificates: Certificates;
+  readonly joinTokens: JoinTokens;
+  readonly joins: JoinService;
 
   private constructor(private readonly o: ManagerOptions) {
     this.name = o.name;
@@ -174,6 +188,21 @@ export class Manager {
     this.state = new ClusterState(this.store);
     this.containerMirror = this.state.mirrorContainers();
     this.events = new EventLog();
+    this.certificates = new Certificates(this.store);
+    this.joinTokens = new JoinTokens(this.store, o.ca?.certPem ?? o.tls.caPem);
+    this.joins = new JoinService({
+      tokens: this.joinTokens,
+      certificates: this.certificates,
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.clusterKey ? { clusterKey: o.clusterKey } : {}),
+      hostSilentMs: async (name) => {
+        const rec = (await this.registry.all()).find((n) => n.report.name === name);
+        if (rec === undefined || rec.status === 'failed') return undefined;
+        return this.registry.silentMs(name);
+      },
+      failureTimeoutMs: o.failureTimeoutMs,
+      log: this.log.child('join'),
+    });
     this.scheduler = new Scheduler({
       ...(o.strategy ? { strategy: o.strategy } : {}),
       ...(o.filters ? { filters: o.filters } : {}),
@@ -343,7 +372,8 @@ export class Manager {
       if (authorizePeer(req, res, ['manager'])) await forwardedDocker.handle(req, res, upgrade);
       return true;
     });
-    const server = https.createServer(serverTlsOptions(this.o.tls));
+    // certificates are checked per request (the router's guard): a joining host has none yet
+    const server = https.createServer(serverTlsOptions(this.o.tls, { requireClientCert: 'per-request' }));
     router.attachTo(server as unknown as import('node:http').Server);
     this.apiClose = (await listenTracked(server, this.o.listen)).close;
     this.apiServer = server;
@@ -579,6 +609,75 @@ export class Manager {
     };
   }
 
+  /** The CA certificate this manager's identity chains to (the first of its trust bundle). */
+  get caPem(): string {
+    const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(this.o.tls.caPem);
+    return (m?.[0] ?? this.o.tls.caPem) + '\n';
+  }
+
+  /**
+   * `lifeboat node rm`: revokes every certificate the host has used, so its
+   * next request anywhere is refused, and forgets the host once nothing is
+   * left on it. A host that is up is removed only with `force`: it is then
+   * cut off like a failed host (its agent fences it, its containers are
+   * restored elsewhere, and its record goes on a later `rm`).
+   */
+  async removeNode(
+    name: string,
+    opts: { force: boolean; by: string },
+  ): Promise<{
+    name: string;
+    revoked: { serial: string; role: string }[];
+    recordRemoved: boolean;
+    note?: string;
+  }> {
+    const rec = (await this.registry.all()).find((n) => n.report.name === name);
+    const known = await this.certificates.known(name);
+    if (rec === undefined && known.length === 0)
+      throw new LifeboatError('no_such_node', `no host named ${name} in this cluster`, {
+        status: 404,
+        hint: '`lifeboat node ls` lists the hosts',
+      });
+    const up =
+      rec !== undefined && rec.status !== 'failed' && this.registry.silentMs(name) < this.o.failureTimeoutMs;
+    if (up && !opts.force)
+      throw new LifeboatError(
+        'node_is_up',
+        `host ${name} is up (last heartbeat ${(this.registry.silentMs(name) / 1000).toFixed(1)} s ago)`,
+        {
+          status: 409,
+          hint: `move its containers away first (lifeboat node drain ${name}) and stop its agent; or --force to cut it off now, as if it had failed`,
+        },
+      );
+    const revoked = await this.certificates.revokeName(name, ['agent'], opts.by);
+    const onIt = (await this.state.containers()).filter((c) => c.node === name).map((c) => c.name);
+    let recordRemoved = false;
+    let note: string | undefined;
+    if (rec !== undefined && !up && onIt.length === 0) {
+      await this.state.deleteNode(name);
+      recordRemoved = true;
+    } else if (rec !== undefined) {
+      note = up
+        ? `its heartbeats are refused from now on: it counts as failed after ${this.o.failureTimeoutMs / 1000} s and its containers are restored elsewhere; run \`lifeboat node rm ${name}\` again then to forget it`
+        : `${onIt.length} container record(s) still name it (${onIt.slice(0, 5).join(', ')}): they are restored elsewhere first; run \`lifeboat node rm ${name}\` again then`;
+    }
+    this.events.emit(
+      'node.remove',
+      `removed host ${name}: ${revoked.length} certificate(s) revoked${recordRemoved ? ', record deleted' : ''}`,
+      {
+        node: name,
+        level: 'warn',
+        fields: { by: opts.by, force: opts.force },
+      },
+    );
+    return {
+      name,
+      revoked: revoked.map((r) => ({ serial: r.serial, role: r.role })),
+      recordRemoved,
+      ...(note ? { note } : {}),
+    };
+  }
+
   async nodeSummaries(): Promise<unknown[]> {
     const healthyNodes = await this.registry.healthy();
     const healthy = new Set(healthyNodes.map((n) => n.report.name));
@@ -701,5 +800,6 @@ export class Manager {
     await this.apiClose?.();
     await this.registry.close();
     await this.containerMirror.close();
+    await this.certificates.close();
   }
 }

@@ -1,4 +1,5 @@
 import { HEARTBEAT_PATH } from '../node-api/heartbeat-protocol.ts';
+import { JOIN_CA_PATH, JOIN_PATH } from '../join/client.ts';
 
 /**
  * The lifeboat API as an OpenAPI 3.1 document, served at
@@ -22,7 +23,7 @@ export const openApiDocument = {
     title: 'lifeboat API',
     version: '1',
     description:
-      "What the Docker Engine API lacks: hosts, live migration, checkpoint versions, events; and agents' heartbeats. Mutual TLS: client or manager certificates; heartbeats need an agent certificate.",
+      "What the Docker Engine API lacks: hosts, live migration, checkpoint versions, events; and agents' heartbeats. Mutual TLS: client or manager certificates; heartbeats need an agent certificate; only the join endpoints answer a caller without one.",
   },
   paths: {
     [HEARTBEAT_PATH]: {
@@ -222,6 +223,76 @@ export const openApiDocument = {
         summary: 'end a drain: the host takes new containers again',
         parameters: [name],
         responses: { '200': { description: '{wasDrained, progress}' } },
+      },
+    },
+    [`${P}/nodes/{name}`]: {
+      delete: {
+        summary:
+          'remove a host: revoke every certificate it used (refused at once by every manager); forget it once it is down and nothing is recorded on it',
+        parameters: [name, { name: 'force', in: 'query', schema: { type: 'boolean' } }],
+        responses: {
+          '200': { description: '{name, revoked: [{serial, role}], recordRemoved, note?}' },
+          '404': error,
+          '409': error,
+        },
+      },
+    },
+    [JOIN_CA_PATH]: {
+      get: {
+        summary:
+          'the cluster CA certificate (PEM), without a client certificate: a joining host checks it against the digest its token pins',
+        responses: { '200': { description: 'application/x-pem-file' } },
+      },
+    },
+    [JOIN_PATH]: {
+      post: {
+        summary:
+          "join with a token, without a client certificate: signs the host's certificate request for the token's role (src/join)",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['token', 'csr'],
+                properties: {
+                  token: { type: 'string' },
+                  csr: { type: 'string', description: 'PKCS#10, PEM' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: '{role, name, certPem, caPem, serial, notAfter, clusterKey?, caKeyPem? (managers)}',
+          },
+          '400': error,
+          '401': error,
+          '409': error,
+          '503': error,
+        },
+      },
+    },
+    [`${P}/join-tokens`]: {
+      get: {
+        summary: 'the join tokens: role, id, expiry, who made them (never the token)',
+        responses: { '200': { description: '[{role, id, createdAt, expiresAt, expired, createdBy}]' } },
+      },
+    },
+    [`${P}/join-tokens/{role}`]: {
+      post: {
+        summary:
+          'make a new join token for the role (the old one stops working); the only time the token is shown',
+        parameters: [
+          { name: 'role', in: 'path', required: true, schema: { enum: ['agent', 'manager'] } },
+          {
+            name: 'ttl',
+            in: 'query',
+            schema: { type: 'string', description: 'duration, 1m to 8760h; default 24h' },
+          },
+        ],
+        responses: { '200': { description: '{token, role, id, createdAt, expiresAt}' }, '400': error },
       },
     },
     [`${P}/rebalance`]: {

@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import * as x509 from './x509.ts';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -89,13 +90,22 @@ function subjectAltNames(opts: IssueOptions): { dnsNames: string[]; ipAddresses:
   return { dnsNames: [...dnsNames], ipAddresses: [...ipAddresses] };
 }
 
+/** A certificate signed by the CA, without its key: what a CSR gets back. */
+export type SignedCertificate = Omit<IssuedCertificate, 'keyPem'>;
+
 /**
- * Issues a certificate and a fresh ECDSA P-256 key for `role`. The role is
- * written as OU=lifeboat-<role>, which servers read back after the handshake
- * (see tls.ts), and as extended key usages, which OpenSSL enforces: a client
- * certificate cannot serve, so it cannot impersonate a node.
+ * Signs a certificate for `publicKey` with role `role`. The role is written
+ * as OU=lifeboat-<role>, which servers read back after the handshake (see
+ * tls.ts), and as extended key usages, which OpenSSL enforces: a client
+ * certificate cannot serve, so it cannot impersonate a node. Used for keys
+ * made here (issueCertificate) and for keys that never leave their host
+ * (a CSR sent by `lifeboat join`).
  */
-export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promise<IssuedCertificate> {
+export async function signCertificate(
+  ca: ClusterCa,
+  opts: IssueOptions,
+  publicKey: webcrypto.CryptoKey,
+): Promise<SignedCertificate> {
   validateName(opts.name);
   const validDays = opts.validDays ?? defaultValidDays;
   if (!Number.isInteger(validDays) || validDays < 1 || validDays > maxValidDays) {
@@ -116,13 +126,12 @@ export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promi
     });
   }
 
-  const keys = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const caKeyId = ca.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(extendedKeyUsagesFor(opts.role), false),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, cryptoImpl),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey, false, cryptoImpl),
     caKeyId === undefined
       ? await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey, false, cryptoImpl)
       : new x509.AuthorityKeyIdentifierExtension(caKeyId),
@@ -140,7 +149,7 @@ export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promi
     {
       subject: [{ O: ['lifeboat'] }, { OU: [roleToOu(opts.role)] }, { CN: [opts.name] }],
       issuer: ca.certificate.subjectName,
-      publicKey: keys.publicKey,
+      publicKey,
       signingKey: ca.privateKey,
       signingAlgorithm: ca.signingAlgorithm,
       notBefore,
@@ -149,8 +158,6 @@ export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promi
     },
     cryptoImpl,
   );
-  const keyPem =
-    x509.PemConverter.encode(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') + '\n';
   log.info('issued certificate', {
     role: opts.role,
     name: opts.name,
@@ -161,7 +168,6 @@ export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promi
     role: opts.role,
     name: opts.name,
     certPem: certificate.toString('pem') + '\n',
-    keyPem,
     caPem: ca.certPem,
     serialNumber: certificate.serialNumber,
     notBefore,
@@ -169,6 +175,21 @@ export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promi
     dnsNames,
     ipAddresses,
   };
+}
+
+/** A fresh ECDSA P-256 key pair, its private half as PKCS#8 PEM (what Node's tls and the docker CLI read). */
+export async function generateKeyPair(): Promise<{ keys: webcrypto.CryptoKeyPair; keyPem: string }> {
+  const keys = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const keyPem =
+    x509.PemConverter.encode(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') + '\n';
+  return { keys, keyPem };
+}
+
+/** Issues a certificate and a fresh ECDSA P-256 key for `role` (the CA's machine makes both). */
+export async function issueCertificate(ca: ClusterCa, opts: IssueOptions): Promise<IssuedCertificate> {
+  validateName(opts.name);
+  const { keys, keyPem } = await generateKeyPair();
+  return { ...(await signCertificate(ca, opts, keys.publicKey)), keyPem };
 }
 
 export interface CertificateMaterial {

@@ -49,8 +49,11 @@ export interface ServerTlsSettings {
    * Default true: only peers with a certificate from the bundle's CAs complete
    * the handshake (dockerd's --tlsverify). False serves TLS without asking for
    * client certificates (dockerd's --tls); then every peer is anonymous.
+   * `per-request` asks for a certificate but lets peers without one (or with
+   * a foreign one) connect: each request must then pass `authorizePeer`,
+   * except the few a server answers anonymously (a manager's join endpoint).
    */
-  requireClientCert?: boolean;
+  requireClientCert?: boolean | 'per-request';
   minVersion?: TlsMinVersion;
 }
 
@@ -67,8 +70,8 @@ export function serverTlsOptions(bundle: TlsBundle, settings: ServerTlsSettings 
     cert: bundle.certPem,
     key: bundle.keyPem,
     minVersion: settings.minVersion ?? defaultMinVersion,
-    requestCert: requireClientCert,
-    rejectUnauthorized: requireClientCert,
+    requestCert: requireClientCert !== false,
+    rejectUnauthorized: requireClientCert === true,
   };
 }
 

@@ -47,7 +47,18 @@ export class ApiVersionError extends HttpError {
 }
 
 /** What an error becomes on the wire: a status and Docker's `{"message"}` body. */
-export function errorAnswer(err: unknown): { status: number; message: string; expected: boolean } {
-  if (err instanceof LifeboatError) return { status: err.status, message: err.message, expected: true };
+export function errorAnswer(err: unknown): {
+  status: number;
+  message: string;
+  hint?: string;
+  expected: boolean;
+} {
+  if (err instanceof LifeboatError)
+    return {
+      status: err.status,
+      message: err.message,
+      ...(err.hint ? { hint: err.hint } : {}),
+      expected: true,
+    };
   return { status: 500, message: 'internal server error', expected: false };
 }

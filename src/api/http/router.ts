@@ -33,8 +33,8 @@ export interface RouterOptions {
   apiVersions?: { min: string; max: string };
   /** Runs before routing (a manager replica forwarding to its leader). */
   intercept?: Interceptor;
-  /** Sees every request first; throwing refuses it with that error (e.g. browser requests). */
-  guard?: (req: IncomingMessage) => void;
+  /** Sees every request first; throwing (or rejecting) refuses it with that error (e.g. browser requests). */
+  guard?: (req: IncomingMessage) => void | Promise<void>;
   /** Told each routed request's route pattern, status and seconds once its answer ended (not hijacked streams). */
   observe?: (route: string, status: number, seconds: number) => void;
   logger?: Logger;
@@ -59,7 +59,7 @@ export class Router {
   private readonly routes: Route[] = [];
   private readonly mounts: { prefix: string; handler: Interceptor }[] = [];
   private readonly intercept: Interceptor | undefined;
-  private readonly guard: ((req: IncomingMessage) => void) | undefined;
+  private readonly guard: RouterOptions['guard'];
   private readonly bodyLimitBytes: number;
   private readonly headers: Record<string, string>;
   private readonly apiVersions: { min: string; max: string } | undefined;
@@ -161,7 +161,7 @@ export class Router {
       });
     });
     try {
-      this.guard?.(req);
+      await this.guard?.(req);
       url = parseTarget(req.url);
       const mounted = this.mounts.find(
         (m) => url!.pathname === m.prefix || url!.pathname.startsWith(`${m.prefix}/`),
@@ -198,7 +198,7 @@ export class Router {
     ctx: RequestContext | undefined,
     err: unknown,
   ): void {
-    const { status, message, expected } = errorAnswer(err);
+    const { status, message, hint, expected } = errorAnswer(err);
     const where = { method: req.method, path: req.url, status };
     if (!expected) {
       this.log.error(
@@ -215,7 +215,8 @@ export class Router {
       else res.destroy();
       return;
     }
-    const text = JSON.stringify({ message }) + '\n';
+    // docker clients read `message`; lifeboat's CLI and `lifeboat join` also show what to do
+    const text = JSON.stringify(hint ? { message, hint } : { message }) + '\n';
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(text),

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { generateClusterKey, loadKeyring } from '../../checkpoint/crypto/index.ts';
-import { loadTlsBundle } from '../../pki/index.ts';
+import { loadClusterCa, loadTlsBundle } from '../../pki/index.ts';
 import { formatDuration, parseDuration } from '../../policy/duration.ts';
 import { openStore } from '../../store/index.ts';
 import { Manager } from '../../manager/manager.ts';
@@ -78,6 +78,10 @@ export function registerManage(program: Command): void {
       '/var/lib/lifeboat/pki/manager',
     )
     .option(
+      '--ca <dir>',
+      'the cluster CA with its key (ca.pem, ca-key.pem): this manager then signs the certificates of hosts that `lifeboat join`',
+    )
+    .option(
       '--docker-checkpoint-dir <dir>',
       'archives of `docker checkpoint create`',
       '/var/lib/lifeboat/manager/docker-checkpoints',
@@ -140,6 +144,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         replication?: boolean;
         dockerTls?: string;
         pki: string;
+        ca?: string;
         dockerCheckpointDir: string;
         strategy: string;
         transferCompression: 'none' | 'gzip' | 'auto';
@@ -183,6 +188,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           listen,
           ...(f.advertise ? { advertise: f.advertise } : {}),
           tls,
+          ...(f.ca ? { ca: await loadClusterCa(f.ca) } : {}),
           docker,
           ...(f.dockerTls ? { dockerTls: { ...hostPort(f.dockerTls, '--docker-tls'), tls } } : {}),
           failureTimeoutMs: f.failureTimeout,

@@ -228,6 +228,42 @@ failover: the new leader finishes it. \`lifeboat node activate HOST\` ends it.`,
       );
       process.stdout.write(r.wasDrained ? `${host} is active again\n` : `${host} was not drained\n`);
     });
+  node
+    .command('rm <host>')
+    .description('remove a host: revoke its certificates (refused at once, by every manager) and forget it')
+    .option(
+      '--force',
+      'also a host that is up: it is cut off as if it had failed, its containers restored elsewhere',
+    )
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+A host that is up is refused without --force: drain it first (lifeboat node drain HOST)
+and stop its agent. Its record stays while containers are recorded on it; run rm again
+once they were restored elsewhere. The host comes back by joining again with a token.
+
+Examples:
+  lifeboat node drain node3 && lifeboat node rm node3
+  lifeboat node rm node3 --force`,
+    )
+    .action(async (host: string, o: { force?: boolean; json?: boolean }) => {
+      const c = await ManagerClient.open(readContext());
+      const r = await c.request<{
+        name: string;
+        revoked: { serial: string }[];
+        recordRemoved: boolean;
+        note?: string;
+      }>('DELETE', `/lifeboat/v1/nodes/${encodeURIComponent(host)}${o.force ? '?force=1' : ''}`);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(
+        `${host}: ${r.revoked.length} certificate(s) revoked${r.revoked.length ? ` (${r.revoked.map((x) => x.serial).join(', ')})` : ''}; ` +
+          (r.recordRemoved ? 'removed from the cluster\n' : `record kept: ${r.note ?? 'it has none'}\n`),
+      );
+    });
   for (const [name, f] of Object.entries(LOCAL_FAULTS)) {
     node
       .command(`${name} <host>`)
