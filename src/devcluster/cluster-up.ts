@@ -123,12 +123,17 @@ async function nodesHealthy(managerUrl: string, pkiDir: string): Promise<number>
   }
 }
 
-/** A fresh agent join token from the first manager, as an operator gets one (`lifeboat join-token rotate agent`). */
-async function agentJoinToken(managerUrl: string, pkiDir: string, root: string): Promise<string> {
+/** A fresh join token from the first manager, as an operator gets one (`lifeboat join-token rotate ROLE`). */
+async function joinToken(
+  managerUrl: string,
+  pkiDir: string,
+  root: string,
+  role: 'agent' | 'manager',
+): Promise<string> {
   const deadline = Date.now() + 30_000;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    const r = await managerRequest(managerUrl, pkiDir, 'POST', '/lifeboat/v1/join-tokens/agent?ttl=1h');
+    const r = await managerRequest(managerUrl, pkiDir, 'POST', `/lifeboat/v1/join-tokens/${role}?ttl=1h`);
     if (r?.status === 200) return (JSON.parse(r.body) as { token: string }).token;
     last = r ? `${r.status} ${r.body.trim()}` : 'no answer';
     await new Promise((res) => setTimeout(res, 200));
@@ -246,15 +251,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     }
     if (discovery !== 'heartbeat') note('discovery', `managers poll the agents: ${discoveryArgs[1]}`);
     const managers: ClusterUpResult['managers'] = [];
-    for (let i = 0; i < replicas; i++) {
+    const spawnManager = (i: number, caDir: string): void => {
       const name = `manager-${i + 1}`;
-      await issueToDirectory(join(pki, 'ca'), 'manager', name, join(pki, name), {
-        ipAddresses: [gw, '127.0.0.1'],
-        dnsNames: ['localhost'],
-        overwrite: true,
-      });
-      if (o.store === 'etcd')
-        await issueToDirectory(etcdCa, 'manager', name, join(pki, `${name}-etcd`), { overwrite: true });
       cluster.spawnManager(
         [
           'manage',
@@ -272,7 +270,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           '--pki',
           join(pki, name),
           '--ca',
-          join(pki, 'ca'),
+          caDir,
           '--docker-checkpoint-dir',
           join(root, 'manager', 'docker-checkpoints'),
           '--cluster-key',
@@ -288,11 +286,44 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
         url: `https://${gw}:${managerPort + i}`,
         dockerHost: dockerAddress(i),
       });
-    }
+    };
+    const etcdClient = async (name: string): Promise<void> => {
+      if (o.store === 'etcd')
+        await issueToDirectory(etcdCa, 'manager', name, join(pki, `${name}-etcd`), { overwrite: true });
+    };
+    // the first manager's certificate comes from the CA on this machine, as `lifeboat init` makes it
+    await issueToDirectory(join(pki, 'ca'), 'manager', 'manager-1', join(pki, 'manager-1'), {
+      ipAddresses: [gw, '127.0.0.1'],
+      dnsNames: ['localhost'],
+      overwrite: true,
+    });
+    await etcdClient('manager-1');
+    spawnManager(0, join(pki, 'ca'));
     const managerUrl = managers[0]!.url;
+    // the other replicas join it with a manager token, as an operator's second and third managers would
+    if (replicas > 1) {
+      const token = await joinToken(managerUrl, join(pki, 'client'), root, 'manager');
+      for (let i = 1; i < replicas; i++) {
+        const name = `manager-${i + 1}`;
+        await etcdClient(name);
+        await joinCluster({
+          manager: managerUrl,
+          token,
+          name,
+          ipAddresses: [gw, '127.0.0.1'],
+          dnsNames: ['localhost'],
+          pkiDir: join(pki, name),
+          caDir: join(pki, `${name}-ca`),
+          clusterKeyPath: keyPath,
+          force: true,
+        });
+        spawnManager(i, join(pki, `${name}-ca`));
+      }
+      note('managers', `${replicas - 1} replica(s) joined ${managers[0]!.name} with a manager token`);
+    }
     const managerList = managers.map((m) => m.url.replace('https://', '')).join(',');
     // the hosts join as an operator's would: a token, a key made for each host, a certificate request
-    const token = await agentJoinToken(managerUrl, join(pki, 'client'), root);
+    const token = await joinToken(managerUrl, join(pki, 'client'), root, 'agent');
     await Promise.all(
       up.hosts.map((h) =>
         joinCluster({

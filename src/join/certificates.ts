@@ -1,6 +1,7 @@
 import type { ClusterStore } from '../store/index.ts';
 import { PrefixMirror } from '../store/prefix-mirror.ts';
 import type { PeerIdentity, Role } from '../pki/index.ts';
+import { PkiError } from '../pki/errors.ts';
 
 export const CERTS = 'pki/certs/';
 export const REVOKED = 'pki/revoked/';
@@ -80,6 +81,23 @@ export class Certificates {
       // the read that failed is the store's problem; callers see it on their own reads
     }
     return this.lastKnown.find((r) => r.serial === s);
+  }
+
+  /** The refusal a revoked peer gets (403, naming its certificate), or undefined. */
+  async refusal(peer: PeerIdentity): Promise<PkiError | undefined> {
+    const revoked = await this.isRevoked(peer.serialNumber);
+    if (!revoked) return undefined;
+    return new PkiError(
+      'pki_certificate_revoked',
+      `the certificate of ${peer.role} ${peer.name} (serial ${revoked.serial}) was revoked at ${revoked.revokedAt} by ${revoked.by}`,
+      {
+        status: 403,
+        hint:
+          peer.role === 'client'
+            ? 'ask an operator for a new certificate (lifeboat cert issue --role client)'
+            : 'a removed host comes back by joining again: lifeboat join --token TOKEN MANAGER',
+      },
+    );
   }
 
   async listRevoked(): Promise<RevokedRecord[]> {

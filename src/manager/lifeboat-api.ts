@@ -7,7 +7,7 @@ import {
 import { Router } from '../api/http/router.ts';
 import type { RequestContext } from '../api/http/context.ts';
 import type { Socket } from 'node:net';
-import { authorizePeer, peerIdentity, type Role } from '../pki/index.ts';
+import { authorizePeer, isRole, peerIdentity, type Role } from '../pki/index.ts';
 import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
 import type { Manager } from './manager.ts';
 import { ContainerNotInClusterError } from './cluster-state.ts';
@@ -115,16 +115,8 @@ async function admit(m: Manager, req: IncomingMessage): Promise<void> {
       },
     );
   }
-  const revoked = await m.certificates.isRevoked(peer.serialNumber);
-  if (revoked)
-    throw new PkiError(
-      'pki_certificate_revoked',
-      `the certificate of ${peer.role} ${peer.name} (serial ${revoked.serial}) was revoked at ${revoked.revokedAt} by ${revoked.by}`,
-      {
-        status: 403,
-        hint: 'a removed host comes back by joining again: lifeboat join --token TOKEN MANAGER',
-      },
-    );
+  const refusal = await m.certificates.refusal(peer);
+  if (refusal) throw refusal;
 }
 
 /** Each manager's own metrics and health, never forwarded to the leader. */
@@ -204,6 +196,38 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
           by,
         ),
       );
+    }),
+  );
+  r.get(
+    `${API_PREFIX}/certificates`,
+    guard(users, async (ctx) =>
+      ctx.send(200, { known: await m.certificates.known(), revoked: await m.certificates.listRevoked() }),
+    ),
+  );
+  r.post(
+    `${API_PREFIX}/certificates/revoke`,
+    guard(users, async (ctx) => {
+      const b = (await ctx.json()) as { serial?: unknown; name?: unknown; role?: unknown } | null;
+      if (
+        typeof b?.serial !== 'string' ||
+        !/^[0-9A-Fa-f:]{1,128}$/.test(b.serial) ||
+        typeof b.name !== 'string' ||
+        !isRole(b.role)
+      )
+        throw new ValidationError(
+          'a revocation is {"serial": HEX, "name": CN, "role": "client"|"agent"|"manager"}',
+        );
+      const by = peerIdentity(ctx.req.socket)?.name ?? 'unknown';
+      const rec = await m.certificates.revokeSerial(b.serial.replace(/:/g, ''), b.role, b.name, by);
+      m.events.emit(
+        'certificate.revoke',
+        `revoked the certificate of ${b.role} ${b.name} (serial ${rec.serial})`,
+        {
+          level: 'warn',
+          fields: { by },
+        },
+      );
+      ctx.send(200, rec);
     }),
   );
   r.delete(

@@ -391,6 +391,7 @@ export class Manager {
         observe,
         intercept: forwarder.docker(),
         tls: this.o.dockerTls.tls,
+        checkPeer: (peer) => this.certificates.refusal(peer),
         host: this.o.dockerTls.host,
         port: this.o.dockerTls.port,
       });

@@ -237,6 +237,40 @@ export const openApiDocument = {
         },
       },
     },
+    [`${P}/certificates`]: {
+      get: {
+        summary:
+          'certificates the cluster knows (issued by a join, or first presented by a host) and the revoked ones',
+        responses: {
+          '200': {
+            description:
+              '{known: [{serial, role, name, at, via}], revoked: [{serial, role, name, revokedAt, by}]}',
+          },
+        },
+      },
+    },
+    [`${P}/certificates/revoke`]: {
+      post: {
+        summary: 'revoke one certificate: every manager refuses it from its next request on',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['serial', 'name', 'role'],
+                properties: {
+                  serial: { type: 'string' },
+                  name: { type: 'string' },
+                  role: { enum: ['client', 'agent', 'manager'] },
+                },
+              },
+            },
+          },
+        },
+        responses: { '200': { description: 'the revocation record' }, '400': error },
+      },
+    },
     [JOIN_CA_PATH]: {
       get: {
         summary:

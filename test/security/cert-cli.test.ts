@@ -17,11 +17,11 @@ interface Run {
   stderr: string;
 }
 
-function lifeboat(args: string[]): Promise<Run> {
+function lifeboat(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO,
-      env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'warn' },
+      env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -159,5 +159,45 @@ describe('lifeboat cert', () => {
     const again = await lifeboat(['cert', 'key', 'init', '--path', path]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists; refusing to overwrite it/);
+  });
+
+  test('lifeboat init prepares a first manager once (CA, archive key, its certificate, an operator, the context), then keeps them', async () => {
+    const pkiRoot = join(root, 'init');
+    const args = [
+      'init',
+      '--name',
+      'm1',
+      '--address',
+      '127.0.0.1',
+      '--pki-root',
+      pkiRoot,
+      '--cluster-key',
+      join(pkiRoot, 'cluster.key'),
+    ];
+    const env = { LIFEBOAT_CONTEXT: join(pkiRoot, 'context.json') };
+    const run = (extra: string[]): Promise<Run> => lifeboat([...args, ...extra], env);
+    const first = await run(['--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const made = JSON.parse(first.stdout) as {
+      made: Record<string, boolean>;
+      managerPki: string;
+      adminPki: string;
+    };
+    assert.deepEqual(made.made, { ca: true, clusterKey: true, manager: true, admin: true, context: true });
+    assert.equal(mode(join(pkiRoot, 'ca', 'ca-key.pem')), 0o600);
+    assert.equal(mode(join(pkiRoot, 'cluster.key')), 0o600);
+    assert.equal(mode(join(made.managerPki, 'key.pem')), 0o600);
+    assert.match(readFileSync(join(made.managerPki, 'cert.pem'), 'utf8'), /BEGIN CERTIFICATE/);
+    const ctx = JSON.parse(readFileSync(join(pkiRoot, 'context.json'), 'utf8')) as {
+      managerUrl: string;
+      pkiDir: string;
+    };
+    assert.equal(ctx.managerUrl, 'https://127.0.0.1:7440');
+    assert.equal(ctx.pkiDir, made.adminPki);
+    const again = await run([]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /kept +CA and its key/);
+    assert.doesNotMatch(again.stdout, /made /);
+    assert.match(again.stdout, /lifeboat join-token rotate agent/);
   });
 });

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,7 @@ describe('joining with a token: a key made on the host, a certificate signed by 
   let manager: Manager;
   let admin: TlsBundle;
   let url: string;
+  let dockerTlsPort: number;
   const hosts: HollowHost[] = [];
 
   before(async () => {
@@ -73,11 +75,19 @@ describe('joining with a token: a key made on the host, a certificate signed by 
     await issueToDirectory(ca, 'client', 'admin', join(root, 'admin'));
     await generateClusterKey(join(root, 'cluster.key'));
     store = await openStore('memory:');
+    dockerTlsPort = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const tls = await loadTlsBundle(join(root, 'm1'));
     manager = await Manager.start({
       name: 'm1',
       store,
       listen: { host: '127.0.0.1', port: 0 },
-      tls: await loadTlsBundle(join(root, 'm1')),
+      tls,
+      dockerTls: { host: '127.0.0.1', port: dockerTlsPort, tls },
       ca: await loadClusterCa(ca),
       clusterKey: await loadKeyring(join(root, 'cluster.key')),
       docker: { host: '127.0.0.1', port: 0 },
@@ -252,5 +262,32 @@ describe('joining with a token: a key made on the host, a certificate signed by 
     });
     const back = await call(url, 'POST', '/lifeboat/v1/heartbeat', await loadTlsBundle(join(root, 'h3')), {});
     assert.equal(back.status, 400, 'a new certificate passes; the empty heartbeat is what is refused');
+  });
+
+  test("a revoked client certificate is refused on the next request, by the lifeboat API and the Docker endpoint's TLS", async () => {
+    await issueToDirectory(join(root, 'ca'), 'client', 'bob', join(root, 'bob'));
+    const bob = await loadTlsBundle(join(root, 'bob'));
+    const docker = `https://127.0.0.1:${dockerTlsPort}`;
+    assert.equal((await call(docker, 'GET', '/_ping', bob)).status, 200);
+    assert.equal((await call(url, 'GET', '/lifeboat/v1/nodes', bob)).status, 200);
+    const serial = new X509Certificate(bob.certPem).serialNumber;
+    const r = await call(url, 'POST', '/lifeboat/v1/certificates/revoke', admin, {
+      serial,
+      name: 'bob',
+      role: 'client',
+    });
+    assert.equal(r.status, 200, r.body);
+    const ping = await call(docker, 'GET', '/_ping', bob);
+    assert.equal(ping.status, 403);
+    assert.match(ping.body, /the certificate of client bob \(serial [0-9A-F]+\) was revoked .* by admin/);
+    assert.equal((await call(url, 'GET', '/lifeboat/v1/nodes', bob)).status, 403);
+    assert.equal((await call(docker, 'GET', '/_ping', admin)).status, 200, 'others are not touched');
+    const list = JSON.parse((await call(url, 'GET', '/lifeboat/v1/certificates', admin)).body) as {
+      known: { name: string; via: string }[];
+      revoked: { name: string }[];
+    };
+    assert.ok(list.revoked.some((x) => x.name === 'bob'));
+    assert.ok(list.known.some((x) => x.name === 'h1' && x.via === 'join'));
+    assert.ok(list.known.some((x) => x.name === 'h3' && x.via === 'join'));
   });
 });

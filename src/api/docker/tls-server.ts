@@ -5,11 +5,12 @@ import type { Socket } from 'node:net';
 import {
   authorizePeer,
   serverTlsOptions,
+  type PeerIdentity,
   type Role,
   type TlsBundle,
   type TlsMinVersion,
 } from '../../pki/index.ts';
-import { errorMessage } from '../../util/errors.ts';
+import { errorMessage, type LifeboatError } from '../../util/errors.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 import { answerClientError } from '../http/client-error.ts';
 import type { Router } from '../http/router.ts';
@@ -32,6 +33,8 @@ export interface MutualTlsServeOptions {
   port?: number;
   minVersion?: TlsMinVersion;
   logger?: Logger;
+  /** A refusal for a peer whose certificate verified, e.g. a revoked one (the manager's revocation list). */
+  checkPeer?: (peer: PeerIdentity) => Promise<LifeboatError | undefined>;
 }
 
 export interface RunningTlsServer {
@@ -69,9 +72,28 @@ export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions
     log.error('request failed after the router gave up', { error: errorMessage(err) });
     res.destroy();
   };
+  /** The peer's role, then what `checkPeer` says of it; answers the refusal itself and returns false. */
+  const admitted = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const peer = authorizePeer(req, res, roles);
+    if (peer === undefined) return false;
+    const refusal = await opts.checkPeer?.(peer);
+    if (refusal === undefined) return true;
+    log.warn('refused a request', { peer: peer.name, role: peer.role, reason: refusal.message });
+    const body = JSON.stringify({
+      message: refusal.message,
+      ...(refusal.hint ? { hint: refusal.hint } : {}),
+    });
+    res.writeHead(refusal.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+    return false;
+  };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (authorizePeer(req, res, roles) === undefined) return;
-    router.handle(req, res, undefined).catch((err: unknown) => broken(err, res));
+    admitted(req, res)
+      .then((ok) => (ok ? router.handle(req, res, undefined) : undefined))
+      .catch((err: unknown) => broken(err, res));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', (err) => log.debug('upgraded connection error', { error: err.message }));
@@ -80,8 +102,9 @@ export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
     res.on('finish', () => socket.end());
-    if (authorizePeer(req, res, roles) === undefined) return;
-    router.handle(req, res, { socket, head }).catch((err: unknown) => broken(err, res));
+    admitted(req, res)
+      .then((ok) => (ok ? router.handle(req, res, { socket, head }) : undefined))
+      .catch((err: unknown) => broken(err, res));
   });
 
   const { host, port, close } = await listenTracked(server, opts);
@@ -103,7 +126,7 @@ export async function serveMutualTls(router: Router, opts: MutualTlsServeOptions
 export function startDockerApiTlsServer(
   opts: DockerApiOptions & Omit<MutualTlsServeOptions, 'logger'>,
 ): Promise<RunningTlsServer> {
-  const { tls, allowedRoles, host, port, minVersion, ...api } = opts;
+  const { tls, allowedRoles, host, port, minVersion, checkPeer, ...api } = opts;
   return serveMutualTls(createDockerApiRouter(api), {
     tls,
     ...(allowedRoles === undefined ? {} : { allowedRoles }),
@@ -111,5 +134,6 @@ export function startDockerApiTlsServer(
     ...(port === undefined ? {} : { port }),
     ...(minVersion === undefined ? {} : { minVersion }),
     ...(api.logger === undefined ? {} : { logger: api.logger }),
+    ...(checkPeer === undefined ? {} : { checkPeer }),
   });
 }

@@ -366,6 +366,102 @@ export function registerCert(program: Command): void {
     .addHelpText('after', ISSUE_HELP)
     .action((flags: IssueFlags) => run(flags, issue));
 
+  cert
+    .command('revoke')
+    .description('revoke a certificate: every manager refuses it from its next request on')
+    .option('--cert <file>', 'the certificate to revoke (PEM): its serial, name and role are read from it')
+    .option('--serial <hex>', 'or its serial number (with --name and --role)')
+    .option('--name <name>', "the certificate's CN (with --serial)")
+    .addOption(new Option('--role <role>', 'its role (with --serial)').choices([...roles]))
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Revocations live in the cluster store; managers refuse a revoked certificate on
+the lifeboat API and on the Docker endpoint over TLS. A host's certificates are
+revoked by \`lifeboat node rm HOST\`; this is for the rest, e.g. an operator's
+leaked client key. Agents do not read the list: to cut off a manager's
+certificate, rotate the CA (docs/security.md).
+
+Examples:
+  lifeboat cert revoke --cert ~/.lifeboat/alice/cert.pem
+  lifeboat cert revoke --serial 5D0F3A... --name alice --role client`,
+    )
+    .action(async (f: { cert?: string; serial?: string; name?: string; role?: Role; json?: boolean }) => {
+      let target: { serial: string; name: string; role: string };
+      if (f.cert !== undefined) {
+        const c = new X509Certificate(await readFile(f.cert));
+        const subject = Object.fromEntries(
+          c.subject.split('\n').map((l) => l.split('=') as [string, string]),
+        );
+        const role = (subject['OU'] ?? '').replace(/^lifeboat-/, '');
+        if (!(roles as readonly string[]).includes(role) || !subject['CN'])
+          throw new ValidationError(`${f.cert} is not a lifeboat certificate (no lifeboat role or no CN)`);
+        target = { serial: c.serialNumber, name: subject['CN'], role };
+      } else if (f.serial !== undefined && f.name !== undefined && f.role !== undefined) {
+        target = { serial: f.serial, name: f.name, role: f.role };
+      } else {
+        throw new ValidationError(
+          'say which certificate',
+          'pass --cert FILE, or --serial with --name and --role',
+        );
+      }
+      const { ManagerClient } = await import('../manager-client.ts');
+      const { readContext } = await import('../context.ts');
+      const c = await ManagerClient.open(readContext());
+      const r = await c.request<{ serial: string; revokedAt: string }>(
+        'POST',
+        '/lifeboat/v1/certificates/revoke',
+        target,
+      );
+      process.stdout.write(
+        f.json
+          ? JSON.stringify(r, null, 2) + '\n'
+          : `revoked ${target.role} ${target.name} (serial ${r.serial}) at ${r.revokedAt}\n`,
+      );
+    });
+  cert
+    .command('ls')
+    .description('certificates the cluster knows (issued by a join, or presented by a host) and revoked ones')
+    .option('--json', 'print JSON')
+    .action(async (f: { json?: boolean }) => {
+      const { ManagerClient } = await import('../manager-client.ts');
+      const { readContext } = await import('../context.ts');
+      const c = await ManagerClient.open(readContext());
+      const r = await c.request<{
+        known: { serial: string; role: string; name: string; at: string; via: string }[];
+        revoked: { serial: string; revokedAt: string; by: string }[];
+      }>('GET', '/lifeboat/v1/certificates');
+      if (f.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      const revoked = new Map(r.revoked.map((x) => [x.serial, x]));
+      const rows = [['SERIAL', 'ROLE', 'NAME', 'SINCE', 'HOW', 'STATE']];
+      for (const k of r.known) {
+        const x = revoked.get(k.serial);
+        rows.push([
+          k.serial,
+          k.role,
+          k.name,
+          k.at,
+          k.via === 'join' ? 'joined' : 'presented',
+          x ? `revoked ${x.revokedAt} by ${x.by}` : 'valid',
+        ]);
+      }
+      for (const x of r.revoked)
+        if (!r.known.some((k) => k.serial === x.serial))
+          rows.push([x.serial, '-', '-', '-', '-', `revoked ${x.revokedAt} by ${x.by}`]);
+      const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+      for (const row of rows)
+        process.stdout.write(
+          row
+            .map((v, i) => v.padEnd(w[i]!))
+            .join('  ')
+            .trimEnd() + '\n',
+        );
+    });
+
   const key = cert.command('key').description('the cluster key that encrypts checkpoint archives');
   key
     .command('init')
