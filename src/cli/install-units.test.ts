@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const BIN = resolve(import.meta.dirname, '../../bin/lifeboat');
 
 /** `systemd-analyze verify` of the plan's units, written into a scratch root (no systemd needs to run). */
-async function verify(role: 'agent' | 'manager', args: string[]): Promise<string> {
+async function verify(role: 'agent' | 'manager' | 'etcd', args: string[]): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'lb-units-'));
   try {
     const plan = installPlan({
@@ -78,6 +78,31 @@ describe('lifeboat install: the units', () => {
   test('manager: one unit; systemd-analyze verify passes', async () => {
     const out = await verify('manager', ['--name', 'm1', '--listen', '10.0.0.1:7440']);
     assert.doesNotMatch(out, /lifeboat-manager\.service/, out);
+  });
+
+  test('etcd: one unit running lifeboat etcd member; systemd-analyze verify passes', async () => {
+    const args = [
+      '--name',
+      'e1',
+      '--address',
+      '10.0.0.1',
+      '--initial-cluster',
+      'e1=10.0.0.1,e2=10.0.0.2,e3=10.0.0.3',
+    ];
+    const plan = installPlan({
+      role: 'etcd',
+      bin: BIN,
+      args: [...args, '--pki', '/p'],
+      unitDir: '/u',
+      configDir: '/c',
+    });
+    assert.deepEqual(plan.enable, ['lifeboat-etcd.service']);
+    assert.match(
+      plan.files.find((f) => f.path === '/u/lifeboat-etcd.service')?.content ?? '',
+      /ExecStart=.* etcd member \$LIFEBOAT_ETCD_ARGS/,
+    );
+    const out = await verify('etcd', [...args, '--pki', '/p']);
+    assert.doesNotMatch(out, /lifeboat-etcd\.service/, out);
   });
 
   test('an argument that would split in the environment file is refused', () => {

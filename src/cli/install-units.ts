@@ -2,13 +2,19 @@ import { ValidationError } from '../util/errors.ts';
 
 /**
  * What `lifeboat install` writes on a host: systemd units for the agent
- * (with the fence guard beside it) or the manager, the environment file
+ * (with the fence guard beside it), the manager or an etcd member, the environment file
  * each unit reads its arguments from, and a containers.conf drop-in that
  * gives Podman the settings the agent needs. Pure: the command decides
  * where the files go and whether systemd is asked to enable them.
  */
 
-export type InstallRole = 'agent' | 'manager';
+export type InstallRole = 'agent' | 'manager' | 'etcd';
+
+const COMMANDS: Record<InstallRole, { command: string; variable: string }> = {
+  agent: { command: 'agent', variable: 'LIFEBOAT_AGENT_ARGS' },
+  manager: { command: 'manage', variable: 'LIFEBOAT_MANAGE_ARGS' },
+  etcd: { command: 'etcd member', variable: 'LIFEBOAT_ETCD_ARGS' },
+};
 
 export interface InstallPlan {
   files: { path: string; mode: number; content: string }[];
@@ -62,8 +68,7 @@ function unit(description: string, needs: { after: string[]; wants: string[] }, 
 export function installPlan(i: InstallInput): InstallPlan {
   if (!i.bin.startsWith('/')) throw new ValidationError(`--bin ${i.bin}: give the absolute path of lifeboat`);
   const envFile = `${i.configDir}/${i.role}.env`;
-  const variable = i.role === 'agent' ? 'LIFEBOAT_AGENT_ARGS' : 'LIFEBOAT_MANAGE_ARGS';
-  const command = i.role === 'agent' ? 'agent' : 'manage';
+  const { variable, command } = COMMANDS[i.role];
   const files: InstallPlan['files'] = [
     {
       path: envFile,
@@ -122,6 +127,17 @@ export function installPlan(i: InstallInput): InstallPlan {
       ].join('\n'),
     });
     enable.push('podman.socket', 'lifeboat-agent.service', 'lifeboat-fence-guard.service');
+  } else if (i.role === 'etcd') {
+    files.push({
+      path: `${i.unitDir}/lifeboat-etcd.service`,
+      mode: 0o644,
+      content: unit(
+        "lifeboat etcd member: the cluster store's replica on this host",
+        { after: ['network-online.target'], wants: ['network-online.target'] },
+        [`EnvironmentFile=${envFile}`, `ExecStart=${i.bin} etcd member $${variable}`],
+      ),
+    });
+    enable.push('lifeboat-etcd.service');
   } else {
     files.push({
       path: `${i.unitDir}/lifeboat-manager.service`,

@@ -18,6 +18,7 @@ import { registerImages } from './commands/images.ts';
 import { registerInstall } from './commands/install.ts';
 import { registerContext } from './commands/context.ts';
 import { registerInit, registerJoin } from './commands/join.ts';
+import { registerEtcd } from './commands/etcd.ts';
 
 // `lifeboat ... | head`: a reader that went away is not an error
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -41,6 +42,7 @@ registerFenceGuard(program);
 registerCert(program);
 registerInit(program);
 registerJoin(program);
+registerEtcd(program);
 registerUp(program);
 registerManage(program);
 registerMigrate(program);

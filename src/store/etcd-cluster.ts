@@ -157,24 +157,30 @@ class Member implements EtcdMember {
   }
 }
 
-/** Members' names, URLs and command lines for a local etcd cluster (used by the launcher and by `lifeboat up`). */
-export function etcdClusterPlan(o: {
-  members: number;
-  host: string;
-  ports: number[];
+/** Mutual TLS for clients and peers: a member serves `certFile` and accepts only certificates from `caFile`. */
+export interface EtcdTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * One member's command line: the same for `lifeboat up`'s local members and
+ * for `lifeboat etcd member` on a real host. `initialCluster` is
+ * `name=peerUrl,...`; with an existing data dir etcd ignores the --initial-*
+ * flags, so a restart reuses the same arguments.
+ */
+export function etcdMemberArgs(o: {
+  name: string;
   dataDir: string;
+  clientUrl: string;
+  peerUrl: string;
+  initialCluster: string;
+  token: string;
   heartbeatMs?: number;
   electionMs?: number;
-  /**
-   * Mutual TLS for clients and peers: every member serves `certFile` and
-   * accepts only certificates from `caFile` (etcd's client-cert-auth).
-   */
-  tls?: { caFile: string; certFile: string; keyFile: string };
-}): { name: string; dataDir: string; clientUrl: string; peerUrl: string; args: string[] }[] {
-  const names = Array.from({ length: o.members }, (_, i) => `etcd${i}`);
-  const scheme = o.tls ? 'https' : 'http';
-  const peerUrl = (i: number): string => `${scheme}://${o.host}:${o.ports[2 * i + 1]}`;
-  const clientUrl = (i: number): string => `${scheme}://${o.host}:${o.ports[2 * i]}`;
+  tls?: EtcdTlsFiles;
+}): string[] {
   const tlsArgs = o.tls
     ? [
         `--cert-file=${o.tls.certFile}`,
@@ -187,31 +193,57 @@ export function etcdClusterPlan(o: {
         '--peer-client-cert-auth',
       ]
     : [];
+  return [
+    `--name=${o.name}`,
+    `--data-dir=${o.dataDir}`,
+    `--listen-client-urls=${o.clientUrl}`,
+    `--advertise-client-urls=${o.clientUrl}`,
+    `--listen-peer-urls=${o.peerUrl}`,
+    `--initial-advertise-peer-urls=${o.peerUrl}`,
+    `--initial-cluster=${o.initialCluster}`,
+    `--initial-cluster-token=${o.token}`,
+    '--initial-cluster-state=new',
+    `--heartbeat-interval=${o.heartbeatMs ?? 50}`,
+    `--election-timeout=${o.electionMs ?? 500}`,
+    // every heartbeat rewrites its host's record and etcd keeps each revision until compacted:
+    // without this the database reaches its 2 GB quota and etcd refuses every write (docs/limits.md)
+    '--auto-compaction-mode=periodic',
+    '--auto-compaction-retention=1m',
+    '--logger=zap',
+    '--log-outputs=stderr',
+    ...tlsArgs,
+  ];
+}
+
+/** Members' names, URLs and command lines for a local etcd cluster (used by the launcher and by `lifeboat up`). */
+export function etcdClusterPlan(o: {
+  members: number;
+  host: string;
+  ports: number[];
+  dataDir: string;
+  heartbeatMs?: number;
+  electionMs?: number;
+  tls?: EtcdTlsFiles;
+}): { name: string; dataDir: string; clientUrl: string; peerUrl: string; args: string[] }[] {
+  const names = Array.from({ length: o.members }, (_, i) => `etcd${i}`);
+  const scheme = o.tls ? 'https' : 'http';
+  const peerUrl = (i: number): string => `${scheme}://${o.host}:${o.ports[2 * i + 1]}`;
+  const clientUrl = (i: number): string => `${scheme}://${o.host}:${o.ports[2 * i]}`;
   const initialCluster = names.map((name, i) => `${name}=${peerUrl(i)}`).join(',');
   const token = `lifeboat-${randomBytes(6).toString('hex')}`;
   return names.map((name, i) => {
     const dataDir = join(o.dataDir, `${name}.etcd`);
-    // With an existing data dir etcd ignores the --initial-* flags, so a restart reuses the same arguments.
-    const args = [
-      `--name=${name}`,
-      `--data-dir=${dataDir}`,
-      `--listen-client-urls=${clientUrl(i)}`,
-      `--advertise-client-urls=${clientUrl(i)}`,
-      `--listen-peer-urls=${peerUrl(i)}`,
-      `--initial-advertise-peer-urls=${peerUrl(i)}`,
-      `--initial-cluster=${initialCluster}`,
-      `--initial-cluster-token=${token}`,
-      '--initial-cluster-state=new',
-      `--heartbeat-interval=${o.heartbeatMs ?? 50}`,
-      `--election-timeout=${o.electionMs ?? 500}`,
-      // every heartbeat rewrites its host's record and etcd keeps each revision until compacted:
-      // without this the database reaches its 2 GB quota and etcd refuses every write (docs/limits.md)
-      '--auto-compaction-mode=periodic',
-      '--auto-compaction-retention=1m',
-      '--logger=zap',
-      '--log-outputs=stderr',
-      ...tlsArgs,
-    ];
+    const args = etcdMemberArgs({
+      name,
+      dataDir,
+      clientUrl: clientUrl(i),
+      peerUrl: peerUrl(i),
+      initialCluster,
+      token,
+      ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
+      ...(o.electionMs !== undefined ? { electionMs: o.electionMs } : {}),
+      ...(o.tls ? { tls: o.tls } : {}),
+    });
     return { name, dataDir, clientUrl: clientUrl(i), peerUrl: peerUrl(i), args };
   });
 }

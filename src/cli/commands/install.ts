@@ -25,7 +25,9 @@ in, then enables and starts them (where systemd runs):
            socket (podman.socket), and a containers.conf drop-in with the
            Podman settings the agent needs (cgroupfs, runc)
   manager  lifeboat-manager.service
-The arguments after -- are those of \`lifeboat agent\` or \`lifeboat manage\`;
+  etcd     lifeboat-etcd.service: one member of the store (lifeboat etcd member --help)
+The arguments after -- are those of \`lifeboat agent\`, \`lifeboat manage\` or
+\`lifeboat etcd member\`;
 they go into <config-dir>/<role>.env (0600), which you may edit later.
 
 Examples:
@@ -33,7 +35,9 @@ Examples:
     --manager 10.0.0.1:7440 --pki /var/lib/lifeboat/pki/node1 \\
     --checkpoint-dir /mnt/lifeboat --cluster-key /etc/lifeboat/cluster.key
   lifeboat install manager -- --name m1 --listen 10.0.0.1:7440 \\
-    --store etcd://10.0.0.1:2379 --pki /var/lib/lifeboat/pki/m1 ...`;
+    --store etcd://10.0.0.1:2379 --pki /var/lib/lifeboat/pki/m1 ...
+  lifeboat install etcd -- --name e1 --address 10.0.0.1 \\
+    --initial-cluster e1=10.0.0.1,e2=10.0.0.2,e3=10.0.0.3 --pki /var/lib/lifeboat/pki/etcd-e1`;
 
 /** This program's own launcher (bin/lifeboat), for ExecStart. */
 function ownBin(): string {
@@ -48,9 +52,12 @@ function ownBin(): string {
 export function registerInstall(program: Command): void {
   program
     .command('install')
-    .description("write and enable this host's systemd units for a role (agent or manager)")
-    .argument('<role>', 'agent or manager')
-    .argument('[args...]', 'after --: the arguments of lifeboat agent / lifeboat manage')
+    .description("write and enable this host's systemd units for a role (agent, manager or etcd)")
+    .argument('<role>', 'agent, manager or etcd')
+    .argument(
+      '[args...]',
+      'after --: the arguments of lifeboat agent / lifeboat manage / lifeboat etcd member',
+    )
     .option('--dry-run', 'print the files and the systemctl commands; change nothing')
     .option('--no-enable', 'write the files only')
     .option('--unit-dir <dir>', 'where the units go', '/etc/systemd/system')
@@ -60,14 +67,14 @@ export function registerInstall(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .addHelpText('after', HELP)
     .action((role: string, args: string[], f: InstallFlags) => {
-      if (role !== 'agent' && role !== 'manager')
+      if (role !== 'agent' && role !== 'manager' && role !== 'etcd')
         throw new ValidationError(
-          `role ${role}: use agent or manager`,
+          `role ${role}: use agent, manager or etcd`,
           'lifeboat install agent -- --name node1 ...',
         );
       if (args.length === 0)
         throw new ValidationError(
-          `no arguments for lifeboat ${role === 'agent' ? 'agent' : 'manage'}`,
+          `no arguments for lifeboat ${role === 'agent' ? 'agent' : role === 'etcd' ? 'etcd member' : 'manage'}`,
           `give them after --, e.g. lifeboat install ${role} -- --name ${role === 'agent' ? 'node1' : 'm1'} ...`,
         );
       if (role === 'agent' && !args.includes('--name'))
