@@ -324,18 +324,40 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     const managerList = managers.map((m) => m.url.replace('https://', '')).join(',');
     // the hosts join as an operator's would: a token, a key made for each host, a certificate request
     const token = await joinToken(managerUrl, join(pki, 'client'), root, 'agent');
+    // each from inside its host, with the command an operator types there
     await Promise.all(
-      up.hosts.map((h) =>
-        joinCluster({
-          manager: managerUrl,
-          token,
-          name: h.name,
-          ipAddresses: [h.address],
-          pkiDir: join(pki, 'agents', h.name),
-          clusterKeyPath: keyPath,
-          force: true,
-        }),
-      ),
+      up.hosts.map(async (h) => {
+        const p = cluster
+          .host(h.name)
+          .spawnInHost(
+            BIN,
+            [
+              'join',
+              '--token',
+              token,
+              '--name',
+              h.name,
+              '--address',
+              h.address,
+              '--pki',
+              join(pki, 'agents', h.name),
+              '--cluster-key',
+              keyPath,
+              '--force',
+              new URL(managerUrl).host,
+            ],
+            { role: 'join', awaited: true },
+          );
+        const code = await p.exited;
+        if (code !== 0)
+          throw new LifeboatError(
+            'cluster_not_ready',
+            `host ${h.name} could not join (lifeboat join exited ${code})`,
+            {
+              hint: `see ${p.logFile}`,
+            },
+          );
+      }),
     );
     note(
       'join',

@@ -31,6 +31,8 @@ export interface HostProcessSpec {
   args: string[];
   env?: Record<string, string>;
   logFile?: string;
+  /** A one-shot command the caller waits for (`lifeboat join`), not a service. */
+  awaited?: boolean;
 }
 
 export interface HostProcessRecord {
@@ -308,7 +310,13 @@ export class LocalHost {
   spawnInHost(
     cmd: string,
     args: string[],
-    opts: { env?: Record<string, string>; logFile?: string; role?: string; restartOnBoot?: boolean } = {},
+    opts: {
+      env?: Record<string, string>;
+      logFile?: string;
+      role?: string;
+      restartOnBoot?: boolean;
+      awaited?: boolean;
+    } = {},
   ): HostProcess {
     if (this.powerState !== 'running') throw new HostNotRunningError(this.name, this.powerState);
     const spec: HostProcessSpec = {
@@ -317,6 +325,7 @@ export class LocalHost {
       args,
       ...(opts.env ? { env: opts.env } : {}),
       ...(opts.logFile ? { logFile: opts.logFile } : {}),
+      ...(opts.awaited ? { awaited: true } : {}),
     };
     if (opts.restartOnBoot)
       this.bootServices = [...this.bootServices.filter((s) => s.role !== spec.role), spec];
@@ -333,6 +342,7 @@ export class LocalHost {
       cgroup: this.hostCgroup,
       nsenter: this.sandbox.nsenterArgs(),
       label: `lb-${this.name}-${spec.role}`,
+      ...(spec.awaited ? { awaited: true } : {}),
     });
     this.procs = [
       ...this.procs.filter((r) => r.role !== spec.role || isAlive(r.pid)),

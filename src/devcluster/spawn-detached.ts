@@ -22,6 +22,8 @@ export interface DetachedSpec {
   nsenter?: string[];
   /** Shows as argv[0] of the wrapper shell in `ps` for the instant before exec. */
   label: string;
+  /** The caller waits for it to end (a one-shot command): it keeps this process alive until then. */
+  awaited?: boolean;
 }
 
 export interface DetachedProcess {
@@ -46,7 +48,7 @@ export function spawnDetached(spec: DetachedSpec): DetachedProcess {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
   });
-  child.unref();
+  if (spec.awaited !== true) child.unref();
   if (child.pid === undefined) {
     throw new LifeboatError('spawn_failed', `could not start ${spec.cmd}`, { hint: `see ${spec.logFile}` });
   }

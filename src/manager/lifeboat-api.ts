@@ -7,6 +7,7 @@ import {
 import { Router } from '../api/http/router.ts';
 import type { RequestContext } from '../api/http/context.ts';
 import type { Socket } from 'node:net';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { authorizePeer, isRole, peerIdentity, type Role } from '../pki/index.ts';
 import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
 import type { Manager } from './manager.ts';
@@ -150,6 +151,18 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
         {
           status: 403,
           hint: 'issue the agent a certificate named after its host (lifeboat cert issue agent NAME)',
+        },
+      );
+    // ...and at the address its certificate names: managers dial apiUrl and would refuse anyone else there anyway
+    const apiHost = new URL(hb.apiUrl).hostname.replace(/^\[|\]$/g, '');
+    const cert = (ctx.req.socket as TLSSocket).getPeerCertificate();
+    if (checkServerIdentity(apiHost, cert) !== undefined)
+      throw new LifeboatError(
+        'heartbeat_address_mismatch',
+        `agent certificate ${peer.name} names ${cert.subjectaltname ?? 'no address'}, but its heartbeat reports its node API at ${hb.apiUrl}`,
+        {
+          status: 403,
+          hint: `start the agent with the --address its certificate names, or join again with --address ${apiHost}`,
         },
       );
     m.certificates.seen(peer).catch((err: unknown) =>

@@ -440,4 +440,44 @@ describe('a lifeboat cluster end to end', () => {
       /engine_disconnect/,
     );
   });
+
+  test('the hosts joined with a token from inside their namespaces; node rm --force cuts e2 off at its next heartbeat', async () => {
+    // `lifeboat up` ran `lifeboat join` in each host (its output is in the host's logs): its key was made there
+    for (const name of ['e1', 'e2', 'e3'])
+      assert.match(
+        readFileSync(`${ROOT}/hosts/${name}/logs/join.log`, 'utf8'),
+        new RegExp(`^joined as agent ${name} `),
+      );
+    const certs = await api.request<{ known: { name: string; via: string }[] }>(
+      'GET',
+      '/lifeboat/v1/certificates',
+    );
+    assert.deepEqual(
+      certs.known
+        .filter((c) => c.via === 'join')
+        .map((c) => c.name)
+        .sort(),
+      ['e1', 'e2', 'e3'],
+    );
+    const r = await api.request<{ revoked: { serial: string }[]; recordRemoved: boolean; note?: string }>(
+      'DELETE',
+      '/lifeboat/v1/nodes/e2?force=1',
+    );
+    assert.equal(r.revoked.length, 1);
+    assert.equal(r.recordRemoved, false);
+    // the agent is told why at its next beat, and the host counts as failed after the timeout
+    await waitFor("e2's agent told its certificate was revoked", 5_000, async () =>
+      /answered 403: the certificate of agent e2 \(serial [0-9A-F]+\) was revoked/.test(
+        readFileSync(`${ROOT}/hosts/e2/logs/agent.log`, 'utf8'),
+      )
+        ? true
+        : undefined,
+    );
+    await waitFor('e2 failed', 15_000, async () =>
+      (await api.request<NodeRow[]>('GET', '/lifeboat/v1/nodes')).find((n) => n.name === 'e2')?.status ===
+      'failed'
+        ? true
+        : undefined,
+    );
+  });
 });

@@ -290,4 +290,31 @@ describe('joining with a token: a key made on the host, a certificate signed by 
     assert.ok(list.known.some((x) => x.name === 'h1' && x.via === 'join'));
     assert.ok(list.known.some((x) => x.name === 'h3' && x.via === 'join'));
   });
+
+  test('an agent whose certificate does not name the address it reports is refused', async () => {
+    const token = await rotate('agent');
+    await joinCluster({
+      manager: url,
+      token,
+      name: 'h4',
+      ipAddresses: ['10.1.2.3'],
+      pkiDir: join(root, 'h4'),
+    });
+    const tls = await loadTlsBundle(join(root, 'h4'));
+    // a hollow host serves on 127.0.0.1, which its certificate does not name
+    const host = await HollowHost.start({
+      name: 'h4',
+      tls,
+      managers: [{ host: '127.0.0.1', port: Number(new URL(url).port) }],
+      containers: 0,
+      failureTimeoutMs: 2000,
+    });
+    hosts.push(host);
+    await new Promise((r) => setTimeout(r, 1500));
+    const nodes = JSON.parse((await call(url, 'GET', '/lifeboat/v1/nodes', admin)).body) as {
+      name: string;
+    }[];
+    assert.ok(!nodes.some((n) => n.name === 'h4'), 'never registered');
+    assert.equal(host.heartbeat.lastAccepted, undefined, 'no heartbeat accepted');
+  });
 });
