@@ -1,4 +1,5 @@
 import { fenceRecordPath, readContact, takeFenceRecord, writeContact } from './contact-file.ts';
+import type { ClusterNetworkPlan } from '../network/cluster-network.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
@@ -30,6 +31,8 @@ export interface HeartbeatOptions {
   /** What is reported, fenced and reconciled: this host's NodeService. */
   node: Pick<NodeClient, 'name' | 'report' | 'fence' | 'reconcile'> & {
     heartbeatReport?: () => Promise<NodeReport>;
+    /** The managers' cluster network plan, from every answer (applied in the background). */
+    applyClusterNetwork?: (plan: ClusterNetworkPlan) => Promise<void>;
   };
   /**
    * Manager replicas, tried in turn until one accepts. None: static
@@ -396,6 +399,13 @@ export class HeartbeatLoop {
     }
     const decision = monitor.contact(performance.now());
     this.noteContact();
+    const plan = response.clusterNetwork;
+    if (plan && this.opts.node.applyClusterNetwork)
+      this.opts.node
+        .applyClusterNetwork(plan)
+        .catch((err: unknown) =>
+          this.log.warn('could not apply the cluster network plan', { error: errorMessage(err) }),
+        );
     if (decision.reconcileNow) this.reconcilePending = true;
     if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, reportedFenced);
     else {

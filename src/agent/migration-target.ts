@@ -10,6 +10,7 @@ import type {
   PreparedMigration,
   PrepareMigrationRequest,
   RestoreOutcome,
+  RestoreRequest,
   TransferMode,
 } from '../node-api/node-client.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
@@ -33,7 +34,7 @@ interface Pending {
 export interface MigrationTargetDeps {
   restorer: PreparedRestore;
   /** Whole-archive restore (Podman's import) for mode `import`. */
-  restoreArchive: (input: Readable, opts: { tcpEstablished?: boolean }) => Promise<RestoreOutcome>;
+  restoreArchive: (input: Readable, opts: RestoreRequest) => Promise<RestoreOutcome>;
   dial: PeerDialer;
   log: Logger;
 }
@@ -160,7 +161,11 @@ export class MigrationTarget {
         });
         progress({ phase: 'received', bytes: info.archiveBytes, wireBytes, ms: receiveMs });
         const t1 = Date.now();
-        const r = await this.deps.restorer.restore(p.container, { tcpEstablished: info.tcpEstablished });
+        // a cluster-network address never gives way to a new one: the move fails instead
+        const r = await this.deps.restorer.restore(p.container, {
+          tcpEstablished: info.tcpEstablished,
+          ...(p.req.clusterAddress ? { ignoreStaticIp: false } : {}),
+        });
         outcome = {
           id: r.result.id,
           name: p.container.name,
@@ -172,7 +177,10 @@ export class MigrationTarget {
           addressKept: r.addressKept,
         };
       } else {
-        outcome = await this.deps.restoreArchive(plain, {});
+        outcome = await this.deps.restoreArchive(
+          plain,
+          p.req.clusterAddress ? { clusterAddress: p.req.clusterAddress } : {},
+        );
         progress({ phase: 'received', bytes: outcome.bytes, wireBytes, ms: outcome.timings.receiveMs });
       }
       return { ...outcome, dumpMs: dumped.dumpMs, wireBytes, compression: p.compression };

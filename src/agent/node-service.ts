@@ -40,6 +40,8 @@ import type { AgentMetrics } from './agent-metrics.ts';
 import { killRestorePolicyContainers } from './fence-guard.ts';
 import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
+import { HostRoutes } from '../network/host-routes.ts';
+import { clusterAddressOf, type ClusterNetworkPlan } from '../network/cluster-network.ts';
 import { IP_TAKEN, PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
 import type { HostCommand } from './rootfs-diff.ts';
 import { checkSpoolSpace, spoolAndValidate } from './spool.ts';
@@ -61,6 +63,12 @@ export interface NodeServiceOptions {
   peers?: PeerDialer;
   /** Runs a command in this host's mount namespace, where Podman mounts containers (default: as is). */
   inHost?: HostCommand;
+  /**
+   * Keep the cluster network's bridge and routes in this process's network
+   * namespace (the agent on its host). Off by default: a NodeService in a
+   * test process must not touch the machine's own routes.
+   */
+  clusterNetwork?: boolean;
   logger?: Logger;
 }
 
@@ -85,6 +93,8 @@ export class NodeService extends PodmanNode implements NodeClient {
   private readonly source: CheckpointSource;
   private readonly restorer: PreparedRestore;
   private readonly target: MigrationTarget;
+  /** The cluster network in this host's namespace: its bridge and the routes to other hosts' containers. */
+  private readonly routes: HostRoutes | undefined;
   private readonly dumps = { started: 0, running: 0 };
   /** Set by the agent (agent-metrics.ts); undefined where nobody scrapes (tests). */
   metrics: AgentMetrics | undefined;
@@ -102,6 +112,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     this.log = opts.logger ?? createLogger(`agent/${opts.name}`);
     this.source = new CheckpointSource(this.podman, this.log, opts.inHost);
     this.restorer = new PreparedRestore(this.podman, this.hostPaths, this.spoolDir, this.log);
+    this.routes = opts.clusterNetwork ? new HostRoutes(this.log.child('network')) : undefined;
     const peers = opts.peers;
     this.target = new MigrationTarget({
       restorer: this.restorer,
@@ -178,7 +189,14 @@ export class NodeService extends PodmanNode implements NodeClient {
 
   /** Creates a container under this host's cgroup parent (so a power loss takes it too). */
   async create(spec: ContainerCreateSpec): Promise<string> {
+    const ip = clusterAddressOf(spec);
+    if (ip) await this.routes?.claim(ip);
     return this.podman.createContainer({ ...spec, cgroupParent: this.hostPaths.cgroupParent });
+  }
+
+  /** The managers' cluster network plan (every heartbeat answer): the bridge, and routes to the other hosts' containers. */
+  async applyClusterNetwork(plan: ClusterNetworkPlan): Promise<void> {
+    await this.routes?.apply(plan, { bridge: true });
   }
 
   async listCheckpoints(key: string): Promise<CheckpointGroup[]> {
@@ -334,6 +352,11 @@ export class NodeService extends PodmanNode implements NodeClient {
     opts: RestoreRequest = {},
   ): Promise<RestoreOutcome> {
     const t0 = Date.now();
+    if (opts.clusterAddress) {
+      // the address is this host's from now on, and the container gets it or nothing
+      await this.routes?.claim(opts.clusterAddress);
+      opts = { ...opts, ignoreStaticIp: false };
+    }
     const supported = opts.name === undefined ? await this.restorer.supported() : { ok: false };
     // the container is created from the configuration while the memory pages still stream in
     let creating: Promise<PreparedContainer> | undefined;
@@ -463,6 +486,7 @@ export class NodeService extends PodmanNode implements NodeClient {
   }
 
   async prepareMigration(req: PrepareMigrationRequest): Promise<PreparedMigration> {
+    if (req.clusterAddress) await this.routes?.claim(req.clusterAddress);
     return this.target.prepare(req);
   }
 

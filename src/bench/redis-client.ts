@@ -13,14 +13,20 @@ export class RedisClient {
   private closedError: Error | undefined;
 
   private constructor(private readonly sock: Socket) {
-    sock.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.drain();
-    });
     const fail = (err: Error): void => {
-      this.closedError = err;
+      this.closedError ??= err;
       for (const w of this.waiting.splice(0)) w.reject(err);
     };
+    sock.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      try {
+        this.drain();
+      } catch (err) {
+        // not Redis speaking (something else answered at this address): fail, never throw from an event
+        fail(err as Error);
+        sock.destroy();
+      }
+    });
     sock.on('error', fail);
     sock.on('close', () => fail(new Error('connection closed')));
   }

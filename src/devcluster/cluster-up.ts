@@ -86,6 +86,12 @@ export interface ClusterUpResult {
 
 const BIN = resolve(fileURLToPath(new URL('../../bin/lifeboat', import.meta.url)));
 
+/** The cluster network of a local cluster, from its bridge's address: 10.99.0.1 -> 10.199.0.0/16. */
+export function clusterSubnetFor(gateway: string): string {
+  const [a, b] = gateway.split('.').map(Number);
+  return `${a}.${((b ?? 0) + 100) % 256}.0.0/16`;
+}
+
 /** One request to a manager's API with the cluster's client certificate: status and body, or undefined when unreachable. */
 async function managerRequest(
   managerUrl: string,
@@ -277,6 +283,10 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
           keyPath,
           '--failure-timeout',
           failure,
+          // a cluster network of its own per local cluster (10.99.0.0/24 -> 10.199.0.0/16), routed from this machine
+          '--cluster-subnet',
+          clusterSubnetFor(gw),
+          '--cluster-routes',
           ...(o.managerArgs ?? []),
         ],
         { role: name, ...skewEnv(o.clockSkew, name) },

@@ -572,6 +572,7 @@ export class PodmanClient {
       dns_enabled: true,
       labels: spec.labels ?? {},
       options: spec.options ?? {},
+      ...(spec.interfaceName ? { network_interface: spec.interfaceName } : {}),
       subnets: (spec.subnets ?? []).map((s) => ({
         subnet: s.subnet,
         ...(s.gateway ? { gateway: s.gateway } : {}),

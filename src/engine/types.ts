@@ -121,6 +121,8 @@ export interface NetworkCreateSpec {
   subnets?: { subnet: string; gateway?: string }[];
   /** Driver options Podman knows for bridges: `mtu`, `vlan`, `isolate`. */
   options?: Record<string, string>;
+  /** The Linux bridge's name (Podman picks cni-podmanN otherwise). */
+  interfaceName?: string;
 }
 
 export interface NetworkInfo {

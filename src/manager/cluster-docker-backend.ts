@@ -71,6 +71,8 @@ import type { ClusterEvent, EventLog } from './events.ts';
 import type { HostActivity } from './host-activity.ts';
 import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
+import type { AddressPool } from '../network/address-pool.ts';
+import { CLUSTER_NETWORK, clusterAddressOf } from '../network/cluster-network.ts';
 import { needsOf, type LocalResources } from './local-resources.ts';
 import { pullOnHosts } from './registry-images.ts';
 import type { ContainerPhase, ContainerRecord, NodeRecord } from './records.ts';
@@ -91,6 +93,8 @@ export interface ClusterDockerBackendOptions {
   resources?: LocalResources;
   /** Host paths every host shares: a bind below one does not pin a checkpoint-policy container. */
   sharedPaths?: string[];
+  /** The cluster network's addresses (src/network). */
+  addresses?: AddressPool;
   /** Told when a container is created, removed or changes phase (tickers follow it). */
   onContainerChange?: (name: string, what: 'created' | 'started' | 'stopped' | 'removed') => void;
   /** Hosts this manager changed lately (host-activity.ts): `docker ps` asks them, not their reports. */
@@ -99,6 +103,25 @@ export interface ClusterDockerBackendOptions {
   psFromReportsAbove?: number;
   /** Every container record for `docker ps` (default: read from the store; the manager passes its mirror). */
   containerRecords?: () => Promise<ContainerRecord[]>;
+}
+
+/** The create body with the cluster-network address the managers allocated (kept in the record's spec). */
+function withClusterAddress<
+  B extends { NetworkingConfig?: { EndpointsConfig: Record<string, DockerEndpointSettings> } },
+>(body: B, spec: ContainerCreateSpec): B {
+  const ip = clusterAddressOf(spec);
+  if (!ip) return body;
+  const eps = body.NetworkingConfig?.EndpointsConfig ?? {};
+  const ep = eps[CLUSTER_NETWORK] ?? {};
+  return {
+    ...body,
+    NetworkingConfig: {
+      EndpointsConfig: {
+        ...eps,
+        [CLUSTER_NETWORK]: { ...ep, IPAMConfig: { ...ep.IPAMConfig, IPv4Address: ip } },
+      },
+    },
+  };
 }
 
 /** Below this many hosts `docker ps` asks every host: exact, and cheap enough. */
@@ -275,7 +298,7 @@ export class ClusterDockerBackend implements DockerBackend {
       },
       async (node, scheduled) => {
         const r = await this.backend(node).createContainer(
-          { ...body, Env: scheduled.env, Labels: scheduled.labels },
+          withClusterAddress({ ...body, Env: scheduled.env, Labels: scheduled.labels }, scheduled.spec),
           wanted,
         );
         id = r.Id;
@@ -743,7 +766,9 @@ export class ClusterDockerBackend implements DockerBackend {
     const userNets = await Promise.all(
       records.map(async (r): Promise<DockerNetwork> => {
         const members: DockerNetwork['Containers'] = {};
-        for (const c of containers.filter((c) => needsOf(c.spec).networks.includes(r.name))) {
+        const member = (c: ContainerRecord): boolean =>
+          r.cluster ? needsOf(c.spec).cluster === true : needsOf(c.spec).networks.includes(r.name);
+        for (const c of containers.filter(member)) {
           const ep = await this.inspectContainer(c.name)
             .then((i) => i.NetworkSettings.Networks[r.name])
             .catch(() => undefined);
@@ -757,7 +782,8 @@ export class ClusterDockerBackend implements DockerBackend {
           Name: r.name,
           Id: r.id,
           Created: r.created,
-          Scope: 'local',
+          // the cluster network spans every host (as a Swarm overlay's scope); the others live on one
+          Scope: r.cluster ? 'swarm' : 'local',
           Driver: 'bridge',
           EnableIPv6: false,
           IPAM: {

@@ -1,5 +1,7 @@
 import type { ClusterStore } from '../store/index.ts';
 import { PrefixMirror } from '../store/prefix-mirror.ts';
+import { CLUSTER_NETWORK, clusterAddressOf } from '../network/cluster-network.ts';
+import { addressKey } from '../network/address-pool.ts';
 import { LifeboatError } from '../util/errors.ts';
 import {
   AVAILABILITY,
@@ -153,8 +155,16 @@ export class ClusterState {
   }
 
   async deleteContainer(name: string): Promise<void> {
+    const rec = (await this.container(name))?.record;
     await this.store.delete(CONTAINERS + name);
     await this.store.delete(TICKERS + name);
+    // its cluster address goes back to the pool (if it still holds it)
+    const ip = rec ? clusterAddressOf(rec.spec) : undefined;
+    if (ip)
+      await this.store.txn({
+        compare: [{ key: addressKey(CLUSTER_NETWORK, ip), value: name }],
+        success: [{ op: 'delete', key: addressKey(CLUSTER_NETWORK, ip) }],
+      });
   }
 
   async ticker(name: string): Promise<TickerRecord | undefined> {

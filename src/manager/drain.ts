@@ -327,6 +327,7 @@ export class DrainService {
     await this.d.state.updateContainer(name, (r) => ({
       ...r,
       phase: 'restoring',
+      movingTo: to,
       note: `restarting on ${to}: drain of ${from} with --force`,
     }));
     // stopped before the new copy starts: never two

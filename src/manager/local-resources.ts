@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ContainerCreateSpec } from '../engine/types.ts';
+import { CLUSTER_BRIDGE, CLUSTER_NETWORK } from '../network/cluster-network.ts';
 import { NoSuchNetworkError, NoSuchVolumeError } from '../api/docker/errors.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -15,21 +16,28 @@ import type { ContainerRecord, NetworkRecord, NodeRecord, VolumeRecord } from '.
  * move or a restore that takes every user along takes the resource along.
  */
 
-/** What a container needs on the host it runs on. */
+/**
+ * What a container needs on the host it runs on. The cluster network is not
+ * local: it spans every host, so it pins nothing and groups nothing; it only
+ * has to exist on the host (`cluster`).
+ */
 export interface LocalNeeds {
   networks: string[];
   volumes: string[];
+  cluster?: boolean;
 }
 
 export function needsOf(spec: Pick<ContainerCreateSpec, 'networks' | 'volumes'>): LocalNeeds {
+  const nets = Object.keys(spec.networks ?? {});
   return {
-    networks: Object.keys(spec.networks ?? {}),
+    networks: nets.filter((n) => n !== CLUSTER_NETWORK),
     volumes: [...new Set((spec.volumes ?? []).map((v) => v.name))],
+    ...(nets.includes(CLUSTER_NETWORK) ? { cluster: true } : {}),
   };
 }
 
 export function hasNeeds(n: LocalNeeds): boolean {
-  return n.networks.length > 0 || n.volumes.length > 0;
+  return n.networks.length > 0 || n.volumes.length > 0 || n.cluster === true;
 }
 
 /** Where a container with these needs must go, and why (for the scheduler's explanation). */
@@ -151,6 +159,21 @@ export class LocalResources {
    */
   async ensureOn(node: string, needs: LocalNeeds, opts: { volumes?: boolean } = {}): Promise<void> {
     const podman = this.d.nodes.client(node).podman;
+    if (needs.cluster && !(await podman.inspectNetwork(CLUSTER_NETWORK))) {
+      const rec = await this.d.state.network(CLUSTER_NETWORK);
+      if (!rec?.cluster) throw new NoSuchNetworkError(CLUSTER_NETWORK);
+      // the same subnet and gateway on every host, on the bridge the agent keeps (proxy ARP, routes)
+      await podman.createNetwork({
+        name: CLUSTER_NETWORK,
+        interfaceName: CLUSTER_BRIDGE,
+        labels: { 'io.lifeboat.network': 'cluster' },
+        subnets: rec.subnets,
+      });
+      this.d.events.emit('network.create', `created the cluster network on ${node}`, {
+        node,
+        fields: { network: CLUSTER_NETWORK },
+      });
+    }
     for (const name of needs.networks) {
       const rec = await this.d.state.network(name);
       if (!rec) throw new NoSuchNetworkError(name);
@@ -334,6 +357,15 @@ export class LocalResources {
   async removeNetwork(ref: string): Promise<void> {
     const rec = await this.findNetwork(ref);
     if (!rec) throw new NoSuchNetworkError(ref);
+    if (rec.cluster)
+      throw new LifeboatError(
+        'network_predefined',
+        `${rec.name} is a pre-defined network and cannot be removed`,
+        {
+          status: 403,
+          hint: 'it is the cluster network, on every host (docs/cluster-network.md)',
+        },
+      );
     const members = await this.members(rec.name);
     if (members.length)
       throw new LifeboatError(

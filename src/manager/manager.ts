@@ -10,6 +10,7 @@ import { createDockerApiRouter, startDockerApiServer } from '../api/docker/serve
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
 import { authorizePeer, serverTlsOptions, type ClusterCa, type TlsBundle } from '../pki/index.ts';
 import { Certificates } from '../join/certificates.ts';
+import { ManagerClusterNetwork, type ClusterNetworkOptions } from './cluster-network.ts';
 import { JoinService } from '../join/service.ts';
 import { JoinTokens } from '../join/tokens.ts';
 import { LifeboatError } from '../util/errors.ts';
@@ -99,6 +100,8 @@ export interface ManagerOptions {
   forwardPorts?: string;
   /** A plain HTTP listener on loopback for /metrics, /healthz and /readyz (a local Prometheus, a watchdog). */
   metricsListen?: { host: string; port: number };
+  /** The cluster network (src/network): its subnet, and whether to route it in this manager's namespace. */
+  clusterNetwork?: ClusterNetworkOptions;
   logger?: Logger;
 }
 
@@ -178,6 +181,8 @@ export class Manager {
   readonly certificates: Certificates;
   readonly joinTokens: JoinTokens;
   readonly joins: JoinService;
+  /** The cluster network: its record, addresses, the plan heartbeats carry. */
+  readonly clusterNetwork: ManagerClusterNetwork;
 
   private constructor(private readonly o: ManagerOptions) {
     this.name = o.name;
@@ -189,6 +194,13 @@ export class Manager {
     this.containerMirror = this.state.mirrorContainers();
     this.events = new EventLog();
     this.certificates = new Certificates(this.store);
+    this.clusterNetwork = new ManagerClusterNetwork({
+      state: this.state,
+      records: () => this.containerMirror.get(),
+      hosts: () => this.registry.all(),
+      log: this.log.child('network'),
+      ...(o.clusterNetwork ?? {}),
+    });
     this.joinTokens = new JoinTokens(this.store, o.ca?.certPem ?? o.tls.caPem);
     this.joins = new JoinService({
       tokens: this.joinTokens,
@@ -292,6 +304,7 @@ export class Manager {
       scheduler: this.scheduler,
       events: this.events,
       resources: this.resources,
+      addresses: this.clusterNetwork.addresses,
       sharedPaths: o.sharedPaths ?? [],
       checkpointDir: o.dockerCheckpointDir,
       ...(o.clusterKey ? { archiveKey: o.clusterKey } : {}),
@@ -317,6 +330,7 @@ export class Manager {
   static async start(o: ManagerOptions): Promise<Manager> {
     const m = new Manager(o);
     await m.listen();
+    m.clusterNetwork.start();
     if (o.discovery) {
       m.poller = new DiscoveryPoller({
         discovery: o.discovery,
@@ -602,11 +616,13 @@ export class Manager {
       if (fresh && runsElsewhere(fresh)) elsewhere.push(r.name);
     }
     const leader = await this.heartbeatReads.leader.get().catch(() => undefined);
+    const clusterNetwork = await this.clusterNetwork.planFor(hb.report.name);
     return {
       accepted: true,
       ...(leader ? { leader: leader.name } : {}),
       failureTimeoutMs: this.o.failureTimeoutMs,
       elsewhere,
+      ...(clusterNetwork ? { clusterNetwork } : {}),
     };
   }
 
@@ -802,5 +818,6 @@ export class Manager {
     await this.registry.close();
     await this.containerMirror.close();
     await this.certificates.close();
+    await this.clusterNetwork.stop();
   }
 }

@@ -1,3 +1,4 @@
+import { clusterAddressOf } from '../network/cluster-network.ts';
 import type { Compression, NodeClient, PreparedMigration, RestoreOutcome } from '../node-api/node-client.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
@@ -447,7 +448,9 @@ export class Migrator {
         node: to,
         fields: { from, to, via, candidates: placement.candidates.join(',') },
       });
-      await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'migrating' }));
+      // the target holds a cluster-network address from here on (no route there sends it back)
+      await state.updateContainer(rec.name, (r) => ({ ...r, phase: 'migrating', movingTo: to }));
+      const clusterAddress = clusterAddressOf(rec.spec);
       // (4) image with the same ID on the target; the container created there before the freeze
       let prepared: PreparedMigration | undefined;
       const grant = newGrant('migration', rec.name, to);
@@ -471,6 +474,7 @@ export class Migrator {
             source: nodes.peer(from),
             container: rec.name,
             compression: req.compression ?? this.deps.compression ?? 'none',
+            ...(clusterAddress ? { clusterAddress } : {}),
           });
           steps[3]!.detail =
             `${image}; ` +
@@ -548,7 +552,10 @@ export class Migrator {
         });
         outcome = await step('restore', async () => {
           try {
-            return await target.restoreFromStore(key, ref, { tcpEstablished });
+            return await target.restoreFromStore(key, ref, {
+              tcpEstablished,
+              ...(clusterAddress ? { clusterAddress } : {}),
+            });
           } finally {
             await source!.deleteCheckpoints(key).catch(() => undefined);
           }

@@ -1,4 +1,6 @@
 import { extractSchedulingFromRequest, Scheduler, type ContainerRequest } from '../scheduler/index.ts';
+import { CLUSTER_NETWORK, clusterAddressOf } from '../network/cluster-network.ts';
+import type { AddressPool } from '../network/address-pool.ts';
 import type { ContainerCreateSpec } from '../engine/types.ts';
 import { restorePolicyOf, tickerConfigOf } from '../policy/labels.ts';
 import { NameConflictError } from '../api/docker/errors.ts';
@@ -37,6 +39,8 @@ export interface PlacementDeps {
   resources?: LocalResources;
   /** Host paths every host shares (`lifeboat manage --shared-path`). */
   sharedPaths?: string[];
+  /** The cluster network's addresses (absent: the cluster network is not available). */
+  addresses?: AddressPool;
 }
 
 /**
@@ -102,6 +106,26 @@ export async function createInCluster(
     env: parseEnv(scheduling.env),
     labels: scheduling.labels,
   };
+  if (needs.cluster) {
+    if (!deps.addresses)
+      throw new LifeboatError(
+        'not_supported',
+        `the ${CLUSTER_NETWORK} network is not available on this endpoint`,
+        {
+          status: 501,
+        },
+      );
+    // an address of its own across the cluster, kept with the record: it follows the container
+    const ep = spec.networks?.[CLUSTER_NETWORK] ?? {};
+    const address = await deps.addresses.take(input.name, clusterAddressOf(spec));
+    spec.networks = {
+      ...spec.networks,
+      [CLUSTER_NETWORK]: {
+        ...ep,
+        staticIps: [address, ...(ep.staticIps ?? []).filter((ip) => !ip.includes('.'))],
+      },
+    };
+  }
   const record: ContainerRecord = {
     name: input.name,
     node,
@@ -113,6 +137,8 @@ export async function createInCluster(
     updatedAt: new Date().toISOString(),
   };
   if (!(await deps.state.createContainer(record))) {
+    const ip = clusterAddressOf(spec);
+    if (ip) await deps.addresses?.release(ip, input.name);
     const other = (await deps.state.container(input.name))?.record;
     throw new NameConflictError(input.name, `on host ${other?.node ?? '?'}`);
   }

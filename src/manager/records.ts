@@ -34,8 +34,10 @@ export interface NetworkRecord {
   subnets: { subnet: string; gateway?: string }[];
   /** Bridge driver options passed to Podman (`mtu`). */
   options: Record<string, string>;
-  /** The host that has it; absent until the first member is placed. */
+  /** The host that has it; absent until the first member is placed. Never set for the cluster network. */
   node?: string;
+  /** The cluster network (src/network): on every host, its addresses follow their containers. */
+  cluster?: boolean;
 }
 
 /** A named volume (driver local). Its data lives on one host and travels in a move's or a checkpoint's archive. */
@@ -130,6 +132,8 @@ export interface ContainerRecord {
   updatedAt: string;
   /** Why the last move happened, for `lifeboat ps` and events. */
   note?: string;
+  /** The host a move or restore in progress is taking it to: that host holds its cluster address already. */
+  movingTo?: string;
 }
 
 export interface TickerRecord {

@@ -8,6 +8,7 @@ import { StaleRecordError, type ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
 import { ensureImage } from './images.ts';
 import type { NodeDirectory } from './node-directory.ts';
+import { clusterAddressOf } from '../network/cluster-network.ts';
 import type { ContainerRecord, NodeRecord } from './records.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
@@ -302,7 +303,7 @@ export class Rescheduler {
       };
       await state.updateContainer(name, (r) => {
         precondition(r);
-        return { ...r, phase: 'restoring', note: `restoring on ${to}: host ${from} failed` };
+        return { ...r, phase: 'restoring', movingTo: to!, note: `restoring on ${to}: host ${from} failed` };
       });
       claimed = true;
       events.emit(
@@ -485,10 +486,11 @@ export class Rescheduler {
         });
         try {
           await beforeAttempt();
+          const address = clusterAddressOf(rec.spec);
           await target.restoreFromStore(
             name,
             { group: m.group, version: m.version },
-            { tcpEstablished: true },
+            { tcpEstablished: true, ...(address ? { clusterAddress: address } : {}) },
           );
           attempts.push({ group: m.group, version: m.version, ok: true, ms: this.now() - t });
           return { restored: m, why: '' };

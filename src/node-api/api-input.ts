@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { CheckpointRef } from '../checkpoint/store/index.ts';
 import { validateContainerKey } from '../checkpoint/store/index.ts';
 import type { CheckpointOptions } from '../engine/types.ts';
@@ -171,9 +172,11 @@ export interface RestoreFromStoreBody {
 
 export function restoreFromStoreBody(value: unknown): RestoreFromStoreBody {
   const obj = object(value, 'request body');
-  onlyKeys(obj, ['key', 'group', 'version', 'name', ...RESTORE_FLAGS], 'request body');
+  onlyKeys(obj, ['key', 'group', 'version', 'name', 'clusterAddress', ...RESTORE_FLAGS], 'request body');
   const restore: RestoreRequest = {};
   if (obj['name'] !== undefined) restore.name = containerName(obj['name']);
+  if (obj['clusterAddress'] !== undefined)
+    restore.clusterAddress = ipv4(obj['clusterAddress'], 'clusterAddress');
   for (const k of RESTORE_FLAGS) {
     const v = optionalBool(obj, k, 'request body');
     if (v !== undefined) restore[k] = v;
@@ -255,14 +258,22 @@ function compression(value: unknown, allowAuto: boolean): Compression | 'auto' {
   throw new ValidationError(`compression must be none, gzip${allowAuto ? ' or auto' : ''}`);
 }
 
+function ipv4(v: unknown, what: string): string {
+  if (typeof v !== 'string' || isIP(v) !== 4) throw new ValidationError(`${what} must be an IPv4 address`);
+  return v;
+}
+
 export function prepareMigrationBody(value: unknown): PrepareMigrationRequest {
   const obj = object(value, 'request body');
-  onlyKeys(obj, ['grant', 'source', 'container', 'compression'], 'request body');
+  onlyKeys(obj, ['grant', 'source', 'container', 'compression', 'clusterAddress'], 'request body');
   return {
     grant: grantId(obj['grant']),
     source: peerRef(obj['source']),
     container: containerName(obj['container']),
     compression: compression(obj['compression'] ?? 'none', true),
+    ...(obj['clusterAddress'] !== undefined
+      ? { clusterAddress: ipv4(obj['clusterAddress'], 'clusterAddress') }
+      : {}),
   };
 }
 

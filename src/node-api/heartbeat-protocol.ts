@@ -1,3 +1,6 @@
+import { isIP } from 'node:net';
+import type { ClusterNetworkPlan } from '../network/cluster-network.ts';
+import { parseSubnet } from '../network/subnet.ts';
 import { ValidationError } from '../util/errors.ts';
 import type { FenceState } from '../agent/fencing.ts';
 import type { NodeReport } from './node-client.ts';
@@ -58,6 +61,8 @@ export interface HeartbeatResponse {
    * the agent removes them.
    */
   elsewhere: string[];
+  /** The cluster network: its subnet, gateway and bridge, and the routes to the other hosts' containers. */
+  clusterNetwork?: ClusterNetworkPlan;
 }
 
 export const MIN_FAILURE_TIMEOUT_MS = 100;
@@ -170,5 +175,33 @@ export function parseHeartbeatResponse(body: unknown): HeartbeatResponse {
     elsewhere: strings(o['elsewhere'] ?? [], 'heartbeat answer.elsewhere'),
   };
   if (typeof o['leader'] === 'string') out.leader = o['leader'];
+  if (o['clusterNetwork'] !== undefined) out.clusterNetwork = clusterNetworkPlan(o['clusterNetwork']);
   return out;
+}
+
+function clusterNetworkPlan(v: unknown): ClusterNetworkPlan {
+  const o = object(v, 'heartbeat answer.clusterNetwork');
+  const subnet = string(o, 'subnet', 'heartbeat answer.clusterNetwork');
+  parseSubnet(subnet);
+  const gateway = string(o, 'gateway', 'heartbeat answer.clusterNetwork');
+  const bridge = string(o, 'bridge', 'heartbeat answer.clusterNetwork');
+  if (isIP(gateway) !== 4)
+    throw new ValidationError('heartbeat answer.clusterNetwork.gateway must be an IPv4 address');
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge))
+    throw new ValidationError('heartbeat answer.clusterNetwork.bridge must be an interface name');
+  const routes = o['routes'];
+  if (!Array.isArray(routes))
+    throw new ValidationError('heartbeat answer.clusterNetwork.routes must be an array');
+  return {
+    subnet,
+    gateway,
+    bridge,
+    routes: routes.map((r: unknown) => {
+      if (!Array.isArray(r) || r.length !== 2 || r.some((x) => typeof x !== 'string' || isIP(x) !== 4))
+        throw new ValidationError(
+          'heartbeat answer.clusterNetwork.routes holds [address, via] pairs of IPv4 addresses',
+        );
+      return [r[0] as string, r[1] as string];
+    }),
+  };
 }

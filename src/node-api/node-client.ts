@@ -86,6 +86,8 @@ export interface PrepareMigrationRequest {
   container: string;
   /** `auto`: gzip when the link measured between the two is slower than the source can compress. */
   compression: Compression | 'auto';
+  /** The container's cluster-network address: the target takes it now (no route sends it elsewhere). */
+  clusterAddress?: string;
 }
 
 export interface PreparedMigration {
@@ -116,6 +118,8 @@ export interface RestoreRequest {
   tcpEstablished?: boolean;
   ignoreStaticIp?: boolean;
   ignoreStaticMac?: boolean;
+  /** The container's cluster-network address: taken here first, and never given up for a new one. */
+  clusterAddress?: string;
 }
 
 /**

@@ -235,7 +235,8 @@ export interface DockerNetwork {
   Name: string;
   Id: string;
   Created: string;
-  Scope: 'local';
+  /** swarm: lifeboat's cluster network, on every host */
+  Scope: 'local' | 'swarm';
   Driver: string;
   EnableIPv6: boolean;
   IPAM: { Driver: string; Options: Record<string, string>; Config: { Subnet: string; Gateway?: string }[] };

@@ -50,6 +50,7 @@ interface AgentFlags {
   polled?: boolean;
   metricsListen?: string;
   healthChecks: 'agent' | 'podman';
+  clusterNetwork?: boolean;
 }
 
 const HELP = `
@@ -183,6 +184,10 @@ export function registerAgent(program: Command): void {
         .default('agent'),
     )
     .option(
+      '--no-cluster-network',
+      "leave this host's routes alone: no bridge and no routes for the cluster network (its containers cannot run here then)",
+    )
+    .option(
       '--self-test',
       'run the CRIU dump/restore self-test at start (slower; `lifeboat doctor` runs it too)',
     )
@@ -250,6 +255,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     spoolDir: flags.spoolDir,
     capabilities,
     peers: peerDialer(tls),
+    clusterNetwork: flags.clusterNetwork !== false,
   });
   // measured now rather than in the first migration's prepare step
   gzipMBps();

@@ -6,6 +6,7 @@ import { loadClusterCa, loadTlsBundle } from '../../pki/index.ts';
 import { formatDuration, parseDuration } from '../../policy/duration.ts';
 import { openStore } from '../../store/index.ts';
 import { Manager } from '../../manager/manager.ts';
+import { DEFAULT_CLUSTER_SUBNET, clusterSubnet } from '../../network/cluster-network.ts';
 import { parseDiscovery } from '../../manager/discovery.ts';
 import { DEFAULT_DOCKER_SOCKET } from '../../api/docker/unix-socket.ts';
 import { ValidationError } from '../../util/errors.ts';
@@ -102,6 +103,15 @@ export function registerManage(program: Command): void {
     )
     .option('--strategy <name>', 'placement strategy: spread, binpack or random', 'spread')
     .option(
+      '--cluster-subnet <cidr>',
+      'the cluster network (docker run --network lifeboat): one subnet over every host, addresses that follow their containers (docs/cluster-network.md); kept once recorded',
+      DEFAULT_CLUSTER_SUBNET,
+    )
+    .option(
+      '--cluster-routes',
+      "also route every cluster-network address from this manager's own host (the machine running a local cluster, or a gateway)",
+    )
+    .option(
       '--shared-path <dir>',
       'storage every host mounts at this path (GlusterFS, NFS): a bind mount below it moves with its container (repeatable)',
       (v: string, prev: string[] = []) => [...prev, v],
@@ -154,6 +164,8 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
         clusterKey: string;
         previousClusterKey?: string[];
         etcdPki?: string;
+        clusterSubnet: string;
+        clusterRoutes?: boolean;
       }) => {
         const discovery = f.discovery === undefined ? undefined : parseDiscovery(f.discovery);
         const log = createLogger(`manager/${f.name}`);
@@ -196,6 +208,7 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
           clusterKey,
           strategy: f.strategy,
           transferCompression: f.transferCompression,
+          clusterNetwork: { subnet: clusterSubnet(f.clusterSubnet).cidr, routes: f.clusterRoutes === true },
           ...(f.sharedPath?.length ? { sharedPaths: f.sharedPath.map(absoluteDir) } : {}),
           ...(discovery ? { discovery } : {}),
           ...(f.forwardPorts ? { forwardPorts: f.forwardPorts } : {}),

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clusterAddressOf, routesFor } from './cluster-network.ts';
+import { assignable, contains, nthAddress, parseSubnet } from './subnet.ts';
+import { HostRoutes, type Run } from './host-routes.ts';
+import { createLogger } from '../util/log.ts';
+
+test('subnets: parsed, host bits refused, the gateway and broadcast never handed out', () => {
+  const s = parseSubnet('10.210.0.0/16');
+  assert.equal(s.gateway, '10.210.0.1');
+  assert.equal(s.size, 65533);
+  assert.equal(nthAddress(s, 0), '10.210.0.2');
+  assert.equal(nthAddress(s, 254), '10.210.1.0');
+  assert.ok(contains(s, '10.210.255.255'));
+  assert.ok(!assignable(s, '10.210.255.255'), 'broadcast');
+  assert.ok(!assignable(s, '10.210.0.1'), 'gateway');
+  assert.ok(!assignable(s, '10.211.0.5'));
+  assert.ok(assignable(s, '10.210.7.9'));
+  assert.throws(() => parseSubnet('10.210.0.1/16'), /has host bits set/);
+  assert.throws(() => parseSubnet('10.210.0.0/30'), /from \/8 to \/28/);
+  assert.throws(() => parseSubnet('fd00::/64'), /not an IPv4 CIDR/);
+});
+
+test('the address of a container on the cluster network comes from its spec', () => {
+  assert.equal(
+    clusterAddressOf({ networks: { lifeboat: { staticIps: ['fd00::1', '10.210.0.9'] } } }),
+    '10.210.0.9',
+  );
+  assert.equal(clusterAddressOf({ networks: { app: { staticIps: ['10.89.0.2'] } } }), undefined);
+  assert.equal(clusterAddressOf({}), undefined);
+});
+
+test("a host routes every other host's containers, not its own nor one on its way to it; outside, all", () => {
+  const hosts = new Map([
+    ['a', '10.99.0.11'],
+    ['b', '10.99.0.12'],
+    ['c', '10.99.0.13'],
+  ]);
+  const containers = [
+    { node: 'a', address: '10.210.0.2' },
+    { node: 'b', address: '10.210.0.3' },
+    { node: 'a', address: '10.210.0.4', movingTo: 'c' },
+    { node: 'gone', address: '10.210.0.5' },
+  ];
+  assert.deepEqual(routesFor(containers, hosts, 'a'), [['10.210.0.3', '10.99.0.12']]);
+  assert.deepEqual(routesFor(containers, hosts, 'c'), [
+    ['10.210.0.2', '10.99.0.11'],
+    ['10.210.0.3', '10.99.0.12'],
+  ]);
+  assert.deepEqual(routesFor(containers, hosts, undefined), [
+    ['10.210.0.2', '10.99.0.11'],
+    ['10.210.0.3', '10.99.0.12'],
+    ['10.210.0.4', '10.99.0.11'],
+  ]);
+});
+
+test('routes are reconciled with ip: missing ones replaced, stale ones deleted, claimed addresses left out', async () => {
+  const calls: string[] = [];
+  let table = [
+    { dst: '10.210.0.2', gateway: '10.99.0.11' },
+    { dst: '10.210.0.9', gateway: '10.99.0.12' },
+  ];
+  const run: Run = async (cmd, args) => {
+    calls.push(`${cmd} ${args.join(' ')}`);
+    if (args.includes('show')) return JSON.stringify(table);
+    return '';
+  };
+  let now = 0;
+  const r = new HostRoutes(createLogger('test'), run, () => now);
+  await r.claim('10.210.0.3');
+  const got = await r.reconcile([
+    ['10.210.0.2', '10.99.0.13'],
+    ['10.210.0.3', '10.99.0.12'],
+  ]);
+  assert.deepEqual(got, { added: 1, removed: 1 });
+  assert.deepEqual(calls, [
+    'ip route del 10.210.0.3/32 proto 177',
+    'ip -j -4 route show proto 177',
+    'ip route del 10.210.0.9/32 proto 177',
+    'ip route replace 10.210.0.2/32 via 10.99.0.13 proto 177',
+  ]);
+  // a plan that routes the claimed address nowhere has caught up with the move: the claim ends, and when
+  // the container leaves again, the next plan's route to it is taken at once
+  table = [{ dst: '10.210.0.2', gateway: '10.99.0.13' }];
+  await r.reconcile([['10.210.0.2', '10.99.0.13']]);
+  calls.length = 0;
+  await r.reconcile([
+    ['10.210.0.2', '10.99.0.13'],
+    ['10.210.0.3', '10.99.0.11'],
+  ]);
+  assert.deepEqual(calls.slice(1), ['ip route replace 10.210.0.3/32 via 10.99.0.11 proto 177']);
+  // a claim the plan never catches up with (the move failed) ends after 10 s
+  table = [];
+  await r.claim('10.210.0.4');
+  calls.length = 0;
+  await r.reconcile([['10.210.0.4', '10.99.0.12']]);
+  assert.deepEqual(calls.slice(1), []);
+  now = 10_000;
+  await r.reconcile([['10.210.0.4', '10.99.0.12']]);
+  assert.deepEqual(calls.slice(2), ['ip route replace 10.210.0.4/32 via 10.99.0.12 proto 177']);
+});

@@ -1,0 +1,63 @@
+import type { ContainerCreateSpec } from '../engine/types.ts';
+import { parseSubnet, type Subnet } from './subnet.ts';
+
+/**
+ * The cluster network: one subnet across every host, addresses allocated by
+ * the managers and kept with the container's record, so a container keeps
+ * its address wherever it is moved or restored. Each host's Podman has a
+ * bridge network of that name on the whole subnet, with the same gateway
+ * address on every host; a host reaches a container elsewhere through a /32
+ * route to that host, which the agents keep in step with the records (and
+ * answer for it on their bridge by proxy ARP). docs/cluster-network.md.
+ */
+export const CLUSTER_NETWORK = 'lifeboat';
+/** The Linux bridge of the cluster network on every host (also names it in `ip route`). */
+export const CLUSTER_BRIDGE = 'lbc0';
+export const DEFAULT_CLUSTER_SUBNET = '10.210.0.0/16';
+/** `ip route ... proto 177`: the routes the agents (and a manager with --cluster-routes) own. */
+export const ROUTE_PROTO = 177;
+
+/** What the managers tell each agent with every heartbeat answer. */
+export interface ClusterNetworkPlan {
+  subnet: string;
+  gateway: string;
+  bridge: string;
+  /** [address, host address to route it via]: the cluster network's containers on other hosts. */
+  routes: [string, string][];
+}
+
+export function clusterSubnet(cidr = DEFAULT_CLUSTER_SUBNET): Subnet {
+  return parseSubnet(cidr, 'cluster subnet');
+}
+
+/** The container's address on the cluster network, from its create spec. */
+export function clusterAddressOf(spec: Pick<ContainerCreateSpec, 'networks'>): string | undefined {
+  return spec.networks?.[CLUSTER_NETWORK]?.staticIps?.find((ip) => ip.includes('.'));
+}
+
+export interface RoutedContainer {
+  node: string;
+  address: string;
+  /** A move or a restore on its way to this host: it holds the address there already. */
+  movingTo?: string;
+}
+
+/**
+ * The /32 routes one host needs (or, with `self` undefined, a machine
+ * outside every host, e.g. the one running a local cluster): every
+ * cluster-network container that is not on `self`, via its host's address.
+ */
+export function routesFor(
+  containers: readonly RoutedContainer[],
+  hostAddress: ReadonlyMap<string, string>,
+  self: string | undefined,
+): [string, string][] {
+  const out: [string, string][] = [];
+  for (const c of containers) {
+    if (self !== undefined && (c.node === self || c.movingTo === self)) continue;
+    const via = hostAddress.get(c.node);
+    if (via === undefined) continue;
+    out.push([c.address, via]);
+  }
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}

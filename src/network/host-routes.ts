@@ -1,0 +1,151 @@
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { errorMessage } from '../util/errors.ts';
+import type { Logger } from '../util/log.ts';
+import { CLUSTER_BRIDGE, ROUTE_PROTO, type ClusterNetworkPlan } from './cluster-network.ts';
+import { parseSubnet } from './subnet.ts';
+
+const exec = promisify(execFile);
+
+export type Run = (cmd: string, args: string[]) => Promise<string>;
+
+const defaultRun: Run = async (cmd, args) => (await exec(cmd, args, { timeout: 10_000 })).stdout;
+
+/**
+ * How long a claimed address stays out of the routes at most: until then, a
+ * plan that still routes it elsewhere is taken to lag behind the move.
+ */
+const CLAIM_MS = 10_000;
+
+/**
+ * The cluster network's plumbing in this network namespace, with `ip` and
+ * `iptables` so an operator can see and undo every piece:
+ * - the bridge (on a host; Podman's bridge plugin makes it, with the gateway
+ *   address on the whole subnet): proxy ARP (a container asking for an
+ *   address that lives elsewhere gets this host's MAC and its packet is
+ *   routed), forwarding, loose reverse-path filtering, and one NAT
+ *   exception: TCP segments other than SYNs leaving
+ *   the subnet are never masqueraded, so a connection restored here after a
+ *   move keeps the container's own address even when its first packet here
+ *   comes from the container;
+ * - /32 routes `proto 177` to the containers on other hosts, reconciled with
+ *   the managers' plan. Addresses a restore or a create is taking here are
+ *   kept out of them.
+ */
+export class HostRoutes {
+  private readonly claimed = new Map<string, number>();
+  private hostReady: string | undefined;
+  private watchBridge: NodeJS.Timeout | undefined;
+  private applying: Promise<void> | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly run: Run = defaultRun,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** This host takes `ip` (a restore, a create): no route may send it elsewhere from now on. */
+  async claim(ip: string): Promise<void> {
+    this.claimed.set(ip, this.now() + CLAIM_MS);
+    await this.run('ip', ['route', 'del', `${ip}/32`, 'proto', String(ROUTE_PROTO)]).catch(() => undefined);
+  }
+
+  /** Applies a plan; a plan arriving while one is applied waits for the next beat. */
+  apply(plan: ClusterNetworkPlan, opts: { bridge: boolean }): Promise<void> {
+    if (this.applying) return this.applying;
+    this.applying = this.applyNow(plan, opts)
+      .catch((err: unknown) =>
+        this.log.warn('could not apply the cluster network plan', { error: errorMessage(err) }),
+      )
+      .finally(() => (this.applying = undefined));
+    return this.applying;
+  }
+
+  private async applyNow(plan: ClusterNetworkPlan, opts: { bridge: boolean }): Promise<void> {
+    if (opts.bridge) await this.ensureBridge(plan);
+    await this.reconcile(plan.routes);
+  }
+
+  /**
+   * Forwarding and the NAT exception at once; proxy ARP once Podman's bridge
+   * plugin has made the bridge (at the first container on the network: a
+   * bridge made before would make Podman refuse the subnet as taken).
+   */
+  private async ensureBridge(plan: ClusterNetworkPlan): Promise<void> {
+    const s = parseSubnet(plan.subnet);
+    const bridge = plan.bridge || CLUSTER_BRIDGE;
+    if (this.hostReady !== plan.subnet) {
+      await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+      await writeFile('/proc/sys/net/ipv4/conf/all/rp_filter', '2');
+      const match = ['-s', s.cidr, '-p', 'tcp', '!', '--syn', '-j', 'RETURN'];
+      const present = await this.run('iptables', ['-t', 'nat', '-C', 'POSTROUTING', ...match]).then(
+        () => true,
+        () => false,
+      );
+      if (!present) await this.run('iptables', ['-t', 'nat', '-I', 'POSTROUTING', '1', ...match]);
+      this.hostReady = plan.subnet;
+    }
+    // checked every time: the bridge comes and goes with Podman's network (a host rebooted, a network re-made)
+    if (await this.proxyArp(bridge)) return;
+    // not there yet: it appears with the first container on the network, which must reach the others at once
+    this.watchBridge ??= setInterval(() => {
+      void this.proxyArp(bridge).then((done) => {
+        if (!done || !this.watchBridge) return;
+        clearInterval(this.watchBridge);
+        this.watchBridge = undefined;
+      });
+    }, 100);
+    this.watchBridge.unref();
+  }
+
+  /** Proxy ARP and loose reverse-path filtering on the bridge; false while it does not exist. */
+  private async proxyArp(bridge: string): Promise<boolean> {
+    const conf = `/proc/sys/net/ipv4/conf/${bridge}`;
+    try {
+      if ((await readFile(`${conf}/proxy_arp`, 'utf8')).trim() === '1') return true;
+      await writeFile(`${conf}/proxy_arp`, '1');
+      await writeFile(`${conf}/rp_filter`, '2');
+    } catch {
+      return false;
+    }
+    this.log.info('cluster network bridge ready', { bridge });
+    return true;
+  }
+
+  /** Makes this namespace's `proto 177` routes exactly `routes`, claimed addresses left out. */
+  async reconcile(routes: readonly [string, string][]): Promise<{ added: number; removed: number }> {
+    const now = this.now();
+    const planned = new Set(routes.map(([ip]) => ip));
+    // a claim ends when the plan agrees the address is here (it routes it nowhere), or after CLAIM_MS
+    for (const [ip, until] of this.claimed) if (until <= now || !planned.has(ip)) this.claimed.delete(ip);
+    const want = new Map(routes.filter(([ip]) => !this.claimed.has(ip)));
+    const have = new Map<string, string>();
+    const listed = JSON.parse(
+      (await this.run('ip', ['-j', '-4', 'route', 'show', 'proto', String(ROUTE_PROTO)])) || '[]',
+    ) as { dst: string; gateway?: string }[];
+    for (const r of listed) have.set(r.dst.replace(/\/32$/, ''), r.gateway ?? '');
+    let added = 0;
+    let removed = 0;
+    for (const ip of have.keys())
+      if (!want.has(ip)) {
+        await this.run('ip', ['route', 'del', `${ip}/32`, 'proto', String(ROUTE_PROTO)]).catch(
+          () => undefined,
+        );
+        removed++;
+      }
+    for (const [ip, via] of want)
+      if (have.get(ip) !== via) {
+        await this.run('ip', ['route', 'replace', `${ip}/32`, 'via', via, 'proto', String(ROUTE_PROTO)]);
+        added++;
+      }
+    if (added + removed > 0)
+      this.log.info('cluster network routes updated', { added, removed, routes: want.size });
+    return { added, removed };
+  }
+
+  /** Removes every route this namespace holds for the cluster network (a manager stopping). */
+  async clear(): Promise<void> {
+    await this.reconcile([]).catch(() => undefined);
+  }
+}

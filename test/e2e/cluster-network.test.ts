@@ -1,0 +1,187 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { clusterDown } from '../../src/devcluster/cluster-up.ts';
+import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
+import type { ManagerClient } from '../../src/cli/manager-client.ts';
+import type { MigrationResult } from '../../src/manager/migrate.ts';
+import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
+import { RedisClient } from '../support/redis-client.ts';
+import { sleep, waitFor } from '../support/wait.ts';
+
+// The cluster network (docs/cluster-network.md): a redis keeps its address and a client's one TCP
+// connection across live moves between three hosts; containers on different hosts reach each other;
+// a failover restore keeps the address. Its own bridge, subnet, ports and names.
+const run = promisify(execFile);
+const ROOT = '/var/tmp/lifeboat-netmove';
+const CLUSTER = { bridge: 'lbnm0', subnet: '10.81.0.0/24', namePrefix: 'n' };
+const DOCKER_PORT = 23760;
+const { docker } = dockerCli(DOCKER_PORT);
+
+let api: ManagerClient;
+
+async function move(name: string, to: string): Promise<MigrationResult> {
+  const last = await api.request<{ result?: MigrationResult; error?: { message: string } }>(
+    'POST',
+    `/lifeboat/v1/containers/${name}/migrate`,
+    { to },
+    () => undefined,
+  );
+  if (!last.result) throw new Error(`move of ${name} to ${to} failed: ${JSON.stringify(last.error)}`);
+  return last.result;
+}
+
+async function addressOf(name: string): Promise<string> {
+  return docker('inspect', '--format', '{{(index .NetworkSettings.Networks "lifeboat").IPAddress}}', name);
+}
+
+/** Until this machine routes `ip` (the manager's --cluster-routes, every 250 ms): before, it goes out the default route. */
+async function routed(ip: string): Promise<void> {
+  await waitFor(`a route to ${ip}`, 5000, async () =>
+    (await run('ip', ['route', 'show', 'proto', '177'])).stdout.includes(`${ip} via`) ? true : undefined,
+  );
+}
+
+async function hostOf(name: string): Promise<string> {
+  const recs = await api.request<{ name: string; node: string }[]>('GET', '/lifeboat/v1/containers');
+  return recs.find((r) => r.name === name)!.node;
+}
+
+describe('the cluster network: addresses and connections that follow a container across hosts', () => {
+  before(async () => {
+    ({ api } = await freshCluster({
+      nodes: 3,
+      root: ROOT,
+      cluster: CLUSTER,
+      managerPort: 7460,
+      dockerPort: DOCKER_PORT,
+      failureTimeoutMs: 3000,
+    }));
+  });
+
+  after(async () => {
+    await clusterDown(ROOT);
+    const { stdout } = await run('ip', ['route', 'show', 'proto', '177']);
+    assert.doesNotMatch(stdout, /10\.181\./, 'no route of this cluster left on the machine');
+  });
+
+  test('docker network ls shows it; a container gets an address of the cluster subnet', async () => {
+    assert.match(await docker('network', 'ls', '--format', '{{.Name}} {{.Scope}}'), /^lifeboat swarm$/m);
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'kv',
+      '--network',
+      'lifeboat',
+      '-e',
+      'constraint:node==n1',
+      '-l',
+      'lifeboat.checkpoint.interval=2s',
+      '-l',
+      'lifeboat.reschedule=checkpoint',
+      'localhost/lifeboat/redis',
+    );
+    assert.match(await addressOf('kv'), /^10\.181\.\d+\.\d+$/);
+  });
+
+  test('one TCP connection, no reconnect, a request every 10 ms: it survives three moves between three hosts', async () => {
+    const ip = await addressOf('kv');
+    await routed(ip);
+    const client = await RedisClient.waitReady(ip, 6379);
+    let running = true;
+    let last = 0;
+    let longestGapMs = 0;
+    let lastAnswer = performance.now();
+    let failure: unknown;
+    const loop = (async () => {
+      while (running) {
+        const n = Number(await client.command(['INCR', 'counter']));
+        const now = performance.now();
+        longestGapMs = Math.max(longestGapMs, now - lastAnswer);
+        lastAnswer = now;
+        assert.equal(n, last + 1, 'no request lost or repeated');
+        last = n;
+        await sleep(10);
+      }
+    })().catch((err: unknown) => (failure = err));
+    await sleep(300);
+    const moves: { to: string; frozenMs: number; ms: number }[] = [];
+    for (const to of ['n2', 'n3', 'n1']) {
+      const r = await move('kv', to);
+      assert.equal(await hostOf('kv'), to);
+      assert.equal(await addressOf('kv'), ip, 'the address came along');
+      // the container is down from the dump's start to the restore's end
+      const downMs = r.phases.checkpointMs + r.phases.transferMs + r.phases.restoreMs;
+      moves.push({ to, frozenMs: Math.round((r.criu.frozenTimeUs ?? 0) / 1000), ms: downMs });
+      await sleep(1500);
+    }
+    running = false;
+    await loop;
+    client.close();
+    assert.equal(failure, undefined, `the connection carried on: ${String(failure)}`);
+    console.log(
+      `# ${last} requests over one connection; longest gap ${Math.round(longestGapMs)} ms; moves ${JSON.stringify(moves)}`,
+    );
+    assert.ok(last > 100);
+  });
+
+  test('containers on different hosts reach each other by address, before and after a move', async () => {
+    const ip = await addressOf('kv');
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'peer',
+      '--network',
+      'lifeboat',
+      '-e',
+      'constraint:node==n3',
+      'localhost/lifeboat/busybox',
+      'sleep',
+      '3600',
+    );
+    // a new container on a host learns the way to the others with that host's next heartbeat answer (1 s)
+    const ping = (): Promise<string> =>
+      waitFor(`the peer reaches ${ip}`, 5000, async () =>
+        docker('exec', 'peer', 'sh', '-c', `printf 'PING\\r\\n' | nc -w 1 ${ip} 6379`).catch(() => undefined),
+      );
+    assert.notEqual(await hostOf('kv'), 'n3');
+    assert.match(await ping(), /\+PONG/);
+    await move('kv', 'n2');
+    assert.match(await ping(), /\+PONG/);
+    // and the other way round: kv's host reaches the peer's address
+    const peerIp = await addressOf('peer');
+    const r = await docker('exec', 'kv', 'sh', '-c', `redis-cli -h ${peerIp} -p 1 ping 2>&1 || true`);
+    assert.match(r, /Connection refused/, `the peer's host answered for its address: ${r}`);
+  });
+
+  test('its host dies: restored elsewhere at the same address; the old connection is reset, a new one works', async () => {
+    const ip = await addressOf('kv');
+    const from = await hostOf('kv');
+    const before = await RedisClient.waitReady(ip, 6379);
+    await before.command(['SET', 'kept', 'yes']);
+    await sleep(2500); // a checkpoint of the ticker holds it
+    await new LocalCluster({ root: ROOT }).host(from).kill();
+    const after = await waitFor('kv restored elsewhere', 30_000, async () => {
+      const h = await hostOf('kv').catch(() => from);
+      return h !== from ? h : undefined;
+    });
+    assert.notEqual(after, from);
+    assert.equal(await addressOf('kv'), ip, 'the same address on the new host');
+    const fresh = await RedisClient.waitReady(ip, 6379, 20_000);
+    assert.equal(await fresh.command(['GET', 'kept']), 'yes');
+    fresh.close();
+    // the old connection was checkpointed a moment before its last requests: what it does now is logged, not asserted
+    const fate = await Promise.race([
+      before.command(['PING']).then(
+        (r) => `answered ${String(r)}`,
+        (e: unknown) => `failed: ${String(e)}`,
+      ),
+      sleep(5000).then(() => 'no answer within 5 s'),
+    ]);
+    console.log(`# the connection from before the failover: ${fate}`);
+    before.close();
+  });
+});
