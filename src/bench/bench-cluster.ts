@@ -217,6 +217,8 @@ export class DockerEndpoint {
     /** Further `-e` entries, e.g. Swarm's `reschedule:on-node-failure`. */
     env?: string[];
     cmd?: string[];
+    /** `--network NAME`, e.g. the cluster network `lifeboat`. */
+    network?: string;
   }): Promise<string> {
     const key = `${o.port ?? 0}/tcp`;
     const create = (): Promise<{ Id: string }> =>
@@ -225,14 +227,14 @@ export class DockerEndpoint {
         Env: [`constraint:node==${o.node}`, ...(o.env ?? [])],
         Labels: o.labels ?? {},
         ...(o.cmd ? { Cmd: o.cmd } : {}),
-        ...(o.port
-          ? {
-              ExposedPorts: { [key]: {} },
-              HostConfig: {
-                PortBindings: { [key]: [{ HostIp: '', HostPort: String(o.hostPort ?? o.port) }] },
-              },
-            }
-          : {}),
+        ...(o.port ? { ExposedPorts: { [key]: {} } } : {}),
+        HostConfig: {
+          ...(o.port
+            ? { PortBindings: { [key]: [{ HostIp: '', HostPort: String(o.hostPort ?? o.port) }] } }
+            : {}),
+          ...(o.network ? { NetworkMode: o.network } : {}),
+        },
+        ...(o.network ? { NetworkingConfig: { EndpointsConfig: { [o.network]: {} } } } : {}),
       });
     // Right after `up` the manager may know a host as healthy before it holds
     // a client for it (refreshed on its leader tick): give it a few ticks.
@@ -247,6 +249,17 @@ export class DockerEndpoint {
     }
     await this.request('POST', `/containers/${encodeURIComponent(o.name)}/start`);
     return created.Id;
+  }
+
+  /** The container's address on a network (`docker inspect`). */
+  async address(name: string, network: string): Promise<string> {
+    const i = await this.request<{ NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }>(
+      'GET',
+      `/containers/${encodeURIComponent(name)}/json`,
+    );
+    const ip = i.NetworkSettings.Networks[network]?.IPAddress;
+    if (!ip) throw new LifeboatError('bench_no_address', `${name} has no address on ${network}`);
+    return ip;
   }
 
   /** `docker stop -t SECONDS NAME`. */

@@ -20,6 +20,8 @@ import { DowntimeProbe } from './downtime-probe.ts';
 import { copyAcrossLink } from './link-copy.ts';
 import { agentPeakRss } from './agent-memory.ts';
 import { RedisClient } from './redis-client.ts';
+import { ConnectedClient } from './connected-client.ts';
+import { CLUSTER_NETWORK } from '../network/cluster-network.ts';
 import { populate, VALUE_BYTES } from './redis-fill.ts';
 import { medianOf, summarizeSamples, summaryCell, type BenchOutcome, type Sample } from './results.ts';
 import type { StackedBar } from './svg-plot.ts';
@@ -49,13 +51,14 @@ const PHASES = [
 ] as const;
 
 interface Variant {
-  kind: 'stream' | 'store' | 'podman';
+  /** connected: stream, on the cluster network, with a client holding one connection through the move. */
+  kind: 'stream' | 'store' | 'podman' | 'connected';
   storage: BenchStorage;
   sizeMb: number;
 }
 
 const groupName = (v: Variant): string =>
-  `${v.kind === 'podman' ? 'podman baseline' : `lifeboat ${v.kind}`} ${v.sizeMb}MB ${v.storage}`;
+  `${v.kind === 'podman' ? 'podman baseline' : v.kind === 'connected' ? 'lifeboat stream, connected client,' : `lifeboat ${v.kind}`} ${v.sizeMb}MB ${v.storage}`;
 
 /** Data came along: the key count on the new host equals what was written. */
 async function checkKeys(host: string, port: number, keys: number, what: string): Promise<void> {
@@ -396,6 +399,7 @@ async function benchOneCluster(
     } finally {
       if (name) await c.docker.remove(name);
     }
+    await connectedRuns(c, sizeMb, runs, o, samples, failures, `bench-conn-${sizeMb}-${++seq}`);
     // baseline: Podman alone, the same amount of data
     const pod = (h: string): PodmanClient => new PodmanClient(c.local.host(h).podmanSocket);
     let base = '';
@@ -454,6 +458,75 @@ async function benchOneCluster(
   }
 }
 
+/**
+ * Issue 19's variant: the Redis on the cluster network (its address follows
+ * it), moved back and forth while a client holding one TCP connection, with
+ * no reconnect logic, sends INCR every 10 ms. Whether the connection
+ * survived, the longest gap between answers, and the writes lost.
+ */
+async function connectedRuns(
+  c: BenchCluster,
+  sizeMb: number,
+  runs: number,
+  o: BenchOptions,
+  samples: Sample[],
+  failures: string[],
+  name: string,
+): Promise<void> {
+  const hosts = c.up.hosts.map((h) => h.name);
+  const v: Variant = { kind: 'connected', storage: c.storage, sizeMb };
+  let at = hosts[0]!;
+  for (const h of hosts) await waitReportedEmpty(c, h);
+  await c.docker.run({ name, image: REDIS_IMAGE, node: at, network: CLUSTER_NETWORK });
+  try {
+    const ip = await c.docker.address(name, CLUSTER_NETWORK);
+    const filled = await populate(ip, 6379, sizeMb);
+    for (let run = 1; run <= runs; run++) {
+      const client = await ConnectedClient.start(ip, 6379);
+      await sleep(200);
+      let moved: LifeboatMove | undefined;
+      let failed: unknown;
+      try {
+        moved = await lifeboatMove(c, name, other(hosts, at), 'stream', 6379, false, o.compression ?? 'none');
+      } catch (err) {
+        failed = err;
+      }
+      await sleep(300);
+      const kept = await client.stop();
+      if (!moved) {
+        const what = `${groupName(v)} run ${run} failed: ${errorMessage(failed).split('\n')[0]}`;
+        failures.push(what);
+        o.log(`  ${what}`);
+        continue;
+      }
+      at = moved.result.to;
+      const s = lifeboatSample(v, run, moved);
+      const outage = s.metrics['outageMs'] ?? NaN;
+      s.metrics = {
+        ...s.metrics,
+        downtimeMs: kept.longestGapMs,
+        connectionSurvived: kept.survived ? 1 : 0,
+        longestGapMs: kept.longestGapMs,
+        requestsAnswered: kept.answered,
+        writesLost: kept.lost,
+        gapOverOutage: kept.longestGapMs / outage,
+      };
+      s.info = {
+        ...s.info,
+        keys: filled.keys,
+        address: ip,
+        ...(kept.error ? { connectionError: kept.error } : {}),
+      };
+      samples.push(s);
+      o.log(
+        `  ${groupName(v)} run ${run}: connection ${kept.survived ? 'survived' : `broke (${kept.error ?? '?'})`}, longest gap ${kept.longestGapMs} ms, outage ${Math.round(outage)} ms, ${kept.lost} writes lost (${moved.result.from} -> ${moved.result.to})`,
+      );
+    }
+  } finally {
+    await c.docker.remove(name);
+  }
+}
+
 export const migrateBench: Bench = {
   name: 'migrate',
   description:
@@ -479,6 +552,7 @@ export const migrateBench: Bench = {
       'outage = time the container runs nowhere, from the start of the dump to the end of the restore (lifeboat: the checkpoint and restore steps)',
       'CRIU share = (freezing + frozen + restore time, from CRIU statistics) / total; memdump happens inside the frozen time',
       'downtime = longest gap between PING replies of a client probing both hosts every 10 ms over a kept connection (reply timeout 100 ms); a retried run goes unprobed (downtime not measured), see failures',
+      'connected client (issue 19): the Redis on the cluster network (its address follows it); one client connection without reconnect logic sends INCR every 10 ms through the move; its client downtime is the longest gap between answers; goal: the connection survives every run, longest gap within 10 % of the outage (dump start to restore end); Podman alone cannot keep it across hosts (the address changes)',
       'podman baseline: no host-path rewrite and no archive validation before restore (what an operator would type by hand); its restore keeps the address when free, else retries with a new one, as lifeboat does; "total" excludes reading CRIU statistics from the archive afterwards; its copy is a plain TCP stream between the two hosts\' network namespaces (as scp without encryption), over the same links',
       'lifeboat stream: the target agent fetches the archive from the source agent over mutual TLS; "transfer" is the target\'s receive phase (first byte to the last member unpacked and checked); transfer MB/s = archive MB over it (with gzip more than the link carries), wire MB = what crossed the link',
       'agent RSS peak: the larger VmHWM of the two agents during the move (reset before it); manager bytes: archive bytes the manager carried (GET /lifeboat/v1/data-plane), 0 when agents move the data',
@@ -548,6 +622,20 @@ export const migrateBench: Bench = {
           const g = groupName({ kind, storage, sizeMb });
           const share = medianOf(summary, g, 'criuShare');
           if (share !== undefined) derived[`CRIU share of total, ${g}`] = share;
+        }
+        const conn = groupName({ kind: 'connected', storage, sizeMb });
+        const connRuns = samples.filter((x) => x.group === conn);
+        if (connRuns.length > 0) {
+          derived[`${conn}: runs whose connection survived`] = connRuns.filter(
+            (x) => x.metrics['connectionSurvived'] === 1,
+          ).length;
+          derived[`${conn}: runs`] = connRuns.length;
+          derived[`${conn}: writes lost (all runs)`] = connRuns.reduce(
+            (a, x) => a + (x.metrics['writesLost'] ?? 0),
+            0,
+          );
+          const ratio = medianOf(summary, conn, 'gapOverOutage');
+          if (ratio !== undefined) derived[`${conn}: longest gap / outage (median)`] = ratio;
         }
       }
     }

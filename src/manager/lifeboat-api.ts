@@ -463,6 +463,7 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
         via?: unknown;
         compression?: unknown;
         withNetwork?: unknown;
+        keepConnections?: unknown;
       };
       // answer 404 before the 200 of the progress stream
       if (!(await m.state.container(name))) throw new ContainerNotInClusterError(name);
@@ -496,6 +497,9 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
               via,
               ...(compression ? { compression } : {}),
               ...(body.withNetwork === true || ctx.bool('withNetwork') ? { withNetwork: true } : {}),
+              ...(body.keepConnections === true || ctx.bool('keepConnections')
+                ? { keepConnections: true }
+                : {}),
             },
             (step) => line({ step }),
           ),

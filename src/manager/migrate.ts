@@ -1,4 +1,4 @@
-import { clusterAddressOf } from '../network/cluster-network.ts';
+import { CLUSTER_NETWORK, clusterAddressOf } from '../network/cluster-network.ts';
 import type { Compression, NodeClient, PreparedMigration, RestoreOutcome } from '../node-api/node-client.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { LifeboatError, errorMessage } from '../util/errors.ts';
@@ -38,6 +38,11 @@ export interface MigrateRequest {
   withNetwork?: boolean;
   /** Containers moving in the same group move: they may share its networks and volumes. */
   together?: string[];
+  /**
+   * The container's established connections must survive: refused before
+   * anything is frozen unless its address follows it (the cluster network).
+   */
+  keepConnections?: boolean;
 }
 
 export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed';
@@ -365,6 +370,15 @@ export class Migrator {
           hint: blocker.includes('bind-mounts')
             ? 'use a named volume (it travels with the container), or declare the path shared storage (lifeboat manage --shared-path DIR)'
             : 'remove and recreate it on the host you want (docker run -e constraint:node==HOST)',
+        },
+      );
+    if (req.keepConnections && !clusterAddressOf(rec.spec))
+      throw new LifeboatError(
+        'address_cannot_follow',
+        `${rec.name} cannot keep its connections across hosts: it is not on the cluster network, so its address would change with the move`,
+        {
+          status: 409,
+          hint: `create it on the cluster network (docker run --network ${CLUSTER_NETWORK} ...), or move it without --keep-connections (clients reconnect to its new address)`,
         },
       );
     const needs = needsOf(rec.spec);

@@ -80,6 +80,7 @@ export const openApiDocument = {
           { name: 'via', in: 'query', schema: { enum: ['stream', 'store'] } },
           { name: 'compression', in: 'query', schema: { enum: ['none', 'gzip', 'auto'] } },
           { name: 'withNetwork', in: 'query', schema: { type: 'boolean' } },
+          { name: 'keepConnections', in: 'query', schema: { type: 'boolean' } },
         ],
         requestBody: {
           content: {
@@ -103,6 +104,11 @@ export const openApiDocument = {
                     type: 'boolean',
                     description:
                       'also move every container sharing a network or volume with it, to the same host, one after the other',
+                  },
+                  keepConnections: {
+                    type: 'boolean',
+                    description:
+                      'refuse before anything is frozen unless its address follows it (the cluster network), so that established connections survive',
                   },
                 },
               },

@@ -65,6 +65,16 @@ describe('lifeboat bench --quick', () => {
     for (const g of ['lifeboat stream 5MB dir', 'lifeboat store 5MB dir', 'podman baseline 5MB dir'])
       assert.ok(groups.has(g), `samples of ${g}`);
     assertMetrics(r, ['totalMs', 'checkpointMs', 'transferMs', 'restoreMs', 'removeMs', 'criuShare']);
+    // the connected client (issue 19): its one connection carried through the move on the cluster network
+    const conn = r.samples.find((s) => s.group === 'lifeboat stream, connected client, 5MB dir');
+    assert.ok(conn, 'a connected-client run');
+    assert.equal(
+      conn.metrics['connectionSurvived'],
+      1,
+      `the connection survived: ${JSON.stringify(conn.info)}`,
+    );
+    assert.equal(conn.metrics['writesLost'], 0);
+    assert.ok(conn.metrics['longestGapMs']! > 0);
     assert.ok(r.summary.some((x) => x.metric === 'totalMs' && x.stats.n >= 1));
     assert.ok(Object.keys(r.derived ?? {}).some((k) => k.startsWith('total ratio')));
     assert.ok(r.notes.some((n) => /pre-dump/.test(n)));

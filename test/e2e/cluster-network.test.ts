@@ -21,11 +21,11 @@ const { docker } = dockerCli(DOCKER_PORT);
 
 let api: ManagerClient;
 
-async function move(name: string, to: string): Promise<MigrationResult> {
+async function move(name: string, to: string, keepConnections = true): Promise<MigrationResult> {
   const last = await api.request<{ result?: MigrationResult; error?: { message: string } }>(
     'POST',
     `/lifeboat/v1/containers/${name}/migrate`,
-    { to },
+    { to, keepConnections },
     () => undefined,
   );
   if (!last.result) throw new Error(`move of ${name} to ${to} failed: ${JSON.stringify(last.error)}`);
@@ -84,6 +84,28 @@ describe('the cluster network: addresses and connections that follow a container
       'localhost/lifeboat/redis',
     );
     assert.match(await addressOf('kv'), /^10\.181\.\d+\.\d+$/);
+  });
+
+  test('--keep-connections refuses, before anything is frozen, a container whose address cannot follow', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'plain',
+      '-e',
+      'constraint:node==n1',
+      'localhost/lifeboat/busybox',
+      'sleep',
+      '3600',
+    );
+    await assert.rejects(
+      move('plain', 'n2'),
+      /plain cannot keep its connections across hosts: it is not on the cluster network/,
+    );
+    assert.equal(await hostOf('plain'), 'n1');
+    assert.equal(await docker('inspect', '--format', '{{.State.Running}}', 'plain'), 'true');
+    await move('plain', 'n2', false);
+    await docker('rm', '-f', 'plain');
   });
 
   test('one TCP connection, no reconnect, a request every 10 ms: it survives three moves between three hosts', async () => {
@@ -157,7 +179,7 @@ describe('the cluster network: addresses and connections that follow a container
     assert.match(r, /Connection refused/, `the peer's host answered for its address: ${r}`);
   });
 
-  test('its host dies: restored elsewhere at the same address; the old connection is reset, a new one works', async () => {
+  test('its host dies: restored elsewhere at the same address, where a new connection works', async () => {
     const ip = await addressOf('kv');
     const from = await hostOf('kv');
     const before = await RedisClient.waitReady(ip, 6379);

@@ -41,6 +41,10 @@ export function registerMigrate(program: Command): void {
       '--with-network',
       'move every container that shares a network or a volume with this one too, to the same host (a compose project as a unit)',
     )
+    .option(
+      '--keep-connections',
+      "its clients' established connections must survive: refused before anything is frozen unless it is on the cluster network (docker run --network lifeboat), whose address follows it",
+    )
     .option('--json', 'print the result (steps, timings, CRIU statistics) as JSON')
     .addHelpText(
       'after',
@@ -64,6 +68,7 @@ whole group, one after the other (a failure moves the moved ones back). Example:
           via: string;
           compression?: string;
           withNetwork?: boolean;
+          keepConnections?: boolean;
           json?: boolean;
         },
       ) => {
@@ -92,6 +97,7 @@ whole group, one after the other (a failure moves the moved ones back). Example:
             ...(o.to ? { to: o.to } : {}),
             ...(o.compression ? { compression: o.compression } : {}),
             ...(o.withNetwork ? { withNetwork: true } : {}),
+            ...(o.keepConnections ? { keepConnections: true } : {}),
           },
           (line) => {
             const l = line as {
