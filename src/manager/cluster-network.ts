@@ -44,6 +44,8 @@ export class ManagerClusterNetwork {
   private ensuring: Promise<void> | undefined;
   private cache:
     { at: number; value: { containers: RoutedContainer[]; hosts: Map<string, string> } } | undefined;
+  /** Addresses a move routes to its target ahead of the record (from the end of the restore). */
+  private readonly early = new Map<string, { to: string; until: number }>();
 
   constructor(
     private readonly o: {
@@ -133,11 +135,39 @@ export class ManagerClusterNetwork {
     return value;
   }
 
+  /**
+   * A move restored the container holding `address` on `to`: from now on
+   * this manager routes the address there (and tells the hosts so), until
+   * the record names `to` or the returned undo is called (the move failed
+   * after all). A client's retransmissions reach the restored socket a
+   * record update and a poll sooner.
+   */
+  addressMoving(address: string, to: string): () => void {
+    this.early.set(address, { to, until: performance.now() + 60_000 });
+    this.refresh();
+    return () => {
+      if (this.early.get(address)?.to === to) this.early.delete(address);
+      this.refresh();
+    };
+  }
+
+  private refresh(): void {
+    this.cache = undefined;
+    if (this.routes) this.routing ??= this.routeHere().finally(() => (this.routing = undefined));
+  }
+
   private async readRouted(): Promise<{ containers: RoutedContainer[]; hosts: Map<string, string> }> {
     const containers: RoutedContainer[] = [];
+    const now = performance.now();
     for (const r of await this.o.records()) {
       const address = clusterAddressOf(r.spec);
       if (address === undefined || r.phase === 'lost') continue;
+      const early = this.early.get(address);
+      if (early && (early.to === r.node || early.until < now)) this.early.delete(address);
+      else if (early) {
+        containers.push({ node: early.to, address });
+        continue;
+      }
       // a move's target only while the move runs: a failed one leaves the record as it was, phase included
       const moving =
         r.movingTo && (r.phase === 'migrating' || r.phase === 'restoring') ? r.movingTo : undefined;

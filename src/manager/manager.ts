@@ -266,6 +266,7 @@ export class Manager {
       exclusive: (name, fn) => this.exclusive(name, fn),
       resources: this.resources,
       sharedPaths: o.sharedPaths ?? [],
+      addressMoving: (address, to) => this.clusterNetwork.addressMoving(address, to),
     });
     this.drains = new DrainService({
       state: this.state,

@@ -163,6 +163,12 @@ export interface MigratorDeps {
   resources?: LocalResources;
   /** Host paths every host shares (`lifeboat manage --shared-path`): binds below them move. */
   sharedPaths?: string[];
+  /**
+   * A cluster-network address came back on `to` (the restore ended): route
+   * it there now, before the record says so. Returns the undo, called if
+   * the move fails after all.
+   */
+  addressMoving?: (address: string, to: string) => () => void;
 }
 
 export class Migrator {
@@ -323,6 +329,8 @@ export class Migrator {
     let frozen = false;
     let restoredOn: NodeClient | undefined;
     let recorded = false;
+    /** Undoes the early route of a cluster-network address to the target (a failed move). */
+    let unroute: (() => void) | undefined;
     let source: NodeClient | undefined;
     /** The target and the grant of a stream move, once prepared: what a failure must clean up there. */
     let preparedOn: { target: NodeClient; grant: string } | undefined;
@@ -580,6 +588,9 @@ export class Migrator {
         steps[6]!.detail = `${(outcome.bytes / 1e6).toFixed(1)} MB archive; transfer ${phases.transferMs} ms, restore ${phases.restoreMs} ms`;
       }
       restoredOn = target;
+      // the container runs on the target: its cluster address is routed there now, ahead of the record
+      // (whose update the hosts and this manager's routes would follow a poll later); undone if the move fails
+      unroute = clusterAddress ? this.deps.addressMoving?.(clusterAddress, to) : undefined;
       const s = outcome.info.dumpStats;
       if (s?.frozenTimeUs !== undefined) criu.frozenTimeUs = s.frozenTimeUs;
       if (s?.freezingTimeUs !== undefined) criu.freezingTimeUs = s.freezingTimeUs;
@@ -680,6 +691,7 @@ export class Migrator {
       onStep({ ...current });
       let rolledBack = false;
       let where = `container ${rec.name} untouched on ${from}`;
+      if (!recorded) unroute?.();
       if (recorded) {
         // the move is recorded and the target runs it: only cleanup failed
         where = `container ${rec.name} runs on its new host; the copy on ${from} could not be removed`;

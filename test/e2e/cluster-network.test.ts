@@ -179,6 +179,34 @@ describe('the cluster network: addresses and connections that follow a container
     assert.match(r, /Connection refused/, `the peer's host answered for its address: ${r}`);
   });
 
+  test('a partitioned host fences its copy; healed, it routes the address to the copy that lives on', async () => {
+    const ip = await addressOf('kv');
+    const from = await hostOf('kv');
+    const cluster = new LocalCluster({ root: ROOT });
+    const host = cluster.host(from);
+    await sleep(2500); // a checkpoint of the ticker after the moves
+    await host.partition();
+    const to = await waitFor('kv restored away from the partitioned host', 30_000, async () => {
+      const h = await hostOf('kv').catch(() => from);
+      return h !== from ? h : undefined;
+    });
+    // never live on two hosts: the partitioned host's copy was fenced before the restore
+    const runsOnOld = await host.podman.inspectNamed('kv').then(
+      (i) => i.State.Running,
+      () => false,
+    );
+    assert.equal(runsOnOld, false, `the copy on ${from} is not running`);
+    const c = await RedisClient.waitReady(ip, 6379, 20_000);
+    assert.equal(await c.command(['PING']), 'PONG');
+    c.close();
+    await host.heal();
+    const via = cluster.host(to).address;
+    await waitFor(`${from} routes ${ip} via ${to}`, 15_000, async () => {
+      const r = await run('nsenter', [...host.nsenterArgs(), 'ip', 'route', 'show', 'proto', '177']);
+      return r.stdout.includes(`${ip} via ${via}`) ? true : undefined;
+    });
+  });
+
   test('its host dies: restored elsewhere at the same address, where a new connection works', async () => {
     const ip = await addressOf('kv');
     const from = await hostOf('kv');
