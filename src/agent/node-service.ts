@@ -41,11 +41,21 @@ import { killRestorePolicyContainers } from './fence-guard.ts';
 import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
 import { HostRoutes } from '../network/host-routes.ts';
-import { clusterAddressOf, type ClusterNetworkPlan } from '../network/cluster-network.ts';
+import { HostNames } from '../network/host-names.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  CLUSTER_BRIDGE,
+  CLUSTER_NETWORK,
+  clusterAddressOf,
+  type ClusterNetworkPlan,
+} from '../network/cluster-network.ts';
 import { IP_TAKEN, PreparedRestore, type PreparedContainer, type StagedArchive } from './prepared-restore.ts';
 import type { HostCommand } from './rootfs-diff.ts';
 import { checkSpoolSpace, spoolAndValidate } from './spool.ts';
 import { TransferGrants } from './transfer-grants.ts';
+
+const execFileAsync = promisify(execFile);
 
 export interface NodeServiceOptions {
   name: string;
@@ -95,6 +105,8 @@ export class NodeService extends PodmanNode implements NodeClient {
   private readonly target: MigrationTarget;
   /** The cluster network in this host's namespace: its bridge and the routes to other hosts' containers. */
   private readonly routes: HostRoutes | undefined;
+  /** The other hosts' cluster-network containers in this host's DNS for the network. */
+  private readonly names: HostNames | undefined;
   private readonly dumps = { started: 0, running: 0 };
   /** Set by the agent (agent-metrics.ts); undefined where nobody scrapes (tests). */
   metrics: AgentMetrics | undefined;
@@ -113,6 +125,15 @@ export class NodeService extends PodmanNode implements NodeClient {
     this.source = new CheckpointSource(this.podman, this.log, opts.inHost);
     this.restorer = new PreparedRestore(this.podman, this.hostPaths, this.spoolDir, this.log);
     this.routes = opts.clusterNetwork ? new HostRoutes(this.log.child('network')) : undefined;
+    this.names = opts.clusterNetwork ? new HostNames(this.log.child('network')) : undefined;
+    if (this.routes)
+      this.routes.routed = async (ips) => {
+        await this.forgetNeighbours(ips);
+        // the moved container's old network namespace here may answer for its address until its copy is
+        // removed (a moment after the restore elsewhere): forget again once that is done
+        for (const ms of [1000, 3000])
+          setTimeout(() => void this.forgetNeighbours(ips).catch(() => undefined), ms).unref();
+      };
     const peers = opts.peers;
     this.target = new MigrationTarget({
       restorer: this.restorer,
@@ -194,9 +215,43 @@ export class NodeService extends PodmanNode implements NodeClient {
     return this.podman.createContainer({ ...spec, cgroupParent: this.hostPaths.cgroupParent });
   }
 
+  /**
+   * An address now routed to another host may still sit in the neighbour
+   * cache of this host's containers, with the MAC it kept when it moved: they
+   * would keep sending to a MAC that left. Each entry goes, and the next
+   * packet asks again (the bridge answers by proxy ARP).
+   */
+  private async forgetNeighbours(ips: string[]): Promise<void> {
+    // netlink, not /sys: a host's sysfs may be another namespace's
+    const link = JSON.parse(
+      (await execFileAsync('ip', ['-j', 'link', 'show', CLUSTER_BRIDGE]).then((r) => r.stdout)) || '[]',
+    ) as { address?: string }[];
+    const bridgeMac = link[0]?.address;
+    if (!bridgeMac) return;
+    const here = await this.podman.listContainers({ all: false, filters: { network: [CLUSTER_NETWORK] } });
+    for (const c of here) {
+      if (!c.Pid) continue;
+      const inside = (args: string[]): Promise<string> =>
+        execFileAsync('nsenter', [`--net=/proc/${c.Pid}/ns/net`, 'ip', ...args]).then((r) => r.stdout);
+      for (const ip of ips) {
+        // only an entry that names another MAC than the bridge's: one being resolved, or already right, stays
+        const entries = JSON.parse(
+          (await inside(['-j', 'neigh', 'show', 'to', ip]).catch(() => '')) || '[]',
+        ) as {
+          dev: string;
+          lladdr?: string;
+        }[];
+        for (const e of entries)
+          if (e.lladdr && e.lladdr !== bridgeMac)
+            await inside(['neigh', 'del', ip, 'dev', e.dev]).catch(() => undefined);
+      }
+    }
+  }
+
   /** The managers' cluster network plan (every heartbeat answer): the bridge, and routes to the other hosts' containers. */
   async applyClusterNetwork(plan: ClusterNetworkPlan): Promise<void> {
     await this.routes?.apply(plan, { bridge: true });
+    if (plan.names) await this.names?.apply(plan.names);
   }
 
   async listCheckpoints(key: string): Promise<CheckpointGroup[]> {

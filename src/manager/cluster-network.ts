@@ -5,6 +5,7 @@ import {
   CLUSTER_NETWORK,
   clusterAddressOf,
   clusterSubnet,
+  namesFor,
   routesFor,
   type ClusterNetworkPlan,
   type RoutedContainer,
@@ -163,15 +164,16 @@ export class ManagerClusterNetwork {
       const address = clusterAddressOf(r.spec);
       if (address === undefined || r.phase === 'lost') continue;
       const early = this.early.get(address);
+      const names = [r.name, ...(r.spec.networks?.[CLUSTER_NETWORK]?.aliases ?? [])];
       if (early && (early.to === r.node || early.until < now)) this.early.delete(address);
       else if (early) {
-        containers.push({ node: early.to, address });
+        containers.push({ node: early.to, address, names });
         continue;
       }
       // a move's target only while the move runs: a failed one leaves the record as it was, phase included
       const moving =
         r.movingTo && (r.phase === 'migrating' || r.phase === 'restoring') ? r.movingTo : undefined;
-      containers.push({ node: r.node, address, ...(moving ? { movingTo: moving } : {}) });
+      containers.push({ node: r.node, address, names, ...(moving ? { movingTo: moving } : {}) });
     }
     const hosts = new Map((await this.o.hosts()).map((n) => [n.report.name, n.report.address]));
     return { containers, hosts };
@@ -187,6 +189,7 @@ export class ManagerClusterNetwork {
       gateway: this.subnet.gateway,
       bridge: CLUSTER_BRIDGE,
       routes: routesFor(containers, hosts, host),
+      names: namesFor(containers, host),
     };
   }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterAddressOf, routesFor } from './cluster-network.ts';
+import { clusterAddressOf, namesFor, routesFor } from './cluster-network.ts';
+import { linesOf, ourLines } from './host-names.ts';
 import { assignable, contains, nthAddress, parseSubnet } from './subnet.ts';
 import { HostRoutes, type Run } from './host-routes.ts';
 import { createLogger } from '../util/log.ts';
@@ -98,4 +99,18 @@ test('routes are reconciled with ip: missing ones replaced, stale ones deleted, 
   now = 10_000;
   await r.reconcile([['10.210.0.4', '10.99.0.12']]);
   assert.deepEqual(calls.slice(2), ['ip route replace 10.210.0.4/32 via 10.99.0.12 proto 177']);
+});
+
+test("a host's DNS gets the other hosts' containers by name and alias, marked as lifeboat's", () => {
+  const containers = [
+    { node: 'a', address: '10.210.0.2', names: ['kv', 'cache'] },
+    { node: 'b', address: '10.210.0.3', names: ['peer'] },
+    { node: 'b', address: '10.210.0.4', names: ['web'], movingTo: 'a' },
+  ];
+  assert.deepEqual(namesFor(containers, 'a'), [['10.210.0.3', 'peer']]);
+  assert.deepEqual(namesFor(containers, 'b'), [['10.210.0.2', 'kv', 'cache']]);
+  const mine = ourLines(namesFor(containers, 'b'));
+  assert.deepEqual(mine, ['10.210.0.2\tkv cache # lifeboat']);
+  // Podman's own lines (address, name, container ID) are not ours
+  assert.deepEqual(linesOf(`10.210.0.3\tpeer\tc330a1ca869d\n${mine[0]}\n`), mine);
 });

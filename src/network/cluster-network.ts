@@ -24,6 +24,8 @@ export interface ClusterNetworkPlan {
   bridge: string;
   /** [address, host address to route it via]: the cluster network's containers on other hosts. */
   routes: [string, string][];
+  /** [address, name, aliases...]: the same containers' names, for the host's DNS on the network. */
+  names?: string[][];
 }
 
 export function clusterSubnet(cidr = DEFAULT_CLUSTER_SUBNET): Subnet {
@@ -38,6 +40,8 @@ export function clusterAddressOf(spec: Pick<ContainerCreateSpec, 'networks'>): s
 export interface RoutedContainer {
   node: string;
   address: string;
+  /** Its name and network aliases (compose service names). */
+  names?: string[];
   /** A move or a restore on its way to this host: it holds the address there already. */
   movingTo?: string;
 }
@@ -60,4 +64,12 @@ export function routesFor(
     out.push([c.address, via]);
   }
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** The names `self`'s DNS must answer for the other hosts' containers (its own are Podman's). */
+export function namesFor(containers: readonly RoutedContainer[], self: string): string[][] {
+  return containers
+    .filter((c) => c.node !== self && c.movingTo !== self && (c.names?.length ?? 0) > 0)
+    .map((c) => [c.address, ...c.names!])
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
 }

@@ -39,6 +39,13 @@ export class HostRoutes {
   private watchBridge: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
 
+  /**
+   * Told the addresses whose route was just added or changed: containers of
+   * this host may still hold a neighbour entry for one (the container was
+   * here a moment ago, with the same MAC it keeps on its new host).
+   */
+  routed: ((ips: string[]) => Promise<void>) | undefined;
+
   constructor(
     private readonly log: Logger,
     private readonly run: Run = defaultRun,
@@ -106,6 +113,8 @@ export class HostRoutes {
       if ((await readFile(`${conf}/proxy_arp`, 'utf8')).trim() === '1') return true;
       await writeFile(`${conf}/proxy_arp`, '1');
       await writeFile(`${conf}/rp_filter`, '2');
+      // no real host on the bridge answers for another host's container: reply at once, not up to 0.8 s later
+      await writeFile(`/proc/sys/net/ipv4/neigh/${bridge}/proxy_delay`, '0');
     } catch {
       return false;
     }
@@ -127,6 +136,7 @@ export class HostRoutes {
     for (const r of listed) have.set(r.dst.replace(/\/32$/, ''), r.gateway ?? '');
     let added = 0;
     let removed = 0;
+    const changed: string[] = [];
     for (const ip of have.keys())
       if (!want.has(ip)) {
         await this.run('ip', ['route', 'del', `${ip}/32`, 'proto', String(ROUTE_PROTO)]).catch(
@@ -138,9 +148,11 @@ export class HostRoutes {
       if (have.get(ip) !== via) {
         await this.run('ip', ['route', 'replace', `${ip}/32`, 'via', via, 'proto', String(ROUTE_PROTO)]);
         added++;
+        changed.push(ip);
       }
     if (added + removed > 0)
       this.log.info('cluster network routes updated', { added, removed, routes: want.size });
+    if (changed.length > 0) await this.routed?.(changed).catch(() => undefined);
     return { added, removed };
   }
 

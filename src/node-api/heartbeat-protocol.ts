@@ -192,10 +192,26 @@ function clusterNetworkPlan(v: unknown): ClusterNetworkPlan {
   const routes = o['routes'];
   if (!Array.isArray(routes))
     throw new ValidationError('heartbeat answer.clusterNetwork.routes must be an array');
+  const names = o['names'];
+  if (
+    names !== undefined &&
+    (!Array.isArray(names) ||
+      names.some(
+        (n: unknown) =>
+          !Array.isArray(n) ||
+          n.length < 2 ||
+          isIP(String(n[0])) !== 4 ||
+          n
+            .slice(1)
+            .some((x: unknown) => typeof x !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/.test(x)),
+      ))
+  )
+    throw new ValidationError('heartbeat answer.clusterNetwork.names holds [address, name, ...] lists');
   return {
     subnet,
     gateway,
     bridge,
+    ...(names !== undefined ? { names: names as string[][] } : {}),
     routes: routes.map((r: unknown) => {
       if (!Array.isArray(r) || r.length !== 2 || r.some((x) => typeof x !== 'string' || isIP(x) !== 4))
         throw new ValidationError(

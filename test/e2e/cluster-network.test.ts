@@ -149,7 +149,7 @@ describe('the cluster network: addresses and connections that follow a container
     assert.ok(last > 100);
   });
 
-  test('containers on different hosts reach each other by address, before and after a move', async () => {
+  test('containers reach each other by address and by name, on other hosts and on the same, after every move', async () => {
     const ip = await addressOf('kv');
     await docker(
       'run',
@@ -165,14 +165,19 @@ describe('the cluster network: addresses and connections that follow a container
       '3600',
     );
     // a new container on a host learns the way to the others with that host's next heartbeat answer (1 s)
-    const ping = (): Promise<string> =>
-      waitFor(`the peer reaches ${ip}`, 5000, async () =>
-        docker('exec', 'peer', 'sh', '-c', `printf 'PING\\r\\n' | nc -w 1 ${ip} 6379`).catch(() => undefined),
+    const ping = (to: string): Promise<string> =>
+      waitFor(`the peer reaches ${to}`, 5000, async () =>
+        docker('exec', 'peer', 'sh', '-c', `printf 'PING\\r\\n' | nc -w 1 ${to} 6379`).catch(() => undefined),
       );
     assert.notEqual(await hostOf('kv'), 'n3');
-    assert.match(await ping(), /\+PONG/);
-    await move('kv', 'n2');
-    assert.match(await ping(), /\+PONG/);
+    assert.match(await ping(ip), /\+PONG/);
+    assert.match(await ping('kv'), /\+PONG/, "by name: the peer's host knows kv, which lives elsewhere");
+    // to the peer's own host, then away from it: the peer forgets kv's MAC, which left with kv
+    for (const to of ['n3', 'n2']) {
+      await move('kv', to);
+      assert.match(await ping('kv'), /\+PONG/, `kv on ${to}, by name`);
+      assert.match(await ping(ip), /\+PONG/, `kv on ${to}, by address`);
+    }
     // and the other way round: kv's host reaches the peer's address
     const peerIp = await addressOf('peer');
     const r = await docker('exec', 'kv', 'sh', '-c', `redis-cli -h ${peerIp} -p 1 ping 2>&1 || true`);
