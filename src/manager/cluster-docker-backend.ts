@@ -124,6 +124,19 @@ function withClusterAddress<
   };
 }
 
+/** The cluster network's address comes with the container's record at create: not joined or left later. */
+function refuseClusterNetwork(cluster: boolean, what: 'connect' | 'disconnect'): void {
+  if (cluster)
+    throw new LifeboatError(
+      'cluster_network_at_create',
+      `docker network ${what} is not supported for the cluster network ${CLUSTER_NETWORK}: a container is on it from its create, with an address the cluster allocates and keeps for it`,
+      {
+        status: 400,
+        hint: `create the container with --network ${CLUSTER_NETWORK} (or without it), e.g. docker run --network ${CLUSTER_NETWORK} ...`,
+      },
+    );
+}
+
 /** Below this many hosts `docker ps` asks every host: exact, and cheap enough. */
 const PS_FROM_REPORTS_ABOVE = 20;
 /** A report counts for `docker ps` while its host has been silent no longer than this. */
@@ -828,6 +841,7 @@ export class ClusterDockerBackend implements DockerBackend {
     const res = this.resources();
     const net = await res.findNetwork(ref);
     if (!net) throw new NoSuchNetworkError(ref);
+    refuseClusterNetwork(net.cluster === true, 'connect');
     const { node, name } = await this.locate(container);
     const needs = { networks: [net.name], volumes: [] };
     const pin = await res.pin(needs);
@@ -859,6 +873,7 @@ export class ClusterDockerBackend implements DockerBackend {
   async disconnectNetwork(ref: string, container: string, force: boolean): Promise<void> {
     const net = await this.resources().findNetwork(ref);
     if (!net) throw new NoSuchNetworkError(ref);
+    refuseClusterNetwork(net.cluster === true, 'disconnect');
     const { node, name } = await this.locate(container);
     await this.o.nodes.client(node).podman.disconnectNetwork(net.name, name, force);
     await this.o.state

@@ -17,7 +17,7 @@ const run = promisify(execFile);
 const ROOT = '/var/tmp/lifeboat-netmove';
 const CLUSTER = { bridge: 'lbnm0', subnet: '10.81.0.0/24', namePrefix: 'n' };
 const DOCKER_PORT = 23760;
-const { docker } = dockerCli(DOCKER_PORT);
+const { docker, dockerFails } = dockerCli(DOCKER_PORT);
 
 let api: ManagerClient;
 
@@ -105,6 +105,13 @@ describe('the cluster network: addresses and connections that follow a container
     assert.equal(await hostOf('plain'), 'n1');
     assert.equal(await docker('inspect', '--format', '{{.State.Running}}', 'plain'), 'true');
     await move('plain', 'n2', false);
+    // joined at create only; pre-defined, so a prune leaves it
+    assert.match(
+      await dockerFails('network', 'connect', 'lifeboat', 'plain'),
+      /network connect is not supported for the cluster network lifeboat/,
+    );
+    await docker('network', 'prune', '-f');
+    assert.match(await docker('network', 'ls', '--format', '{{.Name}}'), /^lifeboat$/m);
     await docker('rm', '-f', 'plain');
   });
 

@@ -128,7 +128,8 @@ function labelMatch(labels: Record<string, string>, want: string): boolean {
 /** Docker's network filters: name (substring), id (prefix), label, driver, scope, type, dangling. */
 export function filterNetworks(nets: DockerNetwork[], f: DockerFilters): DockerNetwork[] {
   // each host's own networks are listed as <host>/<name>; the cluster's user-defined ones have no '/'
-  const builtin = (n: DockerNetwork): boolean => n.Name.includes('/');
+  // each host's own networks (node/bridge) and the cluster network (Scope swarm) are pre-defined
+  const builtin = (n: DockerNetwork): boolean => n.Name.includes('/') || n.Scope === 'swarm';
   return nets.filter(
     (n) =>
       (!f['name'] || f['name'].some((x) => n.Name.includes(x))) &&
