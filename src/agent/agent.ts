@@ -101,6 +101,7 @@ export class Agent {
       tls: opts.tls,
       host: opts.listen.host,
       port: opts.listen.port,
+      revoked: (serial) => started.loop?.isRevoked(serial) ?? false,
       logger: log.child('api'),
     });
     const url =

@@ -1,5 +1,6 @@
 import { fenceRecordPath, readContact, takeFenceRecord, writeContact } from './contact-file.ts';
 import type { ClusterNetworkPlan } from '../network/cluster-network.ts';
+import { normalizeSerial } from '../pki/serial.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
@@ -93,6 +94,13 @@ export class HeartbeatLoop {
   private fenceFailedAt: number | undefined;
   private fencedNames: string[] = [];
   private reconcilePending = false;
+  /** Certificates the managers revoked, as of their last answer: the node API refuses them. */
+  private revokedSerials = new Set<string>();
+
+  /** Whether a certificate serial (any case, leading zeros or not) was revoked, as of the last answer. */
+  isRevoked(serial: string): boolean {
+    return this.revokedSerials.size > 0 && this.revokedSerials.has(normalizeSerial(serial));
+  }
   private last: { manager: string; response: HeartbeatResponse } | undefined;
   private readonly repeated = new Map<string, number>();
   /** Per pulled beat: the container names it listed and the fenced names it carried. */
@@ -382,6 +390,7 @@ export class HeartbeatLoop {
   ): Promise<void> {
     const monitor = this.monitor!;
     this.last = { manager, response };
+    if (response.revoked) this.revokedSerials = new Set(response.revoked);
     if (this.inContact !== true)
       this.log.info('a manager accepted the heartbeat', { manager, leader: response.leader });
     this.inContact = true;

@@ -2,6 +2,7 @@ import type { ClusterStore } from '../store/index.ts';
 import { PrefixMirror } from '../store/prefix-mirror.ts';
 import type { PeerIdentity, Role } from '../pki/index.ts';
 import { PkiError } from '../pki/errors.ts';
+import { normalizeSerial } from '../pki/serial.ts';
 
 export const CERTS = 'pki/certs/';
 export const REVOKED = 'pki/revoked/';
@@ -22,11 +23,6 @@ export interface RevokedRecord {
   name: string;
   revokedAt: string;
   by: string;
-}
-
-/** Node prints serials in upper case hex, @peculiar/x509 in lower case, either may keep a leading zero byte. */
-export function normalizeSerial(serial: string): string {
-  return serial.toUpperCase().replace(/^0+(?=.)/, '');
 }
 
 /**

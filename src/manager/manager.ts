@@ -618,12 +618,15 @@ export class Manager {
     }
     const leader = await this.heartbeatReads.leader.get().catch(() => undefined);
     const clusterNetwork = await this.clusterNetwork.planFor(hb.report.name);
+    // the node API refuses them too: a revoked manager (or agent, on the peer endpoints) at its next call
+    const revoked = (await this.certificates.listRevoked().catch(() => [])).map((r) => r.serial);
     return {
       accepted: true,
       ...(leader ? { leader: leader.name } : {}),
       failureTimeoutMs: this.o.failureTimeoutMs,
       elsewhere,
       ...(clusterNetwork ? { clusterNetwork } : {}),
+      ...(revoked.length > 0 ? { revoked } : {}),
     };
   }
 

@@ -63,6 +63,8 @@ export interface HeartbeatResponse {
   elsewhere: string[];
   /** The cluster network: its subnet, gateway and bridge, and the routes to the other hosts' containers. */
   clusterNetwork?: ClusterNetworkPlan;
+  /** Serials of revoked certificates (`lifeboat node rm`, `cert revoke`): the node API refuses them too. */
+  revoked?: string[];
 }
 
 export const MIN_FAILURE_TIMEOUT_MS = 100;
@@ -176,6 +178,12 @@ export function parseHeartbeatResponse(body: unknown): HeartbeatResponse {
   };
   if (typeof o['leader'] === 'string') out.leader = o['leader'];
   if (o['clusterNetwork'] !== undefined) out.clusterNetwork = clusterNetworkPlan(o['clusterNetwork']);
+  if (o['revoked'] !== undefined) {
+    const revoked = strings(o['revoked'], 'heartbeat answer.revoked');
+    if (revoked.some((x) => !/^[0-9A-F]{1,64}$/.test(x)))
+      throw new ValidationError('heartbeat answer.revoked holds certificate serials (upper case hex)');
+    out.revoked = revoked;
+  }
   return out;
 }
 

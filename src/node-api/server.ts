@@ -55,6 +55,8 @@ export interface NodeApiOptions {
   bodyLimitBytes?: number;
   /** Heartbeats pulled by managers with static discovery (`--discovery nodes://...`). */
   membership?: PulledMembership;
+  /** Whether the managers revoked a certificate serial (as of their last heartbeat answer). */
+  revoked?: (serial: string) => boolean;
   logger?: Logger;
 }
 
@@ -403,8 +405,31 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
   });
   const rolesFor = (req: IncomingMessage): readonly Role[] =>
     (req.url ?? '').startsWith(PEER_PREFIX) ? PEER_ROLES : roles;
+  /** The caller's role, then whether the managers revoked its certificate; answers a refusal itself. */
+  const admitted = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const peer = authorizePeer(req, res, rolesFor(req));
+    if (peer === undefined) return false;
+    if (!opts.revoked?.(peer.serialNumber)) return true;
+    log.warn('refused a revoked certificate', {
+      peer: peer.name,
+      role: peer.role,
+      serial: peer.serialNumber,
+    });
+    sendWireError(
+      res,
+      new LifeboatError(
+        'pki_certificate_revoked',
+        `the certificate of ${peer.role} ${peer.name} (serial ${peer.serialNumber}) was revoked`,
+        {
+          status: 403,
+          hint: 'a removed host or manager comes back by joining again: lifeboat join --token TOKEN MANAGER',
+        },
+      ),
+    );
+    return false;
+  };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (authorizePeer(req, res, rolesFor(req)) === undefined) return;
+    if (!admitted(req, res)) return;
     const podman = podmanPath(req);
     if (podman === undefined) {
       void router.handle(req, res, undefined);
@@ -422,7 +447,7 @@ export async function startNodeApi(opts: NodeApiOptions): Promise<RunningNodeApi
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
     res.on('finish', () => socket.end());
-    if (authorizePeer(req, res, rolesFor(req)) === undefined) return;
+    if (!admitted(req, res)) return;
     const podman = podmanPath(req);
     if (podman === undefined) void router.handle(req, res, { socket, head });
     else proxy.upgrade(req, socket, head, res, podman.path, podman.search);

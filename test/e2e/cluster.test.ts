@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import https from 'node:https';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,7 @@ import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
 import { RedisClient } from '../support/redis-client.ts';
+import { clientTlsOptions, issueToDirectory, loadTlsBundle } from '../../src/pki/index.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 // The whole product on one machine, as a user meets it: `lifeboat up`, the
@@ -479,5 +482,36 @@ describe('a lifeboat cluster end to end', () => {
         ? true
         : undefined,
     );
+  });
+
+  test("a revoked manager certificate is refused by the agents' node API within a heartbeat", async () => {
+    // a second manager identity from the cluster CA, as a leaked key would be
+    const dir = `${ROOT}/rogue-manager`;
+    await issueToDirectory(`${ROOT}/pki/ca`, 'manager', 'rogue', dir, { overwrite: true });
+    const rogue = await loadTlsBundle(dir);
+    const report = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '10.96.0.11',
+            port: 7443,
+            path: '/v1/report',
+            ...clientTlsOptions(rogue, { serverRoles: ['agent'] }),
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await report(), 200, 'a manager certificate opens the node API');
+    const serial = new X509Certificate(rogue.certPem).serialNumber;
+    await api.request('POST', '/lifeboat/v1/certificates/revoke', { serial, name: 'rogue', role: 'manager' });
+    await waitFor('e1 refuses the revoked certificate', 5000, async () =>
+      (await report()) === 403 ? true : undefined,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -378,10 +378,10 @@ export function registerCert(program: Command): void {
       'after',
       `
 Revocations live in the cluster store; managers refuse a revoked certificate on
-the lifeboat API and on the Docker endpoint over TLS. A host's certificates are
-revoked by \`lifeboat node rm HOST\`; this is for the rest, e.g. an operator's
-leaked client key. Agents do not read the list: to cut off a manager's
-certificate, rotate the CA (docs/security.md).
+the lifeboat API and on the Docker endpoint over TLS from the next request on,
+and agents on their node API within a heartbeat (the list comes with every
+heartbeat answer). A host's certificates are revoked by \`lifeboat node rm HOST\`;
+this is for the rest: an operator's leaked client key, a manager's.
 
 Examples:
   lifeboat cert revoke --cert ~/.lifeboat/alice/cert.pem
