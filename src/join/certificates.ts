@@ -3,6 +3,7 @@ import { PrefixMirror } from '../store/prefix-mirror.ts';
 import type { PeerIdentity, Role } from '../pki/index.ts';
 import { PkiError } from '../pki/errors.ts';
 import { normalizeSerial } from '../pki/serial.ts';
+import { withDeadline } from '../util/deadline.ts';
 
 export const CERTS = 'pki/certs/';
 export const REVOKED = 'pki/revoked/';
@@ -72,7 +73,12 @@ export class Certificates {
   async isRevoked(serial: string): Promise<RevokedRecord | undefined> {
     const s = normalizeSerial(serial);
     try {
-      this.lastKnown = await this.revoked.get();
+      // a store that does not answer must not hold up every request: the last list read answers meanwhile
+      this.lastKnown = await withDeadline(
+        this.revoked.get(),
+        1000,
+        'the revocation list was not read within 1 s',
+      );
     } catch {
       // the read that failed is the store's problem; callers see it on their own reads
     }

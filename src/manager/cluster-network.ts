@@ -64,7 +64,7 @@ export class ManagerClusterNetwork {
   start(): void {
     void this.ensureRecord();
     if (this.o.routes) {
-      this.routes = new HostRoutes(this.o.log);
+      this.routes = new HostRoutes(this.o.log, undefined, undefined, () => this.subnet);
       this.timer = setInterval(() => {
         this.routing ??= this.routeHere().finally(() => (this.routing = undefined));
       }, 250);

@@ -114,3 +114,24 @@ test("a host's DNS gets the other hosts' containers by name and alias, marked as
   // Podman's own lines (address, name, container ID) are not ours
   assert.deepEqual(linesOf(`10.210.0.3\tpeer\tc330a1ca869d\n${mine[0]}\n`), mine);
 });
+
+test("a manager's routes stay in its own subnet: another cluster's on the same machine are left alone", async () => {
+  const calls: string[] = [];
+  const run: Run = async (cmd, args) => {
+    calls.push(`${cmd} ${args.join(' ')}`);
+    if (args.includes('show'))
+      return JSON.stringify([
+        { dst: '10.199.0.2', gateway: '10.99.0.11' },
+        { dst: '10.181.0.7', gateway: '10.81.0.12' },
+      ]);
+    return '';
+  };
+  const r = new HostRoutes(
+    createLogger('test'),
+    run,
+    () => 0,
+    () => parseSubnet('10.181.0.0/16'),
+  );
+  await r.reconcile([]);
+  assert.deepEqual(calls.slice(1), ['ip route del 10.181.0.7/32 proto 177']);
+});

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { errorMessage } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { CLUSTER_BRIDGE, ROUTE_PROTO, type ClusterNetworkPlan } from './cluster-network.ts';
-import { parseSubnet } from './subnet.ts';
+import { contains, parseSubnet, type Subnet } from './subnet.ts';
 
 const exec = promisify(execFile);
 
@@ -50,6 +50,8 @@ export class HostRoutes {
     private readonly log: Logger,
     private readonly run: Run = defaultRun,
     private readonly now: () => number = () => performance.now(),
+    /** Only routes into this subnet are this instance's (a manager's namespace may hold other clusters'). */
+    private readonly scope?: () => Subnet | undefined,
   ) {}
 
   /** This host takes `ip` (a restore, a create): no route may send it elsewhere from now on. */
@@ -133,7 +135,13 @@ export class HostRoutes {
     const listed = JSON.parse(
       (await this.run('ip', ['-j', '-4', 'route', 'show', 'proto', String(ROUTE_PROTO)])) || '[]',
     ) as { dst: string; gateway?: string }[];
-    for (const r of listed) have.set(r.dst.replace(/\/32$/, ''), r.gateway ?? '');
+    const scope = this.scope?.();
+    for (const r of listed) {
+      const ip = r.dst.replace(/\/32$/, '');
+      // another cluster's routes in the same namespace (two local clusters on one machine) are not ours
+      if (scope && !contains(scope, ip)) continue;
+      have.set(ip, r.gateway ?? '');
+    }
     let added = 0;
     let removed = 0;
     const changed: string[] = [];
