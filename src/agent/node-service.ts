@@ -26,6 +26,7 @@ import type {
   PreparedMigration,
   PrepareMigrationRequest,
   RestoreOutcome,
+  RestoreInPlaceOptions,
   RestoreRequest,
   TransferGrant,
   TransferMode,
@@ -266,8 +267,10 @@ export class NodeService extends PodmanNode implements NodeClient {
     await this.requireStore().removeContainer(key);
   }
 
-  async restoreInPlace(name: string, opts: { tcpEstablished?: boolean } = {}): Promise<void> {
-    await this.criu(() => this.podman.restore(name, { ...opts, keep: false }));
+  async restoreInPlace(name: string, opts: RestoreInPlaceOptions = {}): Promise<void> {
+    const { clusterAddress, ...restore } = opts;
+    if (clusterAddress) await this.routes?.claim(clusterAddress);
+    await this.criu(() => this.podman.restore(name, { ...restore, keep: false }));
   }
 
   async preDump(name: string): Promise<void> {

@@ -576,7 +576,7 @@ export class Migrator {
           try {
             return await target.restoreFromStore(key, ref, {
               tcpEstablished,
-              ...(clusterAddress ? { clusterAddress } : {}),
+              ...(clusterAddressOf(rec.spec) ? { clusterAddress: clusterAddressOf(rec.spec)! } : {}),
             });
           } finally {
             await source!.deleteCheckpoints(key).catch(() => undefined);
@@ -721,9 +721,15 @@ export class Migrator {
         targetNote = `; ${preparedOn!.target.name} failed: if it comes back with a copy, reconciliation removes it`;
       }
       if (frozen && source) {
+        const address = clusterAddressOf(rec.spec);
         try {
           const still = await source.inspect(rec.name);
-          if (!still.State.Running) await source.restoreInPlace(rec.name, { tcpEstablished: true });
+          if (!still.State.Running)
+            await source.restoreInPlace(rec.name, {
+              tcpEstablished: true,
+              // taken back on the source first: the target may already route it away from here
+              ...(address ? { clusterAddress: address } : {}),
+            });
           rolledBack = true;
           where = `container ${rec.name} restored and running again on ${from}`;
         } catch (rbErr) {

@@ -1,3 +1,4 @@
+import { clusterAddressOf } from '../network/cluster-network.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
@@ -134,7 +135,10 @@ async function settleOne(
   if (where.get(rec.node) === 'stopped' && healthy.includes(rec.node)) {
     for (const [h] of where) if (h !== rec.node) await removeOn(h);
     try {
-      await d.nodes.client(rec.node).restoreInPlace(name, { tcpEstablished: true });
+      const address = clusterAddressOf(rec.spec);
+      await d.nodes
+        .client(rec.node)
+        .restoreInPlace(name, { tcpEstablished: true, ...(address ? { clusterAddress: address } : {}) });
       return settle(
         'restored-on-source',
         (r) => ({

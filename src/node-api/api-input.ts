@@ -7,6 +7,7 @@ import type {
   Compression,
   PeerRef,
   PrepareMigrationRequest,
+  RestoreInPlaceOptions,
   RestoreRequest,
   SourcePreparation,
   TransferGrant,
@@ -205,11 +206,16 @@ export function reconcileBody(value: unknown): { elsewhere: string[] } {
   return { elsewhere: list.map((n) => containerName(n)) };
 }
 
-export function restoreInPlaceBody(value: unknown): { tcpEstablished?: boolean } {
+export function restoreInPlaceBody(value: unknown): RestoreInPlaceOptions {
   const obj = object(value ?? {}, 'request body');
-  onlyKeys(obj, ['tcpEstablished'], 'request body');
+  onlyKeys(obj, ['tcpEstablished', 'clusterAddress'], 'request body');
   const v = optionalBool(obj, 'tcpEstablished', 'request body');
-  return v === undefined ? {} : { tcpEstablished: v };
+  return {
+    ...(v === undefined ? {} : { tcpEstablished: v }),
+    ...(obj['clusterAddress'] !== undefined
+      ? { clusterAddress: ipv4(obj['clusterAddress'], 'clusterAddress') }
+      : {}),
+  };
 }
 
 const GRANT_ID = /^[A-Za-z0-9_-]{43}$/;

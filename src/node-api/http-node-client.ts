@@ -22,6 +22,7 @@ import type {
   PreparedMigration,
   PrepareMigrationRequest,
   RestoreOutcome,
+  RestoreInPlaceOptions,
   RestoreRequest,
   TransferGrant,
 } from './node-client.ts';
@@ -171,7 +172,7 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
     });
   }
 
-  async restoreInPlace(name: string, opts: { tcpEstablished?: boolean } = {}): Promise<void> {
+  async restoreInPlace(name: string, opts: RestoreInPlaceOptions = {}): Promise<void> {
     await this.json('POST', `/v1/containers/${enc(name)}/restore-in-place`, { json: opts, timeoutMs: 0 });
   }
 

@@ -113,6 +113,13 @@ export interface MigrationOutcome extends RestoreOutcome {
   compression: Compression;
 }
 
+/** A move's rollback on its source: the checkpoint just taken, restored where it was. */
+export interface RestoreInPlaceOptions {
+  tcpEstablished?: boolean;
+  /** Its cluster-network address: taken back here first (no route may still send it to the failed target). */
+  clusterAddress?: string;
+}
+
 export interface RestoreRequest {
   name?: string;
   tcpEstablished?: boolean;
@@ -151,7 +158,7 @@ export interface NodeClient {
   /** Restores an archive the manager kept (`docker start --checkpoint`). */
   restoreFromStream(input: Readable, opts?: RestoreRequest): Promise<RestoreOutcome>;
   /** Restores a container from the checkpoint it kept here (rollback of a failed migration). */
-  restoreInPlace(name: string, opts?: { tcpEstablished?: boolean }): Promise<void>;
+  restoreInPlace(name: string, opts?: RestoreInPlaceOptions): Promise<void>;
   /** Pre-dump (memory only, container keeps running); needs soft-dirty tracking. */
   preDump(name: string): Promise<void>;
   checkpointToStore(
