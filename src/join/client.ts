@@ -1,4 +1,3 @@
-import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import https from 'node:https';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -6,7 +5,7 @@ import { createCertificateRequest } from '../pki/csr.ts';
 import { PkiError } from '../pki/errors.ts';
 import { certificatePaths } from '../pki/layout.ts';
 import { writeCertificate } from '../pki/issue.ts';
-import { roleFromOu } from '../pki/roles.ts';
+import { serverIdentityCheck } from '../pki/tls.ts';
 import {
   certificateMode,
   fileExists,
@@ -181,14 +180,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinResult> {
     {
       ca: caPem,
       rejectUnauthorized: true,
-      checkServerIdentity: (host: string, cert: PeerCertificate) => {
-        const mismatch = checkServerIdentity(host, cert);
-        if (mismatch) return mismatch;
-        const subject = cert.subject as unknown as Record<string, string | string[] | undefined>;
-        if (roleFromOu(subject['OU']) !== 'manager')
-          return new Error(`${host} does not hold a manager certificate`);
-        return undefined;
-      },
+      checkServerIdentity: serverIdentityCheck({ serverRoles: ['manager'] }),
     },
     { token: o.token.trim(), csr: csrPem },
     timeoutMs,

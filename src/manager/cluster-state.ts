@@ -1,7 +1,7 @@
 import type { ClusterStore } from '../store/index.ts';
 import { PrefixMirror } from '../store/prefix-mirror.ts';
 import { CLUSTER_NETWORK, clusterAddressOf } from '../network/cluster-network.ts';
-import { addressKey } from '../network/address-pool.ts';
+import { releaseAddress } from '../network/address-pool.ts';
 import { LifeboatError } from '../util/errors.ts';
 import {
   AVAILABILITY,
@@ -160,11 +160,7 @@ export class ClusterState {
     await this.store.delete(TICKERS + name);
     // its cluster address goes back to the pool (if it still holds it)
     const ip = rec ? clusterAddressOf(rec.spec) : undefined;
-    if (ip)
-      await this.store.txn({
-        compare: [{ key: addressKey(CLUSTER_NETWORK, ip), value: name }],
-        success: [{ op: 'delete', key: addressKey(CLUSTER_NETWORK, ip) }],
-      });
+    if (ip) await releaseAddress(this.store, CLUSTER_NETWORK, ip, name);
   }
 
   async ticker(name: string): Promise<TickerRecord | undefined> {

@@ -8,7 +8,13 @@ import { Router } from '../api/http/router.ts';
 import { listenTracked, serve, type RunningServer } from '../api/http/serve.ts';
 import { createDockerApiRouter, startDockerApiServer } from '../api/docker/server.ts';
 import { startDockerApiTlsServer } from '../api/docker/tls-server.ts';
-import { authorizePeer, serverTlsOptions, type ClusterCa, type TlsBundle } from '../pki/index.ts';
+import {
+  authorizePeer,
+  firstCertificatePem,
+  serverTlsOptions,
+  type ClusterCa,
+  type TlsBundle,
+} from '../pki/index.ts';
 import { Certificates } from '../join/certificates.ts';
 import { ManagerClusterNetwork, type ClusterNetworkOptions } from './cluster-network.ts';
 import { JoinService } from '../join/service.ts';
@@ -632,8 +638,7 @@ export class Manager {
 
   /** The CA certificate this manager's identity chains to (the first of its trust bundle). */
   get caPem(): string {
-    const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(this.o.tls.caPem);
-    return (m?.[0] ?? this.o.tls.caPem) + '\n';
+    return firstCertificatePem(this.o.tls.caPem, "the manager's CA bundle") + '\n';
   }
 
   /**

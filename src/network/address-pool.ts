@@ -9,6 +9,19 @@ export function addressKey(network: string, ip: string): string {
   return `${IPAM}${network}/${ip}`;
 }
 
+/** Gives `ip` back to the pool if `container` still holds it. */
+export async function releaseAddress(
+  store: Pick<ClusterStore, 'txn'>,
+  network: string,
+  ip: string,
+  container: string,
+): Promise<void> {
+  await store.txn({
+    compare: [{ key: addressKey(network, ip), value: container }],
+    success: [{ op: 'delete', key: addressKey(network, ip) }],
+  });
+}
+
 /**
  * Addresses of the cluster network, unique across the cluster: each is a key
  * in the store, taken with a create-if-absent transaction, so two managers
@@ -98,9 +111,6 @@ export class AddressPool {
 
   /** Gives the address back if `container` still holds it. */
   async release(ip: string, container: string): Promise<void> {
-    await this.store.txn({
-      compare: [{ key: this.key(ip), value: container }],
-      success: [{ op: 'delete', key: this.key(ip) }],
-    });
+    await releaseAddress(this.store, this.network, ip, container);
   }
 }

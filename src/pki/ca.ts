@@ -210,7 +210,8 @@ export async function loadClusterCa(dir: string): Promise<ClusterCa> {
   return { dir, certPath, keyPath, certPem: first + '\n', certificate, privateKey, signingAlgorithm };
 }
 
-function firstCertificatePem(pem: string, path: string): string {
+/** The first PEM certificate of a file or bundle (a CA bundle may hold the old and new CA during a rotation). */
+export function firstCertificatePem(pem: string, path: string): string {
   const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
   if (match === null) throw new PkiError('pki_invalid_pem', `${path} holds no PEM certificate`);
   return match[0];

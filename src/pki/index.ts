@@ -1,4 +1,4 @@
-export { caCertFile, caKeyFile, caPaths, createClusterCa, loadClusterCa } from './ca.ts';
+export { caCertFile, caKeyFile, caPaths, createClusterCa, firstCertificatePem, loadClusterCa } from './ca.ts';
 export type { ClusterCa, CreateClusterCaOptions, CreatedClusterCa } from './ca.ts';
 export { PkiError } from './errors.ts';
 export {
@@ -27,6 +27,7 @@ export {
   loadTlsBundle,
   peerIdentity,
   requireRoles,
+  serverIdentityCheck,
   serverTlsOptions,
 } from './tls.ts';
 export type {

@@ -239,39 +239,50 @@ export interface ClientTlsOptions {
  * check applies unchanged and verification is never switched off.
  */
 export function clientTlsOptions(bundle: TlsBundle, settings: ClientTlsSettings = {}): ClientTlsOptions {
-  const { serverRoles } = settings;
   const options: ClientTlsOptions = {
     ca: bundle.caPem,
     cert: bundle.certPem,
     key: bundle.keyPem,
     minVersion: settings.minVersion ?? defaultMinVersion,
     rejectUnauthorized: true,
-    checkServerIdentity: (connectedHost, cert) => {
-      const host = settings.servername ?? connectedHost;
-      const mismatch = defaultCheckServerIdentity(host, cert);
-      if (mismatch !== undefined) return mismatch;
-      const expected = settings.serverIdentity;
-      if (expected !== undefined && identityOf(cert)?.name !== expected)
-        return new PkiError(
-          'pki_server_identity',
-          `server ${host} presented the certificate of ${identityOf(cert)?.name ?? 'no lifeboat identity'}; expected ${expected}`,
-          {
-            status: 502,
-            hint: 'the host at this address is not the one it claims to be: check its certificate',
-          },
-        );
-      if (serverRoles === undefined) return undefined;
-      const server = identityOf(cert);
-      if (server !== undefined && serverRoles.includes(server.role)) return undefined;
-      return new PkiError(
-        'pki_server_role',
-        `server ${host} presented a ${server?.role ?? 'role-less'} certificate; expected ${serverRoles.join(' or ')}`,
-        { status: 502, hint: 'check that the address points to the right lifeboat component' },
-      );
-    },
+    checkServerIdentity: serverIdentityCheck(settings),
   };
   // SNI must not carry an IP address (RFC 6066); the check above still verifies it against the IP SANs.
   if (settings.servername !== undefined && isIP(settings.servername) === 0)
     options.servername = settings.servername;
   return options;
+}
+
+/**
+ * The server check of a client: the standard host name check, then the
+ * lifeboat identity and role the settings ask for. Also for a caller that
+ * presents no certificate of its own (a host joining).
+ */
+export function serverIdentityCheck(
+  settings: Pick<ClientTlsSettings, 'servername' | 'serverIdentity' | 'serverRoles'>,
+): (connectedHost: string, cert: PeerCertificate) => Error | undefined {
+  const { serverRoles } = settings;
+  return (connectedHost, cert) => {
+    const host = settings.servername ?? connectedHost;
+    const mismatch = defaultCheckServerIdentity(host, cert);
+    if (mismatch !== undefined) return mismatch;
+    const expected = settings.serverIdentity;
+    if (expected !== undefined && identityOf(cert)?.name !== expected)
+      return new PkiError(
+        'pki_server_identity',
+        `server ${host} presented the certificate of ${identityOf(cert)?.name ?? 'no lifeboat identity'}; expected ${expected}`,
+        {
+          status: 502,
+          hint: 'the host at this address is not the one it claims to be: check its certificate',
+        },
+      );
+    if (serverRoles === undefined) return undefined;
+    const server = identityOf(cert);
+    if (server !== undefined && serverRoles.includes(server.role)) return undefined;
+    return new PkiError(
+      'pki_server_role',
+      `server ${host} presented a ${server?.role ?? 'role-less'} certificate; expected ${serverRoles.join(' or ')}`,
+      { status: 502, hint: 'check that the address points to the right lifeboat component' },
+    );
+  };
 }

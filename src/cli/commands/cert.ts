@@ -13,6 +13,7 @@ import {
   type IssueToDirectoryOptions,
   type Role,
 } from '../../pki/index.ts';
+import { roleFromOu } from '../../pki/roles.ts';
 import { LifeboatError, ValidationError } from '../../util/errors.ts';
 
 export const DEFAULT_PKI_ROOT = '/var/lib/lifeboat/pki';
@@ -394,8 +395,8 @@ Examples:
         const subject = Object.fromEntries(
           c.subject.split('\n').map((l) => l.split('=') as [string, string]),
         );
-        const role = (subject['OU'] ?? '').replace(/^lifeboat-/, '');
-        if (!(roles as readonly string[]).includes(role) || !subject['CN'])
+        const role = roleFromOu(subject['OU']);
+        if (role === undefined || !subject['CN'])
           throw new ValidationError(`${f.cert} is not a lifeboat certificate (no lifeboat role or no CN)`);
         target = { serial: c.serialNumber, name: subject['CN'], role };
       } else if (f.serial !== undefined && f.name !== undefined && f.role !== undefined) {
