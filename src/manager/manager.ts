@@ -151,6 +151,8 @@ export class Manager {
   private metricsServer: RunningServer | undefined;
   readonly metrics: ManagerMetrics;
   private ports: PublishedPortForwarder | undefined;
+  /** Each running container's published ports as last reported (publishedPorts). */
+  private readonly lastPorts = new Map<string, number[]>();
   private dockerTls: { close(): Promise<void> } | undefined;
   private leadership: Leadership | undefined;
   private leaderTimer: NodeJS.Timeout | undefined;
@@ -429,6 +431,10 @@ export class Manager {
         log: this.log.child('ports'),
       });
       this.ports.start();
+      // a moved or restored container's ports follow it now, not at the next interval
+      this.events.subscribe((e) => {
+        if (e.type === 'migrate.done' || e.type === 'restore.done') this.ports?.kick();
+      });
     }
     this.log.info('manager listening', {
       api: this.apiUrl,
@@ -461,21 +467,44 @@ export class Manager {
     return { ready: reasons.length === 0, manager: this.name, ...(leader ? { leader } : {}), store, reasons };
   }
 
-  /** Running containers' published TCP ports, on the host their record says they run on. */
+  /**
+   * Running containers' published TCP ports, on the host their record says
+   * they run on. A move's record changes before the hosts' next reports do:
+   * the source may still list the container, the target not yet. The record
+   * decides the address, and the ports last seen stand in until the new
+   * host reports them, so a client connecting right after a move reaches it.
+   */
   private async publishedPorts(): Promise<PublishedPort[]> {
-    const where = new Map((await this.state.containers()).map((r) => [r.name, r.node]));
-    const out: PublishedPort[] = [];
-    for (const n of await this.registry.healthy())
+    const records = new Map((await this.state.containers()).map((r) => [r.name, r]));
+    const healthy = await this.registry.healthy();
+    const addressOf = new Map(healthy.map((n) => [n.report.name, n.report.address]));
+    const seen = new Map<string, number[]>();
+    for (const n of healthy)
       for (const c of n.report.containers) {
         const name = (c.Names[0] ?? '').replace(/^\//, '');
-        if (c.State !== 'running' || (where.get(name) ?? n.report.name) !== n.report.name) continue;
+        const rec = records.get(name);
+        if (c.State !== 'running' || (seen.has(name) && rec?.node !== n.report.name)) continue;
+        const ports: number[] = [];
         for (const p of c.Ports ?? []) {
           if (p.protocol !== 'tcp' || !p.host_port) continue;
           const range = Math.max(1, (p as { range?: number }).range ?? 1);
-          for (let i = 0; i < range; i++)
-            out.push({ port: p.host_port + i, address: n.report.address, container: name });
+          for (let i = 0; i < range; i++) ports.push(p.host_port + i);
         }
+        seen.set(name, ports);
+        // a container lifeboat does not know is forwarded to the host that reports it
+        if (!rec) addressOf.set(`unrecorded/${name}`, n.report.address);
       }
+    // kept while the record says it runs, or is moving or being restored
+    const live = new Set<string | undefined>(['running', 'migrating', 'restoring']);
+    for (const name of this.lastPorts.keys())
+      if (!seen.has(name) && !live.has(records.get(name)?.phase)) this.lastPorts.delete(name);
+    for (const [name, ports] of seen) this.lastPorts.set(name, ports);
+    const out: PublishedPort[] = [];
+    for (const [name, ports] of this.lastPorts) {
+      const node = records.get(name)?.node;
+      const address = addressOf.get(node ?? `unrecorded/${name}`);
+      if (address) for (const port of ports) out.push({ port, address, container: name });
+    }
     return out;
   }
 

@@ -47,20 +47,33 @@ export class PublishedPortForwarder {
   private readonly refused = new Map<number, ForwardedPort>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private again = false;
 
   constructor(private readonly o: PortForwarderOptions) {}
 
   start(): void {
-    const tick = (): void => {
-      this.running ??= this.reconcile()
-        .catch((err: unknown) =>
-          this.o.log.warn('port forwarding: reconcile failed', { error: errorMessage(err) }),
-        )
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, this.o.intervalMs ?? 1000);
+    this.kick();
+    this.timer = setInterval(() => this.kick(), this.o.intervalMs ?? 1000);
     this.timer.unref();
+  }
+
+  /** Reconciles now (a container moved): the ports follow it before the next interval. */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.reconcile()
+      .catch((err: unknown) =>
+        this.o.log.warn('port forwarding: reconcile failed', { error: errorMessage(err) }),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
   /** What is forwarded now, and what could not be. */
