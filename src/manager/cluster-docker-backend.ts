@@ -73,6 +73,7 @@ import { HostDownError, type NodeRegistry } from './node-registry.ts';
 import { createInCluster } from './placement.ts';
 import type { AddressPool } from '../network/address-pool.ts';
 import { CLUSTER_NETWORK, clusterAddressOf } from '../network/cluster-network.ts';
+import { withDefaultNetwork } from './default-network.ts';
 import { needsOf, type LocalResources } from './local-resources.ts';
 import { pullOnHosts } from './registry-images.ts';
 import type { ContainerPhase, ContainerRecord, NodeRecord } from './records.ts';
@@ -278,10 +279,11 @@ export class ClusterDockerBackend implements DockerBackend {
   }
 
   async createContainer(
-    body: DockerContainerCreateBody,
+    asked: DockerContainerCreateBody,
     name: string | undefined,
   ): Promise<DockerContainerCreateResponse> {
     const wanted = name ? validateContainerName(name) : `lifeboat_${randomBytes(4).toString('hex')}`;
+    const { body, why: networkWhy } = withDefaultNetwork(asked, this.o.addresses !== undefined);
     const hc = body.HostConfig ?? {};
     const ports = Object.entries(hc.PortBindings ?? {}).flatMap(([key, binds]) => {
       const [port, proto] = key.split('/');
@@ -318,6 +320,11 @@ export class ClusterDockerBackend implements DockerBackend {
         return r.Id;
       },
     );
+    if (networkWhy)
+      this.o.events.emit('container.network', `${wanted} ${networkWhy}`, {
+        container: wanted,
+        fields: { network: CLUSTER_NETWORK },
+      });
     this.o.onContainerChange?.(wanted, 'created');
     return { Id: id, Warnings: [] };
   }

@@ -86,6 +86,20 @@ describe('the cluster network: addresses and connections that follow a container
     assert.match(await addressOf('kv'), /^10\.181\.\d+\.\d+$/);
   });
 
+  test('a container with a checkpoint policy that names no network joins it; --network bridge opts out', async () => {
+    const policy = ['-l', 'lifeboat.reschedule=checkpoint', 'localhost/lifeboat/busybox', 'sleep', '3600'];
+    await docker('run', '-d', '--name', 'dflt', ...policy);
+    await docker('run', '-d', '--name', 'local', '--network', 'bridge', ...policy);
+    assert.equal(await docker('inspect', '--format', '{{.HostConfig.NetworkMode}}', 'dflt'), 'lifeboat');
+    assert.match(await addressOf('dflt'), /^10\.181\.\d+\.\d+$/);
+    assert.equal(await docker('inspect', '--format', '{{.HostConfig.NetworkMode}}', 'local'), 'bridge');
+    assert.doesNotMatch(
+      await docker('inspect', '--format', '{{json .NetworkSettings.Networks}}', 'local'),
+      /lifeboat/,
+    );
+    await docker('rm', '-f', 'dflt', 'local');
+  });
+
   test('--keep-connections refuses, before anything is frozen, a container whose address cannot follow', async () => {
     await docker(
       'run',

@@ -4,6 +4,7 @@ import {
   dockerState,
   parseLink,
   parseNetworkMode,
+  networkModeOf,
   toDockerInspect,
   toDockerSummary,
   type PodmanInspect,
@@ -107,6 +108,11 @@ describe('podman to docker shapes', () => {
     assert.deepEqual(parseNetworkMode('container:db'), { container: 'db' });
     assert.deepEqual(parseNetworkMode('mynet'), { nsmode: 'bridge' }, 'a user-defined network: bridge on it');
     assert.throws(() => parseNetworkMode('container:'), /network mode "container:" is not supported/);
+    // inspect names the user-defined network, as Docker does; Podman says bridge for all of them
+    assert.equal(networkModeOf('bridge', ['lifeboat']), 'lifeboat');
+    assert.equal(networkModeOf('bridge', ['podman']), 'bridge');
+    assert.equal(networkModeOf(undefined, []), 'bridge');
+    assert.equal(networkModeOf('host', []), 'host');
     assert.deepEqual(parseLink('db:database'), { target: 'db', alias: 'database' });
     assert.deepEqual(parseLink('/db:/web/database'), { target: 'db', alias: 'database' });
     assert.deepEqual(parseLink('db'), { target: 'db', alias: 'db' });

@@ -546,7 +546,7 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
     ProcessLabel: c.ProcessLabel ?? '',
     AppArmorProfile: c.AppArmorProfile ?? '',
     ExecIDs: c.ExecIDs?.length ? c.ExecIDs : null,
-    HostConfig: dockerHostConfig(c.HostConfig),
+    HostConfig: dockerHostConfig(c.HostConfig, Object.keys(networks)),
     GraphDriver: { Name: c.GraphDriver?.Name ?? c.Driver ?? '', Data: c.GraphDriver?.Data ?? null },
     Mounts: (c.Mounts ?? []).map(mount),
     Config: {
@@ -611,6 +611,17 @@ function dockerHealthConfig(h: HealthConfig): DockerHealthConfig {
   };
 }
 
+/**
+ * Docker names a container's user-defined network as its NetworkMode; Podman
+ * says `bridge` for every bridge network. The first user-defined network the
+ * container is on is named, as Docker does (the host's default: `bridge`).
+ */
+export function networkModeOf(podmanMode: string | undefined, networks: string[]): string {
+  const mode = podmanMode ?? 'bridge';
+  if (mode !== 'bridge') return mode;
+  return networks.find((n) => n !== 'podman' && n !== 'bridge') ?? 'bridge';
+}
+
 /** Podman-only keys of its inspect's HostConfig, which Docker's has not. */
 const PODMAN_ONLY_HOST_CONFIG = [
   'CgroupManager',
@@ -626,7 +637,10 @@ const PODMAN_ONLY_HOST_CONFIG = [
  * with Docker's names where they differ: the log driver (Podman's k8s-file
  * is Docker's json-file), ulimit names (`RLIMIT_NOFILE` is `nofile`).
  */
-function dockerHostConfig(p: PodmanInspect['HostConfig']): DockerContainerInspect['HostConfig'] {
+function dockerHostConfig(
+  p: PodmanInspect['HostConfig'],
+  networks: string[],
+): DockerContainerInspect['HostConfig'] {
   const rest: Record<string, unknown> = { ...p };
   for (const k of PODMAN_ONLY_HOST_CONFIG) delete rest[k];
   const logType = p.LogConfig?.Type || 'k8s-file';
@@ -638,7 +652,7 @@ function dockerHostConfig(p: PodmanInspect['HostConfig']): DockerContainerInspec
     Links: p.Links ?? null,
     VolumesFrom: p.VolumesFrom ?? null,
     ExtraHosts: p.ExtraHosts ?? null,
-    NetworkMode: p.NetworkMode ?? 'bridge',
+    NetworkMode: networkModeOf(p.NetworkMode, networks),
     PortBindings: portMap(p.PortBindings),
     PublishAllPorts: p.PublishAllPorts ?? false,
     Memory: p.Memory ?? 0,
@@ -700,7 +714,7 @@ export function toDockerSummary(c: PodmanListEntry, now: number): DockerContaine
       now,
       health: c.Status,
     }),
-    HostConfig: { NetworkMode: c.Networks?.length ? 'bridge' : 'default' },
+    HostConfig: { NetworkMode: c.Networks?.length ? networkModeOf('bridge', c.Networks) : 'default' },
     NetworkSettings: { Networks: networks },
     Mounts: (c.Mounts ?? []).map((d) => mount({ Destination: d })),
   };
