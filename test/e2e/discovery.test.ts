@@ -100,4 +100,55 @@ describe('static discovery: a file:// host list polled by the manager', () => {
     );
     await docker('rm', '-f', 'polled');
   });
+
+  test('the cluster network on polled agents: the plan comes with the answer to each pulled heartbeat', async () => {
+    const net = ['--network', 'lifeboat'];
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'kv',
+      ...net,
+      '-e',
+      'constraint:node==d1',
+      'localhost/lifeboat/redis',
+    );
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'peer',
+      ...net,
+      '-e',
+      'constraint:node==d2',
+      'localhost/lifeboat/busybox',
+      'sleep',
+      '3600',
+    );
+    const ip = await docker(
+      'inspect',
+      '--format',
+      '{{(index .NetworkSettings.Networks "lifeboat").IPAddress}}',
+      'kv',
+    );
+    const ping = (to: string): Promise<string> =>
+      waitFor(`the peer reaches ${to}`, 10_000, async () =>
+        docker('exec', 'peer', 'sh', '-c', `printf 'PING\\r\\n' | nc -w 1 ${to} 6379`).catch(() => undefined),
+      );
+    assert.match(await ping(ip), /\+PONG/, 'd2 routes the address of a container on d1');
+    assert.match(await ping('kv'), /\+PONG/, 'and knows its name');
+    // moved to the peer's host and back: the way follows it each time
+    for (const to of ['d2', 'd1']) {
+      const last = await api.request<{ result?: unknown; error?: unknown }>(
+        'POST',
+        `/lifeboat/v1/containers/kv/migrate`,
+        { to, keepConnections: true },
+        () => undefined,
+      );
+      assert.ok(last.result, `moved to ${to}: ${JSON.stringify(last.error)}`);
+      assert.match(await ping('kv'), /\+PONG/, `kv on ${to}, by name`);
+      assert.match(await ping(ip), /\+PONG/, `kv on ${to}, by address`);
+    }
+    await docker('rm', '-f', 'kv', 'peer');
+  });
 });
