@@ -12,7 +12,7 @@ import type {
   CheckpointRef,
 } from '../checkpoint/store/index.ts';
 import type { HostCapabilities } from '../engine/capabilities.ts';
-import { ImageNotFoundError, SOFT_DIRTY_MISSING } from '../engine/errors.ts';
+import { ContainerNotFoundError, ImageNotFoundError, SOFT_DIRTY_MISSING } from '../engine/errors.ts';
 import type { PodmanClient } from '../engine/podman-client.ts';
 import type { CheckpointOptions, ContainerCreateSpec, RestoreResult } from '../engine/types.ts';
 import type {
@@ -43,6 +43,7 @@ import { gzipMBps } from './gzip-speed.ts';
 import { MigrationTarget } from './migration-target.ts';
 import { HostRoutes } from '../network/host-routes.ts';
 import { HostNames } from '../network/host-names.ts';
+import { HostLeases, type LeaseHolder } from '../network/host-leases.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
@@ -108,6 +109,8 @@ export class NodeService extends PodmanNode implements NodeClient {
   private readonly routes: HostRoutes | undefined;
   /** The other hosts' cluster-network containers in this host's DNS for the network. */
   private readonly names: HostNames | undefined;
+  /** CNI's leases of cluster addresses on this host: a stale one is released before its address comes back. */
+  private readonly leases: HostLeases | undefined;
   private readonly dumps = { started: 0, running: 0 };
   /** Set by the agent (agent-metrics.ts); undefined where nobody scrapes (tests). */
   metrics: AgentMetrics | undefined;
@@ -127,6 +130,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     this.restorer = new PreparedRestore(this.podman, this.hostPaths, this.spoolDir, this.log);
     this.routes = opts.clusterNetwork ? new HostRoutes(this.log.child('network')) : undefined;
     this.names = opts.clusterNetwork ? new HostNames(this.log.child('network')) : undefined;
+    this.leases = opts.clusterNetwork ? new HostLeases(this.log.child('network')) : undefined;
     if (this.routes)
       this.routes.routed = async (ips) => {
         await this.forgetNeighbours(ips);
@@ -212,8 +216,26 @@ export class NodeService extends PodmanNode implements NodeClient {
   /** Creates a container under this host's cgroup parent (so a power loss takes it too). */
   async create(spec: ContainerCreateSpec): Promise<string> {
     const ip = clusterAddressOf(spec);
-    if (ip) await this.routes?.claim(ip);
+    if (ip) await this.claimAddress(ip);
     return this.podman.createContainer({ ...spec, cgroupParent: this.hostPaths.cgroupParent });
+  }
+
+  /**
+   * A cluster address becomes this host's: routed here from now on, and
+   * free in this host's IPAM unless a live container holds it.
+   */
+  private async claimAddress(ip: string): Promise<void> {
+    await this.routes?.claim(ip);
+    await this.leases?.releaseStale(ip, (id) => this.leaseHolder(id));
+  }
+
+  private async leaseHolder(id: string): Promise<LeaseHolder> {
+    try {
+      const c = await this.podman.inspectContainer(id);
+      return c.State.Running || c.State.Paused ? 'live' : 'gone';
+    } catch (err) {
+      return err instanceof ContainerNotFoundError ? 'gone' : 'unknown';
+    }
   }
 
   /**
@@ -269,7 +291,7 @@ export class NodeService extends PodmanNode implements NodeClient {
 
   async restoreInPlace(name: string, opts: RestoreInPlaceOptions = {}): Promise<void> {
     const { clusterAddress, ...restore } = opts;
-    if (clusterAddress) await this.routes?.claim(clusterAddress);
+    if (clusterAddress) await this.claimAddress(clusterAddress);
     await this.criu(() => this.podman.restore(name, { ...restore, keep: false }));
   }
 
@@ -412,7 +434,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     const t0 = Date.now();
     if (opts.clusterAddress) {
       // the address is this host's from now on, and the container gets it or nothing
-      await this.routes?.claim(opts.clusterAddress);
+      await this.claimAddress(opts.clusterAddress);
       opts = { ...opts, ignoreStaticIp: false };
     }
     const supported = opts.name === undefined ? await this.restorer.supported() : { ok: false };
@@ -544,7 +566,7 @@ export class NodeService extends PodmanNode implements NodeClient {
   }
 
   async prepareMigration(req: PrepareMigrationRequest): Promise<PreparedMigration> {
-    if (req.clusterAddress) await this.routes?.claim(req.clusterAddress);
+    if (req.clusterAddress) await this.claimAddress(req.clusterAddress);
     return this.target.prepare(req);
   }
 

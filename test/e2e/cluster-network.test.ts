@@ -233,7 +233,7 @@ describe('the cluster network: addresses and connections that follow a container
     });
   });
 
-  test('its host dies: restored elsewhere at the same address, where a new connection works', async () => {
+  test('its host dies: restored elsewhere at the same address, where a new connection works; moved back once it rebooted', async () => {
     const ip = await addressOf('kv');
     const from = await hostOf('kv');
     const before = await RedisClient.waitReady(ip, 6379);
@@ -259,5 +259,19 @@ describe('the cluster network: addresses and connections that follow a container
     ]);
     console.log(`# the connection from before the failover: ${fate}`);
     before.close();
+
+    // the dead host boots with CNI's lease of the address still on its disk (its copy never tore its
+    // network down): moved back there, the container gets its address all the same
+    await new LocalCluster({ root: ROOT }).host(from).reboot();
+    await waitFor(`${from} healthy again`, 30_000, async () => {
+      const nodes = await api.request<{ name: string; status: string }[]>('GET', '/lifeboat/v1/nodes');
+      return nodes.find((n) => n.name === from)?.status === 'healthy' ? true : undefined;
+    });
+    await move('kv', from);
+    assert.equal(await hostOf('kv'), from);
+    assert.equal(await addressOf('kv'), ip, 'the same address back on the rebooted host');
+    const back = await RedisClient.waitReady(ip, 6379, 10_000);
+    assert.equal(await back.command(['GET', 'kept']), 'yes');
+    back.close();
   });
 });
