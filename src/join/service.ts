@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Keyring } from '../checkpoint/crypto/index.ts';
 import { readCertificateRequest } from '../pki/csr.ts';
 import { PkiError } from '../pki/errors.ts';
@@ -5,16 +6,17 @@ import { signCertificate } from '../pki/issue.ts';
 import { readPemFile } from '../pki/secure-files.ts';
 import type { ClusterCa } from '../pki/index.ts';
 import type { Logger } from '../util/log.ts';
-import { ValidationError } from '../util/errors.ts';
+import { parseBody } from '../util/schema.ts';
 import type { Certificates } from './certificates.ts';
 import { caDigest, parseJoinToken } from './token.ts';
 import type { JoinRole, JoinTokens } from './tokens.ts';
 
-export interface JoinRequest {
-  token: string;
-  /** PKCS#10, PEM: the host's public key and the names it asks for. */
-  csr: string;
-}
+/** A join request's body (src/util/schema.ts: validation, type and OpenAPI schema in one). */
+export const JoinRequestBody = z.strictObject({
+  token: z.string().min(1).describe('the join token, LBTKN-1-...'),
+  csr: z.string().min(1).describe("PKCS#10, PEM: the host's public key and the names it asks for"),
+});
+export type JoinRequest = z.infer<typeof JoinRequestBody>;
 
 export interface JoinResponse {
   role: JoinRole;
@@ -30,12 +32,7 @@ export interface JoinResponse {
 }
 
 export function parseJoinRequest(body: unknown): JoinRequest {
-  const o = body as Partial<Record<keyof JoinRequest, unknown>> | null;
-  if (typeof o?.token !== 'string' || typeof o.csr !== 'string')
-    throw new ValidationError(
-      'a join request is {"token": "LBTKN-1-...", "csr": "-----BEGIN CERTIFICATE REQUEST-----..."}',
-    );
-  return { token: o.token, csr: o.csr };
+  return parseBody(JoinRequestBody, body, 'a join request');
 }
 
 export interface JoinServiceOptions {

@@ -8,7 +8,7 @@ import { Router } from '../api/http/router.ts';
 import type { RequestContext } from '../api/http/context.ts';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
-import { authorizePeer, isRole, peerIdentity, type Role } from '../pki/index.ts';
+import { authorizePeer, peerIdentity, type Role } from '../pki/index.ts';
 import { ValidationError, errorMessage, LifeboatError } from '../util/errors.ts';
 import type { Manager } from './manager.ts';
 import { ContainerNotInClusterError } from './cluster-state.ts';
@@ -22,6 +22,8 @@ import { parseJoinRequest } from '../join/service.ts';
 import { DEFAULT_TOKEN_TTL_MS, parseJoinRole } from '../join/tokens.ts';
 import { PkiError } from '../pki/errors.ts';
 import { parseDuration } from '../policy/duration.ts';
+import { parseBody } from '../util/schema.ts';
+import { CheckpointBody, MigrateBody, RestoreBody, RevokeBody } from './api-bodies.ts';
 
 /**
  * lifeboat's own API, beside the Docker one: what Docker's lacks (hosts,
@@ -220,16 +222,7 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
   r.post(
     `${API_PREFIX}/certificates/revoke`,
     guard(users, async (ctx) => {
-      const b = (await ctx.json()) as { serial?: unknown; name?: unknown; role?: unknown } | null;
-      if (
-        typeof b?.serial !== 'string' ||
-        !/^[0-9A-Fa-f:]{1,128}$/.test(b.serial) ||
-        typeof b.name !== 'string' ||
-        !isRole(b.role)
-      )
-        throw new ValidationError(
-          'a revocation is {"serial": HEX, "name": CN, "role": "client"|"agent"|"manager"}',
-        );
+      const b = parseBody(RevokeBody, await ctx.json(), 'a revocation');
       const by = peerIdentity(ctx.req.socket)?.name ?? 'unknown';
       const rec = await m.certificates.revokeSerial(b.serial.replace(/:/g, ''), b.role, b.name, by);
       m.events.emit(
@@ -388,31 +381,19 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
     }),
   );
 
-  const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
-  const str = (v: unknown, what: string): string | undefined => {
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') throw new ValidationError(`${what} must be a string`);
-    return v;
-  };
   r.post(
     `${API_PREFIX}/containers/{name}/checkpoint`,
     guard(users, async (ctx) => {
-      const b = ((await ctx.json()) ?? {}) as Record<string, unknown>;
-      const imageDir = str(b['imageDir'], 'imageDir');
-      if (!imageDir) throw new ValidationError('imageDir is required');
-      const workDir = str(b['workDir'], 'workDir');
-      const preImageDir = str(b['preImageDir'], 'preImageDir');
+      const b = parseBody(CheckpointBody, (await ctx.json()) ?? {}, 'a checkpoint request');
       ctx.send(
         200,
         await m.checkpoints.checkpoint({
+          ...b,
           container: nameParam(ctx, 'name'),
-          imageDir,
-          ...(workDir ? { workDir } : {}),
-          ...(preImageDir ? { preImageDir } : {}),
-          leaveRunning: bool(b['leaveRunning']) ?? false,
-          preDump: bool(b['preDump']) ?? false,
-          trackMem: bool(b['trackMem']) ?? false,
-          tcpEstablished: bool(b['tcpEstablished']) ?? true,
+          leaveRunning: b.leaveRunning ?? false,
+          preDump: b.preDump ?? false,
+          trackMem: b.trackMem ?? false,
+          tcpEstablished: b.tcpEstablished ?? true,
         }),
       );
     }),
@@ -420,21 +401,10 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
   r.post(
     `${API_PREFIX}/containers/{name}/restore`,
     guard(users, async (ctx) => {
-      const b = ((await ctx.json()) ?? {}) as Record<string, unknown>;
-      const imageDir = str(b['imageDir'], 'imageDir');
-      if (!imageDir) throw new ValidationError('imageDir is required');
-      const workDir = str(b['workDir'], 'workDir');
-      const node = str(b['node'], 'node');
-      if (node !== undefined && !NAME_RE.test(node)) throw new ValidationError(`invalid host name "${node}"`);
+      const b = parseBody(RestoreBody, (await ctx.json()) ?? {}, 'a restore request');
       ctx.send(
         200,
-        await m.checkpoints.restore({
-          container: nameParam(ctx, 'name'),
-          imageDir,
-          ...(workDir ? { workDir } : {}),
-          ...(node ? { node } : {}),
-          force: bool(b['force']) ?? false,
-        }),
+        await m.checkpoints.restore({ ...b, container: nameParam(ctx, 'name'), force: b.force ?? false }),
       );
     }),
   );
@@ -453,38 +423,16 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
     `${API_PREFIX}/containers/{name}/migrate`,
     guard(users, async (ctx) => {
       const name = nameParam(ctx, 'name');
-      const raw = (await ctx.json()) ?? {};
-      if (typeof raw !== 'object' || Array.isArray(raw))
-        throw new ValidationError('the body must be a JSON object');
-      const body = raw as {
-        env?: unknown;
-        labels?: unknown;
-        to?: unknown;
-        via?: unknown;
-        compression?: unknown;
-        withNetwork?: unknown;
-        keepConnections?: unknown;
-      };
+      const body = parseBody(MigrateBody, (await ctx.json()) ?? {}, 'a migration request');
       // answer 404 before the 200 of the progress stream
       if (!(await m.state.container(name))) throw new ContainerNotInClusterError(name);
-      const env = Array.isArray(body.env) ? body.env.map(String) : [];
-      const labels =
-        body.labels && typeof body.labels === 'object' ? (body.labels as Record<string, string>) : {};
-      const to = ctx.string('to') ?? (typeof body.to === 'string' ? body.to : undefined);
-      const via = ctx.string('via') ?? (typeof body.via === 'string' ? body.via : 'stream');
-      if (via !== 'stream' && via !== 'store')
-        throw new ValidationError(`via must be stream or store, got "${via}"`);
+      // query parameters (the CLI's) take precedence over the body
+      const to = ctx.string('to') ?? body.to;
       if (to !== undefined && !NAME_RE.test(to)) throw new ValidationError(`invalid host name "${to}"`);
-      const compression = ctx.string('compression') ?? body.compression;
-      if (
-        compression !== undefined &&
-        compression !== 'none' &&
-        compression !== 'gzip' &&
-        compression !== 'auto'
-      )
-        throw new ValidationError(
-          `compression must be none, gzip or auto, got ${JSON.stringify(compression)}`,
-        );
+      const via = parseBody(MigrateBody.shape.via, ctx.string('via'), 'via') ?? body.via ?? 'stream';
+      const compression =
+        parseBody(MigrateBody.shape.compression, ctx.string('compression'), 'compression') ??
+        body.compression;
       await streamProgress(
         ctx,
         (line) =>
@@ -492,8 +440,8 @@ export function lifeboatApiRouter(m: Manager, forwarder?: LeaderForwarder): Rout
             {
               container: name,
               ...(to ? { to } : {}),
-              env,
-              labels,
+              env: body.env ?? [],
+              labels: body.labels ?? {},
               via,
               ...(compression ? { compression } : {}),
               ...(body.withNetwork === true || ctx.bool('withNetwork') ? { withNetwork: true } : {}),

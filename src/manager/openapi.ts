@@ -1,5 +1,12 @@
-import { HEARTBEAT_PATH } from '../node-api/heartbeat-protocol.ts';
+import {
+  HEARTBEAT_PATH,
+  HeartbeatRequestBody,
+  HeartbeatResponseBody,
+} from '../node-api/heartbeat-protocol.ts';
 import { JOIN_CA_PATH, JOIN_PATH } from '../join/client.ts';
+import { jsonSchemaOf } from '../util/schema.ts';
+import { JoinRequestBody } from '../join/service.ts';
+import { CheckpointBody, MigrateBody, RestoreBody, RevokeBody } from './api-bodies.ts';
 
 /**
  * The lifeboat API as an OpenAPI 3.1 document, served at
@@ -85,33 +92,7 @@ export const openApiDocument = {
         requestBody: {
           content: {
             'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  env: {
-                    type: 'array',
-                    items: { type: 'string' },
-                    description: 'extra Swarm expressions, e.g. constraint:region==eu',
-                  },
-                  labels: { type: 'object', additionalProperties: { type: 'string' } },
-                  to: { type: 'string' },
-                  via: { enum: ['stream', 'store'] },
-                  compression: {
-                    enum: ['none', 'gzip', 'auto'],
-                    description: "stream compression between the agents (default: the manager's)",
-                  },
-                  withNetwork: {
-                    type: 'boolean',
-                    description:
-                      'also move every container sharing a network or volume with it, to the same host, one after the other',
-                  },
-                  keepConnections: {
-                    type: 'boolean',
-                    description:
-                      'refuse before anything is frozen unless its address follows it (the cluster network), so that established connections survive',
-                  },
-                },
-              },
+              schema: jsonSchemaOf(MigrateBody),
             },
           },
         },
@@ -129,19 +110,7 @@ export const openApiDocument = {
           required: true,
           content: {
             'application/json': {
-              schema: {
-                type: 'object',
-                required: ['imageDir'],
-                properties: {
-                  imageDir: { type: 'string' },
-                  workDir: { type: 'string' },
-                  leaveRunning: { type: 'boolean' },
-                  preDump: { type: 'boolean', description: 'needs soft-dirty tracking (501 otherwise)' },
-                  preImageDir: { type: 'string' },
-                  trackMem: { type: 'boolean', description: 'needs soft-dirty tracking (501 otherwise)' },
-                  tcpEstablished: { type: 'boolean' },
-                },
-              },
+              schema: jsonSchemaOf(CheckpointBody),
             },
           },
         },
@@ -162,16 +131,7 @@ export const openApiDocument = {
           required: true,
           content: {
             'application/json': {
-              schema: {
-                type: 'object',
-                required: ['imageDir'],
-                properties: {
-                  imageDir: { type: 'string' },
-                  workDir: { type: 'string' },
-                  force: { type: 'boolean' },
-                  node: { type: 'string' },
-                },
-              },
+              schema: jsonSchemaOf(RestoreBody),
             },
           },
         },
@@ -262,15 +222,7 @@ export const openApiDocument = {
           required: true,
           content: {
             'application/json': {
-              schema: {
-                type: 'object',
-                required: ['serial', 'name', 'role'],
-                properties: {
-                  serial: { type: 'string' },
-                  name: { type: 'string' },
-                  role: { enum: ['client', 'agent', 'manager'] },
-                },
-              },
+              schema: jsonSchemaOf(RevokeBody),
             },
           },
         },
@@ -292,14 +244,7 @@ export const openApiDocument = {
           required: true,
           content: {
             'application/json': {
-              schema: {
-                type: 'object',
-                required: ['token', 'csr'],
-                properties: {
-                  token: { type: 'string' },
-                  csr: { type: 'string', description: 'PKCS#10, PEM' },
-                },
-              },
+              schema: jsonSchemaOf(JoinRequestBody),
             },
           },
         },
@@ -398,17 +343,8 @@ export const openApiDocument = {
         required: ['message'],
         properties: { message: { type: 'string' }, code: { type: 'string' }, hint: { type: 'string' } },
       },
-      HeartbeatRequest: { type: 'object', required: ['protocol', 'report', 'apiUrl', 'bootId'] },
-      HeartbeatResponse: {
-        type: 'object',
-        required: ['accepted', 'failureTimeoutMs', 'elsewhere'],
-        properties: {
-          accepted: { const: true },
-          leader: { type: 'string' },
-          failureTimeoutMs: { type: 'integer' },
-          elsewhere: { type: 'array', items: { type: 'string' } },
-        },
-      },
+      HeartbeatRequest: jsonSchemaOf(HeartbeatRequestBody),
+      HeartbeatResponse: jsonSchemaOf(HeartbeatResponseBody),
     },
   },
 } as const;

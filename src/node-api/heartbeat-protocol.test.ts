@@ -73,9 +73,48 @@ test('answers: only accepted:true with a sane timeout counts', () => {
   );
   assert.deepEqual(parseHeartbeatResponse({ accepted: true, failureTimeoutMs: 5000 }).elsewhere, []);
   assert.throws(() => parseHeartbeatResponse({ accepted: false, failureTimeoutMs: 5000 }), /accepted/);
-  assert.throws(() => parseHeartbeatResponse({ accepted: true, failureTimeoutMs: 5 }), /outside/);
+  assert.throws(
+    () => parseHeartbeatResponse({ accepted: true, failureTimeoutMs: 5 }),
+    /failureTimeoutMs: Too small/,
+  );
   assert.throws(
     () => parseHeartbeatResponse({ accepted: true, failureTimeoutMs: 5000, elsewhere: [1] }),
     /elsewhere/,
+  );
+});
+
+test("answers: the cluster network's plan is checked entry by entry; a newer manager's extra field is dropped", () => {
+  const plan = {
+    subnet: '10.199.0.0/16',
+    gateway: '10.199.0.1',
+    bridge: 'lbc0',
+    routes: [['10.199.0.5', '10.99.0.12']],
+    names: [['10.199.0.5', 'kv', 'cache']],
+  };
+  const ok = parseHeartbeatResponse({
+    accepted: true,
+    failureTimeoutMs: 5000,
+    clusterNetwork: plan,
+    later: 1,
+  });
+  assert.deepEqual(ok, { accepted: true, failureTimeoutMs: 5000, elsewhere: [], clusterNetwork: plan });
+  const bad = (patch: Record<string, unknown>, re: RegExp): void =>
+    assert.throws(
+      () =>
+        parseHeartbeatResponse({
+          accepted: true,
+          failureTimeoutMs: 5000,
+          clusterNetwork: { ...plan, ...patch },
+        }),
+      re,
+    );
+  bad({ routes: [['10.199.0.5']] }, /clusterNetwork\.routes\[0\]/);
+  bad({ routes: [['10.199.0.5', 'host']] }, /clusterNetwork\.routes\[0\]\[1\]: expected an IPv4 address/);
+  bad({ names: [['10.199.0.5', '-x']] }, /clusterNetwork\.names\[0\]\[1\]: expected a DNS name/);
+  bad({ subnet: '10.199.0.0' }, /clusterNetwork\.subnet: expected an IPv4 subnet/);
+  bad({ bridge: 'a-very-long-bridge-name' }, /clusterNetwork\.bridge: expected an interface name/);
+  assert.throws(
+    () => parseHeartbeatResponse({ accepted: true, failureTimeoutMs: 5000, revoked: ['ab'] }),
+    /revoked\[0\]: expected a certificate serial/,
   );
 });

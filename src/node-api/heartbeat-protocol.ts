@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 import type { ClusterNetworkPlan } from '../network/cluster-network.ts';
 import { parseSubnet } from '../network/subnet.ts';
+import { z } from 'zod';
 import { ValidationError } from '../util/errors.ts';
+import { parseBody } from '../util/schema.ts';
 import type { FenceState } from '../agent/fencing.ts';
 import type { NodeReport } from './node-client.ts';
 
@@ -70,162 +72,106 @@ export interface HeartbeatResponse {
 export const MIN_FAILURE_TIMEOUT_MS = 100;
 export const MAX_FAILURE_TIMEOUT_MS = 3_600_000;
 
-type Json = Record<string, unknown>;
+/*
+ * The two bodies, declared once (src/util/schema.ts): the manager's and the
+ * agent's checks, and the OpenAPI document's schemas, come from these. The
+ * protocol is versioned (`protocol`), so a field a newer peer adds is
+ * dropped, not refused: refusing a heartbeat would fence a healthy host.
+ * The report keeps every field it has (its containers are Podman's list
+ * entries, which the manager passes on).
+ */
+const labels = z.record(z.string(), z.string());
 
-function object(v: unknown, what: string): Json {
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new ValidationError(`${what} must be an object`);
-  return v as Json;
-}
+const ReportSchema = z.looseObject({
+  name: z.string(),
+  address: z.string(),
+  labels,
+  cpus: z.number(),
+  memoryBytes: z.number(),
+  capabilities: z.looseObject({}),
+  containers: z.array(
+    z.looseObject({
+      Id: z.string(),
+      State: z.string(),
+      Names: z.array(z.string()),
+      Labels: labels.nullable().optional(),
+    }),
+  ),
+  images: z.array(z.looseObject({ id: z.string(), names: z.array(z.string()) })),
+});
 
-function string(o: Json, key: string, what: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new ValidationError(`${what}.${key} must be a string`);
-  return v;
-}
+export const HeartbeatRequestBody = z.object({
+  protocol: z.literal(HEARTBEAT_PROTOCOL),
+  report: ReportSchema.describe('the host as NodeService.report() sees it'),
+  apiUrl: z
+    .string()
+    .regex(/^https:\/\/\S+$/, { error: 'must be an https:// URL' })
+    .describe("where managers reach this agent's node API"),
+  bootId: z.string().describe('random per agent start'),
+  sequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe('1, 2, 3 ... within one boot'),
+  state: z.enum(['connected', 'fenced', 'reconciling']),
+  fenced: z.array(z.string()).default([]),
+  sentAt: z.string().describe("the agent's clock (ISO 8601), for logs"),
+});
 
-function number(o: Json, key: string, what: string): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new ValidationError(`${what}.${key} must be a number`);
-  return v;
-}
+const ipv4 = z.string().refine((v) => isIP(v) === 4, { error: 'expected an IPv4 address' });
+const hostName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/, { error: 'expected a DNS name' });
 
-function strings(v: unknown, what: string): string[] {
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
-    throw new ValidationError(`${what} must be an array of strings`);
-  return v as string[];
-}
+const ClusterNetworkPlanSchema = z.object({
+  subnet: z.string().refine(
+    (v) => {
+      try {
+        parseSubnet(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected an IPv4 subnet (a.b.c.d/n)' },
+  ),
+  gateway: ipv4,
+  bridge: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, { error: 'expected an interface name' }),
+  routes: z.array(z.tuple([ipv4, ipv4])).describe('[address, via]: containers on other hosts'),
+  names: z
+    .array(z.tuple([ipv4, hostName], hostName))
+    .optional()
+    .describe('[address, name, aliases...]'),
+});
 
-function stringRecord(v: unknown, what: string): Record<string, string> {
-  const o = object(v, what);
-  for (const [k, s] of Object.entries(o))
-    if (typeof s !== 'string') throw new ValidationError(`${what}.${k} must be a string`);
-  return o as Record<string, string>;
-}
-
-function checkReport(v: unknown): NodeReport {
-  const r = object(v, 'report');
-  string(r, 'name', 'report');
-  string(r, 'address', 'report');
-  stringRecord(r['labels'], 'report.labels');
-  number(r, 'cpus', 'report');
-  number(r, 'memoryBytes', 'report');
-  object(r['capabilities'], 'report.capabilities');
-  if (!Array.isArray(r['containers'])) throw new ValidationError('report.containers must be an array');
-  r['containers'].forEach((c: unknown, i: number) => {
-    const what = `report.containers[${i}]`;
-    const o = object(c, what);
-    string(o, 'Id', what);
-    string(o, 'State', what);
-    strings(o['Names'], `${what}.Names`);
-    if (o['Labels'] !== null && o['Labels'] !== undefined) stringRecord(o['Labels'], `${what}.Labels`);
-  });
-  if (!Array.isArray(r['images'])) throw new ValidationError('report.images must be an array');
-  r['images'].forEach((img: unknown, i: number) => {
-    const o = object(img, `report.images[${i}]`);
-    string(o, 'id', `report.images[${i}]`);
-    strings(o['names'], `report.images[${i}].names`);
-  });
-  return r as unknown as NodeReport;
-}
-
-const STATES: readonly FenceState[] = ['connected', 'fenced', 'reconciling'];
+export const HeartbeatResponseBody = z.object({
+  accepted: z.literal(true),
+  leader: z.string().optional().describe("the current leader's address, when known"),
+  failureTimeoutMs: z.number().min(MIN_FAILURE_TIMEOUT_MS).max(MAX_FAILURE_TIMEOUT_MS),
+  elsewhere: z.array(z.string()).default([]).describe('containers this host lists that run elsewhere'),
+  clusterNetwork: ClusterNetworkPlanSchema.optional(),
+  revoked: z
+    .array(z.string().regex(/^[0-9A-F]{1,64}$/, { error: 'expected a certificate serial (upper case hex)' }))
+    .optional(),
+});
 
 /** The manager's check of a heartbeat body (400 with what is wrong). */
 export function parseHeartbeatRequest(body: unknown): HeartbeatRequest {
-  const o = object(body, 'heartbeat');
-  if (o['protocol'] !== HEARTBEAT_PROTOCOL)
+  const protocol = (body as { protocol?: unknown } | null)?.protocol;
+  if (protocol !== HEARTBEAT_PROTOCOL)
     throw new ValidationError(
-      `unsupported heartbeat protocol ${JSON.stringify(o['protocol'])}; this manager speaks ${HEARTBEAT_PROTOCOL}`,
+      `unsupported heartbeat protocol ${JSON.stringify(protocol)}; this manager speaks ${HEARTBEAT_PROTOCOL}`,
       'run the same lifeboat version on agents and managers',
     );
-  const report = checkReport(o['report']);
-  const apiUrl = string(o, 'apiUrl', 'heartbeat');
-  if (!/^https:\/\/\S+$/.test(apiUrl)) throw new ValidationError('heartbeat.apiUrl must be an https:// URL');
-  const bootId = string(o, 'bootId', 'heartbeat');
-  const sequence = number(o, 'sequence', 'heartbeat');
-  if (!Number.isSafeInteger(sequence) || sequence < 1)
-    throw new ValidationError('heartbeat.sequence must be a positive integer');
-  const state = o['state'];
-  if (!STATES.includes(state as FenceState))
-    throw new ValidationError(`heartbeat.state must be one of ${STATES.join(', ')}`);
-  return {
-    protocol: HEARTBEAT_PROTOCOL,
-    report,
-    apiUrl,
-    bootId,
-    sequence,
-    state: state as FenceState,
-    fenced: strings(o['fenced'] ?? [], 'heartbeat.fenced'),
-    sentAt: string(o, 'sentAt', 'heartbeat'),
-  };
+  const hb = parseBody(HeartbeatRequestBody, body, 'heartbeat');
+  return { ...hb, report: hb.report as unknown as NodeReport };
 }
 
 /** The agent's check of a manager's answer; anything but an acceptance is an error (try the next manager). */
 export function parseHeartbeatResponse(body: unknown): HeartbeatResponse {
-  const o = object(body, 'heartbeat answer');
-  if (o['accepted'] !== true) throw new ValidationError('heartbeat answer does not say accepted: true');
-  const failureTimeoutMs = number(o, 'failureTimeoutMs', 'heartbeat answer');
-  if (failureTimeoutMs < MIN_FAILURE_TIMEOUT_MS || failureTimeoutMs > MAX_FAILURE_TIMEOUT_MS)
-    throw new ValidationError(
-      `heartbeat answer's failureTimeoutMs ${failureTimeoutMs} is outside ${MIN_FAILURE_TIMEOUT_MS}..${MAX_FAILURE_TIMEOUT_MS}`,
-    );
-  const out: HeartbeatResponse = {
-    accepted: true,
-    failureTimeoutMs,
-    elsewhere: strings(o['elsewhere'] ?? [], 'heartbeat answer.elsewhere'),
-  };
-  if (typeof o['leader'] === 'string') out.leader = o['leader'];
-  if (o['clusterNetwork'] !== undefined) out.clusterNetwork = clusterNetworkPlan(o['clusterNetwork']);
-  if (o['revoked'] !== undefined) {
-    const revoked = strings(o['revoked'], 'heartbeat answer.revoked');
-    if (revoked.some((x) => !/^[0-9A-F]{1,64}$/.test(x)))
-      throw new ValidationError('heartbeat answer.revoked holds certificate serials (upper case hex)');
-    out.revoked = revoked;
-  }
-  return out;
-}
-
-function clusterNetworkPlan(v: unknown): ClusterNetworkPlan {
-  const o = object(v, 'heartbeat answer.clusterNetwork');
-  const subnet = string(o, 'subnet', 'heartbeat answer.clusterNetwork');
-  parseSubnet(subnet);
-  const gateway = string(o, 'gateway', 'heartbeat answer.clusterNetwork');
-  const bridge = string(o, 'bridge', 'heartbeat answer.clusterNetwork');
-  if (isIP(gateway) !== 4)
-    throw new ValidationError('heartbeat answer.clusterNetwork.gateway must be an IPv4 address');
-  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge))
-    throw new ValidationError('heartbeat answer.clusterNetwork.bridge must be an interface name');
-  const routes = o['routes'];
-  if (!Array.isArray(routes))
-    throw new ValidationError('heartbeat answer.clusterNetwork.routes must be an array');
-  const names = o['names'];
-  if (
-    names !== undefined &&
-    (!Array.isArray(names) ||
-      names.some(
-        (n: unknown) =>
-          !Array.isArray(n) ||
-          n.length < 2 ||
-          isIP(String(n[0])) !== 4 ||
-          n
-            .slice(1)
-            .some((x: unknown) => typeof x !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/.test(x)),
-      ))
-  )
-    throw new ValidationError('heartbeat answer.clusterNetwork.names holds [address, name, ...] lists');
-  return {
-    subnet,
-    gateway,
-    bridge,
-    ...(names !== undefined ? { names: names as string[][] } : {}),
-    routes: routes.map((r: unknown) => {
-      if (!Array.isArray(r) || r.length !== 2 || r.some((x) => typeof x !== 'string' || isIP(x) !== 4))
-        throw new ValidationError(
-          'heartbeat answer.clusterNetwork.routes holds [address, via] pairs of IPv4 addresses',
-        );
-      return [r[0] as string, r[1] as string];
-    }),
-  };
+  const r = parseBody(HeartbeatResponseBody, body, 'heartbeat answer');
+  const { clusterNetwork, ...rest } = r;
+  return clusterNetwork
+    ? {
+        ...rest,
+        clusterNetwork: {
+          ...clusterNetwork,
+          ...(clusterNetwork.names ? { names: clusterNetwork.names as string[][] } : {}),
+        },
+      }
+    : rest;
 }
