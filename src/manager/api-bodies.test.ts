@@ -4,6 +4,7 @@ import { ValidationError } from '../util/errors.ts';
 import { jsonSchemaOf, parseBody } from '../util/schema.ts';
 import { CheckpointBody, MigrateBody, RestoreBody, RevokeBody } from './api-bodies.ts';
 import { openApiDocument } from './openapi.ts';
+import { CREATE_FIELDS } from '../api/docker/create-fields.ts';
 
 function refusal(fn: () => unknown): ValidationError {
   try {
@@ -94,6 +95,27 @@ describe('the lifeboat API request bodies (one declaration: validation, types, O
         (schemaOf('/lifeboat/v1/containers/{name}/checkpoint') as { properties: object }).properties,
       ),
       Object.keys(CheckpointBody.shape),
+    );
+  });
+
+  test("the Docker endpoint's container create body is published from the field table: every field, its status", () => {
+    const published = (
+      openApiDocument.components.schemas as unknown as Record<
+        string,
+        { properties: Record<string, { 'x-lifeboat-status': string; anyOf?: { properties?: object }[] }> }
+      >
+    )['DockerContainerCreate']!;
+    const top = Object.keys(CREATE_FIELDS).filter((p) => !p.includes('.'));
+    assert.deepEqual(Object.keys(published.properties).sort(), top.sort());
+    for (const p of top)
+      assert.equal(published.properties[p]!['x-lifeboat-status'], CREATE_FIELDS[p]!.status, p);
+    const hostConfig = published.properties['HostConfig']!.anyOf![0]!.properties!;
+    assert.deepEqual(
+      Object.keys(hostConfig).sort(),
+      Object.keys(CREATE_FIELDS)
+        .filter((p) => p.startsWith('HostConfig.'))
+        .map((p) => p.slice('HostConfig.'.length))
+        .sort(),
     );
   });
 });

@@ -5,6 +5,7 @@ import {
 } from '../node-api/heartbeat-protocol.ts';
 import { JOIN_CA_PATH, JOIN_PATH } from '../join/client.ts';
 import { jsonSchemaOf } from '../util/schema.ts';
+import { createBodySchema } from '../api/docker/create-fields.ts';
 import { JoinRequestBody } from '../join/service.ts';
 import { CheckpointBody, MigrateBody, RestoreBody, RevokeBody } from './api-bodies.ts';
 
@@ -345,6 +346,8 @@ export const openApiDocument = {
       },
       HeartbeatRequest: jsonSchemaOf(HeartbeatRequestBody),
       HeartbeatResponse: jsonSchemaOf(HeartbeatResponseBody),
+      // the Docker endpoint's POST /containers/create body: every field, its type, and what lifeboat does with it
+      DockerContainerCreate: jsonSchemaOf(createBodySchema),
     },
   },
 } as const;

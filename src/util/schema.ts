@@ -22,12 +22,13 @@ export function parseBody<S extends z.ZodType>(schema: S, raw: unknown, what: st
       return `${i.keys.map((k) => JSON.stringify(k)).join(', ')} ${i.keys.length > 1 ? 'are not fields' : 'is not a field'} of ${i.path.length ? at : 'it'}`;
     if (i.code === 'invalid_type' && i.path.length && valueAt(raw, i.path) === undefined)
       return `${at} is required (${i.expected})`;
-    return `${at}: ${i.message}`;
+    // "Cmd must be a list of strings", "Labels.a: Invalid input ..."
+    return `${at}${/^(must|is|are) /.test(i.message) ? ' ' : ': '}${i.message}`;
   });
   const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
   throw new ValidationError(
-    `${what}: ${problems.join('; ')}`,
-    fields.length ? `the fields it takes: ${fields.join(', ')}` : undefined,
+    `${what ? `${what}: ` : ''}${problems.join('; ')}`,
+    what && fields.length ? `the fields it takes: ${fields.join(', ')}` : undefined,
   );
 }
 
@@ -46,5 +47,13 @@ function valueAt(v: unknown, path: PropertyKey[]): unknown {
 
 /** `report.containers[0].Id`, as the fields are written in JavaScript. */
 function pathText(path: PropertyKey[]): string {
-  return path.map((k, n) => (typeof k === 'number' ? `[${k}]` : `${n ? '.' : ''}${String(k)}`)).join('');
+  return path
+    .map((k, n) =>
+      typeof k === 'number'
+        ? `[${k}]`
+        : /^[A-Za-z_$][\w$]*$/.test(String(k))
+          ? `${n ? '.' : ''}${String(k)}`
+          : `[${JSON.stringify(String(k))}]`,
+    )
+    .join('');
 }

@@ -1,7 +1,15 @@
 import { isIP } from 'node:net';
 import { byteSize } from '../../util/byte-size.ts';
 import { ValidationError } from '../../util/errors.ts';
-import { canonicalFieldNames, isZero, refuseUnsupportedFields } from './create-fields.ts';
+import {
+  canonicalFieldNames,
+  createBodySchema,
+  isZero,
+  refuseUnsupportedFields,
+  type CreateBodyWire,
+  type HostConfigWire,
+} from './create-fields.ts';
+import { parseBody } from '../../util/schema.ts';
 import type {
   DockerContainerCreateBody,
   DockerDeviceMapping,
@@ -13,56 +21,66 @@ import type {
 } from './types.ts';
 import { parseSignal, validateImageReference } from './validate.ts';
 
-type Obj = Record<string, unknown>;
+type Wire = CreateBodyWire;
+type HostWire = HostConfigWire;
 
 const PORT_KEY = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
+
+/** null (what Docker's clients send for a setting left alone) as absent. */
+const v = <T>(x: T | null | undefined): T | undefined => x ?? undefined;
 
 /**
  * Checks the body of POST /containers/create field by field and answers
  * 400 with the field's name when one has the wrong shape, or asks for
  * something lifeboat cannot do (`create-fields.ts` says which): nothing a
- * client asked for is dropped.
+ * client asked for is dropped. The JSON types come from the field table's
+ * schema (`createBodySchema`); what is checked here is Docker's rules on
+ * the typed values.
  */
 export function parseCreateBody(raw: unknown): DockerContainerCreateBody {
   if (raw === undefined) throw new ValidationError('config cannot be empty in order to create a container');
-  const o = canonicalFieldNames(object(raw, 'body'));
-  refuseUnsupportedFields(o);
-  const image = str(o, 'Image');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ValidationError('body must be a JSON object');
+  const canonical = canonicalFieldNames(raw as Record<string, unknown>);
+  refuseUnsupportedFields(canonical);
+  const o = parseBody(createBodySchema, canonical, '');
+  const image = o.Image;
   if (!image) throw new ValidationError('Image is required');
   validateImageReference(image);
   const body: DockerContainerCreateBody = { Image: image };
-  assign(body, 'Hostname', str(o, 'Hostname'));
-  assign(body, 'Domainname', str(o, 'Domainname'));
-  assign(body, 'User', str(o, 'User'));
-  assign(body, 'WorkingDir', str(o, 'WorkingDir'));
-  assign(body, 'StopSignal', str(o, 'StopSignal'));
-  assign(body, 'AttachStdin', bool(o, 'AttachStdin'));
-  assign(body, 'AttachStdout', bool(o, 'AttachStdout'));
-  assign(body, 'AttachStderr', bool(o, 'AttachStderr'));
-  assign(body, 'Tty', bool(o, 'Tty'));
-  assign(body, 'OpenStdin', bool(o, 'OpenStdin'));
-  assign(body, 'StdinOnce', bool(o, 'StdinOnce'));
-  assign(body, 'Env', strList(o, 'Env'));
-  assign(body, 'Cmd', command(o, 'Cmd'));
-  assign(body, 'Entrypoint', command(o, 'Entrypoint'));
-  assign(body, 'Labels', strMap(o, 'Labels'));
-  assign(body, 'ExposedPorts', portSet(o, 'ExposedPorts'));
-  assign(body, 'Volumes', objectOrNull(o, 'Volumes'));
-  const health = healthcheck(o['Healthcheck']);
+  assign(body, 'Hostname', v(o.Hostname));
+  assign(body, 'User', v(o.User));
+  assign(body, 'WorkingDir', v(o.WorkingDir));
+  assign(body, 'AttachStdin', v(o.AttachStdin));
+  assign(body, 'AttachStdout', v(o.AttachStdout));
+  assign(body, 'AttachStderr', v(o.AttachStderr));
+  assign(body, 'Tty', v(o.Tty));
+  assign(body, 'OpenStdin', v(o.OpenStdin));
+  assign(body, 'StdinOnce', v(o.StdinOnce));
+  assign(body, 'Env', v(o.Env));
+  assign(body, 'Cmd', command(o.Cmd));
+  assign(body, 'Entrypoint', command(o.Entrypoint));
+  assign(body, 'Labels', v(o.Labels));
+  assign(body, 'ExposedPorts', portSet(o.ExposedPorts, 'ExposedPorts'));
+  assign(body, 'Volumes', v(o.Volumes) as Record<string, object> | undefined);
+  const health = healthcheck(v(o.Healthcheck));
   if (health) body.Healthcheck = health;
-  const stopTimeout = int(o, 'StopTimeout');
+  const stopTimeout = v(o.StopTimeout);
   if (stopTimeout !== undefined && stopTimeout >= 0) body.StopTimeout = stopTimeout;
-  const stopSignal = str(o, 'StopSignal');
-  if (stopSignal) body.StopSignal = parseSignal(stopSignal);
-  if (bool(o, 'NetworkDisabled')) body.NetworkDisabled = true;
-  if (o['HostConfig'] !== undefined && o['HostConfig'] !== null)
-    body.HostConfig = parseHostConfig(object(o['HostConfig'], 'HostConfig'));
-  const eps = endpoints(o['NetworkingConfig'], body.HostConfig?.NetworkMode);
-  const mac = str(o, 'MacAddress') || eps.mac;
+  if (o.StopSignal) body.StopSignal = parseSignal(o.StopSignal);
+  if (o.NetworkDisabled) body.NetworkDisabled = true;
+  if (o.HostConfig) body.HostConfig = parseHostConfig(o.HostConfig);
+  const eps = endpoints(v(o.NetworkingConfig?.EndpointsConfig), body.HostConfig?.NetworkMode);
+  const mac = o.MacAddress || eps.mac;
   if (mac) body.MacAddress = macAddress(mac, 'MacAddress');
   if (Object.keys(eps.user).length) body.NetworkingConfig = { EndpointsConfig: eps.user };
   checkVolumePaths(body);
   return body;
+}
+
+/** Cmd and Entrypoint: a list of strings, or (older clients) one string. */
+function command(c: string | string[] | null | undefined): string[] | undefined {
+  return typeof c === 'string' ? [c] : v(c);
 }
 
 /** Docker's smallest non-zero health check duration. */
@@ -75,18 +93,16 @@ const MIN_HEALTH_NS = 1_000_000;
  * runs the checks on their interval (agent/health-driver.ts); Podman keeps
  * the status. StartInterval (API 1.44) has no Podman 4 counterpart.
  */
-function healthcheck(raw: unknown): DockerContainerCreateBody['Healthcheck'] {
-  if (raw === undefined || raw === null) return undefined;
-  const o = object(raw, 'Healthcheck');
-  for (const k of Object.keys(o))
-    if (!['Test', 'Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'].includes(k))
-      throw new ValidationError(`Healthcheck.${k}: unknown field`);
-  if (int(o, 'StartInterval', 'Healthcheck.'))
+function healthcheck(
+  o: NonNullable<Wire['Healthcheck']> | undefined,
+): DockerContainerCreateBody['Healthcheck'] {
+  if (!o) return undefined;
+  if (o.StartInterval)
     throw new ValidationError(
       'Healthcheck.StartInterval: checks at another interval during the start period are not supported (Podman 4 has no such setting)',
       'leave --health-start-interval out; failures during StartPeriod still do not count',
     );
-  const test = strList(o, 'Test', 'Healthcheck.') ?? [];
+  const test = v(o.Test) ?? [];
   if (test.length > 0 && !['NONE', 'CMD', 'CMD-SHELL'].includes(test[0]!))
     throw new ValidationError(
       `Healthcheck.Test: the first element must be NONE, CMD or CMD-SHELL, not "${test[0]}"`,
@@ -97,13 +113,13 @@ function healthcheck(raw: unknown): DockerContainerCreateBody['Healthcheck'] {
     throw new ValidationError('Healthcheck.Test: CMD needs a program to run');
   const out: NonNullable<DockerContainerCreateBody['Healthcheck']> = { Test: test };
   for (const k of ['Interval', 'Timeout', 'StartPeriod'] as const) {
-    const v = int(o, k, 'Healthcheck.');
-    if (v === undefined || v === 0) continue;
-    if (v < MIN_HEALTH_NS)
-      throw new ValidationError(`Healthcheck.${k}: ${v} ns is below the 1 ms minimum (0 means the default)`);
-    out[k] = v;
+    const n = o[k];
+    if (!n) continue;
+    if (n < MIN_HEALTH_NS)
+      throw new ValidationError(`Healthcheck.${k}: ${n} ns is below the 1 ms minimum (0 means the default)`);
+    out[k] = n;
   }
-  const retries = int(o, 'Retries', 'Healthcheck.');
+  const retries = v(o.Retries);
   if (retries !== undefined && retries < 0)
     throw new ValidationError('Healthcheck.Retries: must not be negative');
   if (retries) out.Retries = retries;
@@ -151,7 +167,7 @@ export function isUserNetwork(mode: string | undefined): boolean {
  * of NetworkMode is among them whether or not the client listed it.
  */
 function endpoints(
-  raw: unknown,
+  eps: NonNullable<NonNullable<Wire['NetworkingConfig']>['EndpointsConfig']> | undefined,
   networkMode: string | undefined,
 ): { mac?: string; user: Record<string, DockerEndpointSettings> } {
   const user: Record<string, DockerEndpointSettings> = {};
@@ -161,10 +177,7 @@ function endpoints(
     user[networkMode] = {};
   }
   let mac: string | undefined;
-  if (raw === undefined || raw === null) return { user };
-  const nc = object(raw, 'NetworkingConfig');
-  if (nc['EndpointsConfig'] === undefined || nc['EndpointsConfig'] === null) return { user };
-  const eps = object(nc['EndpointsConfig'], 'NetworkingConfig.EndpointsConfig');
+  if (!eps) return { user };
   const names = Object.keys(eps);
   const defaults = names.filter((n) => DEFAULT_NETWORKS.has(n));
   if (defaults.length > 0 && names.length > defaults.length)
@@ -174,13 +187,11 @@ function endpoints(
     );
   for (const name of names) {
     const where = `NetworkingConfig.EndpointsConfig.${name}`;
-    const ep = eps[name] === null || eps[name] === undefined ? {} : object(eps[name], where);
+    const ep = eps[name] ?? {};
     if (DEFAULT_NETWORKS.has(name)) {
       for (const [key, value] of Object.entries(ep)) {
-        if (key === 'MacAddress') {
-          if (typeof value !== 'string') throw new ValidationError(`${where}.MacAddress must be a string`);
-          mac = value || undefined;
-        } else if (!isZero(value))
+        if (key === 'MacAddress') mac = ep.MacAddress || undefined;
+        else if (!isZero(value))
           throw new ValidationError(
             `${where}.${key} is not supported: the host's default network takes no aliases, addresses, links or driver options`,
             'create a network (docker network create NAME) and join it: --network NAME --network-alias ...',
@@ -196,20 +207,15 @@ function endpoints(
     for (const [key, value] of Object.entries(ep)) {
       if (isZero(value)) continue;
       if (key === 'Aliases') {
-        const aliases = strList(ep, 'Aliases', `${where}.`) ?? [];
+        const aliases = ep.Aliases ?? [];
         for (const a of aliases)
           if (!RESOURCE_NAME.test(a))
             throw new ValidationError(`${where}.Aliases: "${a}" is not a valid name`);
         out.Aliases = aliases;
       } else if (key === 'IPAMConfig') {
-        const ipam = object(value, `${where}.IPAMConfig`);
-        for (const [k, v] of Object.entries(ipam)) {
-          if (isZero(v)) continue;
-          if (k !== 'IPv4Address' && k !== 'IPv6Address')
-            throw new ValidationError(
-              `${where}.IPAMConfig.${k} is not supported (use IPv4Address or IPv6Address)`,
-            );
-          const ip = str(ipam, k, `${where}.IPAMConfig.`) ?? '';
+        for (const k of ['IPv4Address', 'IPv6Address'] as const) {
+          const ip = ep.IPAMConfig?.[k];
+          if (!ip) continue;
           if (isIP(ip) !== (k === 'IPv4Address' ? 4 : 6))
             throw new ValidationError(
               `${where}.IPAMConfig.${k}: "${ip}" is not an IPv${k === 'IPv4Address' ? 4 : 6} address`,
@@ -217,7 +223,7 @@ function endpoints(
           out.IPAMConfig = { ...out.IPAMConfig, [k]: ip };
         }
       } else if (key === 'MacAddress') {
-        out.MacAddress = macAddress(str(ep, 'MacAddress', `${where}.`) ?? '', `${where}.MacAddress`);
+        out.MacAddress = macAddress(ep.MacAddress ?? '', `${where}.MacAddress`);
       } else if (key === 'NetworkID') {
         // informational (the CLI fills it in from its own inspect); the name is what counts
       } else {
@@ -249,45 +255,42 @@ function checkVolumePaths(body: DockerContainerCreateBody): void {
   }
 }
 
-function parseHostConfig(o: Obj): DockerHostConfig {
+function parseHostConfig(o: HostWire): DockerHostConfig {
   const hc: DockerHostConfig = {};
-  const binds = strList(o, 'Binds', 'HostConfig.');
+  const binds = v(o.Binds);
   if (binds) {
     for (const b of binds) validateBind(b);
     hc.Binds = binds;
   }
-  assign(hc, 'Links', strList(o, 'Links', 'HostConfig.'));
-  const volumesFrom = strList(o, 'VolumesFrom', 'HostConfig.');
+  assign(hc, 'Links', v(o.Links));
+  const volumesFrom = v(o.VolumesFrom);
   if (volumesFrom) {
-    for (const v of volumesFrom)
-      if (!/^[^:]+(?::(?:ro|rw|z)(?:,(?:ro|rw|z))*)?$/.test(v))
-        throw new ValidationError(`invalid VolumesFrom entry "${v}": use container[:ro|rw]`);
+    for (const x of volumesFrom)
+      if (!/^[^:]+(?::(?:ro|rw|z)(?:,(?:ro|rw|z))*)?$/.test(x))
+        throw new ValidationError(`invalid VolumesFrom entry "${x}": use container[:ro|rw]`);
     hc.VolumesFrom = volumesFrom;
   }
-  assign(hc, 'ExtraHosts', strList(o, 'ExtraHosts', 'HostConfig.'));
-  assign(hc, 'NetworkMode', str(o, 'NetworkMode', 'HostConfig.'));
-  assign(hc, 'CgroupParent', str(o, 'CgroupParent', 'HostConfig.'));
-  assign(hc, 'AutoRemove', bool(o, 'AutoRemove', 'HostConfig.'));
-  assign(hc, 'PublishAllPorts', bool(o, 'PublishAllPorts', 'HostConfig.'));
-  assign(hc, 'Privileged', bool(o, 'Privileged', 'HostConfig.'));
-  const memory = int(o, 'Memory', 'HostConfig.');
+  assign(hc, 'ExtraHosts', v(o.ExtraHosts));
+  assign(hc, 'NetworkMode', v(o.NetworkMode));
+  assign(hc, 'AutoRemove', v(o.AutoRemove));
+  assign(hc, 'PublishAllPorts', v(o.PublishAllPorts));
+  assign(hc, 'Privileged', v(o.Privileged));
+  const memory = v(o.Memory);
   if (memory !== undefined) {
     if (memory < 0) throw new ValidationError('HostConfig.Memory must not be negative');
     if (memory > 0 && memory < 6 * 1024 * 1024)
       throw new ValidationError('Minimum memory limit allowed is 6MB');
     hc.Memory = memory;
   }
-  const shares = int(o, 'CpuShares', 'HostConfig.');
+  const shares = v(o.CpuShares);
   if (shares !== undefined) {
     if (shares < 0) throw new ValidationError('HostConfig.CpuShares must not be negative');
     hc.CpuShares = shares;
   }
-  if (o['PortBindings'] !== undefined && o['PortBindings'] !== null)
-    hc.PortBindings = portBindings(object(o['PortBindings'], 'HostConfig.PortBindings'));
-  if (o['RestartPolicy'] !== undefined && o['RestartPolicy'] !== null) {
-    const rp = object(o['RestartPolicy'], 'HostConfig.RestartPolicy');
-    const name = str(rp, 'Name', 'HostConfig.RestartPolicy.') ?? '';
-    const retries = int(rp, 'MaximumRetryCount', 'HostConfig.RestartPolicy.') ?? 0;
+  if (o.PortBindings) hc.PortBindings = portBindings(o.PortBindings);
+  if (o.RestartPolicy) {
+    const name = o.RestartPolicy.Name ?? '';
+    const retries = o.RestartPolicy.MaximumRetryCount ?? 0;
     if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(name))
       throw new ValidationError(
         `HostConfig.RestartPolicy.Name: invalid restart policy "${name}" (use no, always, unless-stopped or on-failure)`,
@@ -304,12 +307,12 @@ function parseHostConfig(o: Obj): DockerHostConfig {
   parseSecurity(o, hc);
   parseResources(o, hc);
   parseNamespaces(o, hc);
-  assign(hc, 'Dns', ipList(o, 'Dns'));
-  assign(hc, 'DnsSearch', strList(o, 'DnsSearch', 'HostConfig.'));
-  assign(hc, 'DnsOptions', strList(o, 'DnsOptions', 'HostConfig.'));
-  assign(hc, 'GroupAdd', strList(o, 'GroupAdd', 'HostConfig.'));
-  assign(hc, 'Sysctls', strMap(o, 'Sysctls', 'HostConfig.'));
-  const annotations = strMap(o, 'Annotations', 'HostConfig.');
+  assign(hc, 'Dns', ipList(v(o.Dns), 'Dns'));
+  assign(hc, 'DnsSearch', v(o.DnsSearch));
+  assign(hc, 'DnsOptions', v(o.DnsOptions));
+  assign(hc, 'GroupAdd', v(o.GroupAdd));
+  assign(hc, 'Sysctls', nonEmpty(o.Sysctls));
+  const annotations = nonEmpty(o.Annotations);
   if (annotations) {
     for (const key of Object.keys(annotations))
       if (/^(org\.criu\.|io\.podman\.annotations\.|lifeboat\.)/.test(key))
@@ -318,7 +321,7 @@ function parseHostConfig(o: Obj): DockerHostConfig {
         );
     hc.Annotations = annotations;
   }
-  const tmpfs = strMap(o, 'Tmpfs', 'HostConfig.');
+  const tmpfs = nonEmpty(o.Tmpfs);
   if (tmpfs) {
     for (const [path, opts] of Object.entries(tmpfs)) {
       absolutePath(path, 'HostConfig.Tmpfs');
@@ -326,40 +329,40 @@ function parseHostConfig(o: Obj): DockerHostConfig {
     }
     hc.Tmpfs = tmpfs;
   }
-  assign(hc, 'Mounts', mounts(o));
-  const console = o['ConsoleSize'];
-  if (console !== undefined && console !== null) {
-    if (
-      !Array.isArray(console) ||
-      console.length !== 2 ||
-      !console.every((n) => Number.isInteger(n) && n >= 0 && n <= 65535)
-    )
+  assign(hc, 'Mounts', mounts(v(o.Mounts)));
+  const console = v(o.ConsoleSize);
+  if (console !== undefined) {
+    if (console.length !== 2 || !console.every((n) => n >= 0 && n <= 65535))
       throw new ValidationError(
         'HostConfig.ConsoleSize must be [height, width] with whole numbers up to 65535',
       );
-    if (console[0] > 0 && console[1] > 0) hc.ConsoleSize = [console[0], console[1]];
+    if (console[0]! > 0 && console[1]! > 0) hc.ConsoleSize = [console[0]!, console[1]!];
   }
   return hc;
 }
 
+/** HostConfig's maps: an empty one asks for nothing. */
+function nonEmpty(m: Record<string, string> | null | undefined): Record<string, string> | undefined {
+  return m && Object.keys(m).length ? m : undefined;
+}
+
 const LOG_DRIVERS: Record<string, string> = { 'json-file': 'k8s-file', 'k8s-file': 'k8s-file', none: 'none' };
 
-function parseLogConfig(o: Obj, hc: DockerHostConfig): void {
-  if (o['LogConfig'] === undefined || o['LogConfig'] === null) return;
-  const lc = object(o['LogConfig'], 'HostConfig.LogConfig');
-  const type = str(lc, 'Type', 'HostConfig.LogConfig.') ?? '';
-  const config = strMap(lc, 'Config', 'HostConfig.LogConfig.') ?? {};
+function parseLogConfig(o: HostWire, hc: DockerHostConfig): void {
+  if (!o.LogConfig) return;
+  const type = o.LogConfig.Type ?? '';
+  const config = o.LogConfig.Config ?? {};
   if (type !== '' && !LOG_DRIVERS[type])
     throw new ValidationError(
       `HostConfig.LogConfig.Type: log driver "${type}" is not supported (use json-file, k8s-file or none)`,
       "lifeboat's hosts keep logs in a file per container, which `docker logs` reads wherever the container moved",
     );
-  for (const [k, v] of Object.entries(config)) {
+  for (const [k, x] of Object.entries(config)) {
     if (k !== 'max-size')
       throw new ValidationError(
         `HostConfig.LogConfig.Config: log option "${k}" is not supported (only max-size; Podman keeps one file, no rotation)`,
       );
-    byteSize(v, `HostConfig.LogConfig.Config["max-size"]`);
+    byteSize(x, `HostConfig.LogConfig.Config["max-size"]`);
   }
   if (type !== '' || Object.keys(config).length) hc.LogConfig = { Type: type || 'json-file', Config: config };
 }
@@ -367,41 +370,41 @@ function parseLogConfig(o: Obj, hc: DockerHostConfig): void {
 const SECURITY_OPT =
   /^(no-new-privileges(?:[:=](?:true|false))?|seccomp[:=]unconfined|apparmor[:=][A-Za-z0-9_./-]+|label[:=](?:disable|(?:user|role|type|level):[A-Za-z0-9_.:,-]+))$/;
 
-function parseSecurity(o: Obj, hc: DockerHostConfig): void {
-  const caps = (key: 'CapAdd' | 'CapDrop'): void => {
-    const list = strList(o, key, 'HostConfig.');
-    if (!list) return;
+function parseSecurity(o: HostWire, hc: DockerHostConfig): void {
+  for (const key of ['CapAdd', 'CapDrop'] as const) {
+    const list = v(o[key]);
+    if (!list) continue;
     for (const c of list)
       if (!/^(CAP_)?[A-Z_]+$/i.test(c) && c.toUpperCase() !== 'ALL')
         throw new ValidationError(
           `HostConfig.${key}: invalid capability "${c}" (e.g. NET_ADMIN, CAP_SYS_TIME, ALL)`,
         );
     hc[key] = list;
-  };
-  caps('CapAdd');
-  caps('CapDrop');
-  assign(hc, 'ReadonlyRootfs', bool(o, 'ReadonlyRootfs', 'HostConfig.'));
-  const opts = strList(o, 'SecurityOpt', 'HostConfig.');
+  }
+  assign(hc, 'ReadonlyRootfs', v(o.ReadonlyRootfs));
+  const opts = v(o.SecurityOpt);
   if (opts) {
-    for (const s of opts)
-      if (!SECURITY_OPT.test(s))
+    for (const x of opts)
+      if (!SECURITY_OPT.test(x))
         throw new ValidationError(
-          `HostConfig.SecurityOpt: "${s}" is not supported`,
+          `HostConfig.SecurityOpt: "${x}" is not supported`,
           'lifeboat honours no-new-privileges, seccomp=unconfined, apparmor=<profile> and label=disable|user:|role:|type:|level:; a seccomp profile file would have to exist on every host a container can move to',
         );
     hc.SecurityOpt = opts;
   }
 }
 
-function parseResources(o: Obj, hc: DockerHostConfig): void {
-  const nonNegative = (key: keyof DockerHostConfig & string): number | undefined => {
-    const v = int(o, key, 'HostConfig.');
-    if (v !== undefined && v < 0) throw new ValidationError(`HostConfig.${key} must not be negative`);
-    return v;
+function parseResources(o: HostWire, hc: DockerHostConfig): void {
+  const nonNegative = (
+    key: 'NanoCpus' | 'CpuPeriod' | 'BlkioWeight' | 'MemoryReservation' | 'ShmSize',
+  ): number | undefined => {
+    const n = v(o[key]);
+    if (n !== undefined && n < 0) throw new ValidationError(`HostConfig.${key} must not be negative`);
+    return n;
   };
   assign(hc, 'NanoCpus', nonNegative('NanoCpus'));
   assign(hc, 'CpuPeriod', nonNegative('CpuPeriod'));
-  const quota = int(o, 'CpuQuota', 'HostConfig.');
+  const quota = v(o.CpuQuota);
   if (quota !== undefined && quota !== -1 && quota < 0)
     throw new ValidationError('HostConfig.CpuQuota must be -1 (unlimited) or positive');
   assign(hc, 'CpuQuota', quota);
@@ -410,44 +413,42 @@ function parseResources(o: Obj, hc: DockerHostConfig): void {
       'Conflicting options: Nano CPUs and CPU Period cannot both be set',
       'give either --cpus or --cpu-period/--cpu-quota',
     );
-  const cpuset = (key: 'CpusetCpus' | 'CpusetMems'): void => {
-    const v = str(o, key, 'HostConfig.');
-    if (v && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v))
-      throw new ValidationError(`HostConfig.${key}: invalid set "${v}" (e.g. 0-1 or 0,2)`);
-    assign(hc, key, v || undefined);
-  };
-  cpuset('CpusetCpus');
-  cpuset('CpusetMems');
+  for (const key of ['CpusetCpus', 'CpusetMems'] as const) {
+    const set = o[key];
+    if (set && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(set))
+      throw new ValidationError(`HostConfig.${key}: invalid set "${set}" (e.g. 0-1 or 0,2)`);
+    assign(hc, key, set || undefined);
+  }
   const weight = nonNegative('BlkioWeight');
   if (weight && (weight < 10 || weight > 1000))
     throw new ValidationError('HostConfig.BlkioWeight must be between 10 and 1000');
   assign(hc, 'BlkioWeight', weight);
   assign(hc, 'MemoryReservation', nonNegative('MemoryReservation'));
-  const swap = int(o, 'MemorySwap', 'HostConfig.');
+  const swap = v(o.MemorySwap);
   if (swap !== undefined && swap < -1) throw new ValidationError('HostConfig.MemorySwap must be -1 or more');
   if (swap && swap > 0 && (!hc.Memory || swap < hc.Memory))
     throw new ValidationError(
       'HostConfig.MemorySwap must be at least HostConfig.Memory (it counts memory plus swap), and needs Memory set',
     );
   assign(hc, 'MemorySwap', swap);
-  const swappiness = int(o, 'MemorySwappiness', 'HostConfig.');
+  const swappiness = v(o.MemorySwappiness);
   if (swappiness !== undefined && swappiness !== -1) {
     if (swappiness < 0 || swappiness > 100)
       throw new ValidationError(`HostConfig.MemorySwappiness: ${swappiness} is not between 0 and 100`);
     hc.MemorySwappiness = swappiness;
   }
-  assign(hc, 'OomKillDisable', bool(o, 'OomKillDisable', 'HostConfig.') || undefined);
-  const oomScore = int(o, 'OomScoreAdj', 'HostConfig.');
+  assign(hc, 'OomKillDisable', o.OomKillDisable || undefined);
+  const oomScore = v(o.OomScoreAdj);
   if (oomScore !== undefined && (oomScore < -1000 || oomScore > 1000))
     throw new ValidationError('HostConfig.OomScoreAdj must be between -1000 and 1000');
   assign(hc, 'OomScoreAdj', oomScore || undefined);
-  const pids = int(o, 'PidsLimit', 'HostConfig.');
+  const pids = v(o.PidsLimit);
   if (pids !== undefined && pids > 0) hc.PidsLimit = pids;
   const shm = nonNegative('ShmSize');
   assign(hc, 'ShmSize', shm || undefined);
-  assign(hc, 'Init', bool(o, 'Init', 'HostConfig.') || undefined);
-  assign(hc, 'Devices', devices(o));
-  assign(hc, 'Ulimits', ulimits(o));
+  assign(hc, 'Init', o.Init || undefined);
+  assign(hc, 'Devices', devices(v(o.Devices)));
+  assign(hc, 'Ulimits', ulimits(v(o.Ulimits)));
 }
 
 const NAMESPACE_MODES: Record<string, readonly string[]> = {
@@ -457,31 +458,27 @@ const NAMESPACE_MODES: Record<string, readonly string[]> = {
   UTSMode: ['private', 'host'],
 };
 
-function parseNamespaces(o: Obj, hc: DockerHostConfig): void {
+function parseNamespaces(o: HostWire, hc: DockerHostConfig): void {
   for (const [key, allowed] of Object.entries(NAMESPACE_MODES)) {
-    const v = str(o, key, 'HostConfig.');
-    if (!v) continue;
-    if (!allowed.includes(v))
+    const mode = o[key as 'CgroupnsMode' | 'IpcMode' | 'PidMode' | 'UTSMode'];
+    if (!mode) continue;
+    if (!allowed.includes(mode))
       throw new ValidationError(
-        `HostConfig.${key}: "${v}" is not supported (use ${allowed.join(' or ')})`,
-        v.startsWith('container:')
+        `HostConfig.${key}: "${mode}" is not supported (use ${allowed.join(' or ')})`,
+        mode.startsWith('container:')
           ? "sharing another container's namespace would tie the two to one host; lifeboat moves containers one at a time"
           : undefined,
       );
-    (hc as Record<string, unknown>)[key] = v;
+    (hc as Record<string, unknown>)[key] = mode;
   }
 }
 
-function devices(o: Obj): DockerDeviceMapping[] | undefined {
-  const v = o['Devices'];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new ValidationError('HostConfig.Devices must be a list');
-  if (v.length === 0) return undefined;
-  return v.map((d, i) => {
-    const e = object(d, `HostConfig.Devices[${i}]`);
-    const onHost = str(e, 'PathOnHost', `HostConfig.Devices[${i}].`) ?? '';
-    const inContainer = str(e, 'PathInContainer', `HostConfig.Devices[${i}].`) || onHost;
-    const perms = str(e, 'CgroupPermissions', `HostConfig.Devices[${i}].`) || 'rwm';
+function devices(list: NonNullable<HostWire['Devices']> | undefined): DockerDeviceMapping[] | undefined {
+  if (!list?.length) return undefined;
+  return list.map((e, i) => {
+    const onHost = e.PathOnHost ?? '';
+    const inContainer = e.PathInContainer || onHost;
+    const perms = e.CgroupPermissions || 'rwm';
     absolutePath(onHost, `HostConfig.Devices[${i}].PathOnHost`);
     absolutePath(inContainer, `HostConfig.Devices[${i}].PathInContainer`);
     if (!/^[rwm]{1,3}$/.test(perms))
@@ -511,16 +508,12 @@ const RLIMITS = new Set([
   'as',
 ]);
 
-function ulimits(o: Obj): DockerUlimit[] | undefined {
-  const v = o['Ulimits'];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new ValidationError('HostConfig.Ulimits must be a list');
-  if (v.length === 0) return undefined;
-  return v.map((u, i) => {
-    const e = object(u, `HostConfig.Ulimits[${i}]`);
-    const name = str(e, 'Name', `HostConfig.Ulimits[${i}].`) ?? '';
-    const soft = int(e, 'Soft', `HostConfig.Ulimits[${i}].`) ?? 0;
-    const hard = int(e, 'Hard', `HostConfig.Ulimits[${i}].`) ?? 0;
+function ulimits(list: NonNullable<HostWire['Ulimits']> | undefined): DockerUlimit[] | undefined {
+  if (!list?.length) return undefined;
+  return list.map((e, i) => {
+    const name = e.Name ?? '';
+    const soft = e.Soft ?? 0;
+    const hard = e.Hard ?? 0;
     if (!RLIMITS.has(name))
       throw new ValidationError(
         `HostConfig.Ulimits[${i}]: invalid ulimit type "${name}" (e.g. nofile, nproc, core)`,
@@ -535,66 +528,50 @@ function ulimits(o: Obj): DockerUlimit[] | undefined {
 
 const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 
-function mounts(o: Obj): DockerMountSpec[] | undefined {
-  const v = o['Mounts'];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new ValidationError('HostConfig.Mounts must be a list');
-  if (v.length === 0) return undefined;
-  return v.map((m, i) => {
+type MountWire = NonNullable<HostWire['Mounts']>[number];
+
+function mounts(list: MountWire[] | undefined): DockerMountSpec[] | undefined {
+  if (!list?.length) return undefined;
+  return list.map((e, i) => {
     const where = `HostConfig.Mounts[${i}]`;
-    const e = object(m, where);
-    const type = str(e, 'Type', `${where}.`) ?? '';
-    const target = str(e, 'Target', `${where}.`) ?? '';
+    const type = e.Type ?? '';
+    const target = e.Target ?? '';
     absolutePath(target, `${where}.Target`);
-    for (const key of ['Consistency', 'ClusterOptions'])
+    for (const key of ['Consistency', 'ClusterOptions'] as const)
       if (!isZero(e[key])) throw new ValidationError(`${where}.${key} is not supported`);
-    if (type !== 'volume' && !isZero(e['VolumeOptions']))
+    if (type !== 'volume' && !isZero(e.VolumeOptions))
       throw new ValidationError(`${where}: VolumeOptions need Type volume`);
     if (type === 'volume') return volumeMount(e, where, target);
     if (type === 'bind') {
-      const source = str(e, 'Source', `${where}.`) ?? '';
+      const source = e.Source ?? '';
       absolutePath(source, `${where}.Source`);
-      if (!isZero(e['TmpfsOptions'])) throw new ValidationError(`${where}: TmpfsOptions need Type tmpfs`);
-      const bo =
-        e['BindOptions'] === undefined || e['BindOptions'] === null
-          ? {}
-          : object(e['BindOptions'], `${where}.BindOptions`);
-      const propagation = str(bo, 'Propagation', `${where}.BindOptions.`) ?? '';
+      if (!isZero(e.TmpfsOptions)) throw new ValidationError(`${where}: TmpfsOptions need Type tmpfs`);
+      const propagation = e.BindOptions?.Propagation ?? '';
       if (propagation && !PROPAGATION.has(propagation))
         throw new ValidationError(
           `${where}.BindOptions.Propagation: "${propagation}" (use ${[...PROPAGATION].join(', ')})`,
         );
-      for (const [k, x] of Object.entries(bo))
-        if (k !== 'Propagation' && !isZero(x))
-          throw new ValidationError(`${where}.BindOptions.${k} is not supported`);
       return {
         Type: 'bind' as const,
         Source: source,
         Target: target,
-        ...(bool(e, 'ReadOnly', `${where}.`) ? { ReadOnly: true } : {}),
+        ...(e.ReadOnly ? { ReadOnly: true } : {}),
         ...(propagation ? { BindOptions: { Propagation: propagation } } : {}),
       };
     }
     if (type === 'tmpfs') {
-      if (!isZero(e['Source'])) throw new ValidationError(`${where}: a tmpfs mount has no Source`);
-      if (!isZero(e['BindOptions'])) throw new ValidationError(`${where}: BindOptions need Type bind`);
-      const to =
-        e['TmpfsOptions'] === undefined || e['TmpfsOptions'] === null
-          ? {}
-          : object(e['TmpfsOptions'], `${where}.TmpfsOptions`);
-      const size = int(to, 'SizeBytes', `${where}.TmpfsOptions.`);
-      const mode = int(to, 'Mode', `${where}.TmpfsOptions.`);
+      if (!isZero(e.Source)) throw new ValidationError(`${where}: a tmpfs mount has no Source`);
+      if (!isZero(e.BindOptions)) throw new ValidationError(`${where}: BindOptions need Type bind`);
+      const size = v(e.TmpfsOptions?.SizeBytes);
+      const mode = v(e.TmpfsOptions?.Mode);
       if (size !== undefined && size < 0)
         throw new ValidationError(`${where}.TmpfsOptions.SizeBytes must not be negative`);
       if (mode !== undefined && (mode < 0 || mode > 0o7777))
         throw new ValidationError(`${where}.TmpfsOptions.Mode must be a file mode (0 to 07777)`);
-      for (const [k, x] of Object.entries(to))
-        if (k !== 'SizeBytes' && k !== 'Mode' && !isZero(x))
-          throw new ValidationError(`${where}.TmpfsOptions.${k} is not supported`);
       return {
         Type: 'tmpfs' as const,
         Target: target,
-        ...(bool(e, 'ReadOnly', `${where}.`) ? { ReadOnly: true } : {}),
+        ...(e.ReadOnly ? { ReadOnly: true } : {}),
         ...(size || mode
           ? { TmpfsOptions: { ...(size ? { SizeBytes: size } : {}), ...(mode ? { Mode: mode } : {}) } }
           : {}),
@@ -604,8 +581,8 @@ function mounts(o: Obj): DockerMountSpec[] | undefined {
   });
 }
 
-function volumeMount(e: Obj, where: string, target: string): DockerMountSpec {
-  const source = str(e, 'Source', `${where}.`) ?? '';
+function volumeMount(e: MountWire, where: string, target: string): DockerMountSpec {
+  const source = e.Source ?? '';
   if (!source)
     throw new ValidationError(
       `${where}: a volume mount without Source is an anonymous volume, which lifeboat does not create`,
@@ -613,34 +590,19 @@ function volumeMount(e: Obj, where: string, target: string): DockerMountSpec {
     );
   if (!RESOURCE_NAME.test(source))
     throw new ValidationError(`${where}.Source: "${source}" is not a valid volume name`);
-  if (!isZero(e['BindOptions'])) throw new ValidationError(`${where}: BindOptions need Type bind`);
-  if (!isZero(e['TmpfsOptions'])) throw new ValidationError(`${where}: TmpfsOptions need Type tmpfs`);
-  const vo =
-    e['VolumeOptions'] === undefined || e['VolumeOptions'] === null
-      ? {}
-      : object(e['VolumeOptions'], `${where}.VolumeOptions`);
+  if (!isZero(e.BindOptions)) throw new ValidationError(`${where}: BindOptions need Type bind`);
+  if (!isZero(e.TmpfsOptions)) throw new ValidationError(`${where}: TmpfsOptions need Type tmpfs`);
+  const vo = e.VolumeOptions;
   const out: DockerMountSpec = { Type: 'volume', Source: source, Target: target };
-  if (bool(e, 'ReadOnly', `${where}.`)) out.ReadOnly = true;
-  for (const [k, v] of Object.entries(vo)) {
-    if (isZero(v)) continue;
-    if (k === 'NoCopy')
-      out.VolumeOptions = {
-        ...out.VolumeOptions,
-        NoCopy: bool(vo, 'NoCopy', `${where}.VolumeOptions.`) ?? false,
-      };
-    else if (k === 'Labels')
-      out.VolumeOptions = {
-        ...out.VolumeOptions,
-        Labels: strMap(vo, 'Labels', `${where}.VolumeOptions.`) ?? {},
-      };
-    else if (k === 'DriverConfig') {
-      const dc = object(v, `${where}.VolumeOptions.DriverConfig`);
-      if (!(isZero(dc['Name']) || dc['Name'] === 'local') || !isZero(dc['Options']))
-        throw new ValidationError(
-          `${where}.VolumeOptions.DriverConfig is not supported: volumes use the local driver without options`,
-        );
-    } else throw new ValidationError(`${where}.VolumeOptions.${k} is not supported`);
-  }
+  if (e.ReadOnly) out.ReadOnly = true;
+  if (vo?.NoCopy) out.VolumeOptions = { ...out.VolumeOptions, NoCopy: true };
+  if (vo?.Labels && Object.keys(vo.Labels).length)
+    out.VolumeOptions = { ...out.VolumeOptions, Labels: vo.Labels };
+  const dc = vo?.DriverConfig;
+  if (dc && (!(isZero(dc.Name) || dc.Name === 'local') || !isZero(dc.Options)))
+    throw new ValidationError(
+      `${where}.VolumeOptions.DriverConfig is not supported: volumes use the local driver without options`,
+    );
   return out;
 }
 
@@ -658,8 +620,7 @@ function tmpfsOptions(opts: string, where: string): void {
       throw new ValidationError(`${where}: tmpfs option "${o}" is not supported`);
 }
 
-function ipList(o: Obj, key: string): string[] | undefined {
-  const list = strList(o, key, 'HostConfig.');
+function ipList(list: string[] | undefined, key: string): string[] | undefined {
   for (const ip of list ?? [])
     if (isIP(ip) === 0) throw new ValidationError(`HostConfig.${key}: "${ip}" is not an IP address`);
   return list?.length ? list : undefined;
@@ -689,7 +650,7 @@ function validateBind(b: string): void {
     );
 }
 
-function portBindings(o: Obj): DockerPortMap {
+function portBindings(o: NonNullable<HostWire['PortBindings']>): DockerPortMap {
   const out: DockerPortMap = {};
   for (const [key, value] of Object.entries(o)) {
     portKey(key, 'HostConfig.PortBindings');
@@ -697,12 +658,9 @@ function portBindings(o: Obj): DockerPortMap {
       out[key] = null;
       continue;
     }
-    if (!Array.isArray(value))
-      throw new ValidationError(`HostConfig.PortBindings["${key}"] must be a list of {HostIp, HostPort}`);
-    out[key] = value.map((v) => {
-      const b = object(v, `HostConfig.PortBindings["${key}"][]`);
-      const hostIp = str(b, 'HostIp', `HostConfig.PortBindings["${key}"][].`);
-      const hostPort = str(b, 'HostPort', `HostConfig.PortBindings["${key}"][].`);
+    out[key] = value.map((b) => {
+      const hostIp = v(b.HostIp);
+      const hostPort = v(b.HostPort);
       if (
         hostPort !== undefined &&
         hostPort !== '' &&
@@ -724,10 +682,11 @@ function portBindings(o: Obj): DockerPortMap {
   return out;
 }
 
-function portSet(o: Obj, key: string): Record<string, object> | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  const set = object(v, key);
+function portSet(
+  set: Record<string, unknown> | null | undefined,
+  key: string,
+): Record<string, object> | undefined {
+  if (!set) return undefined;
   for (const k of Object.keys(set)) portKey(k, key);
   return set as Record<string, object>;
 }
@@ -741,64 +700,4 @@ function portKey(key: string, where: string): void {
 
 function assign<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;
-}
-
-function object(v: unknown, where: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new ValidationError(`${where} must be a JSON object`);
-  return v as Obj;
-}
-
-function objectOrNull(o: Obj, key: string): Record<string, object> | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  return object(v, key) as Record<string, object>;
-}
-
-function str(o: Obj, key: string, prefix = ''): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ValidationError(`${prefix}${key} must be a string`);
-  return v;
-}
-
-function bool(o: Obj, key: string, prefix = ''): boolean | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new ValidationError(`${prefix}${key} must be true or false`);
-  return v;
-}
-
-function int(o: Obj, key: string, prefix = ''): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw new ValidationError(`${prefix}${key} must be an integer`);
-  // JSON numbers beyond 2^53 arrive rounded, and beyond int64 the engine cannot take them at all.
-  if (!Number.isSafeInteger(v)) throw new ValidationError(`${prefix}${key} is out of range`);
-  return v;
-}
-
-function strList(o: Obj, key: string, prefix = ''): string[] | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-    throw new ValidationError(`${prefix}${key} must be a list of strings`);
-  return v as string[];
-}
-
-/** Cmd and Entrypoint: a list of strings, or (older clients) one string. */
-function command(o: Obj, key: string): string[] | undefined {
-  const v = o[key];
-  if (typeof v === 'string') return [v];
-  return strList(o, key);
-}
-
-function strMap(o: Obj, key: string, prefix = ''): Record<string, string> | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  const m = object(v, `${prefix}${key}`);
-  for (const [k, x] of Object.entries(m))
-    if (typeof x !== 'string') throw new ValidationError(`${prefix}${key}["${k}"] must be a string`);
-  return Object.keys(m).length || !prefix ? (m as Record<string, string>) : undefined;
 }

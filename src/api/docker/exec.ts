@@ -3,7 +3,9 @@ import type { RequestContext } from '../http/context.ts';
 import { ValidationError } from '../../util/errors.ts';
 import type { DockerBackend } from './backend.ts';
 import { MULTIPLEXED_STREAM, RAW_STREAM, ttySize } from './containers.ts';
-import { isZero } from './create-fields.ts';
+import { z } from 'zod';
+import { parseBody } from '../../util/schema.ts';
+import { bool, closed, consoleSize, str, strList } from './wire.ts';
 import { validateDetachKeys } from './validate.ts';
 
 /**
@@ -35,117 +37,77 @@ export interface DockerExecStartBody {
   ConsoleSize?: [number, number];
 }
 
-type Obj = Record<string, unknown>;
-
 /**
- * The fields of Docker's ExecConfig. Two only clients act on: `Detach` (the
- * start body's decides, as in dockerd) and `Container` (docker-py repeats
- * the path's container in the body).
+ * Docker's ExecConfig, declared once (src/util/schema.ts). Two fields only
+ * clients act on: `Detach` (the start body's decides, as in dockerd) and
+ * `Container` (docker-py repeats the path's container in the body).
  */
-const EXEC_FIELDS = new Set([
-  'Detach',
-  'Container',
-  'Cmd',
-  'AttachStdin',
-  'AttachStdout',
-  'AttachStderr',
-  'DetachKeys',
-  'Tty',
-  'ConsoleSize',
-  'Env',
-  'Privileged',
-  'User',
-  'WorkingDir',
-]);
+const ExecCreateSchema = closed(
+  {
+    Detach: bool.nullish(),
+    Container: str.nullish(),
+    Cmd: strList.nullish(),
+    AttachStdin: bool.nullish(),
+    AttachStdout: bool.nullish(),
+    AttachStderr: bool.nullish(),
+    DetachKeys: str.nullish(),
+    Tty: bool.nullish(),
+    ConsoleSize: consoleSize.nullish(),
+    Env: strList.nullish(),
+    Privileged: bool.nullish(),
+    User: str.nullish(),
+    WorkingDir: str.nullish(),
+  },
+  'exec create body',
+);
 
-function object(v: unknown, where: string): Obj {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ValidationError(`${where} must be a JSON object`);
-  return v as Obj;
-}
+/** dockerode sends its own transport options (`hijack`, `stdin`) in the start body; the connection says the same. */
+const ExecStartSchema = closed(
+  {
+    Detach: bool.nullish(),
+    Tty: bool.nullish(),
+    ConsoleSize: consoleSize.nullish(),
+    hijack: z.unknown().optional(),
+    stdin: z.unknown().optional(),
+  },
+  'exec start body',
+);
 
-function bool(o: Obj, key: string): boolean | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new ValidationError(`${key} must be true or false`);
-  return v;
-}
-
-function strings(o: Obj, key: string): string[] | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-    throw new ValidationError(`${key} must be a list of strings`);
-  return v as string[];
-}
-
-function str(o: Obj, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ValidationError(`${key} must be a string`);
-  return v;
-}
-
-function consoleSize(o: Obj): [number, number] | undefined {
-  const v = o['ConsoleSize'];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= 0 && n <= 65535))
-    throw new ValidationError('ConsoleSize must be [height, width] with whole numbers up to 65535');
-  return v[0] > 0 && v[1] > 0 ? [v[0] as number, v[1] as number] : undefined;
-}
-
-/** A field outside `known` that carries a value is refused by name. */
-function refuseUnknown(o: Obj, known: ReadonlySet<string>, body: string): void {
-  for (const [k, v] of Object.entries(o))
-    if (!known.has(k) && !isZero(v))
-      throw new ValidationError(
-        `${k} is not supported: lifeboat does not know this field of the ${body}`,
-        'leave it out',
-      );
+/** [0, 0] is what clients send without a TTY: no size. */
+function size(s: [number, number] | null | undefined): [number, number] | undefined {
+  return s && s[0] > 0 && s[1] > 0 ? s : undefined;
 }
 
 export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
-  const o = object(raw, 'body');
-  refuseUnknown(o, EXEC_FIELDS, 'exec create body');
-  const cmd = strings(o, 'Cmd');
+  const o = parseBody(ExecCreateSchema, raw ?? {}, '');
+  const cmd = o.Cmd;
   if (!cmd?.length) throw new ValidationError('No exec command specified');
   const body: DockerExecCreateBody = { Cmd: cmd };
   for (const k of ['AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'Privileged'] as const) {
-    const b = bool(o, k);
-    if (b !== undefined) body[k] = b;
+    const b = o[k];
+    if (b !== undefined && b !== null) body[k] = b;
   }
-  const env = strings(o, 'Env');
-  if (env?.length) {
-    for (const e of env)
+  if (o.Env?.length) {
+    for (const e of o.Env)
       if (e.startsWith('=') || e === '') throw new ValidationError(`invalid environment variable "${e}"`);
-    body.Env = env.filter((e) => e.includes('='));
+    body.Env = o.Env.filter((e) => e.includes('='));
   }
-  const user = str(o, 'User');
-  if (user) body.User = user;
-  const dir = str(o, 'WorkingDir');
-  if (dir) {
-    if (!dir.startsWith('/')) throw new ValidationError(`WorkingDir "${dir}" must be an absolute path`);
-    body.WorkingDir = dir;
+  if (o.User) body.User = o.User;
+  if (o.WorkingDir) {
+    if (!o.WorkingDir.startsWith('/'))
+      throw new ValidationError(`WorkingDir "${o.WorkingDir}" must be an absolute path`);
+    body.WorkingDir = o.WorkingDir;
   }
-  const keys = str(o, 'DetachKeys');
-  if (keys) body.DetachKeys = validateDetachKeys(keys);
-  const size = consoleSize(o);
-  if (size) body.ConsoleSize = size;
+  if (o.DetachKeys) body.DetachKeys = validateDetachKeys(o.DetachKeys);
+  const tty = size(o.ConsoleSize);
+  if (tty) body.ConsoleSize = tty;
   return body;
 }
 
-/** dockerode sends its own transport options (`hijack`, `stdin`) in the start body; the connection says the same. */
-const EXEC_START_FIELDS = new Set(['Detach', 'Tty', 'ConsoleSize', 'hijack', 'stdin']);
-
 export function parseExecStartBody(raw: unknown): DockerExecStartBody {
-  const o = object(raw, 'body');
-  refuseUnknown(o, EXEC_START_FIELDS, 'exec start body');
-  const size = consoleSize(o);
-  return {
-    Detach: bool(o, 'Detach') ?? false,
-    Tty: bool(o, 'Tty') ?? false,
-    ...(size ? { ConsoleSize: size } : {}),
-  };
+  const o = parseBody(ExecStartSchema, raw ?? {}, '');
+  const tty = size(o.ConsoleSize);
+  return { Detach: o.Detach ?? false, Tty: o.Tty ?? false, ...(tty ? { ConsoleSize: tty } : {}) };
 }
 
 /** Exec IDs are Podman's: 64 hex digits (a short prefix is not resolved). */
