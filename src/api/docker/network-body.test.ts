@@ -46,6 +46,7 @@ describe('network and volume request bodies: honour or refuse', () => {
         /IPRange is not supported/,
       ],
       [{ Name: 'n', ConfigFrom: { Network: 'x' } }, /ConfigFrom is not supported/],
+      [{ Name: 'n', Internal: 'yes' }, /Internal must be true or false/],
     ];
     for (const [body, re] of cases) assert.throws(() => parseNetworkCreate(body), re, JSON.stringify(body));
   });

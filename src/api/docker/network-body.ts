@@ -52,6 +52,8 @@ export function parseNetworkCreate(raw: unknown): NetworkCreateRequest {
           throw new ValidationError(`Scope: "${String(value)}" is not supported: ${NOT_MULTI_HOST}`);
         break;
       case 'Internal':
+        if (value !== undefined && value !== null && typeof value !== 'boolean')
+          throw new ValidationError('Internal must be true or false');
         out.internal = value === true;
         break;
       case 'Attachable':
