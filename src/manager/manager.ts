@@ -479,6 +479,8 @@ export class Manager {
     const healthy = await this.registry.healthy();
     const addressOf = new Map(healthy.map((n) => [n.report.name, n.report.address]));
     const seen = new Map<string, number[]>();
+    /** Containers lifeboat has no record of: forwarded to the host that reports them. */
+    const unrecorded = new Map<string, string>();
     for (const n of healthy)
       for (const c of n.report.containers) {
         const name = (c.Names[0] ?? '').replace(/^\//, '');
@@ -491,8 +493,7 @@ export class Manager {
           for (let i = 0; i < range; i++) ports.push(p.host_port + i);
         }
         seen.set(name, ports);
-        // a container lifeboat does not know is forwarded to the host that reports it
-        if (!rec) addressOf.set(`unrecorded/${name}`, n.report.address);
+        if (!rec) unrecorded.set(name, n.report.address);
       }
     // kept while the record says it runs, or is moving or being restored
     const live = new Set<string | undefined>(['running', 'migrating', 'restoring']);
@@ -502,7 +503,7 @@ export class Manager {
     const out: PublishedPort[] = [];
     for (const [name, ports] of this.lastPorts) {
       const node = records.get(name)?.node;
-      const address = addressOf.get(node ?? `unrecorded/${name}`);
+      const address = node === undefined ? unrecorded.get(name) : addressOf.get(node);
       if (address) for (const port of ports) out.push({ port, address, container: name });
     }
     return out;
