@@ -100,12 +100,13 @@ function podmanError(res: ServerResponse, status: number, message: string): void
 
 /**
  * The few libpod endpoints a manager calls on a host (list, inspect, create,
- * start, stop, remove, image exists), answered from memory. Anything else
+ * start, stop, remove, image exists, network inspect and create), answered from memory. Anything else
  * is a 501 naming the path, so a manager path the simulator lacks shows up
  * in the bench's errors instead of passing unnoticed.
  */
 export class HollowPodman {
   readonly containers = new Map<string, HollowContainer>();
+  readonly networks = new Map<string, Record<string, unknown>>();
   /** Simulated work per create/start (Podman's own cost on a real host). */
   constructor(
     private readonly address: string,
@@ -151,6 +152,23 @@ export class HollowPodman {
       const c = { ...hollowContainer(name, spec.labels ?? {}), state: 'created' as const };
       this.containers.set(name, c);
       return send(res, 201, { Id: c.id, Warnings: [] });
+    }
+    // networks: kept by name, as a manager creates the cluster network on a host before its first user
+    const net = /^\/networks\/([^/]+)\/json$/.exec(p);
+    if (method === 'GET' && net) {
+      const n = this.networks.get(decodeURIComponent(net[1]!));
+      return n ? send(res, 200, n) : podmanError(res, 404, 'unable to find network: network not found');
+    }
+    if (method === 'POST' && p === '/networks/create') {
+      const spec = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { name?: string };
+      const n = {
+        ...spec,
+        id: randomBytes(32).toString('hex'),
+        driver: 'bridge',
+        created: new Date().toISOString(),
+      };
+      if (spec.name) this.networks.set(spec.name, n);
+      return send(res, 200, n);
     }
     const one = /^\/containers\/([^/]+)(\/[a-z]+)?$/.exec(p);
     if (one) {
