@@ -393,7 +393,7 @@ function levelShape(prefix: string): Record<string, z.ZodType> {
   return shape;
 }
 
-const hostConfigSchema = z.looseObject(levelShape('HostConfig.') as Level<'HostConfig.'>, {
+export const hostConfigSchema = z.looseObject(levelShape('HostConfig.') as Level<'HostConfig.'>, {
   error: 'must be a JSON object',
 });
 const networkingConfigSchema = z.looseObject(levelShape('NetworkingConfig.') as Level<'NetworkingConfig.'>, {

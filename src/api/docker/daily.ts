@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Router } from '../http/router.ts';
 import { ValidationError } from '../../util/errors.ts';
 import type { DockerBackend } from './backend.ts';
-import { canonicalFieldNames, isZero } from './create-fields.ts';
+import { parseBody } from '../../util/schema.ts';
+import { canonicalFieldNames, hostConfigSchema, isZero } from './create-fields.ts';
 import { parseFilters, validateContainerName, validateImageReference } from './validate.ts';
 
 /**
@@ -28,49 +29,61 @@ export interface DockerUpdateBody {
   BlkioWeight?: number;
 }
 
-const UPDATABLE = new Set([
-  'Memory',
-  'MemoryReservation',
-  'MemorySwap',
-  'CpuShares',
-  'CpuPeriod',
-  'CpuQuota',
-  'NanoCpus',
-  'CpusetCpus',
-  'CpusetMems',
-  'PidsLimit',
-  'BlkioWeight',
-]);
-const CANONICAL_UPDATE = new Map([...UPDATABLE].map((k) => [k.toLowerCase(), k]));
+/** The HostConfig fields Podman can change live: their types are the create table's (create-fields.ts). */
+const UpdateSchema = hostConfigSchema.pick({
+  Memory: true,
+  MemoryReservation: true,
+  MemorySwap: true,
+  CpuShares: true,
+  CpuPeriod: true,
+  CpuQuota: true,
+  NanoCpus: true,
+  CpusetCpus: true,
+  CpusetMems: true,
+  PidsLimit: true,
+  BlkioWeight: true,
+});
+const CANONICAL_UPDATE = new Map(Object.keys(UpdateSchema.shape).map((k) => [k.toLowerCase(), k]));
 
 /** Every other field with a value is refused by name, as at create (docker update sends them all, mostly zero). */
 export function parseUpdateBody(raw: unknown): DockerUpdateBody {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('body must be a JSON object');
-  const body: Record<string, unknown> = {};
+  const known: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(canonicalFieldNames(raw as Record<string, unknown>))) {
     const key = CANONICAL_UPDATE.get(k.toLowerCase());
-    if (!key) {
-      if (isZero(v) || (k === 'MemorySwappiness' && v === -1)) continue;
+    if (key) known[key] = v;
+    else if (!isZero(v) && !(k === 'MemorySwappiness' && v === -1))
       throw new ValidationError(
         `${k} is not supported by update: Podman changes only a live container's CPU, memory, pids and I/O weight limits`,
         k === 'RestartPolicy' ? 'remove and create the container again with the restart policy' : undefined,
       );
-    }
-    if (v === null || v === undefined) continue;
-    if (key === 'CpusetCpus' || key === 'CpusetMems') {
-      if (typeof v !== 'string' || (v !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)))
-        throw new ValidationError(`${key}: invalid set ${JSON.stringify(v)} (e.g. 0-1 or 0,2)`);
-      if (v) body[key] = v;
-      continue;
-    }
-    if (typeof v !== 'number' || !Number.isSafeInteger(v))
-      throw new ValidationError(`${key} must be an integer`);
-    if (v < -1 || (v === -1 && key !== 'MemorySwap' && key !== 'CpuQuota' && key !== 'PidsLimit'))
-      throw new ValidationError(`${key} must not be negative`);
-    if (v !== 0) body[key] = v;
   }
-  const b = body as DockerUpdateBody;
+  const o = parseBody(UpdateSchema, known, '');
+  const b: DockerUpdateBody = {};
+  for (const key of ['CpusetCpus', 'CpusetMems'] as const) {
+    const set = o[key];
+    if (set && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(set))
+      throw new ValidationError(`${key}: invalid set ${JSON.stringify(set)} (e.g. 0-1 or 0,2)`);
+    if (set) b[key] = set;
+  }
+  for (const key of [
+    'Memory',
+    'MemoryReservation',
+    'MemorySwap',
+    'CpuShares',
+    'CpuPeriod',
+    'CpuQuota',
+    'NanoCpus',
+    'PidsLimit',
+    'BlkioWeight',
+  ] as const) {
+    const n = o[key];
+    if (n === undefined || n === null) continue;
+    if (n < -1 || (n === -1 && key !== 'MemorySwap' && key !== 'CpuQuota' && key !== 'PidsLimit'))
+      throw new ValidationError(`${key} must not be negative`);
+    if (n !== 0) b[key] = n;
+  }
   if (b.Memory !== undefined && b.Memory < 6 * 1024 * 1024)
     throw new ValidationError('Minimum memory limit allowed is 6MB');
   if (b.NanoCpus && (b.CpuPeriod || b.CpuQuota))
