@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CheckpointFailedError,
   ConflictError,
@@ -39,6 +41,7 @@ import type {
   VolumeInfo,
 } from './types.ts';
 import { ValidationError } from '../util/errors.ts';
+import type { Logger } from '../util/log.ts';
 import { ensureTarStream } from './tar-peek.ts';
 import { hostHasSoftDirty } from './soft-dirty.ts';
 
@@ -66,15 +69,18 @@ export class PodmanClient {
   readonly socketPath: string;
   readonly transport: Transport;
   private readonly softDirty: (() => Promise<boolean>) | undefined;
+  private readonly log: Logger | undefined;
 
   /**
    * `softDirty`: whether the host of this Podman can track dirty memory;
    * by default probed on this machine (the agent runs next to its Podman).
+   * `log`: where decisions such as a dump tried again are said.
    */
-  constructor(socketPath: string | Transport, opts: { softDirty?: boolean } = {}) {
+  constructor(socketPath: string | Transport, opts: { softDirty?: boolean; log?: Logger } = {}) {
     this.transport = typeof socketPath === 'string' ? unixTransport(socketPath) : socketPath;
     this.socketPath = this.transport.endpoint;
     this.softDirty = opts.softDirty === undefined ? undefined : async () => opts.softDirty === true;
+    this.log = opts.log;
   }
 
   /**
@@ -865,12 +871,14 @@ export class PodmanClient {
   async checkpointExport(name: string, opts: CheckpointOptions = {}): Promise<Readable> {
     const operation = `checkpoint container ${name}`;
     await this.requireSoftDirty(opts);
-    const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
-      query: { export: true, ...checkpointQuery(opts) },
-      timeoutMs: 0,
+    return this.dumping(name, async () => {
+      const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
+        query: { export: true, ...checkpointQuery(opts) },
+        timeoutMs: 0,
+      });
+      if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, await readBody(res));
+      return ensureTarStream(res, operation);
     });
-    if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, await readBody(res));
-    return ensureTarStream(res, operation);
   }
 
   /**
@@ -880,13 +888,60 @@ export class PodmanClient {
   async checkpoint(name: string, opts: CheckpointOptions = {}): Promise<Record<string, unknown>> {
     const operation = `${opts.preCheckpoint ? 'pre-checkpoint' : 'checkpoint'} container ${name}`;
     await this.requireSoftDirty(opts);
-    const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
-      query: checkpointQuery(opts),
-      timeoutMs: 0,
+    return this.dumping(name, async () => {
+      const res = await this.call('POST', `/containers/${enc(name)}/checkpoint`, {
+        query: checkpointQuery(opts),
+        timeoutMs: 0,
+      });
+      const body = await readBody(res);
+      if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, body);
+      return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
     });
-    const body = await readBody(res);
-    if (!isOk(res)) throw classifyCheckpointError(operation, res.statusCode ?? 0, body);
-    return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+  }
+
+  /**
+   * A dump, tried again when CRIU refused it for a connection still waiting
+   * in a listening socket's queue ("In-flight connection"): a server under
+   * connection load has one there now and then, for a millisecond, and the
+   * container ran on (CRIU thaws it when it gives up). Any other failure is
+   * thrown with CRIU's own error lines from the dump's log, which say why;
+   * Podman's message only says runc exited 1.
+   */
+  private async dumping<T>(name: string, dump: () => Promise<T>, tries = DUMP_TRIES): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      try {
+        return await dump();
+      } catch (err) {
+        if (!(err instanceof CheckpointFailedError)) throw err;
+        const errors = await this.dumpLogErrors(name, started);
+        if (attempt < tries && errors.some((l) => IN_FLIGHT.test(l))) {
+          this.log?.info('dump refused for a connection not yet accepted by the container: trying again', {
+            container: name,
+            attempt,
+          });
+          await new Promise((r) => setTimeout(r, 50 * attempt));
+          continue;
+        }
+        if (errors.length) err.message = [err.message, ...errors].join('\n');
+        throw err;
+      }
+    }
+  }
+
+  /** The error lines of CRIU's log of a dump that started at `since` (an older log says nothing about it). */
+  private async dumpLogErrors(name: string, since: number): Promise<string[]> {
+    try {
+      const dir = (await this.inspectContainer(name)).StaticDir;
+      if (!dir) return [];
+      const log = join(dir, 'dump.log');
+      if (statSync(log).mtimeMs < since - 1000) return [];
+      return readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('Error (') && !l.includes('RLIMIT_NOFILE'));
+    } catch {
+      return [];
+    }
   }
 
   /**
@@ -1125,6 +1180,11 @@ const SOFT_DIRTY_PATTERNS = [
   /mem_dirty_track/i,
   /soft.?dirty/i,
 ];
+
+/** CRIU's refusal of a connection not yet accepted by its listening socket (a transient state). */
+const IN_FLIGHT = /In-flight connection/;
+/** A dump refused for an in-flight connection is tried this many times in all. */
+const DUMP_TRIES = 4;
 
 function classifyCheckpointError(operation: string, status: number, body: Buffer): Error {
   const msg = podmanMessage(body);

@@ -218,7 +218,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const tls = await loadTlsBundle(flags.pki, layout);
   checkAgentCertificate(tls.certPem, flags.name, flags.pki);
 
-  const podman = new PodmanClient(flags.podmanSocket);
+  const podman = new PodmanClient(flags.podmanSocket, { log: log.child('podman') });
   let runroot = flags.runroot;
   let graphroot = flags.graphroot;
   if (runroot === undefined || graphroot === undefined) {
