@@ -372,6 +372,16 @@ export class ClusterDockerBackend implements DockerBackend {
   async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const { node, name } = await this.locate(ref);
     await this.backend(node).removeContainer(name, opts);
+    const rec = (await this.o.state.container(name))?.record;
+    if (rec && rec.node !== node) {
+      // a copy another host still had (found by its ID): the container itself lives on, and keeps its record
+      this.o.events.emit(
+        'container.remove',
+        `removed a stale copy of ${name} from ${node}; ${name} itself runs on ${rec.node}`,
+        { container: name, node },
+      );
+      return;
+    }
     await this.o.state.deleteContainer(name);
     this.o.events.emit('container.remove', `removed ${name} from ${node}`, { container: name, node });
     this.o.onContainerChange?.(name, 'removed');

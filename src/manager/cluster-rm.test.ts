@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { PodmanClient } from '../engine/podman-client.ts';
+import type { ContainerListEntry } from '../engine/types.ts';
+import type { NodeClient, NodeReport } from '../node-api/node-client.ts';
+import type { Scheduler } from '../scheduler/index.ts';
+import { EmbeddedStore } from '../store/index.ts';
+import { ClusterDockerBackend } from './cluster-docker-backend.ts';
+import { ClusterState } from './cluster-state.ts';
+import { EventLog } from './events.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import type { ContainerRecord, NodeRecord } from './records.ts';
+
+// docker rm of a stale copy (a host that was cut off still has the container, found by its ID):
+// the copy goes, and the container itself, on its own host, keeps its record.
+
+const entry = (id: string, name: string): ContainerListEntry =>
+  ({
+    Id: id,
+    Names: [name],
+    State: 'running',
+    Image: 'busybox',
+    Labels: {},
+  }) as unknown as ContainerListEntry;
+
+describe('docker rm across the cluster', () => {
+  test('removing a stale copy by its ID leaves the live container and its record', async () => {
+    const onHost: Record<string, ContainerListEntry[]> = {
+      h1: [entry('aaaa1111', 'web')],
+      h2: [entry('bbbb2222', 'web')], // the stale copy
+    };
+    const removed: string[] = [];
+    const client = (name: string): NodeClient =>
+      ({
+        name,
+        podman: {
+          listContainers: async () => onHost[name] ?? [],
+          removeContainer: async (id: string) => {
+            removed.push(`${name}:${id}`);
+            onHost[name] = (onHost[name] ?? []).filter((c) => c.Id !== id);
+          },
+        } as unknown as PodmanClient,
+      }) as unknown as NodeClient;
+    const record = (name: string): NodeRecord =>
+      ({
+        report: { name, address: '10.0.0.1', containers: onHost[name] ?? [] } as unknown as NodeReport,
+        status: 'healthy',
+      }) as NodeRecord;
+    const nodes = {
+      healthy: async () => ['h1', 'h2'].map(record),
+      all: async () => ['h1', 'h2'].map(record),
+      client,
+    } as unknown as NodeRegistry;
+    const state = new ClusterState(await EmbeddedStore.open({}));
+    await state.createContainer({
+      name: 'web',
+      node: 'h1',
+      id: 'aaaa1111',
+      generation: 2,
+      spec: { name: 'web', image: 'busybox' },
+      phase: 'running',
+      updatedAt: new Date().toISOString(),
+    } as ContainerRecord);
+    const events = new EventLog();
+    const b = new ClusterDockerBackend({
+      state,
+      nodes,
+      scheduler: {} as Scheduler,
+      events,
+      checkpointDir: '/nonexistent',
+    });
+
+    await b.removeContainer('bbbb2222', { force: true });
+    assert.deepEqual(removed, ['h2:bbbb2222']);
+    assert.equal((await state.container('web'))?.record.node, 'h1', 'the record stays');
+    assert.match(
+      events.since(0).at(-1)?.message ?? '',
+      /removed a stale copy of web from h2; web itself runs on h1/,
+    );
+
+    // by name: the container itself goes, and its record with it
+    await b.removeContainer('web', { force: true });
+    assert.deepEqual(removed, ['h2:bbbb2222', 'h1:aaaa1111']);
+    assert.equal(await state.container('web'), undefined);
+  });
+});
