@@ -5,8 +5,10 @@ import { ValidationError } from './errors.ts';
  * Request bodies are declared once, as zod schemas: the handler's
  * validation, its TypeScript type (`z.infer`) and the OpenAPI document's
  * schema (`jsonSchemaOf`) all come from the same declaration, so they
- * cannot drift apart. Objects are strict: a field the API does not know
- * (a typo, a field of a newer version) is a 400 naming it, never ignored.
+ * cannot drift apart. A field a request does not declare is a 400 naming
+ * it (strict objects, or `closed` ones in src/api/docker/wire.ts that let
+ * zero values pass); a versioned protocol between lifeboat's own processes
+ * (the heartbeat) drops a newer peer's extra fields instead.
  */
 
 /**

@@ -20,6 +20,7 @@ import type {
   DockerUlimit,
 } from './types.ts';
 import { parseSignal, validateImageReference } from './validate.ts';
+import { consoleSizeOf } from './wire.ts';
 
 type Wire = CreateBodyWire;
 type HostWire = HostConfigWire;
@@ -330,14 +331,7 @@ function parseHostConfig(o: HostWire): DockerHostConfig {
     hc.Tmpfs = tmpfs;
   }
   assign(hc, 'Mounts', mounts(v(o.Mounts)));
-  const console = v(o.ConsoleSize);
-  if (console !== undefined) {
-    if (console.length !== 2 || !console.every((n) => n >= 0 && n <= 65535))
-      throw new ValidationError(
-        'HostConfig.ConsoleSize must be [height, width] with whole numbers up to 65535',
-      );
-    if (console[0]! > 0 && console[1]! > 0) hc.ConsoleSize = [console[0]!, console[1]!];
-  }
+  assign(hc, 'ConsoleSize', consoleSizeOf(o.ConsoleSize));
   return hc;
 }
 

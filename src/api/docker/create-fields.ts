@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../util/errors.ts';
-import { anyMap, bool, closed, int, isZero, str, strList, strMap } from './wire.ts';
+import { anyMap, bool, closed, consoleSize, int, isZero, str, strList, strMap } from './wire.ts';
 
 export { isZero };
 
@@ -88,7 +88,7 @@ const T = {
     { error: 'must be a JSON object' },
   ),
   RESTART_POLICY: closed({ Name: str.nullish(), MaximumRetryCount: int.nullish() }),
-  CONSOLE_SIZE: z.array(int, { error: 'must be [height, width]' }),
+  CONSOLE_SIZE: consoleSize,
   DEVICES: z.array(
     closed({ PathOnHost: str.nullish(), PathInContainer: str.nullish(), CgroupPermissions: str.nullish() }),
     { error: 'must be a list' },

@@ -60,35 +60,26 @@ export function parseUpdateBody(raw: unknown): DockerUpdateBody {
       );
   }
   const o = parseBody(UpdateSchema, known, '');
-  const b: DockerUpdateBody = {};
-  for (const key of ['CpusetCpus', 'CpusetMems'] as const) {
-    const set = o[key];
-    if (set && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(set))
-      throw new ValidationError(`${key}: invalid set ${JSON.stringify(set)} (e.g. 0-1 or 0,2)`);
-    if (set) b[key] = set;
-  }
-  for (const key of [
-    'Memory',
-    'MemoryReservation',
-    'MemorySwap',
-    'CpuShares',
-    'CpuPeriod',
-    'CpuQuota',
-    'NanoCpus',
-    'PidsLimit',
-    'BlkioWeight',
-  ] as const) {
-    const n = o[key];
-    if (n === undefined || n === null) continue;
-    if (n < -1 || (n === -1 && key !== 'MemorySwap' && key !== 'CpuQuota' && key !== 'PidsLimit'))
+  const b: Record<string, string | number> = {};
+  for (const [key, v] of Object.entries(o) as [string, string | number | null | undefined][]) {
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string') {
+      // CpusetCpus, CpusetMems
+      if (v && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v))
+        throw new ValidationError(`${key}: invalid set ${JSON.stringify(v)} (e.g. 0-1 or 0,2)`);
+      if (v) b[key] = v;
+      continue;
+    }
+    if (v < -1 || (v === -1 && key !== 'MemorySwap' && key !== 'CpuQuota' && key !== 'PidsLimit'))
       throw new ValidationError(`${key} must not be negative`);
-    if (n !== 0) b[key] = n;
+    if (v !== 0) b[key] = v;
   }
-  if (b.Memory !== undefined && b.Memory < 6 * 1024 * 1024)
+  const u = b as DockerUpdateBody;
+  if (u.Memory !== undefined && u.Memory < 6 * 1024 * 1024)
     throw new ValidationError('Minimum memory limit allowed is 6MB');
-  if (b.NanoCpus && (b.CpuPeriod || b.CpuQuota))
+  if (u.NanoCpus && (u.CpuPeriod || u.CpuQuota))
     throw new ValidationError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  return b;
+  return u;
 }
 
 /** Docker's update as OCI LinuxResources, which Podman's update takes. */

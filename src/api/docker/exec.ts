@@ -5,7 +5,7 @@ import type { DockerBackend } from './backend.ts';
 import { MULTIPLEXED_STREAM, RAW_STREAM, ttySize } from './containers.ts';
 import { z } from 'zod';
 import { parseBody } from '../../util/schema.ts';
-import { bool, closed, consoleSize, str, strList } from './wire.ts';
+import { bool, closed, consoleSize, consoleSizeOf, str, strList } from './wire.ts';
 import { validateDetachKeys } from './validate.ts';
 
 /**
@@ -73,11 +73,6 @@ const ExecStartSchema = closed(
   'exec start body',
 );
 
-/** [0, 0] is what clients send without a TTY: no size. */
-function size(s: [number, number] | null | undefined): [number, number] | undefined {
-  return s && s[0] > 0 && s[1] > 0 ? s : undefined;
-}
-
 export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
   const o = parseBody(ExecCreateSchema, raw ?? {}, '');
   const cmd = o.Cmd;
@@ -99,14 +94,14 @@ export function parseExecCreateBody(raw: unknown): DockerExecCreateBody {
     body.WorkingDir = o.WorkingDir;
   }
   if (o.DetachKeys) body.DetachKeys = validateDetachKeys(o.DetachKeys);
-  const tty = size(o.ConsoleSize);
+  const tty = consoleSizeOf(o.ConsoleSize);
   if (tty) body.ConsoleSize = tty;
   return body;
 }
 
 export function parseExecStartBody(raw: unknown): DockerExecStartBody {
   const o = parseBody(ExecStartSchema, raw ?? {}, '');
-  const tty = size(o.ConsoleSize);
+  const tty = consoleSizeOf(o.ConsoleSize);
   return { Detach: o.Detach ?? false, Tty: o.Tty ?? false, ...(tty ? { ConsoleSize: tty } : {}) };
 }
 

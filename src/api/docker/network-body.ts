@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { ValidationError } from '../../util/errors.ts';
 import { z } from 'zod';
 import { parseBody } from '../../util/schema.ts';
-import { anyMap, bool, closed, isZero, str, strList, strMap } from './wire.ts';
+import { anyMap, bool, closed, extraFields, isZero, str, strList, strMap } from './wire.ts';
 import { RESOURCE_NAME } from './create-body.ts';
 import type { DockerEndpointSettings } from './types.ts';
 
@@ -80,11 +80,6 @@ const VolumeCreateSchema = z.looseObject(
   { error: 'must be a JSON object' },
 );
 
-/** A field the schema does not declare and that carries a value. */
-function unknownFields(o: Record<string, unknown>, schema: { shape: object }): string[] {
-  return Object.keys(o).filter((k) => !(k in schema.shape) && !isZero(o[k]));
-}
-
 export function parseNetworkCreate(raw: unknown): NetworkCreateRequest {
   const o = parseBody(NetworkCreateSchema, raw, '');
   const name = o.Name ?? '';
@@ -100,7 +95,7 @@ export function parseNetworkCreate(raw: unknown): NetworkCreateRequest {
     throw new ValidationError(`Scope: "${o.Scope}" is not supported: ${NOT_MULTI_HOST}`);
   if (o.EnableIPv6 === true) throw new ValidationError('EnableIPv6: only IPv4 networks are supported');
   if (o.EnableIPv4 === false) throw new ValidationError('EnableIPv4: only IPv4 networks are supported');
-  for (const key of unknownFields(o, NetworkCreateSchema))
+  for (const key of extraFields(o, NetworkCreateSchema.shape))
     throw new ValidationError(
       `${key} is not supported${key === 'Ingress' || key === 'ConfigOnly' || key === 'ConfigFrom' ? `: ${NOT_MULTI_HOST}` : ''}`,
     );
@@ -140,7 +135,7 @@ export function parseNetworkConnect(raw: unknown): { container: string; endpoint
   const o = parseBody(NetworkConnectSchema, raw, '');
   const container = o.Container ?? '';
   if (!container) throw new ValidationError('Container is required');
-  for (const key of unknownFields(o, NetworkConnectSchema))
+  for (const key of extraFields(o, NetworkConnectSchema.shape))
     throw new ValidationError(`${key} is not supported`);
   const endpoint: DockerEndpointSettings = {};
   const ep = o.EndpointConfig ?? {};
@@ -176,7 +171,7 @@ export function parseVolumeCreate(raw: unknown): { name?: string; labels: Record
     throw new ValidationError(
       'DriverOpts is not supported: driver options (a device or NFS mount) would not travel with the container',
     );
-  for (const key of unknownFields(o, VolumeCreateSchema))
+  for (const key of extraFields(o, VolumeCreateSchema.shape))
     throw new ValidationError(`${key} is not supported`);
   return { ...(o.Name ? { name: o.Name } : {}), labels: o.Labels ?? {} };
 }

@@ -29,9 +29,13 @@ export function closed<S extends z.ZodRawShape>(shape: S, body?: string) {
     ? `is not supported: lifeboat does not know this field of the ${body}`
     : 'is not supported';
   return z.looseObject(shape, { error: 'must be a JSON object' }).superRefine((o, ctx) => {
-    for (const [k, v] of Object.entries(o))
-      if (!(k in shape) && !isZero(v)) ctx.addIssue({ code: 'custom', path: [k], message: why });
+    for (const k of extraFields(o, shape)) ctx.addIssue({ code: 'custom', path: [k], message: why });
   });
+}
+
+/** The fields of `o` that `shape` does not declare and that carry a value. */
+export function extraFields(o: Record<string, unknown>, shape: object): string[] {
+  return Object.keys(o).filter((k) => !(k in shape) && !isZero(o[k]));
 }
 
 export const str = z.string({ error: 'must be a string' });
@@ -43,9 +47,14 @@ export const int = z.int({
 export const strList = z.array(str, { error: 'must be a list of strings' });
 export const strMap = z.record(z.string(), str, { error: 'must be a JSON object of strings' });
 export const anyMap = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
-/** A TTY's [height, width]; [0, 0] (what clients send without a TTY) asks for nothing. */
+/** A TTY's [height, width]; [0, 0] (what clients send without a TTY) asks for nothing (`consoleSizeOf`). */
 export const consoleSize = z
   .tuple([int, int], { error: 'must be [height, width] with whole numbers up to 65535' })
   .refine(([h, w]) => h >= 0 && h <= 65535 && w >= 0 && w <= 65535, {
     error: 'must be [height, width] with whole numbers up to 65535',
   });
+
+/** The size a `consoleSize` field asks for: none for [0, 0] (or any 0). */
+export function consoleSizeOf(s: readonly [number, number] | null | undefined): [number, number] | undefined {
+  return s && s[0] > 0 && s[1] > 0 ? [s[0], s[1]] : undefined;
+}
