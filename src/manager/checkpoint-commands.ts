@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { makeDirs } from '../api/docker/checkpoint-archives.ts';
 import { validateCheckpointDir } from '../api/docker/validate.ts';
 import { softDirtyUnsupported } from '../engine/errors.ts';
-import { LifeboatError, ValidationError } from '../util/errors.ts';
+import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { ContainerNotInClusterError } from './cluster-state.ts';
 import type { EventLog } from './events.ts';
@@ -152,10 +152,11 @@ export class CheckpointCommands {
         hint: 'take one with `lifeboat checkpoint --image-dir`',
       });
     }
-    const rec = (await this.o.state.container(c.container))?.record;
     const healthy = await this.o.nodes.healthy();
+    const known = (await this.o.state.container(c.container))?.record;
     const nodeName =
-      c.node ?? (rec && healthy.some((n) => n.report.name === rec.node) ? rec.node : healthy[0]?.report.name);
+      c.node ??
+      (known && healthy.some((n) => n.report.name === known.node) ? known.node : healthy[0]?.report.name);
     if (!nodeName || !healthy.some((n) => n.report.name === nodeName)) {
       throw new LifeboatError('host_unavailable', `host ${nodeName ?? '(none)'} is not healthy`, {
         status: 409,
@@ -163,6 +164,7 @@ export class CheckpointCommands {
       });
     }
     return this.o.exclusive(c.container, async () => {
+      const rec = (await this.o.state.container(c.container))?.record;
       const node = this.o.nodes.client(nodeName);
       const t0 = Date.now();
       // a running copy anywhere blocks the restore unless --force: never two copies
@@ -178,16 +180,38 @@ export class CheckpointCommands {
             hint: 'stop it first, or pass --force to replace it',
           });
         }
+        // Until the record names the target, a heartbeat from it must not call the restored copy one
+        // that runs elsewhere: its agent would remove it (the phase says a restore is under way).
+        await this.o.state.updateContainer(c.container, (r) => ({
+          ...r,
+          phase: 'restoring',
+          movingTo: nodeName,
+          note: `restoring from ${archive} on ${nodeName}`,
+        }));
         await holder.remove(c.container, true).catch(() => undefined);
       }
-      if (rec?.spec.image)
-        await ensureImage(
-          this.o.nodes,
-          node,
-          { ref: rec.spec.image },
-          healthy.map((n) => this.o.nodes.client(n.report.name)),
-        );
-      const out = await node.restoreFromStream(createReadStream(archive), {});
+      let out: Awaited<ReturnType<typeof node.restoreFromStream>>;
+      try {
+        if (rec?.spec.image)
+          await ensureImage(
+            this.o.nodes,
+            node,
+            { ref: rec.spec.image },
+            healthy.map((n) => this.o.nodes.client(n.report.name)),
+          );
+        out = await node.restoreFromStream(createReadStream(archive), {});
+      } catch (err) {
+        // its copy on the old host is gone (removed above): nothing runs, the archive is still there
+        if (rec)
+          await this.o.state
+            .updateContainer(c.container, (r) => ({
+              ...r,
+              phase: 'stopped',
+              note: `restore from ${archive} on ${nodeName} failed: ${errorMessage(err)}`,
+            }))
+            .catch(() => undefined);
+        throw err;
+      }
       const ms = Date.now() - t0;
       let generation = 1;
       if (rec) {

@@ -371,7 +371,21 @@ export class ClusterDockerBackend implements DockerBackend {
 
   async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const { node, name } = await this.locate(ref);
-    await this.backend(node).removeContainer(name, opts);
+    let gone = false;
+    try {
+      await this.backend(node).removeContainer(name, opts);
+    } catch (err) {
+      // the record of a container its host no longer has: removing the record is what was asked
+      const held = (await this.o.state.container(name))?.record;
+      if (
+        !(err instanceof NoSuchContainerError) ||
+        held?.node !== node ||
+        held.phase === 'migrating' ||
+        held.phase === 'restoring'
+      )
+        throw err;
+      gone = true;
+    }
     const rec = (await this.o.state.container(name))?.record;
     if (rec && rec.node !== node) {
       // a copy another host still had (found by its ID): the container itself lives on, and keeps its record
@@ -383,7 +397,13 @@ export class ClusterDockerBackend implements DockerBackend {
       return;
     }
     await this.o.state.deleteContainer(name);
-    this.o.events.emit('container.remove', `removed ${name} from ${node}`, { container: name, node });
+    this.o.events.emit(
+      'container.remove',
+      gone
+        ? `removed the record of ${name}: ${node} no longer had the container`
+        : `removed ${name} from ${node}`,
+      { container: name, node },
+    );
     this.o.onContainerChange?.(name, 'removed');
   }
 

@@ -12,7 +12,8 @@ import type { NodeRegistry } from './node-registry.ts';
 import type { ContainerRecord, NodeRecord } from './records.ts';
 
 // docker rm of a stale copy (a host that was cut off still has the container, found by its ID):
-// the copy goes, and the container itself, on its own host, keeps its record.
+// the copy goes, and the container itself, on its own host, keeps its record. docker rm of a
+// record whose host no longer has the container removes the record.
 
 const entry = (id: string, name: string): ContainerListEntry =>
   ({
@@ -82,5 +83,30 @@ describe('docker rm across the cluster', () => {
     await b.removeContainer('web', { force: true });
     assert.deepEqual(removed, ['h2:bbbb2222', 'h1:aaaa1111']);
     assert.equal(await state.container('web'), undefined);
+
+    // a record whose host no longer has the container: rm removes the record (the name is free again)
+    await state.createContainer({
+      name: 'ghost',
+      node: 'h2',
+      generation: 1,
+      spec: { name: 'ghost', image: 'busybox' },
+      phase: 'running',
+      updatedAt: new Date().toISOString(),
+    } as ContainerRecord);
+    await b.removeContainer('ghost', { force: true });
+    assert.equal(await state.container('ghost'), undefined);
+    assert.match(events.since(0).at(-1)?.message ?? '', /removed the record of ghost: h2 no longer had/);
+
+    // ... but not while it is being restored there: the copy may not be listed yet
+    await state.createContainer({
+      name: 'ghost',
+      node: 'h2',
+      generation: 1,
+      spec: { name: 'ghost', image: 'busybox' },
+      phase: 'restoring',
+      updatedAt: new Date().toISOString(),
+    } as ContainerRecord);
+    await assert.rejects(b.removeContainer('ghost', { force: true }), /No such container: ghost/);
+    assert.equal((await state.container('ghost'))?.record.phase, 'restoring');
   });
 });
