@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { copyClusterLogs } from '../devcluster/cluster-logs.ts';
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../images/test-images.ts';
 import { LABEL_INTERVAL, LABEL_RESCHEDULE } from '../policy/labels.ts';
@@ -579,14 +579,7 @@ async function chaosOnCluster(
 function keepLogs(c: BenchCluster, resultsDir: string): string | undefined {
   const dest = join(resultsDir, `chaos-${fileStamp(new Date())}-logs`);
   try {
-    const root = c.local.root;
-    if (existsSync(join(root, 'logs')))
-      cpSync(join(root, 'logs'), join(dest, 'cluster'), { recursive: true });
-    for (const h of existsSync(join(root, 'hosts')) ? readdirSync(join(root, 'hosts')) : []) {
-      const dir = join(root, 'hosts', h, 'logs');
-      if (existsSync(dir)) cpSync(dir, join(dest, h), { recursive: true });
-    }
-    return dest;
+    return copyClusterLogs(c.local.root, dest) ? dest : undefined;
   } catch {
     return undefined;
   }

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { ManagerClient } from '../../src/cli/manager-client.ts';
 import { clusterDown } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
-import { freshCluster } from '../support/e2e-cluster.ts';
+import { freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** Polls `cond` until it holds. */
@@ -98,6 +98,7 @@ async function volumeDir(): Promise<{ node: string; path: string }> {
 }
 
 describe('docker compose: a project on the cluster, moved as a unit and restored after its host dies', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'compose');
   before(async () => {
     ({ api } = await freshCluster({
       nodes: 2,
@@ -111,6 +112,7 @@ describe('docker compose: a project on the cluster, moved as a unit and restored
 
   after(async () => {
     await compose('down', '-v', '-t', '1').catch(() => undefined);
+    keepLogs();
     await clusterDown(ROOT);
     rmSync(dir, { recursive: true, force: true });
   });

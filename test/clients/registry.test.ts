@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clusterDown } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
-import { freshCluster } from '../support/e2e-cluster.ts';
+import { freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
 // docker login, push and pull through lifeboat's cluster endpoint against a
@@ -64,6 +64,7 @@ function registryStatus(ca: string): Promise<number> {
 }
 
 describe('registry: docker login, push and pull through the cluster endpoint', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'registry');
   before(async () => {
     await freshCluster({
       nodes: 2,
@@ -166,6 +167,7 @@ describe('registry: docker login, push and pull through the cluster endpoint', (
   after(async () => {
     registry?.kill('SIGTERM');
     if (certsDir) rmSync(certsDir, { recursive: true, force: true });
+    keepLogs();
     await clusterDown(ROOT);
     rmSync(regDir, { recursive: true, force: true });
     rmSync(dockerConfig, { recursive: true, force: true });

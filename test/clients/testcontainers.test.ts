@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { clusterDown, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import type { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
-import { freshCluster } from '../support/e2e-cluster.ts';
+import { freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { RedisClient } from '../support/redis-client.ts';
 
 // testcontainers (npm 11) against a 2-host cluster whose Docker endpoint is
@@ -21,6 +21,7 @@ let up: ClusterUpResult;
 let api: ManagerClient;
 
 describe('testcontainers against a lifeboat cluster', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'testcontainers');
   before(async () => {
     ({ up, api } = await freshCluster({
       nodes: 2,
@@ -40,6 +41,7 @@ describe('testcontainers against a lifeboat cluster', () => {
   });
 
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
   });
 

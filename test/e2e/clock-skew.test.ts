@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
 import { clusterDown, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
-import { freshCluster } from '../support/e2e-cluster.ts';
+import { freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 // Clocks that disagree, as on machines without time sync: the second
@@ -36,6 +36,7 @@ async function nodes(): Promise<NodeSummary[]> {
 }
 
 describe('clocks 30 s apart: no live host declared failed, a dead one on time', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'clock-skew');
   before(async () => {
     ({ up } = await freshCluster({
       nodes: 3,
@@ -56,6 +57,7 @@ describe('clocks 30 s apart: no live host declared failed, a dead one on time', 
     );
   });
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT, undefined, CLUSTER);
   });
 

@@ -6,7 +6,7 @@ import { clusterDown } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
-import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
+import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
@@ -49,6 +49,7 @@ async function hostOf(name: string): Promise<string> {
 }
 
 describe('the cluster network: addresses and connections that follow a container across hosts', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'cluster-network');
   before(async () => {
     ({ api } = await freshCluster({
       nodes: 3,
@@ -61,6 +62,7 @@ describe('the cluster network: addresses and connections that follow a container
   });
 
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
     const { stdout } = await run('ip', ['route', 'show', 'proto', '177']);
     assert.doesNotMatch(stdout, /10\.181\./, 'no route of this cluster left on the machine');

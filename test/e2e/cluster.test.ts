@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { clusterDown, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
-import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
+import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
@@ -54,6 +54,7 @@ interface NodeRow {
 }
 
 describe('a lifeboat cluster end to end', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'e2e-cluster');
   before(async () => {
     ({ up, api } = await freshCluster({
       nodes: 3,
@@ -68,6 +69,7 @@ describe('a lifeboat cluster end to end', () => {
   after(async () => {
     rmSync(`${ROOT}/user-images`, { recursive: true, force: true });
     rmSync(`${ROOT}/user-work`, { recursive: true, force: true });
+    keepLogs();
     await clusterDown(ROOT);
     // nothing left behind
     assert.equal(readdirSync('/run/netns').filter((n) => /^lb-e\d$/.test(n)).length, 0, 'no host netns');

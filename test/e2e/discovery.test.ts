@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
 import { clusterDown } from '../../src/devcluster/cluster-up.ts';
-import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
+import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
 import { waitFor } from '../support/wait.ts';
@@ -17,6 +17,7 @@ const run = promisify(execFile);
 
 describe('static discovery: a file:// host list polled by the manager', () => {
   const ROOT = '/var/tmp/lifeboat-e2e-disc';
+  const keepLogs = keepLogsOnFailure(ROOT, 'discovery');
   const DOCKER_PORT = 23796;
   let api: ManagerClient;
   const hostsFile = join(ROOT, 'manager', 'hosts');
@@ -39,6 +40,7 @@ describe('static discovery: a file:// host list polled by the manager', () => {
     }));
   });
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
   });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
@@ -56,6 +57,7 @@ async function runningOn(name: string): Promise<string[]> {
 const busybox = ['localhost/lifeboat/busybox:latest', 'sh', '-c', 'while true; do sleep 0.2; done'];
 
 describe('lifeboat node drain', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'drain');
   before(async () => {
     await clusterDown(ROOT, undefined, CLUSTER).catch(() => undefined);
     up = await clusterUp({
@@ -76,6 +78,7 @@ describe('lifeboat node drain', () => {
     );
   });
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
   });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
-import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
+import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { signal, waitGone, withDescendants } from '../../src/devcluster/processes.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
@@ -79,6 +79,7 @@ function rawAttach(dockerHost: string, name: string): Promise<{ head: string; bo
 
 describe('restore rescheduling when a host dies (Algorithm 2)', () => {
   const ROOT = '/var/tmp/lifeboat-e2e-fail';
+  const keepLogs = keepLogsOnFailure(ROOT, 'failover');
   const DOCKER_PORT = 23770;
   let up: ClusterUpResult;
   let api: ManagerClient;
@@ -95,6 +96,7 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
     }));
   });
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
   });
 
@@ -267,6 +269,7 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
 
 describe('manager failover with etcd (thesis 3.4.3)', () => {
   const ROOT = '/var/tmp/lifeboat-e2e-ha';
+  const keepLogs = keepLogsOnFailure(ROOT, 'manager-ha');
   const DOCKER_PORT = 23780;
   let up: ClusterUpResult;
 
@@ -287,6 +290,7 @@ describe('manager failover with etcd (thesis 3.4.3)', () => {
     });
   });
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
   });
 

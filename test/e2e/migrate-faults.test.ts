@@ -6,7 +6,7 @@ import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ClusterEvent } from '../../src/manager/events.ts';
 import type { MigrationResult, MigrationStep } from '../../src/manager/migrate.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
-import { dockerCli, freshCluster } from '../support/e2e-cluster.ts';
+import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { RedisClient } from '../support/redis-client.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -59,6 +59,7 @@ async function fill(host: string): Promise<void> {
 const address = (name: string): string => up.hosts.find((h) => h.name === name)!.address;
 
 describe('a host dies during a live migration', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'migrate-faults');
   before(async () => {
     ({ up, api } = await freshCluster({
       nodes: 3,
@@ -71,6 +72,7 @@ describe('a host dies during a live migration', () => {
   });
 
   after(async () => {
+    keepLogs();
     await clusterDown(ROOT);
   });
 

@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import { promisify } from 'node:util';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
+import { clusterLogWarnings, copyClusterLogs } from '../../src/devcluster/cluster-logs.ts';
 import {
   clusterDown,
   clusterUp,
@@ -23,6 +27,37 @@ export async function freshCluster(
     dockerHost: up.dockerHost,
   });
   return { up, api };
+}
+
+/** Where failed scenario runs keep their cluster's logs (one directory per run). */
+export const FAILED_RUN_LOGS = '/var/tmp/lifeboat-test-logs';
+
+/**
+ * Call at the suite's top level: after each test it notes a failure, and the
+ * function it returns, called in `after` before the cluster goes down, keeps
+ * the cluster's logs in FAILED_RUN_LOGS and prints their last warnings and
+ * errors (a CI log then shows why, not only that, a test failed).
+ */
+export function keepLogsOnFailure(root: string, label: string): () => void {
+  const failed: string[] = [];
+  afterEach((t) => {
+    // TestContext.passed (Node 20.20; @types/node 20 does not declare it yet)
+    if ((t as { passed?: boolean }).passed === false) failed.push(t.name);
+  });
+  return () => {
+    if (failed.length === 0) return;
+    const dest = join(FAILED_RUN_LOGS, `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    try {
+      mkdirSync(dest, { recursive: true, mode: 0o700 });
+      copyClusterLogs(root, dest);
+      process.stderr.write(
+        `\n${label}: ${failed.length} test(s) failed (${failed.join('; ')}); the cluster's logs are kept in ${dest}\n` +
+          `${clusterLogWarnings(root)}\n`,
+      );
+    } catch (err) {
+      process.stderr.write(`${label}: could not keep the cluster's logs: ${String(err)}\n`);
+    }
+  };
 }
 
 /** The real docker CLI with DOCKER_HOST=tcp://127.0.0.1:PORT: its trimmed stdout. */

@@ -13,7 +13,7 @@ import { ManagerClient } from '../../src/cli/manager-client.ts';
 import { LOCAL_FAULTS } from '../../src/cli/commands/node.ts';
 import { startDashboardProxy, type RunningDashboard } from '../../src/ui/dashboard-proxy.ts';
 import { createLogger } from '../../src/util/log.ts';
-import { freshCluster } from '../support/e2e-cluster.ts';
+import { freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { clientTlsOptions, loadTlsBundle } from '../../src/pki/index.ts';
 
 // The dashboard in a real browser (Debian's Chromium, headless, through
@@ -85,6 +85,7 @@ async function recoveryPoint(container: string): Promise<number> {
 }
 
 describe('dashboard in Chromium', () => {
+  const keepLogs = keepLogsOnFailure(ROOT, 'dashboard');
   before(async () => {
     ({ up } = await freshCluster({
       nodes: 2,
@@ -125,6 +126,7 @@ describe('dashboard in Chromium', () => {
   after(async () => {
     await browser?.close().catch(() => undefined);
     await dash?.close();
+    keepLogs();
     await clusterDown(ROOT);
     rmSync(profile, { recursive: true, force: true });
     if (!process.env['LIFEBOAT_UI_SHOTS']) rmSync(SHOTS, { recursive: true, force: true });
