@@ -411,6 +411,48 @@ describe('Rescheduler (Algorithm 2)', () => {
     );
     assert.match(events.since(0, { type: 'restore.attempt-failed' })[0]!.message, /trying it once more/);
   });
+  test('a target that fails twice to set up the network: the same version on another host, not an older one', async () => {
+    hosts.set('c', host('c'));
+    await state.putNode(nodeRecord(hosts.get('c')!));
+    await state.createContainer(record());
+    // whichever host is tried first cannot set up networks at all
+    let broken: string | undefined;
+    for (const h of [hosts.get('b')!, hosts.get('c')!]) {
+      const c = h.client as unknown as {
+        restoreFromStore: (k: string, ref: CheckpointRef) => Promise<unknown>;
+      };
+      const inner = c.restoreFromStore.bind(c);
+      c.restoreFromStore = async (k, ref) => {
+        broken ??= h.name;
+        if (broken === h.name) {
+          h.calls.push(`restore ${k} v${ref.version}`);
+          throw new Error(
+            'plugin type="bridge" failed (add): cni plugin bridge failed: could not set bridge\'s mac',
+          );
+        }
+        return inner(k, ref);
+      };
+    }
+    const [r] = await rs.onHostFailed('a');
+    const other = broken === 'b' ? 'c' : 'b';
+    assert.equal(r!.outcome, 'restored');
+    assert.equal(r!.to, other);
+    assert.deepEqual(r!.version, { group: 2, version: 6, createdAt: '2024-01-01T00:00:00.000Z' });
+    assert.deepEqual(
+      r!.attempts.map((a) => [a.version, a.ok]),
+      [
+        [6, false],
+        [6, false],
+        [6, true],
+      ],
+    );
+    assert.equal((await state.container('r'))!.record.node, other);
+    assert.ok(hosts.get(broken!)!.calls.includes('remove r'), "the broken host's leftover is removed");
+    assert.match(
+      events.since(0, { type: 'restore.host-setup-failed' })[0]!.message,
+      new RegExp(`${broken} could not set up the network of r twice: restoring the same version on ${other}`),
+    );
+  });
   test('the failed host back while its queue is restored: what it does not run is still restored', async () => {
     await state.createContainer(record({ name: 'r1' }));
     await state.createContainer(record({ name: 'r2' }));

@@ -278,71 +278,107 @@ export class Rescheduler {
       const needs = needsOf(rec.spec);
       const res = hasNeeds(needs) ? this.o.resources : undefined;
       let candidates = healthy.filter((n) => n.report.name !== from);
+      // hosts that failed twice to set up the container's network: the version was not at fault
+      const setupFailed: string[] = [];
+      const place = (): ReturnType<Scheduler['schedule']> =>
+        this.o.scheduler.schedule(
+          requestFor({ ...rec.spec, labels: unpinned.labels }),
+          // its own stale copies (on hosts that failed before) hold no port or name
+          candidates
+            .filter((n) => !setupFailed.includes(n.report.name))
+            .map((n) => {
+              const v = toSchedNode(n, true);
+              return { ...v, containers: v.containers.filter((c) => c.name.replace(/^\//, '') !== name) };
+            }),
+          { exclude: [from, ...setupFailed] },
+        );
       let placement;
       try {
         // its networks and volumes left the failed host with the first member of its group restored
         if (res) candidates = res.filter(candidates, await res.pin(needs, new Set([from])));
-        placement = this.o.scheduler.schedule(
-          requestFor({ ...rec.spec, labels: unpinned.labels }),
-          // its own stale copies (on hosts that failed before) hold no port or name
-          candidates.map((n) => {
-            const v = toSchedNode(n, true);
-            return { ...v, containers: v.containers.filter((c) => c.name.replace(/^\//, '') !== name) };
-          }),
-          { exclude: [from] },
-        );
+        placement = place();
       } catch (err) {
         // the record is left as it is: resume() tries again once a host can take it
         throw new RestoreAbort(`no healthy host can take it: ${errorMessage(err)}`, 'failed');
       }
-      to = placement.node.name;
-      target = nodes.client(to);
       const generation = rec.generation;
       const precondition = (r: ContainerRecord): void => {
         if (r.node !== from || r.generation !== generation) throw new StaleRecordError(name);
       };
-      await state.updateContainer(name, (r) => {
-        precondition(r);
-        return { ...r, phase: 'restoring', movingTo: to!, note: `restoring on ${to}: host ${from} failed` };
-      });
-      claimed = true;
-      events.emit(
-        'restore.start',
-        `restoring ${name} (${rec.restorePolicy}) from failed host ${from} on ${to}; candidates [${placement.candidates.join(', ')}]` +
-          (unpinned.dropped.length ? `; set aside create-time ${unpinned.dropped.join(', ')}` : ''),
-        { container: name, node: to, fields: { from, to, policy: rec.restorePolicy, generation } },
-      );
-      // N_r needs the image with the same ID: shipped from any healthy host that has it (as migration step 4)
-      const sources = candidates.map((n) => nodes.client(n.report.name));
-      const shipped = await ensureImage(
-        nodes,
-        target,
-        { ref: rec.imageId ?? rec.spec.image, name: rec.spec.image },
-        sources,
-      );
-      if (shipped.shipped)
-        events.emit('restore.image', `shipped image ${rec.spec.image} to ${to} from ${shipped.from}`, {
-          container: name,
-          node: to,
-        });
-      // any copy already on N_r is stale (e.g. an interrupted earlier restore): the record says it is on `from`
-      await target.remove(name, true).catch(() => undefined);
-      if (res) {
-        await res.claim(needs, to, { from: new Set([from]) });
-        await res.ensureOn(to, needs, { volumes: false });
-      }
-
       let restored: CheckpointManifest | undefined;
-      let why: string;
-      if (rec.restorePolicy === 'checkpoint') {
+      let why = '';
+      for (;;) {
+        to = placement.node.name;
+        target = nodes.client(to);
+        const retry = setupFailed.length ? ` (${setupFailed.join(', ')} could not set up its network)` : '';
+        await state.updateContainer(name, (r) => {
+          precondition(r);
+          return {
+            ...r,
+            phase: 'restoring',
+            movingTo: to!,
+            note: `restoring on ${to}: host ${from} failed${retry}`,
+          };
+        });
+        claimed = true;
+        events.emit(
+          'restore.start',
+          `restoring ${name} (${rec.restorePolicy}) from failed host ${from} on ${to}; candidates [${placement.candidates.join(', ')}]` +
+            (unpinned.dropped.length ? `; set aside create-time ${unpinned.dropped.join(', ')}` : '') +
+            retry,
+          { container: name, node: to, fields: { from, to, policy: rec.restorePolicy, generation } },
+        );
+        // N_r needs the image with the same ID: shipped from any healthy host that has it (as migration step 4)
+        const sources = candidates.map((n) => nodes.client(n.report.name));
+        const shipped = await ensureImage(
+          nodes,
+          target,
+          { ref: rec.imageId ?? rec.spec.image, name: rec.spec.image },
+          sources,
+        );
+        if (shipped.shipped)
+          events.emit('restore.image', `shipped image ${rec.spec.image} to ${to} from ${shipped.from}`, {
+            container: name,
+            node: to,
+          });
+        // any copy already on N_r is stale (e.g. an interrupted earlier restore): the record says it is on `from`
+        await target.remove(name, true).catch(() => undefined);
+        if (res) {
+          await res.claim(needs, to, { from: new Set([from, ...setupFailed]) });
+          await res.ensureOn(to, needs, { volumes: false });
+        }
+        if (rec.restorePolicy !== 'checkpoint') {
+          why = 'restore policy on-node-failure: restarted without its state (Swarm rescheduling)';
+          break;
+        }
+        // where another host could take it, a host that cannot set up its network is left for that one
+        let next: typeof placement | undefined;
+        setupFailed.push(to);
+        try {
+          next = place();
+        } catch {
+          next = undefined;
+        }
+        setupFailed.pop();
         // each version's archive brings the volumes' data; whatever an earlier attempt left goes first
-        const r = await this.fromCheckpoints(rec, target, to, attempts, () =>
-          res ? res.clearStaleVolumes(to!, needs) : Promise.resolve(),
+        const r = await this.fromCheckpoints(
+          rec,
+          target,
+          to,
+          attempts,
+          () => (res ? res.clearStaleVolumes(to!, needs) : Promise.resolve()),
+          next !== undefined,
         );
         restored = r.restored;
         why = r.why;
-      } else {
-        why = 'restore policy on-node-failure: restarted without its state (Swarm rescheduling)';
+        if (!r.hostSetupFailed || !next) break;
+        setupFailed.push(to);
+        events.emit(
+          'restore.host-setup-failed',
+          `${to} could not set up the network of ${name} twice: restoring the same version on ${next.node.name} instead of an older one`,
+          { container: name, node: to, level: 'warn', fields: { from, to, next: next.node.name } },
+        );
+        placement = next;
       }
       if (!restored) {
         // lines 18-19: create and start it anew from its create request
@@ -458,14 +494,21 @@ export class Rescheduler {
     }
   }
 
-  /** Lines 11-16: newest version first, at most VG_i tries; a version that fails is skipped for the next older. */
+  /**
+   * Lines 11-16: newest version first, at most VG_i tries; a version that
+   * fails is skipped for the next older. A failure of the target's own
+   * network setup is tried once more; with `anotherHost`, a second one ends
+   * the tries on this host (`hostSetupFailed`) instead of losing writes to an
+   * older version.
+   */
   private async fromCheckpoints(
     rec: ContainerRecord,
     target: NodeClient,
     to: string,
     attempts: RestoreAttempt[],
     beforeAttempt: () => Promise<void> = () => Promise.resolve(),
-  ): Promise<{ restored?: CheckpointManifest; why: string }> {
+    anotherHost = false,
+  ): Promise<{ restored?: CheckpointManifest; why: string; hostSetupFailed?: boolean }> {
     const name = rec.name;
     let versions: CheckpointManifest[];
     try {
@@ -499,10 +542,18 @@ export class Rescheduler {
           attempts.push({ group: m.group, version: m.version, ok: false, ms: this.now() - t, reason });
           // the target's network setup failing says nothing about the version: an older one
           // would lose writes for nothing (the chaos bench saw CNI fail once on a host just booted)
-          const again = round === 1 && HOST_SETUP_FAILED.test(reason);
+          const setup = HOST_SETUP_FAILED.test(reason);
+          const again = round === 1 && setup;
+          // twice: the host is at fault; another one gets the same version where there is one
+          const leave = !again && setup && anotherHost;
+          const next = again
+            ? 'the host failed, not the version: trying it once more'
+            : leave
+              ? 'the host failed twice: trying another host'
+              : 'trying the next older one';
           this.o.events.emit(
             'restore.attempt-failed',
-            `version ${m.version} of ${name} did not restore on ${to}: ${reason}; ${again ? 'the host failed, not the version: trying it once more' : 'trying the next older one'}`,
+            `version ${m.version} of ${name} did not restore on ${to}: ${reason}; ${next}`,
             {
               container: name,
               node: to,
@@ -512,6 +563,7 @@ export class Rescheduler {
           );
           // a failed restore can leave a `created` container behind
           await target.remove(name, true).catch(() => undefined);
+          if (leave) return { why: `${to} could not set up its network: ${reason}`, hostSetupFailed: true };
           if (!again) break;
           await new Promise((r) => setTimeout(r, 500));
         }
