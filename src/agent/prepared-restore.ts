@@ -20,6 +20,7 @@ import {
   type HostPaths,
 } from '../checkpoint/archive/index.ts';
 import { DEFAULT_ARCHIVE_LIMITS } from '../checkpoint/archive/limits.ts';
+import { criuLogErrors } from '../engine/criu-log.ts';
 import { ImageNotFoundError } from '../engine/errors.ts';
 import type { PodmanClient } from '../engine/podman-client.ts';
 import type { RestoreResult } from '../engine/types.ts';
@@ -314,14 +315,7 @@ export class PreparedRestore {
 
 /** Podman's error names only CRIU's log: its error lines say why (a refused option, an address). */
 function withRestoreLogErrors(dir: string, message: string): string {
-  try {
-    const errors = readFileSync(join(dir, 'restore.log'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
-    return [message, ...errors].join('\n');
-  } catch {
-    return message;
-  }
+  return [message, ...(criuLogErrors(join(dir, 'restore.log')) ?? [])].join('\n');
 }
 
 /** A rename where staging and Podman's storage share a file system, else a copy. */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { criuLogErrors } from './criu-log.ts';
 
 const run = promisify(execFile);
 
@@ -134,14 +135,14 @@ export async function criuSelfTest(criu = criuPath()): Promise<Check> {
         timeout: 60_000,
       });
     } catch {
-      return { ok: false, detail: `dump failed: ${criuLogErrors(join(dir, 'dump.log'))}` };
+      return { ok: false, detail: `dump failed: ${criuLogSummary(join(dir, 'dump.log'))}` };
     }
     try {
       await run(criu, ['restore', '-D', dir, '-o', 'restore.log', '-d', '--tcp-established'], {
         timeout: 60_000,
       });
     } catch {
-      return { ok: false, detail: `restore failed: ${criuLogErrors(join(dir, 'restore.log'))}` };
+      return { ok: false, detail: `restore failed: ${criuLogSummary(join(dir, 'restore.log'))}` };
     }
     await sleep(100);
     const ok = await listening(port);
@@ -164,15 +165,11 @@ async function findListener(port: number): Promise<number | undefined> {
   }
 }
 
-function criuLogErrors(path: string): string {
-  try {
-    const lines = readFileSync(path, 'utf8')
-      .split('\n')
-      .filter((l) => /Error/.test(l) && !/RLIMIT/.test(l));
-    return lines.slice(0, 3).join('; ') || 'see ' + path;
-  } catch {
-    return 'no CRIU log';
-  }
+/** The first error lines of a CRIU log, for a one-line detail. */
+function criuLogSummary(path: string): string {
+  const lines = criuLogErrors(path);
+  if (!lines) return 'no CRIU log';
+  return lines.slice(0, 3).join('; ') || 'see ' + path;
 }
 
 /** Probes this host (the machine the process runs on). */

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CheckpointFailedError,
@@ -42,6 +41,7 @@ import type {
 } from './types.ts';
 import { ValidationError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
+import { criuLogErrors } from './criu-log.ts';
 import { ensureTarStream } from './tar-peek.ts';
 import { hostHasSoftDirty } from './soft-dirty.ts';
 
@@ -934,11 +934,7 @@ export class PodmanClient {
     try {
       const dir = (await this.inspectContainer(name)).StaticDir;
       if (!dir) return [];
-      const log = join(dir, 'dump.log');
-      if (statSync(log).mtimeMs < since - 1000) return [];
-      return readFileSync(log, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('Error (') && !l.includes('RLIMIT_NOFILE'));
+      return criuLogErrors(join(dir, 'dump.log'), { since }) ?? [];
     } catch {
       return [];
     }
