@@ -7,7 +7,7 @@ import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
 import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
-import { RedisClient } from '../support/redis-client.ts';
+import { RedisClient, redisPingFrom } from '../support/redis-client.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 // The cluster network (docs/cluster-network.md): a redis keeps its address and a client's one TCP
@@ -188,10 +188,7 @@ describe('the cluster network: addresses and connections that follow a container
       '3600',
     );
     // a new container on a host learns the way to the others with that host's next heartbeat answer (1 s)
-    const ping = (to: string): Promise<string> =>
-      waitFor(`the peer reaches ${to}`, 5000, async () =>
-        docker('exec', 'peer', 'sh', '-c', `printf 'PING\\r\\n' | nc -w 1 ${to} 6379`).catch(() => undefined),
-      );
+    const ping = (to: string): Promise<string> => redisPingFrom(docker, 'peer', to, 5000);
     assert.notEqual(await hostOf('kv'), 'n3');
     assert.match(await ping(ip), /\+PONG/);
     assert.match(await ping('kv'), /\+PONG/, "by name: the peer's host knows kv, which lives elsewhere");

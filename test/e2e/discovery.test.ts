@@ -10,6 +10,7 @@ import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-clust
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ContainerRecord } from '../../src/manager/records.ts';
 import { waitFor } from '../support/wait.ts';
+import { redisPingFrom } from '../support/redis-client.ts';
 
 // Swarm's static discovery (file://): the manager polls the agents listed in a
 // file, re-read every poll; agents run with --polled and count polls as contact.
@@ -133,10 +134,7 @@ describe('static discovery: a file:// host list polled by the manager', () => {
       '{{(index .NetworkSettings.Networks "lifeboat").IPAddress}}',
       'kv',
     );
-    const ping = (to: string): Promise<string> =>
-      waitFor(`the peer reaches ${to}`, 10_000, async () =>
-        docker('exec', 'peer', 'sh', '-c', `printf 'PING\\r\\n' | nc -w 1 ${to} 6379`).catch(() => undefined),
-      );
+    const ping = (to: string): Promise<string> => redisPingFrom(docker, 'peer', to, 10_000);
     assert.match(await ping(ip), /\+PONG/, 'd2 routes the address of a container on d1');
     assert.match(await ping('kv'), /\+PONG/, 'and knows its name');
     // moved to the peer's host and back: the way follows it each time
