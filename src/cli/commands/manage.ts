@@ -12,8 +12,10 @@ import { DEFAULT_DOCKER_SOCKET } from '../../api/docker/unix-socket.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import { hostPort, LOOPBACK, loopbackHostPort } from '../listen-flags.ts';
+import { DEFAULT_CLUSTER_KEY_PATH } from './cert.ts';
 
-const DEFAULT_CLUSTER_KEY = '/var/lib/lifeboat/cluster.key';
+/** Where releases before 0.2 made the manager's key when none was given; still read when it is there. */
+const LEGACY_CLUSTER_KEY = '/var/lib/lifeboat/cluster.key';
 
 /** `--docker`: unix:///path, or [tcp://]HOST:PORT on loopback. */
 export function dockerEndpoint(v: string): { socketPath: string } | { host: string; port: number } {
@@ -93,8 +95,8 @@ export function registerManage(program: Command): void {
     )
     .option(
       '--cluster-key <file>',
-      `key that encrypts \`docker checkpoint create\` archives (created, 0600, when the default is absent)`,
-      DEFAULT_CLUSTER_KEY,
+      `key that encrypts \`docker checkpoint create\` archives, the one \`lifeboat init\` and \`join\` write (created, 0600, when the default is absent)`,
+      DEFAULT_CLUSTER_KEY_PATH,
     )
     .option(
       '--previous-cluster-key <file>',
@@ -181,7 +183,18 @@ Then point the docker CLI at it: DOCKER_HOST=tcp://127.0.0.1:2375 docker ps`,
             'pass --store etcd://HOST:PORT[,HOST:PORT]/PREFIX',
           );
         }
-        if (f.clusterKey === DEFAULT_CLUSTER_KEY && !existsSync(f.clusterKey)) {
+        if (
+          f.clusterKey === DEFAULT_CLUSTER_KEY_PATH &&
+          !existsSync(f.clusterKey) &&
+          existsSync(LEGACY_CLUSTER_KEY)
+        ) {
+          log.warn('using the archive key where older releases made it', {
+            path: LEGACY_CLUSTER_KEY,
+            hint: `move it to ${DEFAULT_CLUSTER_KEY_PATH}, where init and join put the cluster's key, or pass --cluster-key`,
+          });
+          f.clusterKey = LEGACY_CLUSTER_KEY;
+        }
+        if (f.clusterKey === DEFAULT_CLUSTER_KEY_PATH && !existsSync(f.clusterKey)) {
           const key = await generateClusterKey(f.clusterKey);
           log.warn('generated a new cluster key: give every manager and agent of this cluster the same one', {
             path: f.clusterKey,
