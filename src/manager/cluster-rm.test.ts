@@ -24,6 +24,16 @@ const entry = (id: string, name: string): ContainerListEntry =>
     Labels: {},
   }) as unknown as ContainerListEntry;
 
+/** The record of a container `ghost` on `node`, which that host does not have. */
+const ghostOn = (node: string, phase: ContainerRecord['phase']): ContainerRecord => ({
+  name: 'ghost',
+  node,
+  generation: 1,
+  spec: { name: 'ghost', image: 'busybox' },
+  phase,
+  updatedAt: new Date().toISOString(),
+});
+
 describe('docker rm across the cluster', () => {
   test('removing a stale copy by its ID leaves the live container and its record', async () => {
     const onHost: Record<string, ContainerListEntry[]> = {
@@ -85,27 +95,13 @@ describe('docker rm across the cluster', () => {
     assert.equal(await state.container('web'), undefined);
 
     // a record whose host no longer has the container: rm removes the record (the name is free again)
-    await state.createContainer({
-      name: 'ghost',
-      node: 'h2',
-      generation: 1,
-      spec: { name: 'ghost', image: 'busybox' },
-      phase: 'running',
-      updatedAt: new Date().toISOString(),
-    } as ContainerRecord);
+    await state.createContainer(ghostOn('h2', 'running'));
     await b.removeContainer('ghost', { force: true });
     assert.equal(await state.container('ghost'), undefined);
     assert.match(events.since(0).at(-1)?.message ?? '', /removed the record of ghost: h2 no longer had/);
 
     // ... but not while it is being restored there: the copy may not be listed yet
-    await state.createContainer({
-      name: 'ghost',
-      node: 'h2',
-      generation: 1,
-      spec: { name: 'ghost', image: 'busybox' },
-      phase: 'restoring',
-      updatedAt: new Date().toISOString(),
-    } as ContainerRecord);
+    await state.createContainer(ghostOn('h2', 'restoring'));
     await assert.rejects(b.removeContainer('ghost', { force: true }), /No such container: ghost/);
     assert.equal((await state.container('ghost'))?.record.phase, 'restoring');
   });
