@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
+import { LifeboatError } from '../util/errors.ts';
 import { EngineUnavailableError } from './errors.ts';
 
 export type QueryValue = string | number | boolean | undefined | string[];
@@ -70,6 +71,8 @@ export interface HttpsTransportOptions {
 }
 
 const LIVENESS_CHECK_MS = 250;
+/** How long a pooled connection may idle at most (shortened by the server's keep-alive hint). */
+const IDLE_SOCKET_MS = 30_000;
 /** A short call waits at least this long before a merely silent host's liveness may end it. */
 const SILENCE_GRACE_MS = 1000;
 
@@ -80,7 +83,11 @@ export function httpsTransport(opts: HttpsTransportOptions): Transport {
   const base = url.pathname.replace(/\/+$/, '');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? 443 : Number(url.port);
-  const agent = new https.Agent({ keepAlive: true, ...opts.tls });
+  // An idle pooled connection is dropped before the server's keep-alive timeout (its `Keep-Alive:
+  // timeout=5` hint less a second, which Node applies only when the agent has a timeout of its own):
+  // reusing one the server is closing ends the request with a reset. The timeout itself only
+  // closes idle pooled sockets; a request in flight is never cut by it.
+  const agent = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ...opts.tls });
   const connectMs = opts.connectTimeoutMs ?? 1500;
   /** In-flight requests: whether each is patient (long, or already answering), and since when it waits. */
   const inFlight = new Map<ClientRequest, { patient: boolean; since: number }>();
@@ -195,8 +202,49 @@ export function buildPath(path: string, query: Record<string, QueryValue> = {}):
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** One HTTP request; resolves with the response (body unread). */
+/** Errors of a connection that broke under a request (not one that was never made). */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** A connection to a node or Podman broke before its answer: said as such, not as an internal error. */
+export class ConnectionLostError extends LifeboatError {
+  constructor(endpoint: string, cause: Error) {
+    super('connection_lost', `the connection to ${endpoint} broke before it answered: ${cause.message}`, {
+      status: 502,
+      hint: 'try again; `lifeboat node ls` shows whether the host is healthy',
+      cause,
+    });
+  }
+}
+
+/**
+ * One HTTP request; resolves with the response (body unread). A request
+ * sent on a pooled connection that the other side had just closed (a reset
+ * before any answer) is sent once more on a new one, unless its body is a
+ * stream that cannot be replayed.
+ */
 export function sendRequest(transport: Transport, req: TransportRequest): Promise<IncomingMessage> {
+  return attempt(transport, req).catch((err: unknown) => {
+    const replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
+    if (!(err instanceof StaleConnection)) throw err;
+    if (replayable && !req.signal?.aborted) return attempt(transport, req).catch(unwrapStale(transport));
+    throw unwrapStale(transport)(err);
+  });
+}
+
+/** A reset on a reused keep-alive connection before any answer: the other side closed it idle. */
+class StaleConnection extends Error {
+  constructor(readonly original: NodeJS.ErrnoException) {
+    super(original.message);
+  }
+}
+
+function unwrapStale(transport: Transport): (err: unknown) => never {
+  return (err) => {
+    throw err instanceof StaleConnection ? new ConnectionLostError(transport.endpoint, err.original) : err;
+  };
+}
+
+function attempt(transport: Transport, req: TransportRequest): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...(req.headers ?? {}) };
     if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) {
@@ -215,12 +263,25 @@ export function sendRequest(transport: Transport, req: TransportRequest): Promis
     });
     let timer: NodeJS.Timeout | undefined;
     if (req.timeoutMs && req.timeoutMs > 0) {
-      timer = setTimeout(() => r.destroy(new Error(`no answer within ${req.timeoutMs} ms`)), req.timeoutMs);
+      const ms = req.timeoutMs;
+      timer = setTimeout(
+        () =>
+          r.destroy(
+            new LifeboatError('no_answer', `${transport.endpoint} did not answer within ${ms} ms`, {
+              status: 504,
+              hint: '`lifeboat node ls` shows whether the host is healthy',
+            }),
+          ),
+        ms,
+      );
     }
     r.on('error', (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       if (err.code !== undefined && UNREACHABLE.has(err.code))
         reject(new EngineUnavailableError(transport.endpoint, err.message));
+      else if (err.code === 'ECONNRESET' && r.reusedSocket) reject(new StaleConnection(err));
+      else if (err.code !== undefined && CONNECTION_LOST.has(err.code))
+        reject(new ConnectionLostError(transport.endpoint, err));
       else reject(err);
     });
     const body = req.body;
