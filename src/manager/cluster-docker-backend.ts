@@ -104,6 +104,8 @@ export interface ClusterDockerBackendOptions {
   psFromReportsAbove?: number;
   /** Every container record for `docker ps` (default: read from the store; the manager passes its mirror). */
   containerRecords?: () => Promise<ContainerRecord[]>;
+  /** One operation at a time per container (the manager's: migration, restore, checkpoint). */
+  exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The create body with the cluster-network address the managers allocated (kept in the record's spec). */
@@ -369,7 +371,18 @@ export class ClusterDockerBackend implements DockerBackend {
     this.lifecycle('restart', name, node);
   }
 
+  /**
+   * docker rm. A container being moved, restored or checkpointed is removed
+   * once that ends, wherever it is then: removing it under CRIU fails on
+   * files the dump is still writing, and could leave a copy behind.
+   */
   async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const { name } = await this.locate(ref);
+    const run = (): Promise<void> => this.removeLocated(ref, opts);
+    await (this.o.exclusive ? this.o.exclusive(name, run) : run());
+  }
+
+  private async removeLocated(ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
     const { node, name } = await this.locate(ref);
     let gone = false;
     try {

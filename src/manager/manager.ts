@@ -320,6 +320,7 @@ export class Manager {
       strategyName: o.strategy ?? 'spread',
       activity: this.activity,
       containerRecords: () => this.containerMirror.get(),
+      exclusive: (name, fn) => this.exclusive(name, fn),
       ...(o.psFromReportsAbove === undefined ? {} : { psFromReportsAbove: o.psFromReportsAbove }),
       manager: () => ({ name: this.name, role: this.isLeader ? 'primary' : 'replica' }),
       onContainerChange: (name, what) => {

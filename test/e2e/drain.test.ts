@@ -226,6 +226,17 @@ describe('lifeboat node drain', () => {
       events.some((e) => e.type === 'drain.resume' && e.node === 'g2'),
       'the new leader resumed the drain',
     );
+    // the drain goes on to g2's other containers: the next test starts once it has ended
+    await waitFor('the resumed drain of g2 to end', 90_000, async () => {
+      const ev = await clients[other]!.request<{ type: string; node?: string }[]>(
+        'GET',
+        '/lifeboat/v1/events',
+      );
+      const resumed = ev.findIndex((e) => e.type === 'drain.resume' && e.node === 'g2');
+      return resumed >= 0 && ev.slice(resumed).some((e) => e.type === 'drain.done' && e.node === 'g2')
+        ? true
+        : undefined;
+    });
     for (const n of names) {
       const where = await runningOn(n);
       assert.equal(where.length, 1, `${n} runs exactly once: ${where.join(',') || 'nowhere'}`);
