@@ -212,6 +212,20 @@ export class ClusterDockerBackend implements DockerBackend {
     throw new NoSuchContainerError(ref);
   }
 
+  /**
+   * A change to a container (stop, kill, rm, pause, rename, update, a
+   * checkpoint): it waits for a move, restore or checkpoint of the container
+   * in flight, then acts on the host the container is on by then. Acting
+   * during a move would hit a copy being frozen and dumped (Podman fails on
+   * files CRIU is writing), or one that is about to be removed, while the
+   * container goes on running on its new host.
+   */
+  private async held<T>(ref: string, fn: (at: { node: string; name: string }) => Promise<T>): Promise<T> {
+    const { name } = await this.locate(ref);
+    const run = async (): Promise<T> => fn(await this.locate(ref));
+    return this.o.exclusive ? this.o.exclusive(name, run) : run();
+  }
+
   private async setPhase(name: string, phase: ContainerPhase): Promise<void> {
     if (await this.o.state.container(name)) {
       await this.o.state.updateContainer(name, (r) => ({ ...r, phase })).catch(() => undefined);
@@ -344,19 +358,21 @@ export class ClusterDockerBackend implements DockerBackend {
     ref: string,
     opts: { timeoutSeconds?: number; signal?: string } = {},
   ): Promise<'stopped' | 'not-running'> {
-    const { node, name } = await this.locate(ref);
-    const r = await this.backend(node).stopContainer(name, opts);
-    await this.setPhase(name, 'stopped');
-    this.o.onContainerChange?.(name, 'stopped');
-    if (r === 'stopped') this.lifecycle('stop', name, node);
-    return r;
+    return this.held(ref, async ({ node, name }) => {
+      const r = await this.backend(node).stopContainer(name, opts);
+      await this.setPhase(name, 'stopped');
+      this.o.onContainerChange?.(name, 'stopped');
+      if (r === 'stopped') this.lifecycle('stop', name, node);
+      return r;
+    });
   }
 
   async killContainer(ref: string, signal?: string): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    await this.backend(node).killContainer(name, signal);
-    if (!signal || /KILL|TERM|INT/.test(signal)) await this.setPhase(name, 'stopped');
-    this.lifecycle('kill', name, node, signal ? { signal } : {});
+    return this.held(ref, async ({ node, name }) => {
+      await this.backend(node).killContainer(name, signal);
+      if (!signal || /KILL|TERM|INT/.test(signal)) await this.setPhase(name, 'stopped');
+      this.lifecycle('kill', name, node, signal ? { signal } : {});
+    });
   }
 
   async resizeContainer(ref: string, height: number, width: number): Promise<void> {
@@ -365,10 +381,11 @@ export class ClusterDockerBackend implements DockerBackend {
   }
 
   async restartContainer(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    await this.backend(node).restartContainer(name, opts);
-    await this.setPhase(name, 'running');
-    this.lifecycle('restart', name, node);
+    return this.held(ref, async ({ node, name }) => {
+      await this.backend(node).restartContainer(name, opts);
+      await this.setPhase(name, 'running');
+      this.lifecycle('restart', name, node);
+    });
   }
 
   /**
@@ -377,13 +394,13 @@ export class ClusterDockerBackend implements DockerBackend {
    * files the dump is still writing, and could leave a copy behind.
    */
   async removeContainer(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    const { name } = await this.locate(ref);
-    const run = (): Promise<void> => this.removeLocated(ref, opts);
-    await (this.o.exclusive ? this.o.exclusive(name, run) : run());
+    await this.held(ref, (at) => this.removeFrom(at, opts));
   }
 
-  private async removeLocated(ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
-    const { node, name } = await this.locate(ref);
+  private async removeFrom(
+    { node, name }: { node: string; name: string },
+    opts: { force?: boolean; volumes?: boolean },
+  ): Promise<void> {
     let gone = false;
     try {
       await this.backend(node).removeContainer(name, opts);
@@ -611,15 +628,17 @@ export class ClusterDockerBackend implements DockerBackend {
   }
 
   async pauseContainer(ref: string): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    await this.backend(node).pauseContainer(name);
-    this.lifecycle('pause', name, node);
+    return this.held(ref, async ({ node, name }) => {
+      await this.backend(node).pauseContainer(name);
+      this.lifecycle('pause', name, node);
+    });
   }
 
   async unpauseContainer(ref: string): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    await this.backend(node).unpauseContainer(name);
-    this.lifecycle('unpause', name, node);
+    return this.held(ref, async ({ node, name }) => {
+      await this.backend(node).unpauseContainer(name);
+      this.lifecycle('unpause', name, node);
+    });
   }
 
   /**
@@ -628,21 +647,22 @@ export class ClusterDockerBackend implements DockerBackend {
    * in the store and its policy are filed under it.
    */
   async renameContainer(ref: string, to: string): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    const rec = (await this.o.state.container(name))?.record;
-    if (rec?.ticker || rec?.restorePolicy)
-      throw new ValidationError(
-        `container ${name} has a checkpoint ticker or a restore policy: it cannot be renamed`,
-        'its checkpoint versions are kept under its name; create it again under the new name if you must',
-      );
-    const other = (await this.o.state.container(to))?.record;
-    if (other) throw new NameConflictError(to, `on host ${other.node}`);
-    await this.backend(node).renameContainer(name, to);
-    if (rec) {
-      await this.o.state.createContainer({ ...rec, name: to, spec: { ...rec.spec, name: to } });
-      await this.o.state.deleteContainer(name);
-    }
-    this.lifecycle('rename', to, node, { oldName: name });
+    return this.held(ref, async ({ node, name }) => {
+      const rec = (await this.o.state.container(name))?.record;
+      if (rec?.ticker || rec?.restorePolicy)
+        throw new ValidationError(
+          `container ${name} has a checkpoint ticker or a restore policy: it cannot be renamed`,
+          'its checkpoint versions are kept under its name; create it again under the new name if you must',
+        );
+      const other = (await this.o.state.container(to))?.record;
+      if (other) throw new NameConflictError(to, `on host ${other.node}`);
+      await this.backend(node).renameContainer(name, to);
+      if (rec) {
+        await this.o.state.createContainer({ ...rec, name: to, spec: { ...rec.spec, name: to } });
+        await this.o.state.deleteContainer(name);
+      }
+      this.lifecycle('rename', to, node, { oldName: name });
+    });
   }
 
   async topContainer(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
@@ -661,18 +681,19 @@ export class ClusterDockerBackend implements DockerBackend {
   }
 
   async updateContainer(ref: string, update: DockerUpdateBody): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    await this.backend(node).updateContainer(name, update);
-    // the record follows, so a restart elsewhere (and the scheduler's reservations) see the new limits
-    if (update.Memory !== undefined || update.CpuShares !== undefined)
-      await this.o.state.updateContainer(name, (r) => ({
-        ...r,
-        spec: {
-          ...r.spec,
-          ...(update.Memory !== undefined ? { memoryLimitBytes: update.Memory } : {}),
-          ...(update.CpuShares !== undefined ? { cpuShares: update.CpuShares } : {}),
-        },
-      }));
+    return this.held(ref, async ({ node, name }) => {
+      await this.backend(node).updateContainer(name, update);
+      // the record follows, so a restart elsewhere (and the scheduler's reservations) see the new limits
+      if (update.Memory !== undefined || update.CpuShares !== undefined)
+        await this.o.state.updateContainer(name, (r) => ({
+          ...r,
+          spec: {
+            ...r.spec,
+            ...(update.Memory !== undefined ? { memoryLimitBytes: update.Memory } : {}),
+            ...(update.CpuShares !== undefined ? { cpuShares: update.CpuShares } : {}),
+          },
+        }));
+    });
   }
 
   async containerArchive(
@@ -1045,9 +1066,10 @@ export class ClusterDockerBackend implements DockerBackend {
   }
 
   async createCheckpoint(ref: string, opts: CheckpointCreateOptions): Promise<void> {
-    const { node, name } = await this.locate(ref);
-    await this.backend(node).createCheckpoint(name, opts);
-    if (opts.exit) await this.setPhase(name, 'stopped');
+    return this.held(ref, async ({ node, name }) => {
+      await this.backend(node).createCheckpoint(name, opts);
+      if (opts.exit) await this.setPhase(name, 'stopped');
+    });
   }
 
   async listCheckpoints(ref: string, opts: { dir?: string } = {}): Promise<DockerCheckpoint[]> {
