@@ -303,6 +303,42 @@ describe('a lifeboat cluster end to end', () => {
     assert.match(await docker('stats', '--no-stream', '--format', '{{.Name}}', 'cache'), /^cache$/);
   });
 
+  test('docker stop during a live move waits for it: the container ends stopped on its new host, running nowhere', async () => {
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'mover',
+      '-e',
+      'constraint:node==e1',
+      'localhost/lifeboat/busybox:latest',
+      'sh',
+      '-c',
+      'while true; do sleep 0.1; done',
+    );
+    let stopped: Promise<string> | undefined;
+    const last = await api.request<{ result?: MigrationResult; error?: { message: string } }>(
+      'POST',
+      '/lifeboat/v1/containers/mover/migrate',
+      { env: [], labels: {}, via: 'stream' },
+      (l) => {
+        // the freeze begins: the stop arrives while CRIU dumps the container on e1
+        const step = (l as { step?: { id: string; status: string } }).step;
+        if (step?.id === 'checkpoint' && step.status === 'running')
+          stopped ??= docker('stop', '-t', '1', 'mover');
+      },
+    );
+    assert.ok(last.result, `migrated: ${JSON.stringify(last.error)}`);
+    assert.ok(stopped, 'the stop was sent during the move');
+    assert.equal(await stopped, 'mover');
+    assert.equal(
+      await docker('inspect', '--format', '{{.Node.Name}} {{.State.Running}}', 'mover'),
+      `${last.result.to} false`,
+    );
+    assert.equal(await docker('ps', '-q', '--filter', 'name=mover'), '', 'running nowhere');
+    await docker('rm', '-f', 'mover');
+  });
+
   test('lifeboat checkpoint/restore with --image-dir and --work-dir to a user path; --pre-dump refused by name', async () => {
     await docker(
       'run',
