@@ -655,7 +655,7 @@ export class ClusterDockerBackend implements DockerBackend {
           'its checkpoint versions are kept under its name; create it again under the new name if you must',
         );
       const other = (await this.o.state.container(to))?.record;
-      if (other) throw new NameConflictError(to, `on host ${other.node}`);
+      if (other) throw new NameConflictError(to, other.id ?? '', other.node);
       await this.backend(node).renameContainer(name, to);
       if (rec) {
         await this.o.state.createContainer({ ...rec, name: to, spec: { ...rec.spec, name: to } });

@@ -84,7 +84,7 @@ export async function createInCluster(
   }
   const healthy = await deps.nodes.healthy();
   const existing = (await deps.state.container(input.name))?.record;
-  if (existing) throw new NameConflictError(input.name, `on host ${existing.node}`);
+  if (existing) throw new NameConflictError(input.name, existing.id ?? '', existing.node);
   const needs = needsOf(input.rest);
   if (hasNeeds(needs) && !deps.resources)
     throw new LifeboatError('not_supported', 'networks and volumes are not available on this endpoint', {
@@ -140,7 +140,7 @@ export async function createInCluster(
     const ip = clusterAddressOf(spec);
     if (ip) await deps.addresses?.release(ip, input.name);
     const other = (await deps.state.container(input.name))?.record;
-    throw new NameConflictError(input.name, `on host ${other?.node ?? '?'}`);
+    throw new NameConflictError(input.name, other?.id ?? '', other?.node);
   }
   let id: string;
   try {

@@ -27,10 +27,11 @@ export class AmbiguousReferenceError extends LifeboatError {
 }
 
 export class NameConflictError extends LifeboatError {
-  constructor(name: string, id: string) {
+  /** `host`: where the other container lives, in a cluster. */
+  constructor(name: string, id: string, host?: string) {
     super(
       'name_conflict',
-      `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      `Conflict. The container name "/${name}" is already in use by container "${id}"${host ? ` on host ${host}` : ''}. You have to remove (or rename) that container to be able to reuse that name.`,
       { status: 409 },
     );
   }
