@@ -104,6 +104,8 @@ export interface ClusterDockerBackendOptions {
   psFromReportsAbove?: number;
   /** Every container record for `docker ps` (default: read from the store; the manager passes its mirror). */
   containerRecords?: () => Promise<ContainerRecord[]>;
+  /** A record in phase migrating or restoring not updated for this long is left over (default 120 s). */
+  staleMoveMs?: number;
   /** One operation at a time per container (the manager's: migration, restore, checkpoint). */
   exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
@@ -406,14 +408,13 @@ export class ClusterDockerBackend implements DockerBackend {
       await this.backend(node).removeContainer(name, opts);
     } catch (err) {
       // the record of a container its host no longer has: removing the record is what was asked
+      // ... unless a move or restore (another manager's) may be about to create it there; one
+      // left so by a manager that died is settled after staleMoveMs, and removable from then on
       const held = (await this.o.state.container(name))?.record;
-      if (
-        !(err instanceof NoSuchContainerError) ||
-        held?.node !== node ||
-        held.phase === 'migrating' ||
-        held.phase === 'restoring'
-      )
-        throw err;
+      const moving =
+        (held?.phase === 'migrating' || held?.phase === 'restoring') &&
+        Date.now() - Date.parse(held.updatedAt) < (this.o.staleMoveMs ?? 120_000);
+      if (!(err instanceof NoSuchContainerError) || held?.node !== node || moving) throw err;
       gone = true;
     }
     const rec = (await this.o.state.container(name))?.record;

@@ -38,7 +38,10 @@ const ghostOn = (node: string, phase: ContainerRecord['phase']): ContainerRecord
 /** Two hosts with what they hold, the record of `web` on h1, and the cluster's docker backend. */
 async function cluster(
   onHost: Record<string, ContainerListEntry[]>,
-  exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
+  o: {
+    exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+    staleMoveMs?: number;
+  } = {},
 ): Promise<{ b: ClusterDockerBackend; state: ClusterState; events: EventLog; removed: string[] }> {
   const removed: string[] = [];
   const client = (name: string): NodeClient =>
@@ -79,7 +82,7 @@ async function cluster(
     scheduler: {} as Scheduler,
     events,
     checkpointDir: '/nonexistent',
-    ...(exclusive ? { exclusive } : {}),
+    ...o,
   });
   return { b, state, events, removed };
 }
@@ -116,6 +119,13 @@ describe('docker rm across the cluster', () => {
     assert.equal((await state.container('ghost'))?.record.phase, 'restoring');
   });
 
+  test('a record a dead manager left restoring, on a host without the container, goes once stale', async () => {
+    const { b, state } = await cluster({ h1: [], h2: [] }, { staleMoveMs: 0 });
+    await state.createContainer(ghostOn('h2', 'restoring'));
+    await b.removeContainer('ghost', { force: true });
+    assert.equal(await state.container('ghost'), undefined);
+  });
+
   test('a container being moved is removed once the move ends, on the host it landed on', async () => {
     const onHost: Record<string, ContainerListEntry[]> = { h1: [entry('aaaa1111', 'web')], h2: [] };
     let release: () => void = () => undefined;
@@ -127,7 +137,7 @@ describe('docker rm across the cluster', () => {
       held = p.catch(() => undefined);
       return p;
     };
-    const { b, state, removed } = await cluster(onHost, exclusive);
+    const { b, state, removed } = await cluster(onHost, { exclusive });
     // the move holds the container: it lands on h2 before it lets go
     const move = exclusive('web', async () => {
       await moving;

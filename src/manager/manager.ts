@@ -321,6 +321,7 @@ export class Manager {
       activity: this.activity,
       containerRecords: () => this.containerMirror.get(),
       exclusive: (name, fn) => this.exclusive(name, fn),
+      ...(o.staleMoveMs === undefined ? {} : { staleMoveMs: o.staleMoveMs }),
       ...(o.psFromReportsAbove === undefined ? {} : { psFromReportsAbove: o.psFromReportsAbove }),
       manager: () => ({ name: this.name, role: this.isLeader ? 'primary' : 'replica' }),
       onContainerChange: (name, what) => {
