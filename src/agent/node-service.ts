@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { standardLabels } from './standard-labels.ts';
 import { createReadStream, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Readable } from 'node:stream';
@@ -119,7 +120,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     super();
     this.name = opts.name;
     this.address = opts.address;
-    this.labels = opts.labels ?? {};
+    this.labels = { ...standardLabels(), ...opts.labels };
     this.podman = opts.podman;
     this.hostPaths = opts.hostPaths;
     this.store = opts.store;

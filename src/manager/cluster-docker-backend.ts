@@ -49,6 +49,7 @@ import {
   type PodmanListEntry,
 } from '../api/docker/podman-mapping.ts';
 import { EngineUnavailableError } from '../engine/errors.ts';
+import { platformConstraint, type Platform } from '../scheduler/platform.ts';
 import type { ContainerCreateSpec, ContainerListEntry } from '../engine/types.ts';
 import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
 import type {
@@ -299,8 +300,11 @@ export class ClusterDockerBackend implements DockerBackend {
   async createContainer(
     asked: DockerContainerCreateBody,
     name: string | undefined,
+    opts: { platform?: Platform } = {},
   ): Promise<DockerContainerCreateResponse> {
     const wanted = name ? validateContainerName(name) : `lifeboat_${randomBytes(4).toString('hex')}`;
+    // --platform: a constraint on the hosts' architecture label, as `-e constraint:architecture==...` is
+    const onPlatform = platformConstraint(opts.platform);
     const { body, why: networkWhy } = withDefaultNetwork(asked, this.o.addresses !== undefined);
     const hc = body.HostConfig ?? {};
     const ports = Object.entries(hc.PortBindings ?? {}).flatMap(([key, binds]) => {
@@ -318,7 +322,7 @@ export class ClusterDockerBackend implements DockerBackend {
       {
         name: wanted,
         image: body.Image ?? '',
-        env: body.Env ?? [],
+        env: [...(body.Env ?? []), ...(onPlatform ? [onPlatform] : [])],
         labels: body.Labels ?? {},
         // the record keeps everything the client asked for: a restart elsewhere (Swarm's
         // on-node-failure) creates the container from it
@@ -382,7 +386,10 @@ export class ClusterDockerBackend implements DockerBackend {
     await this.backend(node).resizeContainer(name, height, width);
   }
 
-  async restartContainer(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+  async restartContainer(
+    ref: string,
+    opts: { timeoutSeconds?: number; signal?: string } = {},
+  ): Promise<void> {
     return this.held(ref, async ({ node, name }) => {
       await this.backend(node).restartContainer(name, opts);
       await this.setPhase(name, 'running');

@@ -351,6 +351,27 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     await ok(['rm', '-f', 'dk-redis']);
   });
 
+  test('stop --signal and restart --signal send that signal; --platform is honoured or refused by name', async () => {
+    // USR1 ends it with 7; the stop signal (TERM) would not: PID 1 ignores it, SIGKILL would give 137
+    const trap = 'trap "echo got USR1; exit 7" USR1; while true; do sleep 0.1; done';
+    await ok(['run', '-d', '--name', 'dk-sig', 'busybox', 'sh', '-c', trap]);
+    await ok(['stop', '--signal', 'USR1', '-t', '5', 'dk-sig']);
+    assert.equal((await ok(['inspect', '--format', '{{.State.ExitCode}}', 'dk-sig'])).trim(), '7');
+    await ok(['start', 'dk-sig']);
+    await ok(['restart', '--signal', 'SIGUSR1', '-t', '5', 'dk-sig']);
+    assert.equal((await ok(['inspect', '--format', '{{.State.Running}}', 'dk-sig'])).trim(), 'true');
+    assert.equal((await ok(['logs', 'dk-sig'])).match(/got USR1/g)?.length, 2, 'both stops by USR1');
+    await ok(['rm', '-f', 'dk-sig']);
+
+    await ok(['create', '--platform', 'linux/amd64', '--name', 'dk-plat', 'busybox', 'true']);
+    await ok(['rm', 'dk-plat']);
+    const arm = await docker(['create', '--pull', 'never', '--platform', 'linux/arm64', 'busybox', 'true']);
+    assert.equal(arm.code, 1);
+    assert.match(arm.stderr, /platform linux\/arm64 \(aarch64\): this host is x86_64/);
+    const win = await docker(['create', '--pull', 'never', '--platform', 'windows/amd64', 'busybox', 'true']);
+    assert.match(win.stderr, /lifeboat's hosts run Linux containers only/);
+  });
+
   test('errors: Docker wording, status and exit code', async () => {
     const missing = await docker(['container', 'inspect', 'nope']);
     assert.equal(missing.code, 1);

@@ -245,6 +245,42 @@ describe('a lifeboat cluster end to end', () => {
     assert.doesNotMatch(await docker('ps', '-a', '--format', '{{.Names}}'), /e2e-stopped/);
   });
 
+  test("docker run --platform: a constraint on the hosts' architecture label; one no host has is refused", async () => {
+    const nodes = await api.request<{ name: string; labels: Record<string, string> }[]>(
+      'GET',
+      '/lifeboat/v1/nodes',
+    );
+    assert.ok(nodes.every((n) => n.labels['architecture'] === 'x86_64' && n.labels['ostype'] === 'linux'));
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      'plat',
+      '--platform',
+      'linux/amd64',
+      'localhost/lifeboat/busybox',
+      'sleep',
+      '60',
+    );
+    assert.match(
+      await docker('inspect', '--format', '{{index .Config.Labels "com.docker.swarm.constraints"}}', 'plat'),
+      /architecture==x86_64/,
+    );
+    await docker('rm', '-f', 'plat');
+    assert.match(
+      await dockerFails(
+        'create',
+        '--pull',
+        'never',
+        '--platform',
+        'linux/arm64',
+        'localhost/lifeboat/busybox',
+        'true',
+      ),
+      /architecture==aarch64/,
+    );
+  });
+
   test('lifeboat migrate moves a live redis to another host with its data', async () => {
     await docker(
       'run',

@@ -1,3 +1,4 @@
+import type { Platform } from '../../scheduler/platform.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { LogFrame } from '../../engine/demux-stream.ts';
@@ -50,10 +51,15 @@ export interface DockerBackend {
   version(): Promise<BackendVersion>;
   info(): Promise<BackendInfo>;
 
-  /** `name` undefined: one is generated. 404 for a missing image, 409 for a taken name. */
+  /**
+   * `name` undefined: one is generated. 404 for a missing image, 409 for a
+   * taken name. `platform` (`docker run --platform`): only a host of that
+   * architecture may run it.
+   */
   createContainer(
     body: DockerContainerCreateBody,
     name: string | undefined,
+    opts?: { platform?: Platform },
   ): Promise<DockerContainerCreateResponse>;
   /**
    * With `checkpoint`: restore the container's processes from that
@@ -65,7 +71,7 @@ export interface DockerBackend {
     opts?: { timeoutSeconds?: number; signal?: string },
   ): Promise<'stopped' | 'not-running'>;
   killContainer(ref: string, signal?: string): Promise<void>;
-  restartContainer(ref: string, opts?: { timeoutSeconds?: number }): Promise<void>;
+  restartContainer(ref: string, opts?: { timeoutSeconds?: number; signal?: string }): Promise<void>;
   /** The TTY's size: rows and columns. 409 when the container is not running. */
   resizeContainer(ref: string, height: number, width: number): Promise<void>;
   removeContainer(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;

@@ -1,3 +1,4 @@
+import { parsePlatform } from '../../scheduler/platform.ts';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { muxFrame } from '../../engine/demux-stream.ts';
@@ -37,8 +38,9 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
   router.post('/containers/create', async (ctx) => {
     const raw = ctx.string('name');
     const name = raw === undefined || raw === '' ? undefined : validateContainerName(raw);
+    const platform = parsePlatform(ctx.string('platform'));
     const body = parseCreateBody(await ctx.json());
-    ctx.send(201, await backend.createContainer(body, name));
+    ctx.send(201, await backend.createContainer(body, name, platform ? { platform } : {}));
   });
 
   router.get('/containers/json', async (ctx) => {
@@ -77,7 +79,11 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
 
   router.post('/containers/{id}/restart', async (ctx) => {
     const t = parseStopTimeout(ctx.int('t'));
-    await backend.restartContainer(ctx.param('id'), t !== undefined ? { timeoutSeconds: t } : {});
+    const signal = optionalSignal(ctx);
+    await backend.restartContainer(ctx.param('id'), {
+      ...(t !== undefined ? { timeoutSeconds: t } : {}),
+      ...(signal ? { signal } : {}),
+    });
     ctx.send(204);
   });
 

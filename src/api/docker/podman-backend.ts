@@ -1,3 +1,5 @@
+import { machine } from 'node:os';
+import type { Platform } from '../../scheduler/platform.ts';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -260,9 +262,16 @@ export class PodmanDockerBackend implements DockerBackend {
   async createContainer(
     body: DockerContainerCreateBody,
     name: string | undefined,
+    opts: { platform?: Platform } = {},
   ): Promise<DockerContainerCreateResponse> {
     const wanted = name === undefined || name === '' ? undefined : validateContainerName(name);
     const image = body.Image ?? '';
+    // this backend is one host (the cluster's turns a platform into a placement constraint)
+    if (opts.platform?.machine && opts.platform.machine !== machine())
+      throw new ValidationError(
+        `platform ${opts.platform.raw} (${opts.platform.machine}): this host is ${machine()}`,
+        'leave out --platform, or run it on a host of that architecture',
+      );
     if (wanted) {
       const taken = (await this.entries()).find((c) => c.Names.some((n) => n.replace(/^\//, '') === wanted));
       if (taken) throw new NameConflictError(wanted, taken.Id);
@@ -389,8 +398,39 @@ export class PodmanDockerBackend implements DockerBackend {
   ): Promise<'stopped' | 'not-running'> {
     const c = await this.resolve(ref);
     if (!PodmanDockerBackend.running(c)) return 'not-running';
-    await this.on(ref, () => this.podman.stopContainer(c.Id, opts.timeoutSeconds ?? 10));
+    if (opts.signal) await this.stopWithSignal(ref, c.Id, opts.signal, opts.timeoutSeconds ?? 10);
+    else await this.on(ref, () => this.podman.stopContainer(c.Id, opts.timeoutSeconds ?? 10));
     return 'stopped';
+  }
+
+  /**
+   * Docker's stop with `--signal`: that signal instead of the container's
+   * stop signal, up to `timeoutSeconds` for it to exit, then SIGKILL.
+   * Podman's stop always sends the container's own stop signal.
+   */
+  private async stopWithSignal(
+    ref: string,
+    id: string,
+    signal: string,
+    timeoutSeconds: number,
+  ): Promise<void> {
+    const exited = async (ms: number): Promise<boolean> => {
+      for (const until = Date.now() + ms; ; await sleep(100)) {
+        const i = await this.on(ref, () => this.podman.inspectContainer(id));
+        if (!i.State.Running) return true;
+        if (Date.now() >= until) return false;
+      }
+    };
+    await this.on(ref, () => this.podman.killContainer(id, signal));
+    if (await exited(timeoutSeconds * 1000)) return;
+    // it may exit between the last look and the kill: then there is nothing left to kill
+    await this.on(ref, () => this.podman.killContainer(id, 'SIGKILL')).catch(async (err: unknown) => {
+      if (!(await exited(0))) throw err;
+    });
+    if (!(await exited(10_000)))
+      throw new LifeboatError('stop_failed', `container ${ref} did not stop after SIGKILL within 10 s`, {
+        status: 500,
+      });
   }
 
   async killContainer(ref: string, signal = 'SIGKILL'): Promise<void> {
@@ -399,9 +439,17 @@ export class PodmanDockerBackend implements DockerBackend {
     await this.on(ref, () => this.podman.killContainer(c.Id, signal));
   }
 
-  async restartContainer(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+  async restartContainer(
+    ref: string,
+    opts: { timeoutSeconds?: number; signal?: string } = {},
+  ): Promise<void> {
     const c = await this.resolve(ref);
-    await this.on(ref, () => this.podman.restartContainer(c.Id, opts.timeoutSeconds ?? 10));
+    if (!opts.signal)
+      return this.on(ref, () => this.podman.restartContainer(c.Id, opts.timeoutSeconds ?? 10));
+    // docker restart --signal: a stop with that signal, then a start
+    if (PodmanDockerBackend.running(c))
+      await this.stopWithSignal(ref, c.Id, opts.signal, opts.timeoutSeconds ?? 10);
+    await this.on(ref, () => this.podman.startContainer(c.Id));
   }
 
   /** Like dockerd, removing a container drops its checkpoints in the default directory. */
