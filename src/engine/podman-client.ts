@@ -298,8 +298,10 @@ export class PodmanClient {
     }
   }
 
-  async inspectContainer(name: string): Promise<ContainerInspect> {
-    return this.json(`inspect container ${name}`, 'GET', `/containers/${enc(name)}/json`);
+  async inspectContainer(name: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
+    return this.json(`inspect container ${name}`, 'GET', `/containers/${enc(name)}/json`, {
+      ...(opts.size ? { query: { size: true } } : {}),
+    });
   }
 
   /**
@@ -342,10 +344,14 @@ export class PodmanClient {
   }
 
   async listContainers(
-    opts: { all?: boolean; filters?: Record<string, string[]> } = {},
+    opts: { all?: boolean; filters?: Record<string, string[]>; size?: boolean } = {},
   ): Promise<ContainerListEntry[]> {
     const r = await this.json<ContainerListEntry[] | null>('list containers', 'GET', '/containers/json', {
-      query: { all: opts.all ?? true, filters: opts.filters ? JSON.stringify(opts.filters) : undefined },
+      query: {
+        all: opts.all ?? true,
+        filters: opts.filters ? JSON.stringify(opts.filters) : undefined,
+        ...(opts.size ? { size: true } : {}),
+      },
     });
     return r ?? [];
   }

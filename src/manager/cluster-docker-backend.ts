@@ -445,12 +445,12 @@ export class ClusterDockerBackend implements DockerBackend {
     this.o.onContainerChange?.(name, 'removed');
   }
 
-  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+  async inspectContainer(ref: string, opts: { size?: boolean } = {}): Promise<DockerContainerInspect> {
     const { node, name } = await this.locate(ref);
     const n = await this.o.state.node(node);
     let i: DockerContainerInspect;
     try {
-      i = await this.backend(node).inspectContainer(name);
+      i = await this.backend(node).inspectContainer(name, opts);
     } catch (err) {
       // a host that does not answer: what its last report (else the record) said, marked as classic Swarm did
       const rec = (await this.o.state.container(name))?.record;
@@ -513,8 +513,10 @@ export class ClusterDockerBackend implements DockerBackend {
     // a large cluster answers from the reports the heartbeats carry, except for hosts this manager
     // changed lately (their report may predate the change) and hosts whose report is not fresh
     const fromReports = nodes.length > (this.o.psFromReportsAbove ?? PS_FROM_REPORTS_ABOVE);
+    // sizes are computed by each host's Podman when asked: reports do not carry them
     const reportServes = (host: string): boolean =>
       fromReports &&
+      !opts.size &&
       this.o.activity !== undefined &&
       !this.o.activity.busy(host) &&
       this.o.nodes.silentMs(host) < REPORT_FRESH_MS;

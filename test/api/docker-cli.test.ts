@@ -372,6 +372,32 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     assert.match(win.stderr, /lifeboat's hosts run Linux containers only/);
   });
 
+  test('ps --size and inspect --size report what the container wrote; logs --details is refused by name', async () => {
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'dk-size',
+      'busybox',
+      'sh',
+      '-c',
+      'dd if=/dev/zero of=/big bs=1k count=300; sleep 600',
+    ]);
+    const rw = await waitFor('the 300 kB file', 10_000, async () => {
+      const v = Number((await ok(['inspect', '--size', '--format', '{{.SizeRw}}', 'dk-size'])).trim());
+      return v >= 300 * 1024 ? v : undefined;
+    });
+    assert.ok(rw >= 300 * 1024);
+    assert.match(
+      (await ok(['ps', '--size', '--filter', 'name=dk-size', '--format', '{{.Size}}'])).trim(),
+      /^3\d\d(\.\d+)?kB \(virtual [\d.]+[kM]B\)$/,
+    );
+    const details = await docker(['logs', '--details', 'dk-size']);
+    assert.equal(details.code, 1);
+    assert.match(details.stderr, /details=1 \(docker logs --details\) is not supported/);
+    await ok(['rm', '-f', 'dk-size']);
+  });
+
   test('errors: Docker wording, status and exit code', async () => {
     const missing = await docker(['container', 'inspect', 'nope']);
     assert.equal(missing.code, 1);

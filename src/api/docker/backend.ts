@@ -75,7 +75,8 @@ export interface DockerBackend {
   /** The TTY's size: rows and columns. 409 when the container is not running. */
   resizeContainer(ref: string, height: number, width: number): Promise<void>;
   removeContainer(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
-  inspectContainer(ref: string): Promise<DockerContainerInspect>;
+  /** `size`: with SizeRw and SizeRootFs (docker inspect --size). */
+  inspectContainer(ref: string, opts?: { size?: boolean }): Promise<DockerContainerInspect>;
   listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]>;
   containerLogs(ref: string, opts: LogsOptions): Promise<LogStream>;
   /**
@@ -170,6 +171,8 @@ export interface ListContainersOptions {
   limit?: number;
   /** Keys: name, id, label, status (validated by the HTTP layer). */
   filters: DockerFilters;
+  /** SizeRw and SizeRootFs of each (docker ps --size): the hosts compute them, which takes a while. */
+  size?: boolean;
 }
 
 export interface LogsOptions {

@@ -49,12 +49,13 @@ export function registerContainerRoutes(router: Router, backend: DockerBackend):
       all: ctx.bool('all'),
       ...(limit !== undefined && limit > 0 ? { limit } : {}),
       filters: parseFilters(ctx.string('filters'), CONTAINER_FILTER_KEYS),
+      ...(ctx.bool('size') ? { size: true } : {}),
     });
     ctx.send(200, list);
   });
 
   router.get('/containers/{id}/json', async (ctx) => {
-    ctx.send(200, await backend.inspectContainer(ctx.param('id')));
+    ctx.send(200, await backend.inspectContainer(ctx.param('id'), ctx.bool('size') ? { size: true } : {}));
   });
 
   router.post('/containers/{id}/start', async (ctx) => {
@@ -132,6 +133,11 @@ function logs(backend: DockerBackend) {
     const stdout = ctx.bool('stdout');
     const stderr = ctx.bool('stderr');
     if (!stdout && !stderr) throw new ValidationError('Bad parameters: you must choose at least one stream');
+    if (ctx.bool('details'))
+      throw new ValidationError(
+        'details=1 (docker logs --details) is not supported: no log attributes are kept (the labels and env log options are refused at create)',
+        'leave out --details',
+      );
     const since = ctx.string('since');
     const until = ctx.string('until');
     for (const [k, v] of [

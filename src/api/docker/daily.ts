@@ -186,6 +186,7 @@ export function registerDailyRoutes(router: Router, backend: DockerBackend): voi
     await backend.tagImage(validateImageReference(ctx.param('name')), repo, tag);
     ctx.send(201);
   });
+  // noprune: Docker keeps untagged parent images; here there are none to prune (no build), so it changes nothing
   router.delete('/images/{name*}', async (ctx) => {
     ctx.send(200, await backend.removeImage(validateImageReference(ctx.param('name')), ctx.bool('force')));
   });

@@ -9,6 +9,10 @@ import { parseFilters, validateImageReference } from './validate.ts';
 
 export function registerImageRoutes(router: Router, backend: DockerBackend): void {
   router.get('/images/json', async (ctx) => {
+    if (ctx.bool('manifests'))
+      throw new ValidationError(
+        'manifests=1 (docker image ls --tree) is not supported: images here are single-platform, with no manifest list',
+      );
     ctx.send(
       200,
       await backend.listImages({
@@ -110,6 +114,12 @@ export function registerImageRoutes(router: Router, backend: DockerBackend): voi
     const name = validateImageReference(ctx.param('name'));
     const tag = ctx.string('tag');
     if (tag) validateImageReference(`${name}:${tag}`);
+    const platform = ctx.string('platform');
+    if (platform)
+      throw new ValidationError(
+        `platform=${platform} (docker push --platform) is not supported: the image is pushed as the host has it`,
+        'leave out --platform: lifeboat keeps single-platform images, so the push is that platform',
+      );
     await streamMessages(ctx, (signal) =>
       backend.pushImage({ image: name, ...(tag ? { tag } : {}), ...registryAuth(ctx) }, signal),
     );

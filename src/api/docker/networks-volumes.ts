@@ -59,7 +59,9 @@ export function registerNetworkVolumeRoutes(router: Router, backend: DockerBacke
     const prefixed = nets.filter((x) => x.Id.startsWith(id));
     const n =
       nets.find((x) => x.Name === id || x.Id === id) ?? (prefixed.length === 1 ? prefixed[0] : undefined);
-    if (!n) throw new NoSuchNetworkError(id);
+    // scope: as dockerd, a network of another scope is not found; verbose adds only swarm services, of which there are none
+    const scope = ctx.string('scope');
+    if (!n || (scope && scope !== n.Scope)) throw new NoSuchNetworkError(id);
     ctx.send(200, n);
   });
   router.delete('/networks/{id}', async (ctx) => {

@@ -465,16 +465,19 @@ export class PodmanDockerBackend implements DockerBackend {
     await this.archives.removeAll(PodmanDockerBackend.nameOf(c));
   }
 
-  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+  async inspectContainer(ref: string, opts: { size?: boolean } = {}): Promise<DockerContainerInspect> {
     const c = await this.resolve(ref);
-    const raw = await this.on(ref, () => this.podman.inspectContainer(c.Id));
+    const raw = await this.on(ref, () => this.podman.inspectContainer(c.Id, opts));
     return toDockerInspect(raw as PodmanInspect);
   }
 
   async listContainers(opts: ListContainersOptions): Promise<DockerContainerSummary[]> {
     const now = Date.now();
+    const entries = opts.size
+      ? ((await this.podman.listContainers({ all: true, size: true })) as unknown as PodmanListEntry[])
+      : await this.entries();
     return selectContainers(
-      (await this.entries()).map((e) => toDockerSummary(e, now)),
+      entries.map((e) => toDockerSummary(e, now)),
       opts,
     );
   }

@@ -82,6 +82,9 @@ export type PodmanInspect = Omit<ContainerInspect, 'Config'> & {
   ResolvConfPath?: string;
   HostnamePath?: string;
   HostsPath?: string;
+  /** Only when inspected with `size=true`. */
+  SizeRw?: number;
+  SizeRootFs?: number;
   RestartCount?: number;
   Driver?: string;
   MountLabel?: string;
@@ -146,6 +149,8 @@ export type PodmanListEntry = Omit<ContainerListEntry, 'Created' | 'Ports'> & {
   Networks?: string[] | null;
   Mounts?: string[] | null;
   AutoRemove?: boolean;
+  /** Only when listed with `size=true`. */
+  Size?: { rootFsSize?: number; rwSize?: number } | null;
 };
 
 export type PodmanImage = ImageSummary & {
@@ -517,6 +522,8 @@ export function toDockerInspect(c: PodmanInspect): DockerContainerInspect {
   return {
     Id: c.Id,
     Created: c.Created,
+    // docker inspect --size
+    ...(c.SizeRw !== undefined ? { SizeRw: c.SizeRw, SizeRootFs: c.SizeRootFs ?? 0 } : {}),
     Path: c.Path ?? '',
     Args: c.Args ?? [],
     State: {
@@ -705,6 +712,8 @@ export function toDockerSummary(c: PodmanListEntry, now: number): DockerContaine
     Created: unixSeconds(c.Created) ?? 0,
     Ports: ports,
     Labels: c.Labels ?? {},
+    // docker ps --size
+    ...(c.Size ? { SizeRw: c.Size.rwSize ?? 0, SizeRootFs: c.Size.rootFsSize ?? 0 } : {}),
     State: state,
     Status: statusText({
       state,

@@ -214,6 +214,9 @@ export interface DockerNetworkSettings {
 /** GET /containers/{id}/json */
 export interface DockerContainerInspect {
   Id: string;
+  /** With `size=true` (docker inspect --size). */
+  SizeRw?: number;
+  SizeRootFs?: number;
   /** RFC 3339 */
   Created: string;
   Path: string;
@@ -263,6 +266,9 @@ export interface DockerPort {
 /** An entry of GET /containers/json */
 export interface DockerContainerSummary {
   Id: string;
+  /** With `size=true` (docker ps --size). */
+  SizeRw?: number;
+  SizeRootFs?: number;
   /** With leading slashes: `["/web"]` */
   Names: string[];
   Image: string;
