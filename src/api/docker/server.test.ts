@@ -173,7 +173,13 @@ describe('docker API over a scripted backend', () => {
     const r = await request('POST', '/v1.47/containers/create?name=web', { Image: 'busybox', Cmd: ['true'] });
     assert.equal(r.status, 201);
     assert.deepEqual(r.json(), { Id: 'abc', Warnings: [] });
-    assert.deepEqual(calls.at(-1)?.args, [{ Image: 'busybox', Cmd: ['true'] }, 'web']);
+    assert.deepEqual(calls.at(-1)?.args, [{ Image: 'busybox', Cmd: ['true'] }, 'web', {}]);
+    await request('POST', '/containers/create?platform=linux/arm64', { Image: 'busybox' });
+    assert.deepEqual(calls.at(-1)?.args[2], {
+      platform: { raw: 'linux/arm64', os: 'linux', machine: 'aarch64' },
+    });
+    const win = await request('POST', '/containers/create?platform=windows', { Image: 'busybox' });
+    assert.equal(win.status, 400);
     assert.equal((await request('POST', '/containers/create?name=a', { Image: 'x' })).status, 400);
     assert.equal((await request('POST', '/containers/create', { Cmd: ['true'] })).status, 400);
   });
