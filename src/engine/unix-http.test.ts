@@ -5,10 +5,10 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ConnectionLostError, readBody, sendRequest, type Transport } from './unix-http.ts';
 
-// A pooled keep-alive connection the other side closes as it is reused: the
-// request is sent again on a new connection when its body can be replayed,
-// and otherwise fails as a lost connection (a 502 naming the endpoint), never
-// as an internal error.
+// A pooled keep-alive connection the other side closes as it is reused: an
+// idempotent request is sent again on a new connection when its body can be
+// replayed, and otherwise fails as a lost connection (a 502 naming the
+// endpoint), never as an internal error.
 
 describe('sendRequest on a kept-alive connection the server drops', () => {
   let server: http.Server;
@@ -47,10 +47,22 @@ describe('sendRequest on a kept-alive connection the server drops', () => {
     const t = transport();
     const first = await sendRequest(t, { method: 'GET', path: '/a' });
     assert.equal((await readBody(first)).toString(), 'ok');
-    const second = await sendRequest(t, { method: 'POST', path: '/b', body: '{"x":1}' });
+    const second = await sendRequest(t, { method: 'PUT', path: '/b', body: '{"x":1}' });
     assert.equal(second.statusCode, 200);
     assert.equal((await readBody(second)).toString(), 'ok');
-    assert.deepEqual(seen, ['GET /a #1', 'POST /b #2', 'POST /b #1']);
+    assert.deepEqual(seen, ['GET /a #1', 'PUT /b #2', 'PUT /b #1']);
+    t.close();
+  });
+
+  test('a POST is not sent twice: the other side may have acted on it', async () => {
+    seen.length = 0;
+    const t = transport();
+    await readBody(await sendRequest(t, { method: 'GET', path: '/a' }));
+    await assert.rejects(
+      sendRequest(t, { method: 'POST', path: '/checkpoint', body: '{}' }),
+      (err: unknown) => err instanceof ConnectionLostError && err.status === 502,
+    );
+    assert.deepEqual(seen, ['GET /a #1', 'POST /checkpoint #2']);
     t.close();
   });
 

@@ -216,17 +216,22 @@ export class ConnectionLostError extends LifeboatError {
   }
 }
 
+/** Methods a server may receive twice with the effect of once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
 /**
- * One HTTP request; resolves with the response (body unread). A request
- * sent on a pooled connection that the other side had just closed (a reset
- * before any answer) is sent once more on a new one, unless its body is a
- * stream that cannot be replayed.
+ * One HTTP request; resolves with the response (body unread). An idempotent
+ * request sent on a pooled connection that the other side had just closed
+ * (a reset before any answer) is sent once more on a new one, unless its
+ * body is a stream that cannot be replayed. A POST is not: the other side
+ * may have acted on it before the connection broke.
  */
 export function sendRequest(transport: Transport, req: TransportRequest): Promise<IncomingMessage> {
   return attempt(transport, req).catch((err: unknown) => {
     const replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
     if (!(err instanceof StaleConnection)) throw err;
-    if (replayable && !req.signal?.aborted) return attempt(transport, req).catch(unwrapStale(transport));
+    if (replayable && IDEMPOTENT.has(req.method.toUpperCase()) && !req.signal?.aborted)
+      return attempt(transport, req).catch(unwrapStale(transport));
     throw unwrapStale(transport)(err);
   });
 }
