@@ -1,7 +1,7 @@
-import type { Platform } from '../../scheduler/platform.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { LogFrame } from '../../engine/demux-stream.ts';
+import type { Platform } from '../../scheduler/platform.ts';
 import type { DockerUpdateBody } from './daily.ts';
 import type { DockerEvent, EventsOptions } from './events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';

@@ -1,7 +1,7 @@
-import { parsePlatform } from '../../scheduler/platform.ts';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { muxFrame } from '../../engine/demux-stream.ts';
+import { parsePlatform } from '../../scheduler/platform.ts';
 import { ValidationError, errorMessage } from '../../util/errors.ts';
 import type { RequestContext } from '../http/context.ts';
 import type { Router } from '../http/router.ts';

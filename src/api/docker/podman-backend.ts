@@ -1,6 +1,5 @@
-import { machine } from 'node:os';
-import type { Platform } from '../../scheduler/platform.ts';
 import type { IncomingMessage } from 'node:http';
+import { machine } from 'node:os';
 import { Transform, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demux } from '../../engine/demux-stream.ts';
@@ -12,6 +11,7 @@ import {
 } from '../../engine/errors.ts';
 import type { PodmanClient } from '../../engine/podman-client.ts';
 import type { CheckpointOptions, ContainerCreateSpec, ExecInspect } from '../../engine/types.ts';
+import type { Platform } from '../../scheduler/platform.ts';
 import { LifeboatError, ValidationError } from '../../util/errors.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 import type {
