@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { standardLabels } from './standard-labels.ts';
 import { createReadStream, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Readable } from 'node:stream';
@@ -36,6 +35,7 @@ import { PodmanNode } from '../node-api/podman-node.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
+import { standardLabels } from './standard-labels.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
 import { StoreMarkers } from './store-markers.ts';
 import type { AgentMetrics } from './agent-metrics.ts';

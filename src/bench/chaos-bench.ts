@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { copyClusterLogs } from '../devcluster/cluster-logs.ts';
 import { join } from 'node:path';
+import { copyClusterLogs } from '../devcluster/cluster-logs.ts';
 import { BUSYBOX_IMAGE, REDIS_IMAGE } from '../images/test-images.ts';
 import { LABEL_INTERVAL, LABEL_RESCHEDULE } from '../policy/labels.ts';
 import { errorMessage } from '../util/errors.ts';
