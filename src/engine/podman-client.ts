@@ -748,8 +748,13 @@ export class PodmanClient {
     return (await this.json(`history of image ${name}`, 'GET', `/images/${enc(name)}/history`)) ?? [];
   }
 
-  async listImages(): Promise<ImageSummary[]> {
-    return (await this.json<ImageSummary[] | null>('list images', 'GET', '/images/json')) ?? [];
+  /** `all`: intermediate images too (docker images -a). */
+  async listImages(opts: { all?: boolean } = {}): Promise<ImageSummary[]> {
+    return (
+      (await this.json<ImageSummary[] | null>('list images', 'GET', '/images/json', {
+        ...(opts.all ? { query: { all: true } } : {}),
+      })) ?? []
+    );
   }
 
   /** Imports a root filesystem tarball as an image (new ID each time: prefer load for shipping). */

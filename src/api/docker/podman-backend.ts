@@ -925,7 +925,7 @@ export class PodmanDockerBackend implements DockerBackend {
   // ---------------------------------------------------------------- images
 
   async listImages(opts: { all: boolean; filters: DockerFilters }): Promise<DockerImageSummary[]> {
-    const images = (await this.podman.listImages()) as PodmanImage[];
+    const images = (await this.podman.listImages({ all: opts.all })) as PodmanImage[];
     return images
       .map(toDockerImage)
       .filter((i) => matchesImageFilters(i, opts.filters))

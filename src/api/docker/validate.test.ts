@@ -85,9 +85,9 @@ describe('docker API input validation', () => {
       assert.throws(() => validateDetachKeys(bad), ValidationError, bad);
   });
 
-  test('stop timeouts: negative is the default, huge is refused', () => {
+  test('stop timeouts: negative waits (nearly) forever, huge is refused', () => {
     assert.equal(parseStopTimeout(undefined), undefined);
-    assert.equal(parseStopTimeout(-1), undefined);
+    assert.equal(parseStopTimeout(-1), MAX_STOP_TIMEOUT_SECONDS);
     assert.equal(parseStopTimeout(30), 30);
     assert.throws(() => parseStopTimeout(MAX_STOP_TIMEOUT_SECONDS + 1), ValidationError);
     assert.throws(() => parseTail('99999999999999999999999'), ValidationError);

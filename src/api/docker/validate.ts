@@ -194,9 +194,14 @@ export function validateDetachKeys(raw: string): string {
 /** Longest stop timeout accepted (about 11 days): beyond it, timers downstream overflow. */
 export const MAX_STOP_TIMEOUT_SECONDS = 1_000_000;
 
-/** `t` of stop and restart: undefined (the default), or 0 to MAX seconds. Negative means the default, as before. */
+/**
+ * `t` of stop and restart: undefined (the default), or 0 to MAX seconds. A
+ * negative one waits indefinitely, as with dockerd: here, the longest
+ * timeout there is.
+ */
 export function parseStopTimeout(t: number | undefined): number | undefined {
-  if (t === undefined || t < 0) return undefined;
+  if (t === undefined) return undefined;
+  if (t < 0) return MAX_STOP_TIMEOUT_SECONDS;
   if (t > MAX_STOP_TIMEOUT_SECONDS)
     throw new ValidationError(`invalid value for "t": ${t} seconds is more than ${MAX_STOP_TIMEOUT_SECONDS}`);
   return t;
