@@ -35,6 +35,7 @@ import { PodmanNode } from '../node-api/podman-node.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
+import { NodeLabel } from '../scheduler/index.ts';
 import { standardLabels } from './standard-labels.ts';
 import { CheckpointSource } from './checkpoint-source.ts';
 import { StoreMarkers } from './store-markers.ts';
@@ -177,6 +178,24 @@ export class NodeService extends PodmanNode implements NodeClient {
   }
 
   private paused: ReadonlySet<string> = new Set();
+  /** Podman's storage driver, asked once: the `storagedriver` label classic Swarm's engines had. */
+  private storageDriver: Promise<string | undefined> | undefined;
+
+  private async labelsNow(): Promise<Record<string, string>> {
+    this.storageDriver ??= Promise.resolve()
+      .then(() => this.podman.info())
+      .then((i) => {
+        const d = (i['store'] as { graphDriverName?: unknown } | undefined)?.graphDriverName;
+        return typeof d === 'string' && d !== '' ? d : undefined;
+      })
+      .catch(() => {
+        this.storageDriver = undefined; // asked again with the next report
+        return undefined;
+      });
+    const driver = await this.storageDriver;
+    // an operator's --label of the same name wins
+    return driver ? { [NodeLabel.storageDriver]: driver, ...this.labels } : this.labels;
+  }
 
   async report(): Promise<NodeReport> {
     const [containers, images] = await Promise.all([
@@ -187,7 +206,7 @@ export class NodeService extends PodmanNode implements NodeClient {
     return {
       name: this.name,
       address: this.address,
-      labels: this.labels,
+      labels: await this.labelsNow(),
       cpus: cpus().length,
       memoryBytes: totalmem(),
       containers,

@@ -7,7 +7,8 @@ import { NodeLabel } from '../scheduler/index.ts';
  * Swarm's engines did (its "default tags"): constraints such as
  * `constraint:architecture==aarch64` or `constraint:kernelversion==6.*`
  * work on them, and `docker run --platform` becomes one. An operator's
- * own `--label` of the same name wins.
+ * own `--label` of the same name wins. `storagedriver` comes from Podman
+ * (node-service.ts asks it once).
  */
 export function standardLabels(): Record<string, string> {
   return {

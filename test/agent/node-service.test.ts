@@ -1,3 +1,4 @@
+import { machine, release } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,15 @@ describe('agent node service on real hosts', () => {
     await b?.destroy();
     await removeTree(storeRoot);
     await cleanupTestNetwork();
+  });
+
+  test("the report carries classic Swarm's standard labels, Podman's storage driver among them", async () => {
+    const labels = (await na.report()).labels;
+    assert.equal(labels['architecture'], machine());
+    assert.equal(labels['kernelversion'], release());
+    assert.equal(labels['ostype'], 'linux');
+    assert.equal(labels['storagedriver'], 'overlay');
+    assert.ok(labels['operatingsystem'], 'operatingsystem from /etc/os-release');
   });
 
   test('stream migration: the archive is rewritten for the target host and the process continues', async () => {
