@@ -50,6 +50,7 @@ import {
 } from '../api/docker/podman-mapping.ts';
 import { EngineUnavailableError } from '../engine/errors.ts';
 import { platformConstraint, type Platform } from '../scheduler/platform.ts';
+import { DEFAULT_STALE_MOVE_MS } from './settle-moves.ts';
 import type { ContainerCreateSpec, ContainerListEntry } from '../engine/types.ts';
 import { errorMessage, LifeboatError, ValidationError } from '../util/errors.ts';
 import type {
@@ -105,7 +106,7 @@ export interface ClusterDockerBackendOptions {
   psFromReportsAbove?: number;
   /** Every container record for `docker ps` (default: read from the store; the manager passes its mirror). */
   containerRecords?: () => Promise<ContainerRecord[]>;
-  /** A record in phase migrating or restoring not updated for this long is left over (default 120 s). */
+  /** A record in phase migrating or restoring not updated for this long is left over (DEFAULT_STALE_MOVE_MS). */
   staleMoveMs?: number;
   /** One operation at a time per container (the manager's: migration, restore, checkpoint). */
   exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
@@ -420,7 +421,7 @@ export class ClusterDockerBackend implements DockerBackend {
       const held = (await this.o.state.container(name))?.record;
       const moving =
         (held?.phase === 'migrating' || held?.phase === 'restoring') &&
-        Date.now() - Date.parse(held.updatedAt) < (this.o.staleMoveMs ?? 120_000);
+        Date.now() - Date.parse(held.updatedAt) < (this.o.staleMoveMs ?? DEFAULT_STALE_MOVE_MS);
       if (!(err instanceof NoSuchContainerError) || held?.node !== node || moving) throw err;
       gone = true;
     }

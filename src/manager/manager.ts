@@ -33,7 +33,7 @@ import { withDeadline } from '../util/deadline.ts';
 import { errorMessage } from '../util/errors.ts';
 import { CheckpointCommands } from './checkpoint-commands.ts';
 import { LocalResources } from './local-resources.ts';
-import { settleStaleMoves } from './settle-moves.ts';
+import { DEFAULT_STALE_MOVE_MS, settleStaleMoves } from './settle-moves.ts';
 import { storeSharing } from './store-sharing.ts';
 import { ClusterDockerBackend } from './cluster-docker-backend.ts';
 import { ClusterState } from './cluster-state.ts';
@@ -588,7 +588,7 @@ export class Manager {
                 busy: (name) => this.busy.has(name),
                 exclusive: (name, fn) => this.exclusive(name, fn),
               },
-              this.o.staleMoveMs ?? 120_000,
+              this.o.staleMoveMs ?? DEFAULT_STALE_MOVE_MS,
             )
               .catch((e) => this.log.warn('settling interrupted moves failed', { error: errorMessage(e) }))
               .finally(() => (this.settling = undefined));

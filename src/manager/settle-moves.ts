@@ -22,6 +22,9 @@ import type { ContainerRecord } from './records.ts';
  *   rollback): the container is restored there; otherwise the record is
  *   `lost`, which the rescheduler's retry pass restores when it has a policy.
  */
+/** How long a record may stay in phase `migrating` (or `restoring`) before it counts as left by a dead manager: longer than any move. */
+export const DEFAULT_STALE_MOVE_MS = 120_000;
+
 export interface SettleDeps {
   state: ClusterState;
   nodes: NodeDirectory;
