@@ -294,6 +294,12 @@ export class EtcdStore implements ClusterStore {
     return { entries: res.kvs.map((kv) => this.toEntry(kv)), revision: num(res.header.revision) };
   }
 
+  /** The cluster's revision now (a linearizable read of one key's count). */
+  private async currentRevision(key: Buffer): Promise<number> {
+    const res = await this.call('range', () => this.client.kv.range({ key, count_only: true }));
+    return num(res.header.revision);
+  }
+
   async put(key: string, value: string, opts: PutOptions = {}): Promise<number> {
     const req = {
       key: this.full(key),
@@ -437,12 +443,15 @@ export class EtcdStore implements ClusterStore {
   ): Promise<Watch> {
     this.ensureOpen();
     const key = this.full(prefix);
-    let builder = this.client.watch().prefix(key);
-    if (opts.startRevision !== undefined) builder = builder.startRevision(String(opts.startRevision));
-    const watcher = builder.watcher();
+    // A watch without a start revision starts at the revision of the member
+    // it reaches, and a follower may not yet have applied writes the caller
+    // has seen acknowledged: it would deliver them as new. A linearizable
+    // read of the current revision makes "from now" mean now on every member.
+    const startRevision = opts.startRevision ?? (await this.currentRevision(key)) + 1;
+    const watcher = this.client.watch().prefix(key).startRevision(String(startRevision)).watcher();
     this.watchers.add(watcher);
     // Next revision owed to the callback: drops replays after a reconnect.
-    let resumeFrom = opts.startRevision;
+    let resumeFrom = startRevision;
     let ended = false;
     const end = async (): Promise<void> => {
       if (ended) return;
@@ -450,8 +459,7 @@ export class EtcdStore implements ClusterStore {
       this.watchers.delete(watcher);
       await cancelWatcher(watcher);
     };
-    watcher.on('connected', (res) => {
-      resumeFrom ??= num(res.header.revision) + 1;
+    watcher.on('connected', () => {
       // etcd3 resumes after the creation header's revision, which would skip
       // history not yet delivered when the watch started in the past.
       watcher.request.start_revision = String(resumeFrom);
@@ -461,7 +469,7 @@ export class EtcdStore implements ClusterStore {
       for (const ev of res.events) {
         const revision = num(ev.kv.mod_revision);
         max = Math.max(max, revision);
-        if (ended || (resumeFrom !== undefined && revision < resumeFrom)) continue;
+        if (ended || revision < resumeFrom) continue;
         const event: WatchEvent =
           ev.type === 'Put'
             ? {
@@ -478,7 +486,7 @@ export class EtcdStore implements ClusterStore {
           log.error('watch callback threw', { key: event.key, error: errorMessage(err) });
         }
       }
-      if (max > 0) resumeFrom = Math.max(resumeFrom ?? 0, max + 1);
+      if (max > 0) resumeFrom = Math.max(resumeFrom, max + 1);
     });
     watcher.on('disconnected', (err) =>
       log.debug('watch disconnected; reconnecting', { prefix, error: err.message }),
@@ -486,7 +494,7 @@ export class EtcdStore implements ClusterStore {
     // etcd cancels a watch without a reason only when its revision was compacted away.
     const failed = (err: Error): Error =>
       /compacted|Watcher canceled: ?$/.test(err.message)
-        ? new StoreCompactedError(resumeFrom ?? 0)
+        ? new StoreCompactedError(resumeFrom)
         : new StoreUnavailableError(`etcd watch on '${prefix}' ended: ${err.message}`, { cause: err });
 
     // One 'error' listener from the start: an EventEmitter without one would throw.
