@@ -144,6 +144,35 @@ describe('settling moves a dead leader left unfinished', () => {
     assert.equal((await rec()).phase, 'lost');
   });
 
+  test('a manual restore left running nowhere: stopped again, the copy it began on the target goes', async () => {
+    await record({ phase: 'restoring', movingTo: 'b' });
+    running.get('b')!.set('kv', 'exited');
+    const [r] = await settleStaleMoves(deps(), STALE_MS);
+    assert.equal(r!.outcome, 'stopped');
+    assert.deepEqual(removed, ['kv@b']);
+    assert.deepEqual(restored, [], 'a restore is never redone on its own: it may have been from an archive');
+    const after = await rec();
+    assert.equal(after.phase, 'stopped');
+    assert.equal(after.node, 'a');
+    assert.match(after.note ?? '', /run `lifeboat restore` again/);
+  });
+
+  test('a manual restore that finished unrecorded: the record follows the container', async () => {
+    await record({ phase: 'restoring', movingTo: 'b' });
+    running.get('b')!.set('kv', 'running');
+    const [r] = await settleStaleMoves(deps(), STALE_MS);
+    assert.equal(r!.outcome, 'moved');
+    const after = await rec();
+    assert.deepEqual([after.phase, after.node, after.generation], ['running', 'b', 4]);
+    assert.match(after.note ?? '', /restored from a/);
+  });
+
+  test("a restore from a failed host is the rescheduler's to finish", async () => {
+    await record({ phase: 'restoring', node: 'gone', movingTo: 'b' });
+    assert.deepEqual(await settleStaleMoves(deps(), STALE_MS), []);
+    assert.equal((await rec()).phase, 'restoring');
+  });
+
   test('a recent record, or one this manager is moving, is left alone', async () => {
     await record({ updatedAt: new Date(NOW - 10_000).toISOString() });
     assert.deepEqual(await settleStaleMoves(deps(), STALE_MS), []);

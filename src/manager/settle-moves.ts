@@ -8,7 +8,8 @@ import type { ContainerRecord } from './records.ts';
 /**
  * A live migration runs on the leading manager. When that manager dies in
  * the middle, the container's record stays in phase `migrating` and nobody
- * finishes or undoes the move. The next leader settles such a record once it
+ * finishes or undoes the move. (A `lifeboat restore` it was running stays in
+ * phase `restoring` the same way: see the end of this comment.) The next leader settles such a record once it
  * is older than any move still being driven could be: it asks the hosts
  * where the container runs, and the record follows the truth.
  *
@@ -21,6 +22,12 @@ import type { ContainerRecord } from './records.ts';
  * - runs nowhere: a dump taken for the move is still on the source (kept for
  *   rollback): the container is restored there; otherwise the record is
  *   `lost`, which the rescheduler's retry pass restores when it has a policy.
+ *
+ * A `restoring` record on a healthy host was a manual restore (the
+ * rescheduler's restores start from a failed host, and its retry pass owns
+ * those): the same rules apply, except that when it runs nowhere it is
+ * `stopped` again, as it was before the restore began, and its checkpoints
+ * are still there for the next `lifeboat restore`.
  */
 /** How long a record may stay in phase `migrating` (or `restoring`) before it counts as left by a dead manager: longer than any move. */
 export const DEFAULT_STALE_MOVE_MS = 120_000;
@@ -37,15 +44,19 @@ export interface SettleDeps {
 }
 
 export type SettleOutcome =
-  'back-on-source' | 'moved' | 'kept-source' | 'restored-on-source' | 'lost' | 'skipped';
+  'back-on-source' | 'moved' | 'kept-source' | 'restored-on-source' | 'stopped' | 'lost' | 'skipped';
 
 export async function settleStaleMoves(
   d: SettleDeps,
   staleAfterMs: number,
 ): Promise<{ container: string; outcome: SettleOutcome; detail: string }[]> {
   const now = d.now?.() ?? Date.now();
+  const healthy = new Set((await d.nodes.healthy()).map((n) => n.report.name));
   const stale = (await d.state.containers()).filter(
-    (r) => r.phase === 'migrating' && now - Date.parse(r.updatedAt) >= staleAfterMs && !d.busy(r.name),
+    (r) =>
+      (r.phase === 'migrating' || (r.phase === 'restoring' && healthy.has(r.node))) &&
+      now - Date.parse(r.updatedAt) >= staleAfterMs &&
+      !d.busy(r.name),
   );
   const out: { container: string; outcome: SettleOutcome; detail: string }[] = [];
   for (const r of stale) {
@@ -64,10 +75,16 @@ async function settleOne(
   now: number,
 ): Promise<{ outcome: SettleOutcome; detail: string }> {
   const cur = await d.state.container(name);
-  if (!cur || cur.record.phase !== 'migrating' || now - Date.parse(cur.record.updatedAt) < staleAfterMs)
+  const healthy = (await d.nodes.healthy()).map((n) => n.report.name);
+  const phase = cur?.record.phase;
+  if (
+    !cur ||
+    !(phase === 'migrating' || (phase === 'restoring' && healthy.includes(cur.record.node))) ||
+    now - Date.parse(cur.record.updatedAt) < staleAfterMs
+  )
     return { outcome: 'skipped', detail: 'the record changed meanwhile' };
   const rec = cur.record;
-  const healthy = (await d.nodes.healthy()).map((n) => n.report.name);
+  const what = phase === 'migrating' ? 'move' : 'restore';
   const where = new Map<string, 'running' | 'stopped'>();
   for (const host of healthy) {
     const report = await d.nodes
@@ -90,9 +107,9 @@ async function settleOne(
     detail: string,
   ): Promise<{ outcome: SettleOutcome; detail: string }> => {
     await d.state.updateContainer(name, (r) =>
-      r.phase === 'migrating' && r.generation === rec.generation ? change(r) : r,
+      r.phase === phase && r.generation === rec.generation ? change(r) : r,
     );
-    d.events.emit('migrate.settled', `a move of ${name} left unfinished by a previous leader: ${detail}`, {
+    d.events.emit('migrate.settled', `a ${what} of ${name} left unfinished by a previous leader: ${detail}`, {
       container: name,
       node: rec.node,
       level: outcome === 'lost' ? 'error' : 'warn',
@@ -107,11 +124,11 @@ async function settleOne(
       (r) => ({
         ...r,
         phase: 'running',
-        note: "a move interrupted by the leader's death: still on its host",
+        note: `a ${what} interrupted by the leader's death: running on its host`,
       }),
       running.length > 1
         ? `it ran on ${running.join(' and ')}: kept on ${rec.node} (the record's host), removed elsewhere`
-        : `still running on ${rec.node}; the move never finished`,
+        : `running on ${rec.node}, the record's host`,
     );
   }
   if (running.length > 0) {
@@ -127,12 +144,25 @@ async function settleOne(
         phase: 'running',
         note:
           running.length === 1
-            ? `migrated from ${rec.node} (recorded by the next leader)`
-            : `two copies after an interrupted move: kept on ${keep}`,
+            ? `${phase === 'migrating' ? 'migrated' : 'restored'} from ${rec.node} (recorded by the next leader)`
+            : `two copies after an interrupted ${what}: kept on ${keep}`,
       }),
       running.length === 1
-        ? `it runs on ${keep}: the move finished but was not recorded; the record follows it`
+        ? `it runs on ${keep}: the ${what} finished but was not recorded; the record follows it`
         : `it ran on ${running.join(' and ')}, not on ${rec.node}: kept on ${keep}`,
+    );
+  }
+  if (phase === 'restoring') {
+    // stopped before the restore began: so again, and what it was restored from is still there
+    for (const [h] of where) if (h !== rec.node) await removeOn(h);
+    return settle(
+      'stopped',
+      (r) => ({
+        ...r,
+        phase: 'stopped',
+        note: "a restore interrupted by the leader's death: it runs nowhere; run `lifeboat restore` again",
+      }),
+      `it runs on no host: stopped again, as before the restore`,
     );
   }
   if (where.get(rec.node) === 'stopped' && healthy.includes(rec.node)) {
