@@ -558,10 +558,18 @@ export class PodmanClient {
     });
   }
 
-  /** Podman's event stream (Docker's event objects, one JSON per line); `until` in the past ends it. */
-  async events(query: { since?: number; until?: number; signal?: AbortSignal }): Promise<IncomingMessage> {
+  /**
+   * Podman's event stream (Docker's event objects, one JSON per line); `until` in the past ends it,
+   * and so does `stream: false` once the log is read to its end.
+   */
+  async events(query: {
+    since?: number;
+    until?: number;
+    stream?: boolean;
+    signal?: AbortSignal;
+  }): Promise<IncomingMessage> {
     const res = await this.call('GET', '/events', {
-      query: { stream: true, since: query.since, until: query.until },
+      query: { stream: query.stream ?? true, since: query.since, until: query.until },
       timeoutMs: 0,
       ...(query.signal ? { signal: query.signal } : {}),
     });

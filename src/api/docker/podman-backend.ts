@@ -53,6 +53,7 @@ import {
 import { matchesPruneFilters } from './container-filters.ts';
 import { updateResources, type DockerUpdateBody } from './daily.ts';
 import type { DockerEvent, EventsOptions } from './events.ts';
+import { podmanEvents } from './podman-events.ts';
 import type { DockerExecCreateBody, DockerExecStartBody } from './exec.ts';
 import { jsonMessages, type JsonMessage } from './json-messages.ts';
 import { matchesImageFilters } from './image-filters.ts';
@@ -595,25 +596,8 @@ export class PodmanDockerBackend implements DockerBackend {
   // ---------------------------------------------------------------- events
 
   /** This host's Podman events, which are Docker's event objects already. */
-  async events(opts: EventsOptions, signal: AbortSignal): Promise<AsyncIterable<DockerEvent>> {
-    const res = await this.podman.events({
-      ...(opts.since !== undefined ? { since: Math.floor(opts.since) } : {}),
-      ...(opts.until !== undefined ? { until: Math.ceil(opts.until) } : {}),
-      signal,
-    });
-    signal.addEventListener('abort', () => res.destroy(), { once: true });
-    return (async function* () {
-      let buf = '';
-      for await (const chunk of res) {
-        buf += (chunk as Buffer).toString('utf8');
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line) yield JSON.parse(line) as DockerEvent;
-        }
-      }
-    })();
+  events(opts: EventsOptions, signal: AbortSignal): Promise<AsyncIterable<DockerEvent>> {
+    return podmanEvents(this.podman, opts, signal);
   }
 
   // ---------------------------------------------------------------- daily commands
