@@ -157,6 +157,16 @@ describe('settling moves a dead leader left unfinished', () => {
     assert.match(after.note ?? '', /run `lifeboat restore` again/);
   });
 
+  test('a restore-policy container whose restore was cut off: lost, for the rescheduler to restore', async () => {
+    await record({ phase: 'restoring', movingTo: 'b', restorePolicy: 'checkpoint' });
+    running.get('a')!.set('kv', 'exited'); // fenced on its host, which failed and came back
+    const [r] = await settleStaleMoves(deps(), STALE_MS);
+    assert.equal(r!.outcome, 'lost');
+    assert.deepEqual(restored, []);
+    assert.deepEqual(removed, [], "its host's fenced copy stays for the rescheduler");
+    assert.equal((await rec()).phase, 'lost');
+  });
+
   test('a manual restore that finished unrecorded: the record follows the container', async () => {
     await record({ phase: 'restoring', movingTo: 'b' });
     running.get('b')!.set('kv', 'running');

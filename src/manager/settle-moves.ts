@@ -8,9 +8,9 @@ import type { ContainerRecord } from './records.ts';
 /**
  * A live migration runs on the leading manager. When that manager dies in
  * the middle, the container's record stays in phase `migrating` and nobody
- * finishes or undoes the move. (A `lifeboat restore` it was running stays in
- * phase `restoring` the same way: see the end of this comment.) The next leader settles such a record once it
- * is older than any move still being driven could be: it asks the hosts
+ * finishes or undoes the move (a restore stays in phase `restoring` the same
+ * way: see the end of this comment). The next leader settles such a record
+ * once it is older than any move still being driven could be: it asks the hosts
  * where the container runs, and the record follows the truth.
  *
  * - runs on the record's host only: the move never happened (or was rolled
@@ -23,11 +23,12 @@ import type { ContainerRecord } from './records.ts';
  *   rollback): the container is restored there; otherwise the record is
  *   `lost`, which the rescheduler's retry pass restores when it has a policy.
  *
- * A `restoring` record on a healthy host was a manual restore (the
- * rescheduler's restores start from a failed host, and its retry pass owns
- * those): the same rules apply, except that when it runs nowhere it is
- * `stopped` again, as it was before the restore began, and its checkpoints
- * are still there for the next `lifeboat restore`.
+ * A `restoring` record on a healthy host was a manual restore, or the
+ * rescheduler's from a host that has come back (while its host is failed,
+ * the rescheduler's retry pass owns it): the same rules apply, except that
+ * when it runs nowhere it is `lost` if it has a restore policy (the
+ * rescheduler restores it), and otherwise `stopped` again, as before the
+ * restore began, its checkpoints still there for the next `lifeboat restore`.
  */
 /** How long a record may stay in phase `migrating` (or `restoring`) before it counts as left by a dead manager: longer than any move. */
 export const DEFAULT_STALE_MOVE_MS = 120_000;
@@ -153,8 +154,15 @@ async function settleOne(
     );
   }
   if (phase === 'restoring') {
-    // stopped before the restore began: so again, and what it was restored from is still there
     for (const [h] of where) if (h !== rec.node) await removeOn(h);
+    // a restore-policy container is the rescheduler's to bring back (its host may have failed and returned)
+    if (rec.restorePolicy)
+      return settle(
+        'lost',
+        (r) => ({ ...r, phase: 'lost', note: 'an interrupted restore left it running nowhere' }),
+        'it runs on no healthy host; the rescheduler restores it',
+      );
+    // stopped before the restore began: so again, and what it was restored from is still there
     return settle(
       'stopped',
       (r) => ({
