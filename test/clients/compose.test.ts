@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { ManagerClient } from '../../src/cli/manager-client.ts';
 import { clusterDown } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
-import { freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
+import { checkpointStartedAfter, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** Polls `cond` until it holds. */
@@ -252,15 +252,8 @@ describe('docker compose: a project on the cluster, moved as a unit and restored
   test('its host is killed: the project comes back on the other host, keys and volume data included', async () => {
     const dead = await hostOf('lbcmp_redis_1');
     assert.equal(await redisCli('SET', 'k', 'v2'), 'OK');
-    // a checkpoint after the write (interval 2 s)
-    const since = Date.now();
-    await until('a checkpoint after the write', 20_000, async () => {
-      const groups = await api.request<{ versions: { createdAt: string }[] }[]>(
-        'GET',
-        '/lifeboat/v1/containers/lbcmp_redis_1/checkpoints',
-      );
-      return groups.some((g) => g.versions.some((v) => Date.parse(v.createdAt) > since + 500));
-    });
+    // a checkpoint whose dump started after the write (interval 2 s)
+    await checkpointStartedAfter(api, 'lbcmp_redis_1', Date.now());
     await new LocalCluster({ root: ROOT }).host(dead).kill();
     await until('both restored elsewhere', 60_000, async () => {
       const recs = await api.request<{ name: string; node: string; phase: string }[]>(

@@ -6,7 +6,12 @@ import { clusterDown } from '../../src/devcluster/cluster-up.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import type { ManagerClient } from '../../src/cli/manager-client.ts';
 import type { MigrationResult } from '../../src/manager/migrate.ts';
-import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
+import {
+  checkpointStartedAfter,
+  dockerCli,
+  freshCluster,
+  keepLogsOnFailure,
+} from '../support/e2e-cluster.ts';
 import { RedisClient, redisPingFrom } from '../support/redis-client.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
@@ -188,7 +193,7 @@ describe('the cluster network: addresses and connections that follow a container
       '3600',
     );
     // a new container on a host learns the way to the others with that host's next heartbeat answer (1 s)
-    const ping = (to: string): Promise<string> => redisPingFrom(docker, 'peer', to, 5000);
+    const ping = (to: string): Promise<string> => redisPingFrom(docker, 'peer', to, 15_000);
     assert.notEqual(await hostOf('kv'), 'n3');
     assert.match(await ping(ip), /\+PONG/);
     assert.match(await ping('kv'), /\+PONG/, "by name: the peer's host knows kv, which lives elsewhere");
@@ -237,7 +242,7 @@ describe('the cluster network: addresses and connections that follow a container
     const from = await hostOf('kv');
     const before = await RedisClient.waitReady(ip, 6379);
     await before.command(['SET', 'kept', 'yes']);
-    await sleep(2500); // a checkpoint of the ticker holds it
+    await checkpointStartedAfter(api, 'kv', Date.now()); // a checkpoint of the ticker holds it
     await new LocalCluster({ root: ROOT }).host(from).kill();
     const after = await waitFor('kv restored elsewhere', 30_000, async () => {
       const h = await hostOf('kv').catch(() => from);

@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clusterDown, clusterUp, type ClusterUpResult } from '../../src/devcluster/cluster-up.ts';
-import { dockerCli, freshCluster, keepLogsOnFailure } from '../support/e2e-cluster.ts';
+import {
+  checkpointStartedAfter,
+  dockerCli,
+  freshCluster,
+  keepLogsOnFailure,
+} from '../support/e2e-cluster.ts';
 import { LocalCluster } from '../../src/devcluster/local-cluster.ts';
 import { signal, waitGone, withDescendants } from '../../src/devcluster/processes.ts';
 import { ManagerClient } from '../../src/cli/manager-client.ts';
@@ -119,15 +124,8 @@ describe('restore rescheduling when a host dies (Algorithm 2)', () => {
     const c = await RedisClient.waitReady(up.hosts[0]!.address, 6379);
     for (let i = 0; i < 2000; i++) await c.command(['SET', `a:${i}`, String(i)]);
     const writtenAt = Date.now();
-    // a checkpoint that completed after batch A was written holds all of it
-    const done = await waitFor('a checkpoint after the writes', 20_000, async () => {
-      const evs = await api.request<ClusterEvent[]>('GET', '/lifeboat/v1/events?container=kv');
-      // the dump must have STARTED after the writes: one already running may not hold them
-      return evs.find(
-        (e) => e.type === 'checkpoint.done' && Date.parse(String(e.fields?.['startedAt'])) > writtenAt,
-      );
-    });
-    assert.ok(done);
+    // the dump must have STARTED after the writes: one already running may not hold them
+    await checkpointStartedAfter(api, 'kv', writtenAt);
     for (let i = 0; i < 100; i++) await c.command(['SET', `late:${i}`, String(i)]);
     c.close();
     const t0 = Date.now();

@@ -11,6 +11,8 @@ import {
   type ClusterUpOptions,
   type ClusterUpResult,
 } from '../../src/devcluster/cluster-up.ts';
+import type { ClusterEvent } from '../../src/manager/events.ts';
+import { waitFor } from './wait.ts';
 
 // A scenario test's own `lifeboat up` cluster and the docker CLI pointed at it.
 const run = promisify(execFile);
@@ -79,4 +81,26 @@ export function dockerCli(port: number): {
     throw new Error(`docker ${args.join(' ')} succeeded`);
   };
   return { docker, dockerFails };
+}
+
+/**
+ * A checkpoint of `container` whose dump STARTED after `after` (ms since the
+ * epoch): only such a one holds what was written before `after`. One that was
+ * already running, or one merely stored later, may not.
+ */
+export function checkpointStartedAfter(
+  api: ManagerClient,
+  container: string,
+  after: number,
+  timeoutMs = 20_000,
+): Promise<ClusterEvent> {
+  return waitFor(`a checkpoint of ${container} started after the writes`, timeoutMs, async () => {
+    const evs = await api.request<ClusterEvent[]>(
+      'GET',
+      `/lifeboat/v1/events?container=${encodeURIComponent(container)}`,
+    );
+    return evs.find(
+      (e) => e.type === 'checkpoint.done' && Date.parse(String(e.fields?.['startedAt'])) > after,
+    );
+  });
 }
