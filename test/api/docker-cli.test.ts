@@ -173,7 +173,8 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
     // --rm: Podman removes the container as it exits; the exit code still comes through
     const removed = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'sleep 1; exit 5']);
     assert.equal(removed.code, 5, removed.stderr);
-    const detached = (await ok(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 1; exit 6'])).trim();
+    // it lives long enough for the wait to arrive first: one already removed is a 404, with dockerd too
+    const detached = (await ok(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 3; exit 6'])).trim();
     assert.equal((await ok(['wait', detached])).trim(), '6');
     const build = await docker(['build', '-t', 'x', '-'], 'FROM busybox\n');
     assert.notEqual(build.code, 0);
@@ -353,11 +354,18 @@ describe('docker API: the real docker CLI and dockerode over a real Podman host'
 
   test('stop --signal and restart --signal send that signal; --platform is honoured or refused by name', async () => {
     // USR1 ends it with 7; the stop signal (TERM) would not: PID 1 ignores it, SIGKILL would give 137
-    const trap = 'trap "echo got USR1; exit 7" USR1; while true; do sleep 0.1; done';
+    const trap = 'trap "echo got USR1; exit 7" USR1; echo ready; while true; do sleep 0.1; done';
+    // a signal that comes before the trap is set is ignored by PID 1
+    const trapSet = (times: number): Promise<true> =>
+      waitFor(`the trap, set ${times} time(s)`, 10_000, async () =>
+        ((await ok(['logs', 'dk-sig'])).match(/^ready$/gm)?.length ?? 0) >= times ? true : undefined,
+      );
     await ok(['run', '-d', '--name', 'dk-sig', 'busybox', 'sh', '-c', trap]);
+    await trapSet(1);
     await ok(['stop', '--signal', 'USR1', '-t', '5', 'dk-sig']);
     assert.equal((await ok(['inspect', '--format', '{{.State.ExitCode}}', 'dk-sig'])).trim(), '7');
     await ok(['start', 'dk-sig']);
+    await trapSet(2);
     await ok(['restart', '--signal', 'SIGUSR1', '-t', '5', 'dk-sig']);
     assert.equal((await ok(['inspect', '--format', '{{.State.Running}}', 'dk-sig'])).trim(), 'true');
     assert.equal((await ok(['logs', 'dk-sig'])).match(/got USR1/g)?.length, 2, 'both stops by USR1');

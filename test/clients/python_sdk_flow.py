@@ -71,7 +71,8 @@ assert c.logs(tail=1) != b""
 step("logs")
 assert b"Ready to accept connections" in c.attach(stdout=True, stderr=True, stream=False, logs=True)
 step("attach(stream=False, logs=True)")
-waited = client.containers.run(IMAGE, ["sh", "-c", "exit 3"], detach=True, auto_remove=True)
+# it lives long enough for wait() to arrive first: one already removed is a 404, with dockerd too
+waited = client.containers.run(IMAGE, ["sh", "-c", "sleep 2; exit 3"], detach=True, auto_remove=True)
 assert waited.wait()["StatusCode"] == 3
 step("wait on an auto-remove container: its exit code")
 
