@@ -19,7 +19,8 @@ describe('EtcdStore against a real 3-member etcd', () => {
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-etcd-'));
-    cluster = await startEtcdCluster({ members: 3, dataDir, heartbeatMs: 50, electionMs: 500 });
+    // etcd's default timing: shorter elections are set off by a slow fsync on a loaded disk
+    cluster = await startEtcdCluster({ members: 3, dataDir, heartbeatMs: 100, electionMs: 1000 });
   });
 
   after(async () => {

@@ -437,7 +437,7 @@ describe('a lifeboat cluster end to end', () => {
       'sleep',
       '3600',
     );
-    // a client polling the Docker endpoint all through the host's death: every answer within 2 s
+    // a client polling the Docker endpoint all through the host's death: every answer within 3 s
     const slowest = { ms: 0, what: '' };
     let polling = true;
     const poll = async (what: string, path: string): Promise<void> => {
@@ -483,9 +483,12 @@ describe('a lifeboat cluster end to end', () => {
     await sleep(2000);
     polling = false;
     await Promise.all(pollers);
+    // A call to the silent host is cut once it has waited 1 s and the host has been silent 1.5 s
+    // (checked every 250 ms: unix-http.ts, node-registry.ts), up to 1.75 s by design; the rest is
+    // for a loaded 2-core machine. Without the cut, a call would wait for TCP's own timeouts.
     assert.ok(
-      slowest.ms < 2000,
-      `every Docker API call answered within 2 s; slowest ${slowest.ms} ms: ${slowest.what}`,
+      slowest.ms < 3000,
+      `every Docker API call answered within 3 s; slowest ${slowest.ms} ms: ${slowest.what}`,
     );
     const ps = await docker('ps', '-a', '--filter', 'name=doomed', '--format', '{{.Names}} {{.Status}}');
     assert.equal(ps, 'doomed Host Down', "classic Swarm's status for a container on a dead host");
