@@ -9,6 +9,7 @@ import type { AvailabilityRecord, ContainerRecord, DrainProgress } from './recor
 import type { Scheduler } from '../scheduler/index.ts';
 import { requestFor, toSchedNode, withoutNodePins } from './sched-view.ts';
 import { moveBlocker } from './move-blocker.ts';
+import { DEFAULT_STALE_MOVE_MS } from './settle-moves.ts';
 import { hasNeeds, needsOf, type LocalResources } from './local-resources.ts';
 
 /** Parallel moves when not asked: enough to overlap one move's dump with another's transfer, bounded by the source's CPUs and the targets. */
@@ -293,10 +294,16 @@ export class DrainService {
     return progress;
   }
 
-  /** The record once no migration or restore is under way (at most 60 s), or undefined when it is gone. */
+  /**
+   * The record once no migration or restore is under way, or undefined when
+   * it is gone. A move a dead leader left is settled by the new leader once
+   * it is DEFAULT_STALE_MOVE_MS old, so that long and a little more: a
+   * resumed drain then moves the container rather than leaving it behind.
+   */
   private async settled(rec: ContainerRecord): Promise<ContainerRecord | undefined> {
     let r: ContainerRecord | undefined = rec;
-    for (let i = 0; i < 120 && r && (r.phase === 'migrating' || r.phase === 'restoring'); i++) {
+    const deadline = Date.now() + DEFAULT_STALE_MOVE_MS + 30_000;
+    while (r && (r.phase === 'migrating' || r.phase === 'restoring') && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 500));
       r = (await this.d.state.container(rec.name))?.record;
     }

@@ -203,7 +203,9 @@ describe('lifeboat node drain', () => {
       }).catch(() => resolve());
     });
     await killed;
-    const done = await waitFor('the new leader to finish the drain', 90_000, async () => {
+    // usually within seconds; when the kill caught the next move under way, that move is settled by
+    // the new leader once 120 s old (settle-moves.ts), and the resumed drain waits for it
+    const done = await waitFor('the new leader to finish the drain', 180_000, async () => {
       const nodes = await clients[other]!.request<{ name: string; availability: string }[]>(
         'GET',
         '/lifeboat/v1/nodes',
