@@ -23,18 +23,22 @@ const report: NodeReport = {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** `fenceMs`: how long stopping the containers takes. */
-function fakeNode(calls: string[], fenceMs = 0) {
+/** `fenceMs`: how long stopping the containers takes; `containers`: what its report lists. */
+function fakeNode(calls: string[], fenceMs = 0, containers: NodeReport['containers'] = []) {
   return {
     name: 'node-a',
-    report: async () => report,
+    report: async () => ({ ...report, containers }),
     fence: async (): Promise<string[]> => {
       calls.push('fence');
       if (fenceMs > 0) await sleep(fenceMs);
       return ['web'];
     },
-    reconcile: async (elsewhere: ReadonlySet<string>): Promise<string[]> => {
-      calls.push(`reconcile:${[...elsewhere].join(',')}`);
+    reconcile: async (
+      elsewhere: ReadonlySet<string>,
+      seen?: ReadonlyMap<string, string>,
+    ): Promise<string[]> => {
+      const ids = [...(seen ?? [])].filter(([n]) => elsewhere.has(n)).map(([n, id]) => `${n}=${id}`);
+      calls.push(`reconcile:${[...elsewhere].join(',')}${ids.length ? ` seen ${ids.join(',')}` : ''}`);
       return [...elsewhere];
     },
   };
@@ -122,6 +126,34 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     assert.ok(firstBack, 'the beat that re-established contact did not claim health');
     assert.deepEqual(firstBack.fenced, ['web']);
     assert.deepEqual(healthy.fenced, []);
+  });
+
+  test('elsewhere: only the copies the answered beat listed, by the IDs it listed', async (t) => {
+    const m = new FakeManager(pki.manager);
+    m.answer = { failureTimeoutMs: 3000, elsewhere: ['web', 'not-here'] };
+    const calls: string[] = [];
+    const listed = [
+      { Names: ['web'], Id: 'a1'.repeat(32), State: 'running' },
+      { Names: ['db'], Id: 'b2'.repeat(32), State: 'running' },
+    ] as unknown as NodeReport['containers'];
+    const loop = new HeartbeatLoop({
+      node: fakeNode(calls, 0, listed),
+      managers: [{ host: '127.0.0.1', port: await m.listen() }],
+      tls: pki.agent,
+      apiUrl: 'https://127.0.0.1:1',
+      intervalMs: 100,
+      requestTimeoutMs: 300,
+      logger: quiet,
+    });
+    t.after(async () => {
+      await loop.stop();
+      await m.close();
+    });
+    loop.start();
+    await m.next(() => true, 10_000);
+    while (calls.length === 0) await sleep(20);
+    // a copy named web created here after that beat has another ID: the agent's reconcile keeps it
+    assert.equal(calls[0], `reconcile:web seen web=${'a1'.repeat(32)}`);
   });
 
   test('an answer that crosses the fence does not end it: the next beat names what the fence stopped', async (t) => {

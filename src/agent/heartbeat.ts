@@ -106,7 +106,7 @@ export class HeartbeatLoop {
   /** Per pulled beat: the container names it listed and the fenced names it carried. */
   private readonly pulledBeats = new Map<
     number,
-    { listed: ReadonlySet<string>; fenced: readonly string[] }
+    { listed: ReadonlyMap<string, string>; fenced: readonly string[] }
   >();
   private answering: Promise<unknown> = Promise.resolve();
 
@@ -170,10 +170,7 @@ export class HeartbeatLoop {
   async pulled(): Promise<HeartbeatRequest> {
     if (!this.monitor || this.stopped) throw new AgentNotReadyError();
     const request = await this.request();
-    this.pulledBeats.set(request.sequence, {
-      listed: new Set(request.report.containers.flatMap((c) => c.Names)),
-      fenced: request.fenced,
-    });
+    this.pulledBeats.set(request.sequence, { listed: listing(request), fenced: request.fenced });
     for (const k of this.pulledBeats.keys()) if (this.pulledBeats.size > 16) this.pulledBeats.delete(k);
     return request;
   }
@@ -302,8 +299,7 @@ export class HeartbeatLoop {
       if (i !== this.preferred)
         this.log.info('heartbeats go to another manager', { manager, failed: failures.join('; ') });
       this.preferred = i;
-      const listed = new Set(request.report.containers.flatMap((c) => c.Names));
-      await this.accepted(manager, response, listed, request.fenced);
+      await this.accepted(manager, response, listing(request), request.fenced);
       return;
     }
     if (this.stopped) return;
@@ -379,13 +375,13 @@ export class HeartbeatLoop {
   }
 
   /**
-   * `listed`: the container names the accepted beat reported; `reportedFenced`:
-   * the fenced names it carried (pushed or pulled alike).
+   * `listed`: the containers the accepted beat reported (name to ID);
+   * `reportedFenced`: the fenced names it carried (pushed or pulled alike).
    */
   private async accepted(
     manager: string,
     response: HeartbeatResponse,
-    listed: ReadonlySet<string>,
+    listed: ReadonlyMap<string, string>,
     reportedFenced: readonly string[],
   ): Promise<void> {
     const monitor = this.monitor!;
@@ -416,7 +412,7 @@ export class HeartbeatLoop {
           this.log.warn('could not apply the cluster network plan', { error: errorMessage(err) }),
         );
     if (decision.reconcileNow) this.reconcilePending = true;
-    if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, reportedFenced);
+    if (this.reconcilePending) await this.reconcileAfterFence(response.elsewhere, listed, reportedFenced);
     else {
       // the guard fenced while this agent was still counting: a manager has now heard of it
       const named = this.fencedNames.filter((n) => reportedFenced.includes(n));
@@ -424,9 +420,10 @@ export class HeartbeatLoop {
         this.log.info('a manager heard what the fence guard stopped', { fenced: named.join(',') });
         this.fencedNames = this.fencedNames.filter((n) => !named.includes(n));
       }
-      // An answer may be older than the removal it asks for: act only on what this beat listed.
+      // An answer may be older than the removal it asks for: act only on what this beat listed,
+      // and only on the very copies it listed (one of the same name may have been created since)
       const here = response.elsewhere.filter((n) => listed.has(n));
-      if (here.length > 0) await this.removeElsewhere(here);
+      if (here.length > 0) await this.removeElsewhere(here, listed);
     }
   }
 
@@ -437,7 +434,11 @@ export class HeartbeatLoop {
    * fence, and a manager that never hears of the fence never restores those
    * containers (the chaos bench found them left dead).
    */
-  private async reconcileAfterFence(elsewhere: string[], reportedFenced: readonly string[]): Promise<void> {
+  private async reconcileAfterFence(
+    elsewhere: string[],
+    listed: ReadonlyMap<string, string>,
+    reportedFenced: readonly string[],
+  ): Promise<void> {
     // A fence still stopping containers finishes first: reconciling must see its result.
     await this.fencing;
     const fenceReported = this.fencedNames.every((n) => reportedFenced.includes(n));
@@ -447,7 +448,8 @@ export class HeartbeatLoop {
     });
     let removed: string[];
     try {
-      removed = await this.opts.node.reconcile(new Set(elsewhere));
+      // a copy the beat listed goes only if it is still that copy (same ID)
+      removed = await this.opts.node.reconcile(new Set(elsewhere), listed);
     } catch (err) {
       this.log.error('reconcile failed; retrying with the next accepted heartbeat', {
         error: errorMessage(err),
@@ -470,12 +472,12 @@ export class HeartbeatLoop {
     this.monitor!.reconciled();
   }
 
-  private async removeElsewhere(elsewhere: string[]): Promise<void> {
+  private async removeElsewhere(elsewhere: string[], listed: ReadonlyMap<string, string>): Promise<void> {
     this.log.warn('managers report containers here that run on other hosts: removing them', {
       elsewhere: elsewhere.join(','),
     });
     try {
-      const removed = await this.opts.node.reconcile(new Set(elsewhere));
+      const removed = await this.opts.node.reconcile(new Set(elsewhere), listed);
       this.log.info('removed copies that run elsewhere', { removed: removed.join(',') });
     } catch (err) {
       this.log.error('removing copies that run elsewhere failed; retrying with the next answer', {
@@ -577,4 +579,9 @@ export class AgentNotReadyError extends LifeboatError {
       hint: 'poll again in a moment',
     });
   }
+}
+
+/** The containers a beat reported: name to ID. */
+function listing(request: HeartbeatRequest): Map<string, string> {
+  return new Map(request.report.containers.flatMap((c) => c.Names.map((n) => [n, c.Id] as const)));
 }

@@ -677,15 +677,25 @@ export class NodeService extends PodmanNode implements NodeClient {
    * After reconnecting, removes local copies of containers the cluster now
    * runs elsewhere (`elsewhere`: names the manager places on other hosts).
    */
-  async reconcile(elsewhere: ReadonlySet<string>): Promise<string[]> {
+  async reconcile(elsewhere: ReadonlySet<string>, seen?: ReadonlyMap<string, string>): Promise<string[]> {
     const removed: string[] = [];
     for (const c of await this.podman.listContainers({ all: true })) {
       const name = c.Names[0] ?? c.Id;
       if (!elsewhere.has(name)) continue;
+      const saw = seen?.get(name);
+      if (saw !== undefined && !c.Id.startsWith(saw)) {
+        this.log.info('reconcile: keeping a copy created here since the listing the request was based on', {
+          container: name,
+          id: c.Id.slice(0, 12),
+          listed: saw.slice(0, 12),
+        });
+        continue;
+      }
       this.log.warn('reconcile: removing stale copy, the container lives on another host now', {
         container: name,
       });
-      await this.podman.removeContainer(name, { force: true, volumes: true }).catch(() => undefined);
+      // by ID: a copy of the same name created meanwhile is not this one
+      await this.podman.removeContainer(c.Id, { force: true, volumes: true }).catch(() => undefined);
       removed.push(name);
     }
     return removed;

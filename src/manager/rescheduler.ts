@@ -581,9 +581,9 @@ export class Rescheduler {
   async reconcileReturningHost(node: NodeRecord | string): Promise<string[]> {
     const name = nameOf(node);
     const client = this.o.nodes.client(name);
-    let listed: string[];
+    let containers: { Names: string[]; Id: string }[];
     try {
-      listed = (await client.report()).containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
+      containers = (await client.report()).containers;
     } catch (err) {
       if (typeof node === 'string') {
         this.log.warn('returning host did not report its containers', {
@@ -592,9 +592,11 @@ export class Rescheduler {
         });
         return [];
       }
-      listed = node.report.containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
+      containers = node.report.containers;
     }
-    const have = new Set(listed);
+    // name to the ID listed: a copy of the same name created there since (a move back) is not stale
+    const seen = new Map(containers.map((c) => [(c.Names[0] ?? c.Id).replace(/^\//, ''), c.Id]));
+    const have = new Set(seen.keys());
     const elsewhere = (await this.o.state.containers())
       // a move in progress may just have put its copy here: never taken for stale
       .filter(
@@ -602,7 +604,7 @@ export class Rescheduler {
       )
       .map((r) => r.name);
     if (elsewhere.length === 0) return [];
-    const removed = await client.reconcile(new Set(elsewhere));
+    const removed = await client.reconcile(new Set(elsewhere), seen);
     this.o.events.emit(
       'node.reconciled',
       `host ${name} is back: removed ${removed.length} stale cop${removed.length === 1 ? 'y' : 'ies'} of containers that live elsewhere now` +

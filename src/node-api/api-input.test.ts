@@ -72,4 +72,14 @@ test('JSON bodies are checked field by field', () => {
   assert.deepEqual(reconcileBody({ elsewhere: ['a', 'b'] }), { elsewhere: ['a', 'b'] });
   is400(() => reconcileBody({ elsewhere: 'a' }), /array/);
   is400(() => reconcileBody({ elsewhere: ['../a'] }), /invalid container name/);
+  const id = 'ab'.repeat(32);
+  assert.deepEqual(reconcileBody({ elsewhere: ['a'], seen: { a: id } }), {
+    elsewhere: ['a'],
+    seen: new Map([['a', id]]),
+  });
+  is400(
+    () => reconcileBody({ elsewhere: ['a'], seen: { a: 'not-an-id' } }),
+    /seen\.a must be a container ID/,
+  );
+  is400(() => reconcileBody({ elsewhere: ['a'], seen: { '../a': id } }), /invalid container name/);
 });

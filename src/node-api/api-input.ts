@@ -198,12 +198,20 @@ export function fenceBody(value: unknown): { reason: string } {
   return { reason };
 }
 
-export function reconcileBody(value: unknown): { elsewhere: string[] } {
+export function reconcileBody(value: unknown): { elsewhere: string[]; seen?: Map<string, string> } {
   const obj = object(value, 'request body');
-  onlyKeys(obj, ['elsewhere'], 'request body');
+  onlyKeys(obj, ['elsewhere', 'seen'], 'request body');
   const list = obj['elsewhere'];
   if (!Array.isArray(list)) throw new ValidationError('elsewhere must be an array of container names');
-  return { elsewhere: list.map((n) => containerName(n)) };
+  const elsewhere = list.map((n) => containerName(n));
+  if (obj['seen'] === undefined) return { elsewhere };
+  const seen = new Map<string, string>();
+  for (const [name, id] of Object.entries(object(obj['seen'], 'seen'))) {
+    if (typeof id !== 'string' || !/^[0-9a-f]{12,64}$/.test(id))
+      throw new ValidationError(`seen.${name} must be a container ID (hex)`);
+    seen.set(containerName(name), id);
+  }
+  return { elsewhere, seen };
 }
 
 export function restoreInPlaceBody(value: unknown): RestoreInPlaceOptions {

@@ -287,9 +287,9 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
     return r.stopped;
   }
 
-  async reconcile(elsewhere: ReadonlySet<string>): Promise<string[]> {
+  async reconcile(elsewhere: ReadonlySet<string>, seen?: ReadonlyMap<string, string>): Promise<string[]> {
     const r = await this.json<{ removed: string[] }>('POST', '/v1/reconcile', {
-      json: { elsewhere: [...elsewhere] },
+      json: { elsewhere: [...elsewhere], ...(seen ? { seen: Object.fromEntries(seen) } : {}) },
     });
     return r.removed;
   }

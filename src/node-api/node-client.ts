@@ -186,7 +186,12 @@ export interface NodeClient {
   /** On a target: fetch an image from a peer (same image ID), granted by `grant`. */
   pullImage(req: { grant: string; source: PeerRef; image: string }): Promise<{ names: string[] }>;
   fence(reason: string): Promise<string[]>;
-  reconcile(elsewhere: ReadonlySet<string>): Promise<string[]>;
+  /**
+   * Removes this host's copies of containers that live elsewhere now. With
+   * `seen` (name to the ID the caller saw here), a copy of that name with
+   * another ID is kept: it was created here since (a move or restore back).
+   */
+  reconcile(elsewhere: ReadonlySet<string>, seen?: ReadonlyMap<string, string>): Promise<string[]>;
 }
 
 /** Reaches another agent's source side, checking its certificate names `ref.name`. */

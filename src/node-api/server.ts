@@ -357,8 +357,8 @@ export function nodeApiRouter(
   router.post(
     '/v1/reconcile',
     v1(async (ctx) => {
-      const { elsewhere } = reconcileBody(await ctx.json());
-      ctx.send(200, { removed: await service.reconcile(new Set(elsewhere)) });
+      const { elsewhere, seen } = reconcileBody(await ctx.json());
+      ctx.send(200, { removed: await service.reconcile(new Set(elsewhere), seen) });
     }),
   );
   return router;

@@ -187,6 +187,19 @@ describe('agent node service on real hosts', () => {
     await a.podman.removeContainer('keep', { force: true });
   });
 
+  test('reconcile with the IDs a listing saw: a copy of that name created since is kept', async () => {
+    await na.create({ name: 'twice', image: BUSYBOX_IMAGE, command: ['sleep', '600'] });
+    const first = (await a.podman.inspectContainer('twice')).Id;
+    await a.podman.removeContainer('twice', { force: true });
+    // moved back here meanwhile: same name, another container
+    await na.create({ name: 'twice', image: BUSYBOX_IMAGE, command: ['sleep', '600'] });
+    const second = (await a.podman.inspectContainer('twice')).Id;
+    assert.deepEqual(await na.reconcile(new Set(['twice']), new Map([['twice', first]])), []);
+    assert.equal(await a.podman.containerExists('twice'), true);
+    assert.deepEqual(await na.reconcile(new Set(['twice']), new Map([['twice', second]])), ['twice']);
+    assert.equal(await a.podman.containerExists('twice'), false);
+  });
+
   test('a hostile archive is refused before Podman sees it', async () => {
     const pack = tar.pack();
     pack.entry({ name: '../../etc/evil' }, 'x');
