@@ -90,10 +90,12 @@ export function idleTimeout(res: IncomingMessage, ms: number, what: string): Inc
     );
   socket.setTimeout(ms);
   socket.on('timeout', stalled);
-  // a kept-alive socket goes back to the pool without the limit
+  // A kept-alive socket goes back to the pool without the limit, and with the
+  // agent's idle timeout, which the agent sets as it takes the socket back:
+  // before this, or after (then the limit is no longer in effect, left alone).
   res.once('close', () => {
-    socket.setTimeout(0);
     socket.off('timeout', stalled);
+    if (socket.timeout === ms) socket.setTimeout(0);
   });
   return res;
 }
