@@ -29,10 +29,22 @@ interface Pending {
   compression: Compression;
   container: PreparedContainer | undefined;
   timer: NodeJS.Timeout;
+  /** The cluster address whose packets this host holds until the restore. */
+  held: string | undefined;
+}
+
+/** A cluster address's packets held on this host through a move (host-routes.ts). */
+export interface AddressHold {
+  hold(ip: string): Promise<boolean>;
+  /** The container `containerId` holding `ip` runs here: the held packets go to it. */
+  release(ip: string, containerId: string): Promise<void>;
+  unhold(ip: string): Promise<void>;
 }
 
 export interface MigrationTargetDeps {
   restorer: PreparedRestore;
+  /** Holds a cluster address's packets from the prepare to the restore; none without a cluster network. */
+  addressHold?: AddressHold;
   /** Whole-archive restore (Podman's import) for mode `import`. */
   restoreArchive: (input: Readable, opts: RestoreRequest) => Promise<RestoreOutcome>;
   dial: PeerDialer;
@@ -90,6 +102,9 @@ export class MigrationTarget {
         });
       container = await this.deps.restorer.create(src.configDump, src.specDump);
     }
+    // from here the address may be routed here (ahead of the freeze): its packets wait for the restore
+    const ip = req.clusterAddress;
+    const held = ip !== undefined && this.deps.addressHold ? await this.deps.addressHold.hold(ip) : false;
     const timer = setTimeout(() => {
       this.deps.log.warn('a prepared migration was never completed: removing it', {
         container: req.container,
@@ -97,7 +112,15 @@ export class MigrationTarget {
       void this.discard(req.grant).catch(() => undefined);
     }, ABANDON_AFTER_MS);
     timer.unref();
-    this.pending.set(req.grant, { req, peer, mode, compression, container, timer });
+    this.pending.set(req.grant, {
+      req,
+      peer,
+      mode,
+      compression,
+      container,
+      timer,
+      held: held ? ip : undefined,
+    });
     this.deps.log.info('migration prepared', {
       container: req.container,
       from: req.source.name,
@@ -113,6 +136,7 @@ export class MigrationTarget {
       compression,
       ...(linkMBps === undefined ? {} : { linkMBps }),
       prepareMs: Date.now() - t0,
+      ...(held ? { addressHeld: true } : {}),
     };
   }
 
@@ -183,10 +207,12 @@ export class MigrationTarget {
         );
         progress({ phase: 'received', bytes: outcome.bytes, wireBytes, ms: outcome.timings.receiveMs });
       }
+      await this.release(p, outcome.id);
       return { ...outcome, dumpMs: dumped.dumpMs, wireBytes, compression: p.compression };
     } catch (err) {
       archive?.destroy();
       if (p.container) await this.deps.restorer.discard(p.container).catch(() => undefined);
+      if (p.held) await this.deps.addressHold?.unhold(p.held);
       this.deps.log.warn('migration failed on the target', {
         container: p.req.container,
         from: p.req.source.name,
@@ -214,7 +240,22 @@ export class MigrationTarget {
     if (!p) return;
     this.pending.delete(grant);
     clearTimeout(p.timer);
+    if (p.held) await this.deps.addressHold?.unhold(p.held);
     if (p.container) await this.deps.restorer.discard(p.container);
+  }
+
+  /** The restored container takes the packets held for its address; a release that fails drops them (TCP resends). */
+  private async release(p: Pending, containerId: string): Promise<void> {
+    const ip = p.held;
+    if (ip === undefined || !this.deps.addressHold) return;
+    await this.deps.addressHold.release(ip, containerId).catch(async (err: unknown) => {
+      this.deps.log.warn('could not hand the held packets to the restored container', {
+        container: p.req.container,
+        ip,
+        error: errorMessage(err),
+      });
+      await this.deps.addressHold?.unhold(ip);
+    });
   }
 }
 

@@ -142,8 +142,24 @@ export class NodeService extends PodmanNode implements NodeClient {
           setTimeout(() => void this.forgetNeighbours(ips).catch(() => undefined), ms).unref();
       };
     const peers = opts.peers;
+    const routes = this.routes;
     this.target = new MigrationTarget({
       restorer: this.restorer,
+      ...(routes
+        ? {
+            addressHold: {
+              hold: (ip) => routes.hold(ip),
+              release: async (ip, id) => {
+                const mac = (await this.podman.inspectContainer(id)).NetworkSettings.Networks?.[
+                  CLUSTER_NETWORK
+                ]?.MacAddress;
+                if (!mac) throw new Error(`the restored container has no MAC on ${CLUSTER_NETWORK}`);
+                await routes.release(ip, mac);
+              },
+              unhold: (ip) => routes.unhold(ip),
+            },
+          }
+        : {}),
       restoreArchive: (input, o) => this.restoreArchive(input, o),
       dial: (ref) => {
         if (!peers)

@@ -205,6 +205,7 @@ export interface ContainerInspect {
   NetworkSettings: {
     IPAddress: string;
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
+    Networks?: Record<string, { IPAddress?: string; MacAddress?: string }> | null;
   };
   /** The container's own directory (Podman's "userdata"): config.json, checkpoint images, logs. */
   StaticDir?: string;

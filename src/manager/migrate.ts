@@ -526,6 +526,10 @@ export class Migrator {
       let wireBytes = 0;
       const tcpEstablished = true;
       if (via === 'stream') {
+        // The target holds the address's packets until its restore: routed there before the freeze,
+        // a client's segments wait in the target's kernel for the restored socket instead of being
+        // dropped by the frozen source and sent again only after TCP's growing backoff.
+        if (clusterAddress && prepared?.addressHeld) unroute = this.deps.addressMoving?.(clusterAddress, to);
         frozen = true;
         // step 6 lasts until the source reports its dump, step 7 until the target answers
         begin('checkpoint');
@@ -588,9 +592,10 @@ export class Migrator {
         steps[6]!.detail = `${(outcome.bytes / 1e6).toFixed(1)} MB archive; transfer ${phases.transferMs} ms, restore ${phases.restoreMs} ms`;
       }
       restoredOn = target;
-      // the container runs on the target: its cluster address is routed there now, ahead of the record
-      // (whose update the hosts and this manager's routes would follow a poll later); undone if the move fails
-      unroute = clusterAddress ? this.deps.addressMoving?.(clusterAddress, to) : undefined;
+      // the container runs on the target: its cluster address is routed there now (if it was not before
+      // the freeze), ahead of the record, whose update the hosts and this manager's routes would follow a
+      // poll later; undone if the move fails
+      unroute ??= clusterAddress ? this.deps.addressMoving?.(clusterAddress, to) : undefined;
       const s = outcome.info.dumpStats;
       if (s?.frozenTimeUs !== undefined) criu.frozenTimeUs = s.frozenTimeUs;
       if (s?.freezingTimeUs !== undefined) criu.freezingTimeUs = s.freezingTimeUs;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterAddressOf, namesFor, routesFor } from './cluster-network.ts';
+import { clusterAddressOf, holdGateway, namesFor, routesFor } from './cluster-network.ts';
 import { linesOf, ourLines } from './host-names.ts';
 import { assignable, contains, nthAddress, parseSubnet } from './subnet.ts';
 import { HostRoutes, type Run } from './host-routes.ts';
@@ -99,6 +99,35 @@ test('routes are reconciled with ip: missing ones replaced, stale ones deleted, 
   now = 10_000;
   await r.reconcile([['10.210.0.4', '10.99.0.12']]);
   assert.deepEqual(calls.slice(2), ['ip route replace 10.210.0.4/32 via 10.99.0.12 proto 177']);
+});
+
+test("a move's target holds an address's packets behind a next hop nobody answers, then hands them to the container", async () => {
+  assert.equal(holdGateway('10.210.3.7'), '169.254.4.7');
+  assert.equal(holdGateway('10.210.255.255'), '169.254.2.255', 'never 169.254.255.x or 169.254.0.x');
+  const calls: string[] = [];
+  let bridge = true;
+  const run: Run = async (cmd, args) => {
+    calls.push(`${cmd} ${args.join(' ')}`);
+    if (!bridge && args.includes('onlink')) throw new Error('Cannot find device "lbc0"');
+    return '';
+  };
+  const r = new HostRoutes(
+    createLogger('test', () => undefined),
+    run,
+  );
+  assert.equal(await r.hold('10.210.0.5'), true);
+  await r.release('10.210.0.5', '02:42:0a:d2:00:05');
+  assert.deepEqual(calls, [
+    'ip neigh del 169.254.1.5 dev lbc0',
+    'ip route replace 10.210.0.5/32 via 169.254.1.5 dev lbc0 onlink proto 178',
+    // a valid entry for the next hop sends its queue out, to the restored container's MAC
+    'ip neigh replace 169.254.1.5 lladdr 02:42:0a:d2:00:05 dev lbc0 nud reachable',
+    'ip route del 10.210.0.5/32 proto 178',
+    'ip neigh del 169.254.1.5 dev lbc0',
+  ]);
+  // no bridge yet (no container of the network ever ran here): nothing is held, and the move routes late
+  bridge = false;
+  assert.equal(await r.hold('10.210.0.6'), false);
 });
 
 test("a host's DNS gets the other hosts' containers by name and alias, marked as lifeboat's", () => {

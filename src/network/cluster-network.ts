@@ -16,6 +16,19 @@ export const CLUSTER_BRIDGE = 'lbc0';
 export const DEFAULT_CLUSTER_SUBNET = '10.210.0.0/16';
 /** `ip route ... proto 177`: the routes the agents (and a manager with --cluster-routes) own. */
 export const ROUTE_PROTO = 177;
+/** `ip route ... proto 178`: a move's target holding the packets of an address it is taking (host-routes.ts). */
+export const HOLD_PROTO = 178;
+
+/**
+ * The link-local next hop that holds `ip`'s packets on a move's target: an
+ * address nobody answers for, so the kernel queues the packets while it
+ * asks, until the agent names the restored container's MAC for it. Unique
+ * per address within a /16 (the last two octets).
+ */
+export function holdGateway(ip: string): string {
+  const [, , c = 0, d = 0] = ip.split('.').map(Number);
+  return `169.254.${(c % 254) + 1}.${d}`;
+}
 
 /** What the managers tell each agent with every heartbeat answer. */
 export interface ClusterNetworkPlan {

@@ -3,7 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { errorMessage } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
-import { CLUSTER_BRIDGE, ROUTE_PROTO, type ClusterNetworkPlan } from './cluster-network.ts';
+import {
+  CLUSTER_BRIDGE,
+  HOLD_PROTO,
+  holdGateway,
+  ROUTE_PROTO,
+  type ClusterNetworkPlan,
+} from './cluster-network.ts';
 import { contains, parseSubnet, type Subnet } from './subnet.ts';
 
 const exec = promisify(execFile);
@@ -58,6 +64,66 @@ export class HostRoutes {
   async claim(ip: string): Promise<void> {
     this.claimed.set(ip, this.now() + CLAIM_MS);
     await this.run('ip', ['route', 'del', `${ip}/32`, 'proto', String(ROUTE_PROTO)]).catch(() => undefined);
+  }
+
+  /**
+   * A move's target holds `ip`'s packets until the container is restored:
+   * `ip route ... via <holdGateway(ip)> dev lbc0 onlink proto 178`. Nobody
+   * answers for that next hop, so the kernel keeps the packets in its
+   * neighbour queue while it asks (3 probes, 1 s apart), instead of the
+   * source's frozen copy dropping them. False when the bridge is not there
+   * yet (no container of the network has run here): then nothing is held.
+   */
+  async hold(ip: string): Promise<boolean> {
+    const bridge = CLUSTER_BRIDGE;
+    try {
+      await this.run('ip', ['neigh', 'del', holdGateway(ip), 'dev', bridge]).catch(() => undefined);
+      await this.run('ip', [
+        'route',
+        'replace',
+        `${ip}/32`,
+        'via',
+        holdGateway(ip),
+        'dev',
+        bridge,
+        'onlink',
+        'proto',
+        String(HOLD_PROTO),
+      ]);
+      return true;
+    } catch (err) {
+      this.log.info('not holding packets for the address: no cluster network bridge here yet', {
+        ip,
+        error: errorMessage(err),
+      });
+      return false;
+    }
+  }
+
+  /**
+   * The container holding `ip` runs here now, with `mac`: naming that MAC
+   * for the hold's next hop sends the queued packets to it at once, in
+   * order; then the hold goes and the address is reached as any other here.
+   */
+  async release(ip: string, mac: string): Promise<void> {
+    await this.run('ip', [
+      'neigh',
+      'replace',
+      holdGateway(ip),
+      'lladdr',
+      mac,
+      'dev',
+      CLUSTER_BRIDGE,
+      'nud',
+      'reachable',
+    ]);
+    await this.unhold(ip);
+  }
+
+  /** The hold goes (the move failed or was called off): what it queued is dropped, and TCP sends it again. */
+  async unhold(ip: string): Promise<void> {
+    await this.run('ip', ['route', 'del', `${ip}/32`, 'proto', String(HOLD_PROTO)]).catch(() => undefined);
+    await this.run('ip', ['neigh', 'del', holdGateway(ip), 'dev', CLUSTER_BRIDGE]).catch(() => undefined);
   }
 
   /** Applies a plan; a plan arriving while one is applied waits for the next beat. */

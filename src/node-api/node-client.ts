@@ -99,6 +99,12 @@ export interface PreparedMigration {
   /** Link throughput measured for `auto`, MB/s. */
   linkMBps?: number;
   prepareMs: number;
+  /**
+   * The target holds the packets of the container's cluster address from now
+   * until the restore (host-routes.ts `hold`): the address may be routed to
+   * it before the freeze, and no packet is lost to the frozen source.
+   */
+  addressHeld?: boolean;
 }
 
 /** Progress of a migration's frozen phase, as the target sees it. */
