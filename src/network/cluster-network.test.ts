@@ -108,7 +108,8 @@ test("a move's target holds an address's packets behind a next hop nobody answer
   let bridge = true;
   const run: Run = async (cmd, args) => {
     calls.push(`${cmd} ${args.join(' ')}`);
-    if (!bridge && args.includes('onlink')) throw new Error('Cannot find device "lbc0"');
+    if (!bridge && (args.includes('onlink') || args[0] === 'link'))
+      throw new Error('Cannot find device "lbc0"');
     return '';
   };
   const r = new HostRoutes(
@@ -118,6 +119,7 @@ test("a move's target holds an address's packets behind a next hop nobody answer
   assert.equal(await r.hold('10.210.0.5'), true);
   await r.release('10.210.0.5', '02:42:0a:d2:00:05');
   assert.deepEqual(calls, [
+    'ip link show lbc0',
     'ip neigh del 169.254.1.5 dev lbc0',
     'ip route replace 10.210.0.5/32 via 169.254.1.5 dev lbc0 onlink proto 178',
     // a valid entry for the next hop sends its queue out, to the restored container's MAC
@@ -125,9 +127,34 @@ test("a move's target holds an address's packets behind a next hop nobody answer
     'ip route del 10.210.0.5/32 proto 178',
     'ip neigh del 169.254.1.5 dev lbc0',
   ]);
-  // no bridge yet (no container of the network ever ran here): nothing is held, and the move routes late
+  // no bridge, and none can be made (no plan with the network's gateway yet): nothing is held
   bridge = false;
   assert.equal(await r.hold('10.210.0.6'), false);
+});
+
+test('a hold left behind by a move whose manager died goes after a minute', async () => {
+  const calls: string[] = [];
+  const run: Run = async (cmd, args) => {
+    calls.push(`${cmd} ${args.join(' ')}`);
+    return args.includes('show') ? '[]' : '';
+  };
+  let now = 0;
+  const r = new HostRoutes(
+    createLogger('test', () => undefined),
+    run,
+    () => now,
+  );
+  assert.equal(await r.hold('10.210.0.7'), true);
+  calls.length = 0;
+  now = 59_000;
+  await r.reconcile([]);
+  assert.deepEqual(calls, ['ip -j -4 route show proto 177'], 'a move may still be under way');
+  now = 60_000;
+  await r.reconcile([]);
+  assert.deepEqual(calls.slice(1, 3), [
+    'ip route del 10.210.0.7/32 proto 178',
+    'ip neigh del 169.254.1.7 dev lbc0',
+  ]);
 });
 
 test("a host's DNS gets the other hosts' containers by name and alias, marked as lifeboat's", () => {

@@ -25,6 +25,13 @@ const defaultRun: Run = async (cmd, args) => (await exec(cmd, args, { timeout: 1
 const CLAIM_MS = 10_000;
 
 /**
+ * How long a hold stays at most: a move whose manager died leaves its hold
+ * behind (the target's own clean-up of an abandoned move comes minutes
+ * later), and it must not keep this host's containers from the address.
+ */
+const HOLD_MS = 60_000;
+
+/**
  * The cluster network's plumbing in this network namespace, with `ip` and
  * `iptables` so an operator can see and undo every piece:
  * - the bridge (on a host; Podman's bridge plugin makes it, with the gateway
@@ -41,7 +48,10 @@ const CLAIM_MS = 10_000;
  */
 export class HostRoutes {
   private readonly claimed = new Map<string, number>();
+  private readonly held = new Map<string, number>();
   private hostReady: string | undefined;
+  /** The last plan applied with the bridge (its subnet and gateway): what a bridge made ahead needs. */
+  private bridgePlan: ClusterNetworkPlan | undefined;
   private watchBridge: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
 
@@ -71,12 +81,15 @@ export class HostRoutes {
    * `ip route ... via <holdGateway(ip)> dev lbc0 onlink proto 178`. Nobody
    * answers for that next hop, so the kernel keeps the packets in its
    * neighbour queue while it asks (3 probes, 1 s apart), instead of the
-   * source's frozen copy dropping them. False when the bridge is not there
-   * yet (no container of the network has run here): then nothing is held.
+   * source's frozen copy dropping them. A host on which no container of the
+   * network has run yet has no bridge: it is made here first, as Podman's
+   * bridge plugin would (the plugin takes a bridge that exists with its
+   * gateway address). False when that cannot be done: nothing is held.
    */
   async hold(ip: string): Promise<boolean> {
     const bridge = CLUSTER_BRIDGE;
     try {
+      await this.bridgeAhead();
       await this.run('ip', ['neigh', 'del', holdGateway(ip), 'dev', bridge]).catch(() => undefined);
       await this.run('ip', [
         'route',
@@ -90,6 +103,7 @@ export class HostRoutes {
         'proto',
         String(HOLD_PROTO),
       ]);
+      this.held.set(ip, this.now() + HOLD_MS);
       return true;
     } catch (err) {
       this.log.info('not holding packets for the address: no cluster network bridge here yet', {
@@ -98,6 +112,36 @@ export class HostRoutes {
       });
       return false;
     }
+  }
+
+  /**
+   * The cluster network's bridge before its first container here: Podman's
+   * network exists (a move prepares it on the target first), and its bridge
+   * plugin uses a bridge that is there if it carries the gateway address.
+   * Its MAC is pinned, as the plugin does, so that it does not change as
+   * containers come and go.
+   */
+  private async bridgeAhead(): Promise<void> {
+    const bridge = CLUSTER_BRIDGE;
+    const exists = await this.run('ip', ['link', 'show', bridge]).then(
+      () => true,
+      () => false,
+    );
+    const plan = this.bridgePlan;
+    if (exists || !plan) return;
+    const s = parseSubnet(plan.subnet);
+    await this.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    const mac = (
+      JSON.parse((await this.run('ip', ['-j', 'link', 'show', bridge])) || '[]') as { address?: string }[]
+    )[0]?.address;
+    if (mac) await this.run('ip', ['link', 'set', bridge, 'address', mac]);
+    await this.run('ip', ['addr', 'add', `${plan.gateway}/${s.prefix}`, 'dev', bridge]);
+    await this.run('ip', ['link', 'set', bridge, 'up']);
+    this.log.info('made the cluster network bridge ahead of its first container here, to hold a move', {
+      bridge,
+      gateway: `${plan.gateway}/${s.prefix}`,
+    });
+    await this.proxyArp(bridge);
   }
 
   /**
@@ -122,6 +166,7 @@ export class HostRoutes {
 
   /** The hold goes (the move failed or was called off): what it queued is dropped, and TCP sends it again. */
   async unhold(ip: string): Promise<void> {
+    this.held.delete(ip);
     await this.run('ip', ['route', 'del', `${ip}/32`, 'proto', String(HOLD_PROTO)]).catch(() => undefined);
     await this.run('ip', ['neigh', 'del', holdGateway(ip), 'dev', CLUSTER_BRIDGE]).catch(() => undefined);
   }
@@ -138,7 +183,10 @@ export class HostRoutes {
   }
 
   private async applyNow(plan: ClusterNetworkPlan, opts: { bridge: boolean }): Promise<void> {
-    if (opts.bridge) await this.ensureBridge(plan);
+    if (opts.bridge) {
+      this.bridgePlan = plan;
+      await this.ensureBridge(plan);
+    }
     await this.reconcile(plan.routes);
   }
 
@@ -196,6 +244,11 @@ export class HostRoutes {
     const planned = new Set(routes.map(([ip]) => ip));
     // a claim ends when the plan agrees the address is here (it routes it nowhere), or after CLAIM_MS
     for (const [ip, until] of this.claimed) if (until <= now || !planned.has(ip)) this.claimed.delete(ip);
+    for (const [ip, until] of this.held)
+      if (until <= now) {
+        this.log.warn('a move left its hold of an address behind: removed it', { ip });
+        await this.unhold(ip);
+      }
     const want = new Map(routes.filter(([ip]) => !this.claimed.has(ip)));
     const have = new Map<string, string>();
     const listed = JSON.parse(
