@@ -106,7 +106,7 @@ export class HostRoutes {
       this.held.set(ip, this.now() + HOLD_MS);
       return true;
     } catch (err) {
-      this.log.info('not holding packets for the address: no cluster network bridge here yet', {
+      this.log.info('not holding packets for the address: it is routed here once restored', {
         ip,
         error: errorMessage(err),
       });
