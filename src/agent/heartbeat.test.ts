@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createLogger } from '../util/log.ts';
 import { fenceRecordPath, readContact, recordFence } from './contact-file.ts';
-import { HeartbeatLoop } from './heartbeat.ts';
+import { HeartbeatLoop, type HeartbeatOptions } from './heartbeat.ts';
 import type { NodeReport } from '../node-api/node-client.ts';
 import type { HeartbeatResponse } from '../node-api/heartbeat-protocol.ts';
 import { FakeManager, makeTestPki, type TestPki } from './test-support.ts';
@@ -45,6 +45,32 @@ function fakeNode(calls: string[], fenceMs = 0, containers: NodeReport['containe
 }
 
 const quiet = createLogger('test', () => undefined);
+
+/** A loop pushing beats to `m` every 100 ms, started, and stopped with `m` after the test. */
+async function pushing(
+  t: { after: (fn: () => Promise<void>) => void },
+  m: FakeManager,
+  node: HeartbeatOptions['node'],
+  tls: HeartbeatOptions['tls'],
+  extra: Partial<HeartbeatOptions> = {},
+): Promise<HeartbeatLoop> {
+  const loop = new HeartbeatLoop({
+    node,
+    managers: [{ host: '127.0.0.1', port: await m.listen() }],
+    tls,
+    apiUrl: 'https://127.0.0.1:1',
+    intervalMs: 100,
+    requestTimeoutMs: 300,
+    logger: quiet,
+    ...extra,
+  });
+  t.after(async () => {
+    await loop.stop();
+    await m.close();
+  });
+  loop.start();
+  return loop;
+}
 
 describe('heartbeat loop (fake managers, fake node)', () => {
   let pki: TestPki;
@@ -91,20 +117,7 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     // a 3 s timeout gives a 600 ms margin (fence after 2.4 s): room for timer lag on a loaded machine
     m.answer = { failureTimeoutMs: 3000, elsewhere: [] };
     const calls: string[] = [];
-    const loop = new HeartbeatLoop({
-      node: fakeNode(calls),
-      managers: [{ host: '127.0.0.1', port: await m.listen() }],
-      tls: pki.agent,
-      apiUrl: 'https://127.0.0.1:1',
-      intervalMs: 100,
-      requestTimeoutMs: 300,
-      logger: quiet,
-    });
-    t.after(async () => {
-      await loop.stop();
-      await m.close();
-    });
-    loop.start();
+    const loop = await pushing(t, m, fakeNode(calls), pki.agent);
     await m.next(() => true, 10_000);
     m.mode = 'hang';
     const cut = Date.now();
@@ -136,20 +149,7 @@ describe('heartbeat loop (fake managers, fake node)', () => {
       { Names: ['web'], Id: 'a1'.repeat(32), State: 'running' },
       { Names: ['db'], Id: 'b2'.repeat(32), State: 'running' },
     ] as unknown as NodeReport['containers'];
-    const loop = new HeartbeatLoop({
-      node: fakeNode(calls, 0, listed),
-      managers: [{ host: '127.0.0.1', port: await m.listen() }],
-      tls: pki.agent,
-      apiUrl: 'https://127.0.0.1:1',
-      intervalMs: 100,
-      requestTimeoutMs: 300,
-      logger: quiet,
-    });
-    t.after(async () => {
-      await loop.stop();
-      await m.close();
-    });
-    loop.start();
+    await pushing(t, m, fakeNode(calls, 0, listed), pki.agent);
     await m.next(() => true, 10_000);
     while (calls.length === 0) await sleep(20);
     // a copy named web created here after that beat has another ID: the agent's reconcile keeps it
@@ -160,21 +160,8 @@ describe('heartbeat loop (fake managers, fake node)', () => {
     const m = new FakeManager(pki.manager);
     m.answer = { failureTimeoutMs: 3000, elsewhere: [] };
     const calls: string[] = [];
-    const loop = new HeartbeatLoop({
-      // the answer arrives while the fence is still stopping containers
-      node: fakeNode(calls, 800),
-      managers: [{ host: '127.0.0.1', port: await m.listen() }],
-      tls: pki.agent,
-      apiUrl: 'https://127.0.0.1:1',
-      intervalMs: 100,
-      requestTimeoutMs: 2900,
-      logger: quiet,
-    });
-    t.after(async () => {
-      await loop.stop();
-      await m.close();
-    });
-    loop.start();
+    // the answer arrives while the fence is still stopping containers
+    await pushing(t, m, fakeNode(calls, 800), pki.agent, { requestTimeoutMs: 2900 });
     await m.next(() => true, 10_000);
     // the next beat, built while connected, is answered only after the fence (2.4 s)
     m.delayMs = 2700;
