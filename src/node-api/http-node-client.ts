@@ -6,6 +6,7 @@ import type { CheckpointOptions, ContainerCreateSpec } from '../engine/types.ts'
 import { httpsTransport, type QueryValue } from '../engine/unix-http.ts';
 import { clientTlsOptions, type TlsBundle } from '../pki/index.ts';
 import { errorMessage, LifeboatError } from '../util/errors.ts';
+import { ndjson } from '../util/ndjson.ts';
 import { idleTimeout, NodeApiCaller, type CallOptions } from './api-call.ts';
 import {
   parseHeartbeatRequest,
@@ -240,26 +241,18 @@ export class HttpNodeClient extends PodmanNode implements NodeClient {
       MIGRATION_IDLE_MS,
       `migration on ${this.name}`,
     );
-    let rest = '';
     try {
-      for await (const chunk of res) {
-        rest += (chunk as Buffer).toString('utf8');
-        let nl: number;
-        while ((nl = rest.indexOf('\n')) >= 0) {
-          const line = rest.slice(0, nl);
-          rest = rest.slice(nl + 1);
-          if (line.trim() === '') continue;
-          const msg = JSON.parse(line) as {
-            phase?: string;
-            result?: MigrationOutcome;
-            error?: unknown;
-            status?: number;
-          };
-          if (msg.result) return msg.result;
-          if (msg.error !== undefined)
-            throw reviveError(this.name, msg.status ?? 500, Buffer.from(JSON.stringify(msg.error)));
-          if (msg.phase === 'dumped' || msg.phase === 'received') opts.onProgress?.(msg as MigrationProgress);
-        }
+      for await (const line of ndjson(res)) {
+        const msg = line as {
+          phase?: string;
+          result?: MigrationOutcome;
+          error?: unknown;
+          status?: number;
+        };
+        if (msg.result) return msg.result;
+        if (msg.error !== undefined)
+          throw reviveError(this.name, msg.status ?? 500, Buffer.from(JSON.stringify(msg.error)));
+        if (msg.phase === 'dumped' || msg.phase === 'received') opts.onProgress?.(msg as MigrationProgress);
       }
     } catch (err) {
       if (err instanceof LifeboatError) throw err;

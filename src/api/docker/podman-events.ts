@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { PodmanClient } from '../../engine/podman-client.ts';
+import { ndjson } from '../../util/ndjson.ts';
 import type { DockerEvent, EventsOptions } from './events.ts';
 
 /**
@@ -107,16 +108,7 @@ async function* lines(res: IncomingMessage, signal: AbortSignal): AsyncGenerator
   const destroy = (): void => void res.destroy();
   signal.addEventListener('abort', destroy, { once: true });
   try {
-    let buf = '';
-    for await (const chunk of res) {
-      buf += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line) yield JSON.parse(line) as DockerEvent;
-      }
-    }
+    for await (const e of ndjson(res)) yield e as DockerEvent;
   } finally {
     signal.removeEventListener('abort', destroy);
     res.destroy();
