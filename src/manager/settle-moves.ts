@@ -47,18 +47,30 @@ export interface SettleDeps {
 export type SettleOutcome =
   'back-on-source' | 'moved' | 'kept-source' | 'restored-on-source' | 'stopped' | 'lost' | 'skipped';
 
+/** A move, or a restore onto a healthy host's record, that has been under way longer than any could be. */
+function unsettled(
+  r: ContainerRecord,
+  healthy: readonly string[],
+  now: number,
+  staleAfterMs: number,
+): boolean {
+  return (
+    (r.phase === 'migrating' || (r.phase === 'restoring' && healthy.includes(r.node))) &&
+    now - Date.parse(r.updatedAt) >= staleAfterMs
+  );
+}
+
 export async function settleStaleMoves(
   d: SettleDeps,
   staleAfterMs: number,
 ): Promise<{ container: string; outcome: SettleOutcome; detail: string }[]> {
   const now = d.now?.() ?? Date.now();
-  const healthy = new Set((await d.nodes.healthy()).map((n) => n.report.name));
-  const stale = (await d.state.containers()).filter(
-    (r) =>
-      (r.phase === 'migrating' || (r.phase === 'restoring' && healthy.has(r.node))) &&
-      now - Date.parse(r.updatedAt) >= staleAfterMs &&
-      !d.busy(r.name),
+  const moving = (await d.state.containers()).filter(
+    (r) => (r.phase === 'migrating' || r.phase === 'restoring') && !d.busy(r.name),
   );
+  // the hosts are asked only when something is under way (this runs every 5 s on the leader)
+  const healthy = moving.length ? (await d.nodes.healthy()).map((n) => n.report.name) : [];
+  const stale = moving.filter((r) => unsettled(r, healthy, now, staleAfterMs));
   const out: { container: string; outcome: SettleOutcome; detail: string }[] = [];
   for (const r of stale) {
     const settled = await d
@@ -77,14 +89,10 @@ async function settleOne(
 ): Promise<{ outcome: SettleOutcome; detail: string }> {
   const cur = await d.state.container(name);
   const healthy = (await d.nodes.healthy()).map((n) => n.report.name);
-  const phase = cur?.record.phase;
-  if (
-    !cur ||
-    !(phase === 'migrating' || (phase === 'restoring' && healthy.includes(cur.record.node))) ||
-    now - Date.parse(cur.record.updatedAt) < staleAfterMs
-  )
+  if (!cur || !unsettled(cur.record, healthy, now, staleAfterMs))
     return { outcome: 'skipped', detail: 'the record changed meanwhile' };
   const rec = cur.record;
+  const phase = rec.phase;
   const what = phase === 'migrating' ? 'move' : 'restore';
   const where = new Map<string, 'running' | 'stopped'>();
   for (const host of healthy) {
